@@ -1,0 +1,96 @@
+"""Exact nearest neighbours over the articles' TF-IDF and topic vectors.
+
+The similarity of two articles a and b is a blend of a lexical and a topical cosine:
+
+    score(a, b) = (1 - alpha) * cos(x_a, x_b) + alpha * cos(w_a, w_b)
+
+where x is the article's TF-IDF row (unit length) and w its NMF topic weights. Both cosines lie in
+[0, 1] because every weight is non-negative, so the score does too. The lexical part finds articles
+that share the query's specific words; the topical part finds articles that tell the same kind of
+story in other words.
+
+Lexical scores come from an inverted index (the TF-IDF matrix in CSC form: for each term, the articles
+that contain it), so a query touches only the postings of its own terms. Topical scores are one dense
+product with the unit-length topic matrix.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+
+class SimilarityIndex:
+    """Exact top-k search by blended score.
+
+    Parameters
+    ----------
+    doc_terms : csr_matrix of shape (n_articles, V), float32, unit rows
+    doc_topics : ndarray of shape (n_articles, k), float32, non-negative
+    topic_weight : float in [0, 1]
+        ``alpha`` in the module docstring.
+    postings : csc_matrix of shape (n_articles, V), optional
+        The same matrix as ``doc_terms`` in CSC form (built when not given; pass it when loading).
+    """
+
+    def __init__(self, doc_terms, doc_topics, topic_weight: float, postings=None):
+        self.doc_terms = doc_terms
+        self.postings = postings if postings is not None else sp.csc_matrix(doc_terms)
+        self.topic_units = unit_rows(doc_topics)
+        self.topic_weight = float(topic_weight)
+
+    @property
+    def n_articles(self) -> int:
+        return self.doc_terms.shape[0]
+
+    def scores(self, query_terms, query_topics) -> np.ndarray:
+        """Scores of every article against one query: float32 array of shape (n_articles,).
+
+        query_terms : sparse row (1, V), unit length; query_topics : array (k,)
+        """
+        query_terms = sp.csr_matrix(query_terms)
+        lexical = self._lexical(query_terms.indices, query_terms.data)
+        topical = self.topic_units @ unit_rows(np.asarray(query_topics, dtype=np.float32)[None, :])[0]
+        return ((1.0 - self.topic_weight) * lexical + self.topic_weight * topical).astype(np.float32)
+
+    def scores_for_article(self, row: int) -> np.ndarray:
+        """Scores of every article against stored article ``row`` (itself included)."""
+        start, end = self.doc_terms.indptr[row], self.doc_terms.indptr[row + 1]
+        lexical = self._lexical(self.doc_terms.indices[start:end], self.doc_terms.data[start:end])
+        topical = self.topic_units @ self.topic_units[row]
+        return ((1.0 - self.topic_weight) * lexical + self.topic_weight * topical).astype(np.float32)
+
+    def _lexical(self, columns: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Cosine with every article, touching only the postings of the query's terms."""
+        p = self.postings
+        if len(columns) == 0:
+            return np.zeros(self.n_articles, dtype=np.float32)
+        starts, ends = p.indptr[columns], p.indptr[columns + 1]
+        lengths = ends - starts
+        take = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths) + np.arange(lengths.sum())
+        rows = p.indices[take]
+        contributions = p.data[take] * np.repeat(np.asarray(weights, dtype=np.float32), lengths)
+        return np.bincount(rows, weights=contributions, minlength=self.n_articles).astype(np.float32)
+
+
+def unit_rows(matrix: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit L2 length, float32; all-zero rows stay zero."""
+    matrix = np.asarray(matrix, dtype=np.float32)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return matrix / np.where(norms > 0, norms, 1.0)
+
+
+def top_k(scores: np.ndarray, k: int, exclude=()) -> np.ndarray:
+    """Rows of the k highest scores, best first; ties go to the lower row, so results are stable."""
+    scores = np.asarray(scores, dtype=np.float64).copy()
+    scores[list(exclude)] = -np.inf
+    available = int(np.isfinite(scores).sum())
+    k = min(k, available)
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    candidates = np.argpartition(-scores, k - 1)[:k] if k < scores.size else np.arange(scores.size)
+    # Widen to every row tied with the k-th score so the tie-break by row is exact.
+    kth = scores[candidates].min()
+    candidates = np.flatnonzero(scores >= kth)
+    order = np.lexsort((candidates, -scores[candidates]))
+    return candidates[order][:k]

@@ -1,0 +1,364 @@
+"""`TopicModel`: read → TF-IDF → NMF topics → neighbour index, and the queries over them.
+
+Symbols: X (n_articles, V) TF-IDF rows of unit length; H (k, V) topic-term weights; W (n_articles, k)
+article-topic weights (see :mod:`topics.topic_model` and :mod:`topics.index`).
+
+Example
+-------
+>>> import topics
+>>> model = topics.fit("data/sample", n_topics=12, random_state=0)     # doctest: +SKIP
+>>> [hit.id for hit in model.similar(text="Putin visits New Delhi", k=3)]  # doctest: +SKIP
+>>> model.save("models/sample.joblib")                                  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .corpus import Article, Corpus, articles_from_texts, read_corpus
+from .errors import NotFittedError, ParameterError, QueryError
+from .index import SimilarityIndex, top_k
+from .table import ArticleTable
+from .text import Analyzer, Vectorizer, english_stop_words
+from .topic_model import default_n_topics, fit_topics, label_from_terms, nmf_transform, top_terms
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One similar article: ``score`` in [0, 1], higher is more similar."""
+
+    id: str
+    score: float
+    title: str | None
+    date: str | None
+    snippet: str = ""
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "score": round(self.score, 6), "title": self.title, "date": self.date}
+
+
+@dataclass(frozen=True)
+class Topic:
+    """One topic: its label, heaviest words, share of the archive's topic weight and best articles."""
+
+    id: int
+    label: str
+    words: list
+    word_weights: list
+    weight: float
+    n_articles: int
+    articles: list = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "label": self.label, "words": list(self.words),
+                "word_weights": [round(w, 6) for w in self.word_weights], "weight": round(self.weight, 6),
+                "n_articles": self.n_articles, "articles": list(self.articles)}
+
+
+# Allowed parameter values, declared once and checked in `fit` (scikit-learn style).
+def _is_int(v, low, high=None):
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= low and (high is None or v <= high)
+
+
+def _is_share_or_count(v):
+    return (isinstance(v, float) and 0.0 <= v <= 1.0) or _is_int(v, 1)
+
+
+_PARAMETER_RULES = {
+    "n_topics": (lambda v: v is None or _is_int(v, 1), "None (chosen from the archive size) or an integer >= 1"),
+    "random_state": (lambda v: v is None or _is_int(v, 0, 2**32 - 1), "None or an integer in [0, 2**32 - 1]"),
+    "min_df": (_is_share_or_count, "an article count >= 1 or a share in [0.0, 1.0]"),
+    "max_df": (_is_share_or_count, "an article count >= 1 or a share in [0.0, 1.0]"),
+    "max_features": (lambda v: v is None or _is_int(v, 1), "None or an integer >= 1"),
+    "ngram_max": (lambda v: v in (1, 2) and not isinstance(v, bool), "1 or 2"),
+    "extra_stop_words": (lambda v: isinstance(v, (list, tuple, set, frozenset)) and all(isinstance(w, str) for w in v),
+                         "a list of words"),
+    "topic_weight": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0.0 <= v <= 1.0,
+                     "a number in [0.0, 1.0]"),
+    "max_iter": (lambda v: _is_int(v, 1), "an integer >= 1"),
+}
+
+
+class TopicModel:
+    """Topics and similar articles for a news archive.
+
+    Parameters
+    ----------
+    n_topics : int or None, default=None
+        Number of NMF topics, k. None picks sqrt(n_articles / 2) between 2 and 50.
+    random_state : int or None, default=0
+        Seed for NMF; the same data and seed give the same topics.
+    min_df : int or float, default=2
+        Terms in fewer articles are dropped (a float is a share of the articles).
+    max_df : float or int, default=0.5
+        Terms in more articles are dropped: in news they are filler, not topics.
+    max_features : int or None, default=None
+        Keep at most this many terms, the most frequent.
+    ngram_max : {1, 2}, default=2
+        2 adds two-word phrases ("prime minister") to the vocabulary.
+    extra_stop_words : list of str, default=()
+        Added to the English and news stop words.
+    topic_weight : float, default=0.3
+        Share of the topical cosine in the similarity score; the rest is TF-IDF cosine.
+    max_iter : int, default=400
+        Iterations for NMF fitting.
+
+    Attributes
+    ----------
+    vectorizer_ : Vectorizer
+    components_ : ndarray of shape (k, V), float32 — H
+    doc_topics_ : ndarray of shape (n_articles, k), float32 — W
+    doc_terms_ : csr_matrix of shape (n_articles, V), float32 — X
+    articles_ : ArticleTable
+    fit_info_ : dict — counts, timings and the corpus fingerprint of the fit
+    """
+
+    def __init__(self, n_topics=None, *, random_state=0, min_df=2, max_df=0.5, max_features=None, ngram_max=2,
+                 extra_stop_words=(), topic_weight=0.3, max_iter=400):
+        self.n_topics = n_topics
+        self.random_state = random_state
+        self.min_df = min_df
+        self.max_df = max_df
+        self.max_features = max_features
+        self.ngram_max = ngram_max
+        self.extra_stop_words = extra_stop_words
+        self.topic_weight = topic_weight
+        self.max_iter = max_iter
+
+    def get_params(self) -> dict:
+        params = {name: getattr(self, name) for name in _PARAMETER_RULES}
+        params["extra_stop_words"] = sorted(params["extra_stop_words"])
+        return params
+
+    def __repr__(self):
+        fitted = f", fitted on {len(self.articles_)} articles" if self._is_fitted() else ""
+        return f"TopicModel(n_topics={self.n_topics!r}, random_state={self.random_state!r}{fitted})"
+
+    def _validate_params(self):
+        for name, (ok, allowed) in _PARAMETER_RULES.items():
+            value = getattr(self, name)
+            if not ok(value):
+                raise ParameterError(f"{name}={value!r} is not allowed; use {allowed}")
+
+    # -- fitting ------------------------------------------------------------------------------------
+    def fit(self, corpus, *, progress: bool = False) -> "TopicModel":
+        """Fit on an archive: a path (or list of paths), a :class:`Corpus`, Articles, or plain strings.
+
+        Returns self. Raises CorpusError for unreadable or empty archives, ParameterError for bad
+        parameters (including more topics than articles).
+        """
+        self._validate_params()
+        started = time.perf_counter()
+        articles = _as_articles(corpus)
+        ids, titles, dates, texts = [], [], [], []
+        fingerprint = hashlib.sha256()
+        for article in _progress(articles, progress, "reading"):
+            ids.append(article.id)
+            titles.append(article.title)
+            dates.append(article.date)
+            texts.append(article.text)
+            fingerprint.update(article.id.encode("utf-8") + b"\x00" + article.text.encode("utf-8") + b"\x00")
+        if not texts:
+            raise ParameterError("the corpus has no articles with text")
+
+        analyzer = Analyzer(english_stop_words() | {w.lower() for w in self.extra_stop_words}, self.ngram_max)
+        vectorizer = Vectorizer(analyzer, min_df=self.min_df, max_df=self.max_df, max_features=self.max_features)
+        X = vectorizer.fit_transform(_progress(texts, progress, "vectorising"))
+        n_topics = self.n_topics if self.n_topics is not None else default_n_topics(len(texts))
+        logger.info("fitting %d topics on %d articles x %d terms", n_topics, X.shape[0], X.shape[1])
+        H = fit_topics(X, n_topics, random_state=self.random_state, max_iter=self.max_iter)
+        W = nmf_transform(X, H)
+
+        self.vectorizer_ = vectorizer
+        self.components_ = H
+        self.doc_topics_ = W
+        self.doc_terms_ = X
+        self.articles_ = ArticleTable.build(ids, titles, dates, texts)
+        self.topic_names_ = {}
+        self.index_ = SimilarityIndex(X, W, self.topic_weight)
+        stats = articles.stats if isinstance(articles, Corpus) else None
+        self.fit_info_ = {
+            "n_articles": len(texts),
+            "n_terms": int(X.shape[1]),
+            "n_topics": int(n_topics),
+            "seconds": round(time.perf_counter() - started, 3),
+            "corpus_fingerprint": fingerprint.hexdigest()[:32],
+            "sources": [str(p) for p in articles.paths] if isinstance(articles, Corpus) else [],
+            "skipped": stats.describe() if stats else "",
+            "relative_error": _relative_error(X, W, H),
+            "topics_version": __version__,
+            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        }
+        return self
+
+    # -- queries ------------------------------------------------------------------------------------
+    def transform(self, texts) -> np.ndarray:
+        """Topic weights W of shape (n_texts, k), float32, for new texts (a string or a list)."""
+        self._check_fitted()
+        if isinstance(texts, str):
+            texts = [texts]
+        return nmf_transform(self.vectorizer_.transform(texts), self.components_)
+
+    def similar(self, id: str | None = None, text: str | None = None, k: int = 10) -> list[Hit]:
+        """The k articles most similar to a stored article (``id``) or to a new ``text``.
+
+        A stored article is never its own hit. Raises QueryError for an unknown id or a text with no
+        known words.
+        """
+        self._check_fitted()
+        if (id is None) == (text is None):
+            raise QueryError("give exactly one of an article id or a text")
+        if not _is_int(k, 1):
+            raise ParameterError(f"k={k!r} is not allowed; use an integer >= 1")
+        if id is not None:
+            row = self.row_of(id)
+            scores, exclude = self.index_.scores_for_article(row), [row]
+        else:
+            terms, topics = self._vectorise_query(text)
+            scores, exclude = self.index_.scores(terms, topics[0]), []
+        rows = top_k(scores, k, exclude=exclude)
+        return [self._hit(r, float(scores[r])) for r in rows]
+
+    def similarity(self, text_a: str, text_b: str) -> float:
+        """Similarity in [0, 1] of two texts, with the same score as :meth:`similar`."""
+        self._check_fitted()
+        terms_a, topics_a = self._vectorise_query(text_a)
+        terms_b, topics_b = self._vectorise_query(text_b)
+        lexical = float(terms_a.multiply(terms_b).sum())
+        from .index import unit_rows
+
+        ua, ub = unit_rows(topics_a)[0], unit_rows(topics_b)[0]
+        score = (1.0 - self.index_.topic_weight) * lexical + self.index_.topic_weight * float(ua @ ub)
+        return float(min(1.0, max(0.0, score)))
+
+    def row_of(self, article_id: str) -> int:
+        """Row of a stored article; QueryError naming the id when it is unknown."""
+        self._check_fitted()
+        row = self.articles_.row_of(str(article_id))
+        if row is None:
+            raise QueryError(f"no article with id {article_id!r} in this model ({len(self.articles_)} articles)")
+        return row
+
+    def _vectorise_query(self, text: str):
+        if not isinstance(text, str) or not text.strip():
+            raise QueryError("the query text is empty")
+        terms = self.vectorizer_.transform([text])
+        if terms.nnz == 0:
+            raise QueryError("the query text has no words the model knows (only stop words, numbers or unseen words)")
+        return terms, nmf_transform(terms, self.components_)
+
+    def _hit(self, row: int, score: float) -> Hit:
+        table = self.articles_
+        return Hit(id=table.ids[row], score=min(1.0, max(0.0, score)), title=table.titles[row],
+                   date=table.date(row), snippet=table.snippets[row])
+
+    # -- topics -------------------------------------------------------------------------------------
+    def topics(self, n_words: int = 10, n_articles: int = 3) -> list[Topic]:
+        """Every topic with its label, top ``n_words`` words and ``n_articles`` representative articles.
+
+        ``weight`` is the topic's share of all article-topic weight (shares sum to 1); ``n_articles``
+        counts the articles where it is the heaviest topic.
+        """
+        self._check_fitted()
+        for name, value in (("n_words", n_words), ("n_articles", n_articles)):
+            if not _is_int(value, 0):
+                raise ParameterError(f"{name}={value!r} is not allowed; use an integer >= 0")
+        H, W = self.components_, np.asarray(self.doc_topics_)
+        totals = W.sum(axis=0)
+        shares = totals / totals.sum() if totals.sum() > 0 else np.zeros_like(totals)
+        has_topic = W.sum(axis=1) > 0
+        dominant = np.bincount(W[has_topic].argmax(axis=1), minlength=H.shape[0])
+        columns = top_terms(H, max(n_words, 10))
+        result = []
+        for t in range(H.shape[0]):
+            words = self.vectorizer_.terms(columns[t])
+            weights = H[t, columns[t]].astype(float)
+            label = self.topic_names_.get(t) or label_from_terms(words)
+            representatives = [
+                {**self.articles_.record(r), "weight": round(float(W[r, t]), 6)}
+                for r in top_k(W[:, t], n_articles) if W[r, t] > 0
+            ] if n_articles else []
+            result.append(Topic(id=t, label=label, words=words[:n_words], word_weights=list(weights[:n_words]),
+                                weight=float(shares[t]), n_articles=int(dominant[t]), articles=representatives))
+        return result
+
+    # -- persistence --------------------------------------------------------------------------------
+    def save(self, path, *, force: bool = False, key: bytes | None = None) -> Path:
+        """Write the model to ``path`` atomically; an existing file is replaced only with ``force``."""
+        from .store import save_model
+
+        self._check_fitted()
+        return save_model(self, path, force=force, key=key)
+
+    # -- helpers ------------------------------------------------------------------------------------
+    def _is_fitted(self) -> bool:
+        return hasattr(self, "components_")
+
+    def _check_fitted(self):
+        if not self._is_fitted():
+            raise NotFittedError("this TopicModel is not fitted yet; call fit() or topics.load() first")
+
+    @property
+    def n_topics_(self) -> int:
+        self._check_fitted()
+        return self.components_.shape[0]
+
+
+def fit(corpus, n_topics=None, *, random_state=0, progress: bool = False, **params) -> TopicModel:
+    """Fit a :class:`TopicModel` on ``corpus`` (a path, list of paths, Corpus, Articles or strings)."""
+    return TopicModel(n_topics, random_state=random_state, **params).fit(corpus, progress=progress)
+
+
+def _as_articles(corpus):
+    if isinstance(corpus, (str, os.PathLike)):
+        return read_corpus(corpus)
+    if isinstance(corpus, Corpus):
+        return corpus
+    items = list(corpus)
+    if items and all(isinstance(i, os.PathLike) for i in items):
+        return read_corpus(items)
+    if all(isinstance(i, Article) for i in items):
+        _check_unique_ids(items)
+        return items
+    return list(articles_from_texts(items))
+
+
+def _check_unique_ids(articles: list[Article]):
+    seen, duplicates = set(), []
+    for a in articles:
+        if a.id in seen:
+            duplicates.append(a.id)
+        seen.add(a.id)
+    if duplicates:
+        from .errors import CorpusError
+
+        raise CorpusError(f"duplicate article ids: {', '.join(map(repr, duplicates[:5]))}")
+
+
+def _relative_error(X, W, H) -> float:
+    """||X - W H||_F / ||X||_F, computed without forming the dense product."""
+    X = X.astype(np.float64)
+    W64, H64 = W.astype(np.float64), H.astype(np.float64)
+    norm_x = X.multiply(X).sum()
+    cross = (X @ H64.T * W64).sum()
+    wh = ((W64.T @ W64) * (H64 @ H64.T)).sum()
+    return round(float(np.sqrt(max(norm_x - 2 * cross + wh, 0.0) / norm_x)), 6) if norm_x > 0 else 0.0
+
+
+def _progress(iterable, enabled: bool, desc: str):
+    if not enabled:
+        return iterable
+    from tqdm import tqdm
+
+    return tqdm(iterable, desc=desc, unit=" articles", leave=False, mininterval=0.5)

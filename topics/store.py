@@ -1,0 +1,349 @@
+"""Saving and loading fitted models.
+
+File layout
+-----------
+A model file is a joblib pickle of plain data (numpy arrays, strings, numbers, lists and dicts; no
+pickled estimators), followed by a footer::
+
+    [joblib payload][footer: UTF-8 JSON][footer length: 8 bytes little-endian][b"TPCSEND1"]
+
+The footer names the format and its version and carries the payload's size, its CRC-32 and, when the
+model was saved with a key, an HMAC-SHA256 of the payload. :func:`load_model` reads the footer first
+and checks version, size, checksum and signature before joblib reads (and so unpickles) anything.
+Arrays are stored uncompressed so they load memory-mapped: a query process maps the file instead of
+reading it, and starts fast however large the model.
+
+Safety: a joblib file, like any pickle, can run code when it is loaded. The checksum only catches
+damage. Loading a file from someone else is safe only when both of you use a signing key
+(``TOPICS_MODEL_KEY`` or ``--key-file``) that nobody else has: with a key, unsigned or altered files
+are refused before they are unpickled.
+
+Saving is atomic: the model is written to a temporary file beside the target, synced, and then moved
+into place, so a crash or Ctrl-C leaves the previous model intact and never a half-written one. An
+existing file is replaced only with ``force=True``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import os
+import platform
+import struct
+import tempfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from .errors import ModelFileError
+from .index import SimilarityIndex
+from .model import _PARAMETER_RULES, TopicModel
+from .table import ArticleTable
+from .text import Analyzer, Vectorizer
+
+logger = logging.getLogger(__name__)
+
+FORMAT_NAME = "topics-model"
+FORMAT_VERSION = 1
+KEY_ENV = "TOPICS_MODEL_KEY"
+_END_MAGIC = b"TPCSEND1"
+_TRAILER = struct.Struct("<Q8s")  # footer length, end magic
+_MAX_FOOTER = 1 << 20
+_CHUNK = 1 << 24
+_LOAD_ATTEMPTS = 3
+
+
+# -- keys -----------------------------------------------------------------------------------------------
+def resolve_key(key_file=None) -> bytes | None:
+    """The signing key from ``key_file`` if given, else from the ``TOPICS_MODEL_KEY`` variable, else None."""
+    if key_file is not None:
+        try:
+            key = Path(key_file).read_bytes().strip()
+        except OSError as exc:
+            raise ModelFileError(f"cannot read key file {key_file}: {exc.strerror}") from None
+        if not key:
+            raise ModelFileError(f"key file {key_file} is empty")
+        return key
+    value = os.environ.get(KEY_ENV, "")
+    return value.encode("utf-8") if value else None
+
+
+# -- saving ---------------------------------------------------------------------------------------------
+def save_model(model: TopicModel, path, *, force: bool = False, key: bytes | None = None) -> Path:
+    """Write ``model`` to ``path`` atomically and return the path. The in-memory model is not changed."""
+    import joblib
+
+    path = Path(path)
+    check_writable(path, force=force)
+    payload = _payload(model)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        joblib.dump(payload, tmp, compress=0)
+        _append_footer(tmp, model, key)
+        _publish(tmp, path, force=force)
+    except OSError as exc:
+        raise ModelFileError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    logger.info("saved model to %s", path)
+    return path
+
+
+def check_writable(path, *, force: bool = False) -> None:
+    """Raise ModelFileError unless a model can be written at ``path`` (call it before a long fit)."""
+    path = Path(path)
+    if path.is_dir():
+        raise ModelFileError(f"{path} is a directory; give a file path such as {path / 'default.joblib'}")
+    if path.exists() and not force:
+        raise ModelFileError(f"{path} already exists; use --force (force=True) to replace it")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ModelFileError(f"cannot create folder {path.parent}: {exc.strerror}") from None
+    if not os.access(path.parent, os.W_OK):
+        raise ModelFileError(f"no permission to write in {path.parent}")
+
+
+def _append_footer(tmp: Path, model: TopicModel, key: bytes | None) -> None:
+    crc, mac, size = _digest(tmp, key)
+    info = model.fit_info_
+    footer = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "payload_bytes": size,
+        "crc32": crc,
+        "hmac_sha256": mac,
+        "created": info.get("created"),
+        "topics_version": info.get("topics_version"),
+        "n_articles": len(model.articles_),
+        "n_topics": int(model.components_.shape[0]),
+        "n_terms": int(model.components_.shape[1]),
+    }
+    encoded = json.dumps(footer, sort_keys=True).encode("utf-8")
+    with open(tmp, "ab") as f:
+        f.write(encoded + _TRAILER.pack(len(encoded), _END_MAGIC))
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _publish(tmp: Path, path: Path, *, force: bool) -> None:
+    if force:
+        os.replace(tmp, path)
+    else:
+        try:
+            os.link(tmp, path)  # fails if the target appeared meanwhile: never overwrite silently
+        except FileExistsError:
+            raise ModelFileError(f"{path} already exists; use --force (force=True) to replace it") from None
+        except OSError:  # file systems without hard links
+            if path.exists():
+                raise ModelFileError(f"{path} already exists; use --force (force=True) to replace it") from None
+            os.replace(tmp, path)
+    try:
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError:
+        pass  # directory fsync is not possible everywhere; the rename itself is still atomic
+
+
+def _digest(path: Path, key: bytes | None, limit: int | None = None, fileobj=None):
+    """CRC-32 (and HMAC-SHA256 with a key) of the first ``limit`` bytes of a file, and the byte count."""
+    crc, mac, size = 0, hmac.new(key, digestmod=hashlib.sha256) if key else None, 0
+    f = fileobj or open(path, "rb")
+    try:
+        f.seek(0)
+        while limit is None or size < limit:
+            chunk = f.read(_CHUNK if limit is None else min(_CHUNK, limit - size))
+            if not chunk:
+                break
+            crc = zlib.crc32(chunk, crc)
+            if mac is not None:
+                mac.update(chunk)
+            size += len(chunk)
+    finally:
+        if fileobj is None:
+            f.close()
+    return crc, (mac.hexdigest() if mac is not None else None), size
+
+
+def _payload(model: TopicModel) -> dict:
+    import sklearn
+
+    vectorizer = model.vectorizer_
+    return {
+        "kind": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "versions": {"topics": model.fit_info_.get("topics_version"), "scikit-learn": sklearn.__version__,
+                     "numpy": np.__version__, "python": platform.python_version()},
+        "params": model.get_params(),
+        "fit_info": dict(model.fit_info_),
+        "analyzer": vectorizer.analyzer.get_config(),
+        "vectorizer": {"min_df": vectorizer.min_df, "max_df": vectorizer.max_df,
+                       "max_features": vectorizer.max_features, "n_documents": vectorizer.n_documents_},
+        "vocabulary": vectorizer.vocabulary_,
+        "idf": vectorizer.idf_,
+        "components": np.ascontiguousarray(model.components_, dtype=np.float32),
+        "doc_topics": np.ascontiguousarray(model.doc_topics_, dtype=np.float32),
+        "doc_terms": _sparse_to_dict(model.doc_terms_),
+        "postings": _sparse_to_dict(model.index_.postings),
+        "articles": model.articles_.to_dict(),
+        "topic_names": {str(k): v for k, v in model.topic_names_.items()},
+    }
+
+
+def _sparse_to_dict(matrix) -> dict:
+    index_dtype = np.int32 if max(matrix.nnz, *matrix.shape) < 2**31 else np.int64
+    return {"format": matrix.format, "shape": tuple(int(s) for s in matrix.shape),
+            "data": np.ascontiguousarray(matrix.data, dtype=np.float32),
+            "indices": np.ascontiguousarray(matrix.indices, dtype=index_dtype),
+            "indptr": np.ascontiguousarray(matrix.indptr, dtype=index_dtype)}
+
+
+# -- loading --------------------------------------------------------------------------------------------
+def read_footer(path) -> dict:
+    """The footer of a model file (format, version, sizes, counts) without unpickling anything."""
+    path = _existing_file(Path(path))
+    with _open_model(path) as f:
+        return _check_footer(path, f, os.fstat(f.fileno()).st_size)
+
+
+def load_model(path, *, key: bytes | None = None, mmap: bool = True) -> TopicModel:
+    """Open a saved model, verifying format, checksum and (with ``key``) signature before unpickling.
+
+    Raises ModelFileError for a missing, truncated, damaged, unsigned-when-a-key-is-given, foreign or
+    too-new file. With ``mmap`` (the default) large arrays stay on disk, memory-mapped read-only.
+    """
+    path = _existing_file(Path(path))
+    for _ in range(_LOAD_ATTEMPTS):
+        with _open_model(path) as f:
+            stat = os.fstat(f.fileno())
+            footer = _check_footer(path, f, stat.st_size)
+            crc, mac, _ = _digest(path, key, limit=footer["payload_bytes"], fileobj=f)
+            if crc != footer.get("crc32"):
+                raise ModelFileError(f"{path} is damaged (checksum mismatch); refit it or restore a copy")
+            if key is not None:
+                if not footer.get("hmac_sha256"):
+                    raise ModelFileError(f"{path} is not signed and a key was given: refusing to load it")
+                if not hmac.compare_digest(mac, footer["hmac_sha256"]):
+                    raise ModelFileError(f"{path} was changed after it was signed, or the key is wrong: refusing to load it")
+            payload = _unpickle(path, mmap)
+            if _same_file(path, stat):  # not replaced by a concurrent save while we read it
+                return _model_from_payload(payload, footer, path)
+    raise ModelFileError(f"{path} kept changing while it was being read; try again")
+
+
+def _existing_file(path: Path) -> Path:
+    if not path.exists():
+        raise ModelFileError(f"no model at {path}; fit one with: topics fit CORPUS --model {path}")
+    if path.is_dir():
+        raise ModelFileError(f"{path} is a directory, not a model file")
+    return path
+
+
+def _open_model(path: Path):
+    try:
+        return open(path, "rb")
+    except PermissionError:
+        raise ModelFileError(f"no permission to read {path}") from None
+    except OSError as exc:
+        raise ModelFileError(f"cannot open {path}: {exc.strerror}") from None
+
+
+def _check_footer(path: Path, f, size: int) -> dict:
+    not_model = f"{path} is not a topics model file, or it is truncated"
+    if size < _TRAILER.size:
+        raise ModelFileError(not_model)
+    f.seek(size - _TRAILER.size)
+    length, magic = _TRAILER.unpack(f.read(_TRAILER.size))
+    if magic != _END_MAGIC or not 0 < length <= min(_MAX_FOOTER, size - _TRAILER.size):
+        raise ModelFileError(not_model)
+    f.seek(size - _TRAILER.size - length)
+    try:
+        footer = json.loads(f.read(length).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ModelFileError(f"{path} is damaged (unreadable footer)") from None
+    if not isinstance(footer, dict) or footer.get("format") != FORMAT_NAME:
+        raise ModelFileError(not_model)
+    version = footer.get("format_version")
+    if not isinstance(version, int) or version < 1:
+        raise ModelFileError(f"{path} is damaged (bad format version {version!r})")
+    if version > FORMAT_VERSION:
+        raise ModelFileError(f"{path} was written by a newer topics (model format {version}; this version reads "
+                             f"format {FORMAT_VERSION} and older): upgrade topics to use it")
+    if footer.get("payload_bytes") != size - _TRAILER.size - length:
+        raise ModelFileError(f"{path} is damaged (its size does not match its footer: truncated or appended to)")
+    return footer
+
+
+def _unpickle(path: Path, mmap: bool):
+    import joblib
+
+    try:
+        return joblib.load(path, mmap_mode="r" if mmap else None)
+    except Exception as exc:  # a verified file should always load; report rather than crash
+        raise ModelFileError(f"{path} could not be read ({type(exc).__name__}: {exc})") from None
+
+
+def _same_file(path: Path, stat: os.stat_result) -> bool:
+    try:
+        now = os.stat(path)
+    except OSError:
+        return False
+    return (now.st_ino, now.st_dev) == (stat.st_ino, stat.st_dev)
+
+
+def _model_from_payload(payload, footer: dict, path: Path) -> TopicModel:
+    try:
+        if not isinstance(payload, dict) or payload.get("kind") != FORMAT_NAME:
+            raise ValueError("not a topics model payload")
+        params = {k: v for k, v in payload["params"].items() if k in _PARAMETER_RULES}
+        params["extra_stop_words"] = tuple(params.get("extra_stop_words", ()))
+        model = TopicModel(**params)
+        analyzer = Analyzer(**payload["analyzer"])
+        vector = payload["vectorizer"]
+        vectorizer = Vectorizer(analyzer, min_df=vector["min_df"], max_df=vector["max_df"],
+                                max_features=vector["max_features"])
+        vectorizer.vocabulary_ = payload["vocabulary"]
+        vectorizer.idf_ = payload["idf"]
+        vectorizer.n_documents_ = vector["n_documents"]
+        H, W = payload["components"], payload["doc_topics"]
+        X, postings = _sparse_from_dict(payload["doc_terms"]), _sparse_from_dict(payload["postings"])
+        articles = ArticleTable.from_dict(payload["articles"])
+        n, (k, v) = len(articles), H.shape
+        if W.shape != (n, k) or X.shape != (n, v) or postings.shape != (n, v) or vectorizer.idf_.shape != (v,) \
+                or len(vectorizer.vocabulary_) != v or len(articles.dates) != n:
+            raise ValueError("array shapes do not agree")
+        if (footer.get("n_articles"), footer.get("n_topics"), footer.get("n_terms")) != (n, k, v):
+            raise ValueError("footer and contents disagree")
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ModelFileError(f"{path} is damaged or not a topics model ({exc})") from None
+    model.vectorizer_ = vectorizer
+    model.components_ = H
+    model.doc_topics_ = W
+    model.doc_terms_ = X
+    model.articles_ = articles
+    model.topic_names_ = {int(t): name for t, name in payload.get("topic_names", {}).items()}
+    model.index_ = SimilarityIndex(X, W, model.topic_weight, postings=postings)
+    model.fit_info_ = dict(payload.get("fit_info", {}))
+    model.fit_info_["format_version"] = footer["format_version"]
+    return model
+
+
+def _sparse_from_dict(d: dict):
+    cls = {"csr": sp.csr_matrix, "csc": sp.csc_matrix}[d["format"]]
+    return cls((d["data"], d["indices"], d["indptr"]), shape=tuple(d["shape"]), copy=False)
+
+
+def file_size(path) -> int:
+    return Path(path).stat().st_size
+
+
+__all__ = ["save_model", "load_model", "read_footer", "resolve_key", "check_writable", "FORMAT_VERSION"]

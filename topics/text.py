@@ -1,0 +1,250 @@
+"""Cleaning and vectorising text: the analyser and TF-IDF.
+
+Symbols
+-------
+V : number of terms in the vocabulary (words and two-word phrases).
+X : sparse matrix of shape (n_articles, V), float32, TF-IDF weights with rows of unit L2 norm.
+
+The analyser lowercases, drops URLs, e-mail addresses, numbers and one-letter tokens, removes
+stop words, and forms two-word terms only between neighbouring words that are not split by
+punctuation or a stop word, so "Prime Minister Narendra Modi" gives "prime minister" but
+"minister of India" does not give "minister india".
+
+Term weights follow scikit-learn's ``TfidfVectorizer(sublinear_tf=True, smooth_idf=True, norm="l2")``:
+``tf = 1 + log(count)``, ``idf = log((1 + n) / (1 + df)) + 1``. Unlike scikit-learn, the fitted state is
+plain arrays (a sorted byte-string vocabulary and an idf vector), so a saved model reopens without
+pickled estimators and a query process never imports scikit-learn.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from .errors import NotFittedError, ParameterError
+
+# Words that carry no topic in news text, on top of scikit-learn's English list.
+NEWS_STOP_WORDS = frozenset("""
+said says say saying told tell tells according reported reports report added asked
+mr mrs ms dr
+year years month months week weeks day days today yesterday tomorrow tonight
+monday tuesday wednesday thursday friday saturday sunday
+just like also would could might may shall will can must
+percent per cent
+one two three four five six seven eight nine ten
+including include includes got get gets make makes made going way ways lot lots
+time times
+""".split())
+
+_URL = re.compile(r"\b(?:https?://|ftp://|www\.)\S+", re.IGNORECASE)
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
+# A clause: a run of text without sentence punctuation; bigrams never cross clause boundaries.
+_CLAUSE_SPLIT = re.compile(r"[.,;:!?()\[\]{}\"“”«»|/\\]+|\s[-–—]+\s|[–—]")
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+_POSSESSIVE = re.compile(r"['’]s$")
+MAX_TOKEN_CHARS = 30
+
+
+def english_stop_words() -> frozenset:
+    """scikit-learn's English stop words plus :data:`NEWS_STOP_WORDS`."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS  # only needed when fitting
+
+    return frozenset(ENGLISH_STOP_WORDS) | NEWS_STOP_WORDS
+
+
+def read_stop_words_file(path) -> set:
+    """Words from a file, one per line or separated by white space; ``#`` starts a comment."""
+    from .errors import CorpusError
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            return {w.lower() for line in f for w in line.split("#", 1)[0].split()}
+    except OSError as exc:
+        raise CorpusError(f"cannot read stop-word file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise CorpusError(f"stop-word file {path} is not UTF-8 text") from None
+
+
+class Analyzer:
+    """Turns a text into a list of terms (words and, with ``ngram_max=2``, two-word phrases).
+
+    Parameters
+    ----------
+    stop_words : iterable of str
+        Lowercase words to drop; they also break phrases.
+    ngram_max : {1, 2}, default=2
+        Longest phrase, in words.
+    """
+
+    def __init__(self, stop_words: Iterable[str] = (), ngram_max: int = 2):
+        if ngram_max not in (1, 2):
+            raise ParameterError(f"ngram_max={ngram_max!r} is not allowed; use 1 or 2")
+        self.stop_words = frozenset(stop_words)
+        self.ngram_max = ngram_max
+
+    def get_config(self) -> dict:
+        """Plain data that rebuilds this analyser with ``Analyzer(**config)``."""
+        return {"stop_words": sorted(self.stop_words), "ngram_max": self.ngram_max}
+
+    def __call__(self, text: str) -> list[str]:
+        text = _EMAIL.sub(" ", _URL.sub(" ", text.lower()))
+        stop = self.stop_words
+        terms: list[str] = []
+        for clause in _CLAUSE_SPLIT.split(text):
+            previous = None
+            for word in _WORD.findall(clause):
+                word = _POSSESSIVE.sub("", word)
+                if len(word) < 2 or len(word) > MAX_TOKEN_CHARS or word in stop:
+                    previous = None
+                    continue
+                terms.append(word)
+                if previous is not None and self.ngram_max == 2:
+                    terms.append(previous + " " + word)
+                previous = word
+        return terms
+
+
+class Vectorizer:
+    """TF-IDF over an :class:`Analyzer`, with fitted state kept as plain arrays.
+
+    Parameters
+    ----------
+    analyzer : Analyzer
+    min_df : int or float, default=2
+        Drop terms in fewer articles than this (a float is a share of the articles).
+    max_df : float or int, default=0.5
+        Drop terms in more articles than this (a float is a share of the articles).
+    max_features : int or None, default=None
+        Keep only this many terms, the most frequent across the corpus.
+
+    Attributes
+    ----------
+    vocabulary_ : ndarray of bytes, shape (V,)
+        UTF-8 terms in sorted order; a term's column is its position.
+    idf_ : ndarray of float32, shape (V,)
+    """
+
+    def __init__(self, analyzer: Analyzer, *, min_df=2, max_df=0.5, max_features=None):
+        self.analyzer = analyzer
+        self.min_df = min_df
+        self.max_df = max_df
+        self.max_features = max_features
+
+    # -- fitting ------------------------------------------------------------------------------------
+    def fit_transform(self, texts: Iterable[str]) -> sp.csr_matrix:
+        """Learn the vocabulary and idf from ``texts`` and return their TF-IDF matrix X."""
+        counts, terms = _count_terms(self.analyzer, texts)
+        n_docs = counts.shape[0]
+        keep = self._select_terms(counts, n_docs)
+        if keep.size == 0:
+            raise ParameterError(
+                f"no terms are left after min_df={self.min_df!r} and max_df={self.max_df!r} on {n_docs} articles; "
+                "the articles may be too few, too short or all stop words (try a lower --min-df)")
+        order = np.argsort(terms[keep], kind="stable")
+        keep = keep[order]
+        self.vocabulary_ = terms[keep]
+        counts = counts[:, keep]
+        df = np.bincount(counts.indices, minlength=keep.size)
+        self.idf_ = (np.log((1.0 + n_docs) / (1.0 + df)) + 1.0).astype(np.float32)
+        self.n_documents_ = n_docs
+        return _weight(counts, self.idf_)
+
+    def _select_terms(self, counts: sp.csr_matrix, n_docs: int) -> np.ndarray:
+        min_df = _as_count(self.min_df, n_docs, "min_df")
+        max_df = _as_count(self.max_df, n_docs, "max_df")
+        df = np.bincount(counts.indices, minlength=counts.shape[1])
+        keep = np.flatnonzero((df >= min_df) & (df <= max_df))
+        if self.max_features is not None and keep.size > self.max_features:
+            totals = np.asarray(counts.sum(axis=0)).ravel()[keep]
+            keep = keep[np.argsort(-totals, kind="stable")[: self.max_features]]
+        return keep
+
+    # -- applying -----------------------------------------------------------------------------------
+    def transform(self, texts: Iterable[str]) -> sp.csr_matrix:
+        """TF-IDF matrix of shape (n_texts, V) for new texts; unknown terms are ignored."""
+        if not hasattr(self, "vocabulary_"):
+            raise NotFittedError("this Vectorizer is not fitted yet")
+        vocabulary = self.vocabulary_
+        indptr, indices, values = [0], [], []
+        for text in texts:
+            terms = self.analyzer(text)
+            n_known = 0
+            if terms:
+                unique, counts = np.unique(_encode(terms), return_counts=True)
+                cols = np.searchsorted(vocabulary, unique)
+                known = cols < len(vocabulary)
+                known[known] = vocabulary[cols[known]] == unique[known]
+                indices.append(cols[known])
+                values.append(counts[known])
+                n_known = int(known.sum())
+            indptr.append(indptr[-1] + n_known)
+        counts = sp.csr_matrix(
+            (np.concatenate(values) if values else np.zeros(0, np.float32),
+             np.concatenate(indices) if indices else np.zeros(0, np.int64), np.array(indptr)),
+            shape=(len(indptr) - 1, len(vocabulary)), dtype=np.float32)
+        return _weight(counts, self.idf_)
+
+    def terms(self, columns: Sequence[int]) -> list[str]:
+        """The terms of the given columns, as text."""
+        return [self.vocabulary_[c].decode("utf-8") for c in columns]
+
+
+def _encode(terms: list[str]) -> np.ndarray:
+    return np.array([t.encode("utf-8") for t in terms], dtype=bytes)
+
+
+def _count_terms(analyzer: Analyzer, texts: Iterable[str]) -> tuple[sp.csr_matrix, np.ndarray]:
+    """Raw term counts of shape (n_texts, n_distinct_terms) and the terms (UTF-8 bytes) of its columns."""
+    ids: dict[str, int] = {}
+    indptr, indices, values = [0], [], []
+    for text in texts:
+        doc: dict[int, int] = {}
+        for term in analyzer(text):
+            col = ids.setdefault(term, len(ids))
+            doc[col] = doc.get(col, 0) + 1
+        indices.extend(doc)
+        values.extend(doc.values())
+        indptr.append(len(indices))
+    counts = sp.csr_matrix((np.array(values, dtype=np.float32), np.array(indices, dtype=np.int64), np.array(indptr)),
+                           shape=(len(indptr) - 1, len(ids)))
+    counts.sort_indices()
+    terms = _encode(list(ids)) if ids else np.zeros(0, dtype="S1")
+    return counts, terms
+
+
+def _weight(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
+    """Sublinear tf times idf, rows scaled to unit L2 norm; float32."""
+    x = counts.astype(np.float32, copy=True)
+    np.log(x.data, out=x.data)
+    x.data += 1.0
+    x = sp.csr_matrix(x @ sp.diags(idf.astype(np.float32)))
+    return normalize_rows(x)
+
+
+def normalize_rows(x):
+    """Rows scaled to unit L2 norm (all-zero rows stay zero); works for CSR and dense float arrays."""
+    if sp.issparse(x):
+        x = sp.csr_matrix(x, dtype=np.float32, copy=True)
+        norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        x.data /= np.repeat(norms, np.diff(x.indptr)).astype(np.float32)
+        return x
+    x = np.asarray(x, dtype=np.float32)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return x / norms
+
+
+def _as_count(value, n_docs: int, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ParameterError(f"{name}={value!r} must be a number: an article count or a share between 0 and 1")
+    if isinstance(value, (float, np.floating)):
+        if not 0.0 <= value <= 1.0:
+            raise ParameterError(f"{name}={value!r} as a share must be between 0.0 and 1.0")
+        return value * n_docs
+    if value < 1:
+        raise ParameterError(f"{name}={value!r} as an article count must be at least 1")
+    return value

@@ -1,0 +1,115 @@
+"""The NMF topic model: fitting, placing texts in topic space, and describing topics.
+
+Symbols
+-------
+X : sparse (n_articles, V)  TF-IDF matrix from :mod:`topics.text`.
+H : ndarray (k, V)           topic-term weights; row t is topic t ("components" in scikit-learn).
+W : ndarray (n_articles, k)  article-topic weights, so that X ≈ W H with W, H ≥ 0.
+
+H is learned by scikit-learn's :class:`~sklearn.decomposition.NMF` (coordinate descent, NNDSVDa start,
+so the same data and ``random_state`` give the same topics). W for any text, stored article or new
+query alike, is the non-negative least-squares solution of ``min ||x - w H||² , w ≥ 0`` found by
+:func:`nmf_transform`, a numpy port of scikit-learn's coordinate-descent update: queries then never
+import scikit-learn, and a stored article and the same text given as a query get the same W.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .errors import ParameterError
+
+MAX_DEFAULT_TOPICS = 50
+
+
+def default_n_topics(n_articles: int) -> int:
+    """A number of topics that suits an archive of this size: sqrt(n / 2), between 2 and 50.
+
+    About 13 for 350 articles, 22 for 1,000, 50 from 5,000 up.
+    """
+    return int(min(MAX_DEFAULT_TOPICS, max(2, round(math.sqrt(n_articles / 2)))))
+
+
+def fit_topics(X, n_topics: int, *, random_state=0, max_iter: int = 400, tol: float = 1e-4) -> np.ndarray:
+    """Learn H, the topic-term matrix of shape (n_topics, V), float32, from the TF-IDF matrix X."""
+    from sklearn.decomposition import NMF  # import cost only paid by fitting
+
+    n_articles, n_terms = X.shape
+    if n_topics > n_articles:
+        raise ParameterError(f"n_topics={n_topics} is more than the {n_articles} articles; ask for fewer topics")
+    if n_topics > n_terms:
+        raise ParameterError(f"n_topics={n_topics} is more than the {n_terms} terms in the vocabulary; ask for fewer topics")
+    nmf = NMF(n_components=n_topics, init="nndsvda", solver="cd", beta_loss="frobenius", max_iter=max_iter,
+              tol=tol, random_state=random_state)
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        # Not converging to 1e-4 within max_iter still gives usable topics; we report the error instead.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        nmf.fit(X.astype(np.float64))
+    return nmf.components_.astype(np.float32)
+
+
+def nmf_transform(X, H: np.ndarray, *, max_iter: int = 200, tol: float = 1e-4) -> np.ndarray:
+    """W of shape (n_texts, k), float32: each row solves ``min ||x - w H||²`` subject to ``w ≥ 0``.
+
+    Coordinate descent over the k topics, all rows at once, starting from zero (as scikit-learn's
+    ``NMF.transform``); a row stops changing once its projected-gradient norm falls below ``tol``
+    times its first one, so a row's answer does not depend on which other rows share the batch.
+    """
+    H = np.asarray(H, dtype=np.float64)
+    k = H.shape[0]
+    XHt = np.asarray(X @ H.T, dtype=np.float64)          # (n, k)
+    HHt = H @ H.T                                         # (k, k)
+    W = np.zeros_like(XHt)
+    active = np.ones(W.shape[0], dtype=bool)
+    first = None
+    for _ in range(max_iter):
+        rows = np.flatnonzero(active)
+        if rows.size == 0:
+            break
+        Wa, XHa = W[rows], XHt[rows]
+        violation = np.zeros(rows.size)
+        for t in range(k):
+            grad = Wa @ HHt[:, t] - XHa[:, t]
+            violation += np.abs(np.where(Wa[:, t] == 0, np.minimum(grad, 0.0), grad))
+            if HHt[t, t] > 0:
+                Wa[:, t] = np.maximum(Wa[:, t] - grad / HHt[t, t], 0.0)
+        W[rows] = Wa
+        if first is None:  # every row is active in the first sweep
+            first = np.where(violation > 0, violation, np.inf)
+        active[rows] = violation > tol * first[rows]
+    return W.astype(np.float32)
+
+
+def top_terms(H: np.ndarray, n: int) -> np.ndarray:
+    """Columns of the n heaviest terms of each topic, heaviest first: int array of shape (k, n)."""
+    n = min(n, H.shape[1])
+    part = np.argpartition(-H, n - 1, axis=1)[:, :n]
+    rows = np.arange(H.shape[0])[:, None]
+    order = np.lexsort((part, -H[rows, part]), axis=1)
+    return part[rows, order]
+
+
+def label_from_terms(terms: list[str], n_parts: int = 3) -> str:
+    """A short topic label: the first terms whose words are not already in the label.
+
+    Phrases win over their own words ("prime minister" makes "prime" and "minister" redundant).
+    """
+    chosen: list[str] = []
+    covered: set[str] = set()
+    for term in terms:
+        words = set(term.split())
+        if words <= covered:
+            continue
+        if len(words) > 1:
+            chosen = [c for c in chosen if c not in words]   # the phrase replaces its single words
+        chosen.append(term)
+        covered |= words
+        if len(chosen) >= n_parts:
+            break
+    return " / ".join(chosen)
