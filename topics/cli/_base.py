@@ -1,0 +1,134 @@
+"""The shared parts of the command line: the group, its one-line errors, common options, formatting.
+
+This is the only module that prints. Library errors (:class:`topics.TopicsError`) and usage errors
+become one line on stderr and exit code 2; ``--debug`` shows the traceback instead. Ctrl-C exits 130
+and, because saving is atomic, leaves any existing model as it was.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from pathlib import Path
+
+import click
+
+DEFAULT_MODEL = Path("models") / "default.joblib"
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class TopicsGroup(click.Group):
+    """A click group whose errors are one line on stderr with exit code 2."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        from ..errors import TopicsError
+
+        args = list(sys.argv[1:] if args is None else args)
+        debug = "--debug" in args
+        try:
+            result = super().main(args=args, prog_name=prog_name or "topics", complete_var=complete_var,
+                                  standalone_mode=False, **extra)
+        except TopicsError as exc:
+            if debug:
+                raise
+            _fail(str(exc))
+        except click.exceptions.Abort:
+            _fail("interrupted; nothing was written", EXIT_INTERRUPTED)
+        except KeyboardInterrupt:
+            if debug:
+                raise
+            _fail("interrupted; nothing was written", EXIT_INTERRUPTED)
+        except click.ClickException as exc:
+            _fail(exc.format_message(), exc.exit_code)
+        except BrokenPipeError:  # `topics ... | head`
+            sys.stderr.close()
+            sys.exit(0)
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+def _fail(message: str, code: int = EXIT_USAGE):
+    click.echo(f"topics: error: {message}", err=True)
+    sys.exit(code)
+
+
+class ShareOrCount(click.ParamType):
+    """An article count (``2``) or a share of the articles (``0.5``), as for min_df/max_df."""
+
+    name = "COUNT|SHARE"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (int, float)):
+            return value
+        try:
+            return int(value)
+        except ValueError:
+            pass
+        try:
+            return float(value)
+        except ValueError:
+            self.fail(f"{value!r} is neither an article count nor a share such as 0.5", param, ctx)
+
+
+def model_option(f):
+    return click.option("--model", "-m", "model_path", type=click.Path(path_type=Path), default=DEFAULT_MODEL,
+                        show_default=True, help="The model file.")(f)
+
+
+def key_option(f):
+    return click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                        help="Sign (fit) or verify (queries) the model with the key in this file; "
+                             "default: $TOPICS_MODEL_KEY if set.")(f)
+
+
+def open_model(model_path: Path, key_file):
+    from .. import load
+    from ..store import resolve_key
+
+    return load(model_path, key=resolve_key(key_file))
+
+
+@click.group(cls=TopicsGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.version_option(package_name="topics", prog_name="topics")
+def cli(debug):
+    """Find what a news archive is about and which articles are alike.
+
+    \b
+    Example:
+      topics fit data/sample                  # learn topics, save models/default.joblib
+      topics similar lee-bg-000 --top 5       # articles like a stored one
+      topics similar --text "bushfire near Sydney"
+      topics summary --words 8                # what each topic is about
+    """
+
+
+# -- formatting helpers ---------------------------------------------------------------------------------
+def table(headers, rows) -> str:
+    widths = [max(len(str(x)) for x in column) for column in zip(headers, *rows)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    return "\n".join(fmt.format(*r).rstrip() for r in [headers, *rows])
+
+
+def write_csv(headers, rows):
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(headers)
+    writer.writerows(rows)
+    click.echo(buffer.getvalue(), nl=False)
+
+
+def shorten(text: str, limit: int) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def md_escape(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def human_size(path: Path) -> str:
+    size = path.stat().st_size
+    return f"{size / 1e6:.1f} MB" if size >= 1e5 else f"{size / 1e3:.0f} kB"
+

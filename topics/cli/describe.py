@@ -1,0 +1,77 @@
+"""`topics summary` and `topics info`: what a model is about and what its file holds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from ._base import cli, key_option, md_escape, model_option, open_model, shorten, table
+
+
+# -- summary --------------------------------------------------------------------------------------------
+@cli.command()
+@model_option
+@click.option("--words", "-w", "n_words", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Top words per topic.")
+@click.option("--articles", "-a", "n_articles", type=click.IntRange(min=0), default=3, show_default=True,
+              help="Representative articles per topic.")
+@click.option("--format", "out_format", type=click.Choice(["table", "json", "markdown"]), default="table",
+              show_default=True, help="Output format.")
+@key_option
+def summary(model_path, n_words, n_articles, out_format, key_file):
+    """What each topic is about: label, top words, share of the archive, representative articles.
+
+    \b
+    Example:
+      topics summary --words 10 --articles 2
+      topics summary --format json > topics.json
+    """
+    model = open_model(model_path, key_file)
+    topic_list = model.topics(n_words=n_words, n_articles=n_articles)
+    if out_format == "json":
+        doc = {"model": str(model_path), "n_articles": len(model.articles_), "topics": [t.to_dict() for t in topic_list]}
+        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+        return
+    if out_format == "markdown":
+        click.echo(_summary_markdown(topic_list, len(model.articles_)))
+        return
+    click.echo(f"{len(topic_list)} topics over {len(model.articles_):,} articles (share = part of all topic weight)\n")
+    for t in sorted(topic_list, key=lambda t: -t.weight):
+        click.echo(f"Topic {t.id}: {t.label}   {t.weight:.1%} · leads in {t.n_articles} articles")
+        click.echo(f"  words: {', '.join(t.words)}")
+        for a in t.articles:
+            click.echo(f"  · {a['id']}  {shorten(a['title'] or a['snippet'], 80)}")
+        click.echo("")
+
+
+def _summary_markdown(topic_list, n_total: int) -> str:
+    lines = ["| topic | label | share | articles | top words |", "|---:|---|---:|---:|---|"]
+    for t in sorted(topic_list, key=lambda t: -t.weight):
+        lines.append(f"| {t.id} | {md_escape(t.label)} | {t.weight:.1%} | {t.n_articles} | {md_escape(', '.join(t.words))} |")
+    return "\n".join(lines)
+
+
+# -- info -----------------------------------------------------------------------------------------------
+@cli.command()
+@model_option
+@click.option("--format", "out_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def info(model_path, out_format):
+    """What a model file holds, read from its footer without loading it.
+
+    \b
+    Example:
+      topics info --model models/default.joblib
+    """
+    from ..store import read_footer
+
+    footer = read_footer(model_path)
+    footer = {"path": str(model_path), "file_bytes": Path(model_path).stat().st_size, **footer}
+    if out_format == "json":
+        click.echo(json.dumps(footer, indent=2))
+        return
+    rows = [[k, str(footer.get(k))] for k in ("path", "file_bytes", "format_version", "topics_version", "created",
+                                               "n_articles", "n_terms", "n_topics")]
+    rows.append(["signed", "yes" if footer.get("hmac_sha256") else "no"])
+    click.echo(table(["field", "value"], rows))

@@ -1,0 +1,71 @@
+"""`topics fit`: read an archive, fit the model, save it."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from ._base import ShareOrCount, cli, human_size, key_option, model_option
+
+
+# -- fit ------------------------------------------------------------------------------------------------
+@cli.command()
+@click.argument("corpus", nargs=-1, required=True, type=click.Path(path_type=Path))
+@model_option
+@click.option("--topics", "-k", "n_topics", type=click.IntRange(min=1), default=None,
+              help="Number of topics. Default: sqrt(articles / 2), between 2 and 50.")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
+              help="Random seed: the same data and seed give the same topics.")
+@click.option("--force", is_flag=True, help="Replace the model file if it exists.")
+@click.option("--format", "corpus_format", type=click.Choice(["auto", "lines", "text", "jsonl", "csv", "tsv"]),
+              default="auto", show_default=True,
+              help="How to read files named directly: by suffix (auto; .txt is one article per line), "
+                   "or each file as one article (text).")
+@click.option("--text-field", default="text", show_default=True, help="Text field of JSONL/CSV records.")
+@click.option("--id-field", default="id", show_default=True, help="Id field of JSONL/CSV records.")
+@click.option("--title-field", default="title", show_default=True, help="Title field of JSONL/CSV records.")
+@click.option("--date-field", default="date", show_default=True, help="Date field (YYYY-MM-DD) of JSONL/CSV records.")
+@click.option("--skip-bad-lines", is_flag=True, help="Skip and count malformed JSONL/CSV lines instead of stopping.")
+@click.option("--min-df", type=ShareOrCount(), default=2, show_default=True,
+              help="Drop terms in fewer articles (a count, or a share such as 0.001).")
+@click.option("--max-df", type=ShareOrCount(), default=0.5, show_default=True,
+              help="Drop terms in more articles (a share, or a count).")
+@click.option("--stop-words", "stop_words_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="File of extra stop words, one per line.")
+@key_option
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def fit(corpus, model_path, n_topics, seed, force, corpus_format, text_field, id_field, title_field, date_field,
+        skip_bad_lines, min_df, max_df, stop_words_file, key_file, quiet):
+    """Fit topics and a similarity index on CORPUS and save the model.
+
+    CORPUS is one or more directories (one article per .txt file; .jsonl/.csv inside are read as
+    records), .txt files (one article per line), .jsonl or .csv files, or their .gz versions.
+
+    \b
+    Example:
+      topics fit data/sample --topics 12 --seed 1 --model models/sample.joblib
+    """
+    from ..corpus import read_corpus
+    from ..model import TopicModel
+    from ..store import check_writable, resolve_key
+    from ..text import read_stop_words_file
+
+    articles = read_corpus(corpus, format=corpus_format, text_field=text_field, id_field=id_field,
+                           title_field=title_field, date_field=date_field, skip_bad_lines=skip_bad_lines)
+    check_writable(model_path, force=force)  # fail before a long fit, not after
+    key = resolve_key(key_file)
+    extra = sorted(read_stop_words_file(stop_words_file)) if stop_words_file else ()
+    model = TopicModel(n_topics, random_state=seed, min_df=min_df, max_df=max_df, extra_stop_words=extra)
+    started = time.perf_counter()
+    model.fit(articles, progress=not quiet and sys.stderr.isatty())
+    model.save(model_path, force=force, key=key)
+    info = model.fit_info_
+    click.echo(f"Fitted {info['n_articles']:,} articles: {info['n_terms']:,} terms, {info['n_topics']} topics "
+               f"in {time.perf_counter() - started:.1f} s.")
+    if info["skipped"]:
+        click.echo(f"Skipped or repaired: {info['skipped']}.")
+    signed = " signed," if key else ""
+    click.echo(f"Saved{signed} {model_path} ({human_size(model_path)}).")

@@ -1,0 +1,55 @@
+"""`topics similar`: the articles most like a stored article, a text or a file."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from ._base import cli, key_option, model_option, open_model, shorten, table, write_csv
+
+
+# -- similar --------------------------------------------------------------------------------------------
+@cli.command()
+@click.argument("article_id", required=False)
+@click.option("--text", "-t", help="Find articles similar to this text.")
+@click.option("--file", "-f", "file_path", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+              help="Find articles similar to the text of this file ('-' reads standard input).")
+@model_option
+@click.option("--top", "-n", type=click.IntRange(min=1), default=10, show_default=True, help="How many articles.")
+@click.option("--format", "out_format", type=click.Choice(["table", "json", "csv"]), default="table",
+              show_default=True, help="Output format.")
+@key_option
+def similar(article_id, text, file_path, model_path, top, out_format, key_file):
+    """Articles most similar to a stored article (ID), to --text, or to a --file.
+
+    The query article itself is never listed. Scores run from 0 (nothing in common) to 1.
+
+    \b
+    Example:
+      topics similar lee-bg-000 --top 5
+      topics similar --text "Reserve Bank cuts interest rates" --format json
+      topics similar --file article.txt
+    """
+    from ..corpus import read_query_file
+
+    given = [v is not None for v in (article_id, text, file_path)]
+    if sum(given) != 1:
+        raise click.UsageError("give exactly one of ID, --text or --file")
+    if file_path is not None:
+        text = sys.stdin.read() if str(file_path) == "-" else read_query_file(file_path)
+    model = open_model(model_path, key_file)
+    hits = model.similar(id=article_id, text=text, k=top)
+    query = {"id": article_id} if article_id is not None else {"file": str(file_path)} if file_path else {"text": text}
+    if out_format == "json":
+        click.echo(json.dumps({"query": query, "model": str(model_path), "results": [h.to_dict() for h in hits]},
+                              ensure_ascii=False, indent=2))
+    elif out_format == "csv":
+        write_csv(["rank", "score", "id", "date", "title"],
+                   [[i, f"{h.score:.4f}", h.id, h.date or "", h.title or ""] for i, h in enumerate(hits, 1)])
+    else:
+        rows = [[str(i), f"{h.score:.3f}", h.id, h.date or "-", shorten(h.title or h.snippet, 70)]
+                for i, h in enumerate(hits, 1)]
+        click.echo(table(["#", "score", "id", "date", "title (or start of text)"], rows))
