@@ -144,7 +144,7 @@ def _sparkline(trends, column: int, width: int = 400, height: int = 70) -> str:
     summary = f"share by {trends.by}: peak {peak:.1%}, latest {latest:.1%}"
     return (f'<div class="trend"><svg role="img" aria-label="{_e(summary)}" width="{width}" height="{height}" '
             f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg"><title>{_e(summary)}</title>'
-            f"{lines}{dots}{label}</svg></div>")
+            f'{lines}{dots}{label}</svg><div class="date">{_e(summary)}</div></div>')
 
 
 def _e(text) -> str:
