@@ -59,7 +59,8 @@ def summary(model_path, n_words, n_articles, out_format, plot_path, key_file):
         if t.nearest_topic is not None:
             click.echo(f"  nearest topic: {t.nearest_topic} (distinctness {t.distinctness:.2f})")
         for a in t.articles:
-            click.echo(f"  · {a['id']}  {a['date'] or '':10}  {shorten(a['title'] or a['snippet'], 70)}")
+            date = f"{a['date']}  " if a["date"] else ""
+            click.echo(f"  · {a['id']}  {date}{shorten(a['title'] or a['snippet'], 80)}")
         click.echo("")
     if plot_path is not None:
         click.echo(f"Chart: {plot_path}")

@@ -82,7 +82,7 @@ def show(article_id, model_path, top, key_file, out_format):
     if out_format == "json":
         _echo_json(view.to_dict())
         return
-    click.echo(f"{view.id}  {view.date or 'undated'}  {shorten(view.title or '', 90)}")
+    click.echo(f"{view.id}  {view.date or 'undated'}  {shorten(view.title or '', 90)}".rstrip())
     click.echo(f"  {shorten(view.snippet, 110)}\n")
     click.echo(table(["share", "topic", "label"], [[f"{m['share']:.1%}", str(m["topic"]), m["label"]]
                                                    for m in view.topics]) if view.topics else "No topic weight.")
