@@ -9,7 +9,7 @@ import sys
 
 import numpy as np
 import pytest
-from newsgroup_dates import dated_articles
+from newsgroup_dates import fit_dated, saved
 
 import topics
 from topics.report import render_report
@@ -20,14 +20,12 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 
 @pytest.fixture(scope="module")
 def dated_model(newsgroup_records):
-    return topics.fit(dated_articles(newsgroup_records), n_topics=6, random_state=0)
+    return fit_dated(newsgroup_records)
 
 
 @pytest.fixture(scope="module")
 def dated_model_file(tmp_path_factory, dated_model):
-    path = tmp_path_factory.mktemp("dated") / "ng.joblib"
-    dated_model.save(path)
-    return path
+    return saved(dated_model, tmp_path_factory.mktemp("dated"))
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +86,7 @@ def _run_chromium(tmp_path, *args):
     profile = tmp_path / f"profile-{len(list(tmp_path.glob('profile-*')))}"
     proc = subprocess.run([_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--enable-logging=stderr",
                            "--v=0", "--virtual-time-budget=3000", *args],
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return proc.stdout, [line for line in proc.stderr.splitlines() if ":CONSOLE" in line]
 

@@ -2,8 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import SAMPLE
-from newsgroup_dates import dated_articles
+from newsgroup_dates import dated_articles, fit_dated, saved
 
 import topics
 from topics.trends import parse_range, topic_trends
@@ -11,15 +10,12 @@ from topics.trends import parse_range, topic_trends
 
 @pytest.fixture(scope="module")
 def dated_model(newsgroup_records):
-    """6 topics over the 200 newsgroup posts, dated 1993-04-01 .. 1993-05-17 by their own headers."""
-    return topics.fit(dated_articles(newsgroup_records), n_topics=6, random_state=0)
+    return fit_dated(newsgroup_records)
 
 
 @pytest.fixture(scope="module")
 def dated_model_file(tmp_path_factory, dated_model):
-    path = tmp_path_factory.mktemp("dated") / "ng.joblib"
-    dated_model.save(path)
-    return path
+    return saved(dated_model, tmp_path_factory.mktemp("dated"))
 
 
 # -- summary --------------------------------------------------------------------------------------------

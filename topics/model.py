@@ -27,9 +27,9 @@ from . import __version__
 from .corpus import Article, Corpus, articles_from_texts, read_corpus
 from .errors import NotFittedError, ParameterError, QueryError
 from .index import SimilarityIndex, top_k
+from .summary import ArticleView, Summary, Topic, article_view, rename, summarize
 from .table import ArticleTable
 from .text import Analyzer, Vectorizer, english_stop_words
-from .summary import ArticleView, Summary, Topic, article_view, rename, summarize
 from .topic_model import default_n_topics, fit_topics, nmf_transform
 from .trends import Trends, topic_trends
 
@@ -261,7 +261,7 @@ class TopicModel:
         self._check_fitted()
         return summarize(self, n_words=n_words, n_articles=n_articles)
 
-    def rename_topic(self, topic_id: int, name: str | None) -> "TopicModel":
+    def rename_topic(self, topic_id: int, name: str | None) -> TopicModel:
         """Name a topic; the name replaces its generated label and is saved with the model. "" or None resets."""
         self._check_fitted()
         rename(self, topic_id, name)

@@ -14,6 +14,7 @@ JSON shapes (``--format json``):
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import click
@@ -126,12 +127,12 @@ def trends(model_path, by, topic_ids, compare, plot_path, key_file, out_format):
         _echo_json(result.to_dict())
         return
     headers = [by, "articles", *[str(t) for t in result.topics]]
-    rows = [[p, str(n), *[("-" if s != s else f"{s:.0%}") for s in row]]
+    rows = [[p, str(n), *[("-" if math.isnan(s) else f"{s:.0%}") for s in row]]
             for p, n, row in zip(result.periods, result.n_articles, result.shares)]
     if out_format == "csv":
         from ._base import write_csv
 
-        write_csv(headers, [[p, n, *["" if s != s else f"{s:.6f}" for s in row]]
+        write_csv(headers, [[p, n, *["" if math.isnan(s) else f"{s:.6f}" for s in row]]
                             for p, n, row in zip(result.periods, result.n_articles, result.shares)])
         return
     undated = f"; {result.n_undated:,} undated articles are left out" if result.n_undated else ""
