@@ -30,7 +30,3 @@ def fit_dated(records):
     """6 topics over the 200 newsgroup posts, dated 1993-04-01 .. 1993-05-17 by their own headers."""
     return topics.fit(dated_articles(records), n_topics=6, random_state=0)
 
-
-def saved(model, folder):
-    """The model saved as ``folder/model.joblib``; returns the path."""
-    return model.save(folder / "model.joblib", force=True)

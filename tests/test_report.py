@@ -9,23 +9,12 @@ import sys
 
 import numpy as np
 import pytest
-from newsgroup_dates import fit_dated, saved
 
 import topics
 from topics.report import render_report
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture(scope="module")
-def dated_model(newsgroup_records):
-    return fit_dated(newsgroup_records)
-
-
-@pytest.fixture(scope="module")
-def dated_model_file(tmp_path_factory, dated_model):
-    return saved(dated_model, tmp_path_factory.mktemp("dated"))
 
 
 @pytest.fixture(scope="module")

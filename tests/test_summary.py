@@ -2,20 +2,10 @@
 
 import numpy as np
 import pytest
-from newsgroup_dates import dated_articles, fit_dated, saved
+from newsgroup_dates import dated_articles
 
 import topics
 from topics.trends import parse_range, topic_trends
-
-
-@pytest.fixture(scope="module")
-def dated_model(newsgroup_records):
-    return fit_dated(newsgroup_records)
-
-
-@pytest.fixture(scope="module")
-def dated_model_file(tmp_path_factory, dated_model):
-    return saved(dated_model, tmp_path_factory.mktemp("dated"))
 
 
 # -- summary --------------------------------------------------------------------------------------------
