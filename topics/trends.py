@@ -91,19 +91,19 @@ def topic_trends(W: np.ndarray, dates: np.ndarray, labels: list, *, by: str = "m
     if not dated.any():
         raise QueryError(f"none of the {len(dates)} articles has a date, so there are no trends; give dates when "
                          "fitting (a date field in JSONL/CSV, or a 'date YYYY-MM-DD' first line in text files)")
-    W = np.asarray(W, dtype=np.float64)[dated]
+    W = W if dated.all() else W[dated]       # memory-mapped W is read, not copied, when every article is dated
     starts = period_starts(dates[dated], by)
     all_starts = _every_period(starts.min(), starts.max(), by)
     slot = np.searchsorted(all_starts, starts)
-    sums = np.zeros((len(all_starts), k))
-    np.add.at(sums, slot, W)
-    counts = np.bincount(slot, minlength=len(all_starts))
+    n = len(all_starts)
+    sums = np.stack([np.bincount(slot, weights=W[:, t], minlength=n) for t in range(k)], axis=1)   # (P, k)
+    counts = np.bincount(slot, minlength=n)
     totals = sums.sum(axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         shares = np.where(totals > 0, sums / np.where(totals > 0, totals, 1.0), np.nan)
     changes = []
     if compare is not None:
-        changes = compare_ranges(np.asarray(W), dates[dated], labels, compare, topics=chosen, min_change=min_change)
+        changes = compare_ranges(W, dates[dated], labels, compare, topics=chosen, min_change=min_change)
     return Trends(by=by, periods=[period_name(s, by) for s in all_starts], n_articles=counts, topics=chosen,
                   labels=[labels[t] for t in chosen], shares=shares[:, chosen], n_dated=int(dated.sum()),
                   n_undated=int((~dated).sum()), compare=tuple(compare) if compare else None, changes=changes)
@@ -125,7 +125,7 @@ def compare_ranges(W: np.ndarray, dates: np.ndarray, labels: list, ranges, *, to
         if not inside.any():
             raise QueryError(f"no dated articles in {text} ({low} to {high}); the archive's dates run from "
                              f"{dates.min()} to {dates.max()}")
-        sums = W[inside].sum(axis=0)
+        sums = W[inside].sum(axis=0, dtype=np.float64)
         share.append(sums / sums.sum() if sums.sum() > 0 else sums)
     rows = []
     for t in topics:
