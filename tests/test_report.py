@@ -33,6 +33,10 @@ def test_report_has_every_topic_and_no_external_assets(report_file, dated_model)
         for a in t.articles:
             assert html.escape(a["title"]) in page
     assert page.count("<svg") == 6 and page.count("<polyline") >= 6   # one trend chart per topic
+    # besides 5 representatives per topic, every article with topic weight is listed under the topic it leads
+    n_led = int((np.asarray(dated_model.doc_topics_).sum(axis=1) > 0).sum())
+    assert page.count('<li class="article"') == 6 * 5 + n_led
+    assert render_report(dated_model, max_titles=10).count('<li class="article"') == 6 * 5 + 10
     # self-contained: nothing is fetched (the SVG namespace is an identifier, not a request)
     assert not re.search(r"""(src|href)\s*=|url\(|@import|<link|fetch\(|XMLHttpRequest""", page)
     assert re.findall(r"https?://[^\s\"'<]+", page) == ["http://www.w3.org/2000/svg"] * 6
@@ -43,7 +47,7 @@ def test_report_escapes_names_and_handles_undated_archives(sample_model, tmp_pat
     model.rename_topic(0, '<script>alert("x")</script> & co')
     page = render_report(model)
     assert "<script>alert" not in page and "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; co" in page
-    assert "1 dated articles, charts by month" in page
+    assert "1 dated article, charts by month" in page
     lee = topics.fit([f"bushfire report number {i} from the coast" if i % 2 else f"cricket test match {i} today"
                       for i in range(12)], n_topics=2, random_state=0)
     undated = render_report(lee)
@@ -96,10 +100,15 @@ def test_report_in_headless_chromium(report_file, dated_model, tmp_path):
     assert '<p id="count">6 topics</p>' in dom
 
     # the search box filters: the address '#q=...' fills it, as typing would
-    word = "shuttle"
+    word = "station"
     summary = dated_model.summary(n_articles=5)
+    W = np.asarray(dated_model.doc_topics_)
+    led_titles = {t.id: [] for t in summary}
+    for row in np.flatnonzero(W.sum(axis=1) > 0):
+        led_titles[int(W[row].argmax())].append(dated_model.articles_.titles[row].lower())
     expected = [t.id for t in summary if word in " ".join([t.label, *t.words]).lower()
-                or any(word in (a["title"] or "").lower() for a in t.articles)]
+                or any(word in (a["title"] or "").lower() for a in t.articles)
+                or any(word in title for title in led_titles[t.id])]
     assert 0 < len(expected) < 6
     dom, console = _run_chromium(tmp_path, "--dump-dom", report_file.as_uri() + f"#q={word}")
     assert console == []
@@ -107,6 +116,9 @@ def test_report_in_headless_chromium(report_file, dated_model, tmp_path):
     hidden = [int(i) for i in re.findall(r'<section class="topic hidden" id="topic-(\d+)"', dom)]
     assert sorted(shown) == sorted(expected) and len(shown) + len(hidden) == 6
     assert f'"{word}": {len(expected)} topics' in dom
+    assert dom.count("<details class=\"all\" open") == sum(  # the full lists open where they hold a match
+        1 for t in expected if word not in " ".join([summary[t].label, *summary[t].words]).lower()
+        and any(word in title for title in led_titles[t]))
 
     shot = tmp_path / "report.png"
     _run_chromium(tmp_path, f"--screenshot={shot}", "--window-size=1280,900", report_file.as_uri())

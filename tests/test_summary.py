@@ -217,7 +217,7 @@ def test_cli_trend_errors(run_cli, dated_model_file, sample_model_file):
     assert bad.exit_code == 2 and bad.stderr == "topics: error: no topic 9; this model has topics 0 to 5\n"
     one = run_cli("trends", "-m", sample_model_file, "--by", "year")  # one dated article, 350 undated
     assert one.exit_code == 0
-    assert one.stdout.startswith("Topic shares by year: 1 dated articles; 350 undated articles are left out.")
+    assert one.stdout.startswith("Topic shares by year: 1 dated article; 350 undated articles are left out.")
 
 
 def _copy_of(model, tmp_path):

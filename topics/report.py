@@ -22,6 +22,7 @@ import numpy as np
 
 from .errors import TopicsError
 
+MAX_TITLES = 5000   # titles listed for the search box; keeps the page a few hundred kB
 _CSS = """
 body{font:15px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;background:#f6f7f9;color:#1d2330}
 header{background:#1f3b5a;color:#fff;padding:18px 28px}
@@ -34,7 +35,7 @@ header h1{margin:0 0 4px;font-size:22px} header p{margin:0;opacity:.85}
 .word{background:#e7eef8;border-radius:4px;padding:1px 6px;font-size:13px}
 .trend{margin:6px 0} .trend svg{background:#fafbfc;border:1px solid #eef0f4}
 ul{padding-left:18px;margin:6px 0} li{margin-bottom:6px} .date{color:#556;font-size:12px} .snip{color:#445;font-size:13px}
-.hidden{display:none}
+.hidden{display:none} details.all{font-size:13px;color:#334} details.all summary{cursor:pointer;color:#1f6fb2}
 """
 
 _JS = """
@@ -48,6 +49,9 @@ _JS = """
       t.querySelectorAll('li.article').forEach(function(li){
         var hit=!q||li.getAttribute('data-title').indexOf(q)>=0||head.indexOf(q)>=0;
         li.classList.toggle('hidden',!hit); if(hit){any=true;shownArticles++;}
+      });
+      t.querySelectorAll('details.all').forEach(function(d){
+        d.open=!!q&&d.querySelector('li.article:not(.hidden)')!==null&&head.indexOf(q)<0;
       });
       var show=!q||any||head.indexOf(q)>=0;
       t.classList.toggle('hidden',!show); if(show){shownTopics++;}
@@ -64,16 +68,23 @@ _JS = """
 """
 
 
-def render_report(model, *, n_words: int = 10, n_articles: int = 5, by: str = "month", title: str | None = None) -> str:
-    """The report as one HTML string (UTF-8 text); trend charts only when some articles have dates."""
+def render_report(model, *, n_words: int = 10, n_articles: int = 5, by: str = "month", title: str | None = None,
+                  max_titles: int = MAX_TITLES) -> str:
+    """The report as one HTML string (UTF-8 text); trend charts only when some articles have dates.
+
+    Besides its ``n_articles`` representative articles, each topic lists the titles of the articles it
+    leads (heaviest first), for the search box, up to ``max_titles`` titles in the whole page.
+    """
     summary = model.summary(n_words=n_words, n_articles=n_articles)
+    led = _led_rows(np.asarray(model.doc_topics_), max_titles)
     trends = None
     if summary.n_dated:
         trends = model.trends(by=by)
     title = title or f"Topics of {summary.n_articles:,} articles"
-    dated = (f"{summary.n_dated:,} dated articles, charts by {by}" if trends is not None
+    dated = (f"{summary.n_dated:,} dated article{'s' if summary.n_dated != 1 else ''}, charts by {by}"
+             if trends is not None
              else "no article has a date, so there are no trend charts")
-    cards = [_topic_card(t, trends, j) for j, t in enumerate(summary)]
+    cards = [_topic_card(t, trends, j, [_title_of(model.articles_, r) for r in led[t.id]]) for j, t in enumerate(summary)]
     order = np.argsort([-t.weight for t in summary], kind="stable")
     return "\n".join([
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
@@ -102,7 +113,24 @@ def write_report(model, path, *, force: bool = True, **options) -> Path:
     return path
 
 
-def _topic_card(topic, trends, column: int) -> str:
+def _led_rows(W: np.ndarray, max_titles: int) -> list:
+    """Rows of the articles each topic leads, heaviest first; the heaviest overall are kept within max_titles."""
+    has_topic = np.flatnonzero(W.sum(axis=1) > 0)
+    lead = W[has_topic].argmax(axis=1)
+    strength = W[has_topic, lead]
+    keep = np.argsort(-strength, kind="stable")[:max_titles]
+    rows = [[] for _ in range(W.shape[1])]
+    for i in keep:
+        rows[lead[i]].append(int(has_topic[i]))
+    return rows
+
+
+def _title_of(table, row: int) -> tuple:
+    title = table.titles[row] or table.snippets[row][:100]
+    return table.ids[row], title, table.date(row)
+
+
+def _topic_card(topic, trends, column: int, led: list) -> str:
     words = "".join(f'<span class="word" title="weight {w:.3f}">{_e(word)}</span>'
                     for word, w in zip(topic.words, topic.word_weights))
     nearest = f" · nearest topic {topic.nearest_topic} (distinctness {topic.distinctness:.2f})" \
@@ -111,12 +139,17 @@ def _topic_card(topic, trends, column: int) -> str:
         f'<li class="article" data-title="{_e((a["title"] or a["snippet"] or "").lower())}">'
         f'<b>{_e(a["title"] or a["id"])}</b> <span class="date">{_e(a["date"] or "undated")} · {_e(a["id"])}</span>'
         f'<br><span class="snip">{_e(a["snippet"])}</span></li>' for a in topic.articles)
+    titles = "".join(f'<li class="article" data-title="{_e(title.lower())}">{_e(title)} '
+                     f'<span class="date">{_e(date or "undated")} · {_e(article_id)}</span></li>'
+                     for article_id, title, date in led)
+    more = (f'<details class="all"><summary>All {len(led):,} articles it leads</summary><ul>{titles}</ul></details>'
+            if led else "")
     search = " ".join([topic.label, topic.auto_label, *topic.words]).lower()
     chart = _sparkline(trends, column) if trends is not None else ""
     return (f'<section class="topic" id="topic-{topic.id}" data-search="{_e(search)}">'
             f"<h2>{topic.id}: {_e(topic.label)}</h2>"
             f'<div class="meta">{topic.weight:.1%} of the archive · leads in {topic.n_articles:,} articles{nearest}</div>'
-            f'<div class="words">{words}</div>{chart}<ul>{articles}</ul></section>')
+            f'<div class="words">{words}</div>{chart}<ul>{articles}</ul>{more}</section>')
 
 
 def _sparkline(trends, column: int, width: int = 400, height: int = 70) -> str:

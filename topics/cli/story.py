@@ -136,7 +136,8 @@ def trends(model_path, by, topic_ids, compare, plot_path, key_file, out_format):
                             for p, n, row in zip(result.periods, result.n_articles, result.shares)])
         return
     undated = f"; {result.n_undated:,} undated articles are left out" if result.n_undated else ""
-    click.echo(f"Topic shares by {by}: {result.n_dated:,} dated articles{undated}.\n")
+    dated = f"{result.n_dated:,} dated article{'s' if result.n_dated != 1 else ''}"
+    click.echo(f"Topic shares by {by}: {dated}{undated}.\n")
     click.echo(table(headers, rows))
     click.echo("\n" + "\n".join(f"  {t}: {label}" for t, label in zip(result.topics, result.labels)))
     if result.changes:
