@@ -5,10 +5,11 @@ import shutil
 
 import numpy as np
 import pytest
+from conftest import SAMPLE, SHARED
 
 import topics
-from conftest import SAMPLE, SHARED
 from topics import Article, ParameterError
+from topics.incremental import add_articles, match_topics
 
 
 def _articles(records, prefix=""):
@@ -64,8 +65,8 @@ def test_duplicate_ids_are_refused_then_replaced(model_file, lee_records):
 
 
 def test_drift_flags_a_foreign_batch_but_not_more_of_the_same(sample_model, lee_records, newsgroup_records):
-    same = topics.incremental.add_articles(sample_model, _articles(lee_records[:60], prefix="again-"))[1]
-    foreign = topics.incremental.add_articles(sample_model, _articles(newsgroup_records))[1]
+    same = add_articles(sample_model, _articles(lee_records[:60], prefix="again-"))[1]
+    foreign = add_articles(sample_model, _articles(newsgroup_records))[1]
     for report in (same, foreign):
         assert report.fitted_relative_error == sample_model.fit_info_["relative_error"] > 0
         assert 0 < report.relative_error <= 1 and report.error_ratio > 0
@@ -133,7 +134,7 @@ def test_match_topics_pairs_permuted_topics():
     H = rng.random((4, 30)).astype(np.float32) ** 4
     vocabulary = np.array([f"w{i:02d}".encode() for i in range(30)])
     order = [2, 0, 3, 1]
-    pairs = topics.incremental.match_topics(H, vocabulary, H[order], vocabulary)
+    pairs = match_topics(H, vocabulary, H[order], vocabulary)
     assert sorted((p["old"], p["new"]) for p in pairs) == sorted((o, n) for n, o in enumerate(order))
     assert all(p["cosine"] == pytest.approx(1.0) for p in pairs)
 
@@ -144,14 +145,14 @@ def test_dask_cluster_gives_the_same_model_as_local(tmp_path, run_cli, newsgroup
 
     corpus = SHARED / "newsgroups-mini" / "docs.jsonl"
     local = topics.fit(corpus, n_topics=6, random_state=3)
-    local_report = topics.incremental.add_articles(local, _articles(newsgroup_records[:40], prefix="n-"))[1]
+    local_report = add_articles(local, _articles(newsgroup_records[:40], prefix="n-"))[1]
     # Threads, not processes: on 2 cores a process cluster takes seconds to start; the tasks still go
     # through the scheduler, the joblib Dask backend and (de)serialisation.
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                                   dashboard_address=None) as cluster:
         with use_scheduler(cluster.scheduler_address) as client, distributed.get_task_stream(client) as stream:
             on_dask = topics.fit(corpus, n_topics=6, random_state=3)
-            dask_report = topics.incremental.add_articles(on_dask, _articles(newsgroup_records[:40], prefix="n-"))[1]
+            dask_report = add_articles(on_dask, _articles(newsgroup_records[:40], prefix="n-"))[1]
         assert len(stream.data) >= 4                       # the chunks really ran on the cluster
         result = run_cli("fit", corpus, "--topics", 6, "--seed", 3, "--model", tmp_path / "m.joblib",
                          "--scheduler", cluster.scheduler_address)

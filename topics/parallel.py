@@ -13,8 +13,10 @@ Dask is an optional extra (``pip install "topics[dask]"``) imported only when a 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import re
+import warnings
 
 from .errors import ParameterError
 
@@ -48,7 +50,9 @@ def map_chunks(func, chunks, *, n_jobs: int | None = None, scheduler=None) -> li
     if _active and chunks:
         import joblib
 
-        with joblib.parallel_config(backend="dask"):
+        with joblib.parallel_config(backend="dask"), warnings.catch_warnings():
+            # The work (a partial holding, say, the vocabulary) is shipped once per chunk on purpose.
+            warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
             return Parallel()(delayed(func)(chunk) for chunk in chunks)
     n_jobs = default_n_jobs() if n_jobs is None else n_jobs
     if n_jobs == 1 or len(chunks) <= 1:
@@ -119,4 +123,4 @@ def row_chunks(n_rows: int, *, min_rows: int = 20_000) -> list[tuple[int, int]]:
     parts = 2 * n_workers() if _active else min(n_workers(), max(1, n_rows // max(1, min_rows)))
     parts = max(1, min(parts, n_rows))
     bounds = [round(i * n_rows / parts) for i in range(parts + 1)]
-    return list(zip(bounds[:-1], bounds[1:]))
+    return list(itertools.pairwise(bounds))
