@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import sys
+import warnings
 from pathlib import Path
 
 import click
@@ -28,8 +29,10 @@ class TopicsGroup(click.Group):
         args = list(sys.argv[1:] if args is None else args)
         debug = "--debug" in args
         try:
-            result = super().main(args=args, prog_name=prog_name or "topics", complete_var=complete_var,
-                                  standalone_mode=False, **extra)
+            with warnings.catch_warnings():
+                warnings.showwarning = _show_warning  # one plain line, not file:line plus source
+                result = super().main(args=args, prog_name=prog_name or "topics", complete_var=complete_var,
+                                      standalone_mode=False, **extra)
         except TopicsError as exc:
             if debug:
                 raise
@@ -46,6 +49,10 @@ class TopicsGroup(click.Group):
             sys.stderr.close()
             sys.exit(0)
         sys.exit(result if isinstance(result, int) else 0)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    click.echo(f"topics: warning: {message}", err=True)
 
 
 def _fail(message: str, code: int = EXIT_USAGE):
