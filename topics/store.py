@@ -32,7 +32,7 @@ import logging
 import os
 import platform
 import struct
-import tempfile
+import secrets
 import zlib
 from pathlib import Path
 
@@ -83,9 +83,12 @@ def save_model(model: TopicModel, path, *, force: bool = False, key: bytes | Non
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(fd)
-        tmp = Path(tmp_name)
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"  # named first, so Ctrl-C can remove it
+        try:  # created with the usual permissions (mkstemp would make the model private, 0600)
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            tmp = None  # 64 random bits clashed: that file is not ours to remove
+            raise
         joblib.dump(payload, tmp, compress=0)
         _append_footer(tmp, model, key)
         _publish(tmp, path, force=force)

@@ -20,8 +20,18 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
+class _Interrupted(Exception):
+    """Ctrl-C, carried past click's own handler (which would print a stray blank line first)."""
+
+
 class TopicsGroup(click.Group):
     """A click group whose errors are one line on stderr with exit code 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise _Interrupted() from None
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         from ..errors import TopicsError
@@ -39,7 +49,7 @@ class TopicsGroup(click.Group):
             _fail(str(exc))
         except click.exceptions.Abort:
             _fail("interrupted; nothing was written", EXIT_INTERRUPTED)
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, _Interrupted):
             if debug:
                 raise
             _fail("interrupted; nothing was written", EXIT_INTERRUPTED)
