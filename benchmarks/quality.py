@@ -110,6 +110,63 @@ def measure(records, seed: int, params=None) -> list[dict]:
     return rows
 
 
+def _ablation_builders():
+    """Analysers for --ablation: each cleaning step switched off or on, the rest as the defaults."""
+    import functools
+
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    from topics.text import Analyzer, build_analyzer
+
+    def fixed(n, phrases, clean):
+        return lambda texts, *, stop_words, ngram_max: Analyzer(stop_words, n, phrases, clean)
+
+    def no_news_stop(texts, *, stop_words, ngram_max):
+        return build_analyzer(texts, stop_words=frozenset(ENGLISH_STOP_WORDS), ngram_max=ngram_max)
+
+    return {
+        "before this change: no cleaning, every word pair as a term": fixed(2, None, False),
+        "+ boilerplate removed, every word pair": fixed(2, None, True),
+        "+ boilerplate removed, words only": fixed(1, (), True),
+        "defaults without news stop words": no_news_stop,
+        "defaults: boilerplate removed, corpus collocations as single terms": build_analyzer,
+        "defaults, collocations with min_count=5": functools.partial(_with_phrases, min_count=5),
+    }
+
+
+def _with_phrases(texts, *, stop_words, ngram_max, **kwargs):
+    from topics.text import Analyzer, find_phrases
+
+    base = Analyzer(stop_words, 2, (), True)
+    return Analyzer(stop_words, 2, find_phrases((base.clauses(t) for t in texts), **kwargs), True)
+
+
+def ablation(data: Path, seed: int):
+    """NPMI, diversity and (newsgroups) NMI and P@10 of `topics` with each analyser step toggled."""
+    import topics.model as model_module
+    from sklearn.metrics import normalized_mutual_info_score
+
+    print("| analyser | " + " | ".join(f"{c} NPMI / div" for c in CORPORA) + " | newsgroups NMI | P@10 |")
+    print("|---|" + "---|" * (len(CORPORA) + 2))
+    corpora = {c: read_records(data, files) for c, files in CORPORA.items()}
+    original = model_module.build_analyzer
+    try:
+        for name, builder in _ablation_builders().items():
+            model_module.build_analyzer = builder
+            cells, extra = [], ["–", "–"]
+            for corpus, records in corpora.items():
+                top, W, model = project_pipeline(records, None, seed)
+                scores = evaluate_topics(top, [reference_tokens(r["text"]) for r in records])
+                cells.append(f"{scores['npmi']:.3f} / {scores['diversity']:.2f}")
+                labels = [r.get("label") for r in records]
+                if all(label is not None for label in labels):
+                    extra = [f"{normalized_mutual_info_score(labels, W.argmax(axis=1)):.3f}",
+                             f"{same_label_precision(model, labels):.3f}"]
+            print(f"| {name} | " + " | ".join(cells + extra) + " |", flush=True)
+    finally:
+        model_module.build_analyzer = original
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=next(
@@ -117,7 +174,10 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--params", default="{}", help="JSON of TopicModel parameters for (c), for experiments")
     parser.add_argument("--words", action="store_true", help="show the first topics' words of (c)")
+    parser.add_argument("--ablation", action="store_true", help="measure each analyser step instead")
     args = parser.parse_args()
+    if args.ablation:
+        return ablation(args.data, args.seed)
     params = json.loads(args.params)
     started = time.perf_counter()
     print("| corpus | pipeline | k | NPMI | NPMI, raw-text reference | diversity | NMI | same-label P@10 |")

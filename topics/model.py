@@ -209,10 +209,9 @@ class TopicModel:
 
     def _choose_n_topics(self, X, vocabulary, texts) -> tuple[int, str]:
         if self.n_topics == "auto":
-            from .evaluate import reference_tokens
             from .tune import auto_range, tune_topics
 
-            result = tune_topics(X, vocabulary, [reference_tokens(t) for t in texts], auto_range(X.shape[0]),
+            result = tune_topics(X, vocabulary, texts, auto_range(X.shape[0]),
                                  random_state=self.random_state, max_iter=self.max_iter)
             return result["chosen"], f"auto: {result['reason']}"
         if self.n_topics is None:

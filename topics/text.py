@@ -80,9 +80,8 @@ def clean_news(text: str) -> str:
             break
         if not _QUOTE_LINE.match(line):
             kept.append(line)
-    text = _ATTRIBUTION.sub("\n", "\n".join(kept))
-    text = _AGENCY_PREFIX.sub("", _DATELINE.sub("", text, count=1), count=1)
-    return _BYLINE.sub("", text)
+    text = _BYLINE.sub("", _ATTRIBUTION.sub("\n", "\n".join(kept))).lstrip()
+    return _AGENCY_PREFIX.sub("", _DATELINE.sub("", text, count=1), count=1)
 
 
 def english_stop_words() -> frozenset:

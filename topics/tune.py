@@ -66,22 +66,23 @@ def choose_k(rows: list[dict]) -> tuple[int, str]:
     return best["k"], why
 
 
-def tune_topics(X, vocabulary, tokens, k_values, *, random_state=0, max_iter: int = 400, stability: bool = False,
+def tune_topics(X, vocabulary, texts, k_values, *, random_state=0, max_iter: int = 400, stability: bool = False,
                 n_jobs=None, max_articles: int = MAX_TUNE_ARTICLES) -> dict:
     """Fit and measure every k in ``k_values`` and choose one.
 
-    X : csr_matrix (n_articles, V); vocabulary : ndarray of UTF-8 bytes (V,); tokens : the articles'
-    reference token lists (:func:`topics.evaluate.reference_tokens`). Returns
+    X : csr_matrix (n_articles, V); vocabulary : ndarray of UTF-8 bytes (V,); texts : the articles' texts,
+    the reference for NPMI (:func:`topics.evaluate.reference_tokens`). Returns
     ``{"rows": [{"k", "npmi", "diversity", "relative_error"[, "stability"]}, ...], "chosen": k,
     "reason": str, "n_articles": int}``.
     """
     from .parallel import map_chunks
 
     k_values = sorted(set(k_values))
-    n = X.shape[0]
-    if n > max_articles:
-        rows = np.sort(np.random.default_rng(random_state).choice(n, size=max_articles, replace=False))
-        X, tokens = X[rows], [tokens[r] for r in rows]
+    rows = np.arange(X.shape[0])
+    if rows.size > max_articles:
+        rows = np.sort(np.random.default_rng(random_state).choice(rows.size, size=max_articles, replace=False))
+        X = X[rows]
+    tokens = [reference_tokens(texts[r]) for r in rows]
     too_many = [k for k in k_values if k > X.shape[0] or k > X.shape[1]]
     if too_many:
         raise ParameterError(f"topics={too_many[0]} is more than the {X.shape[0]} articles or {X.shape[1]} terms; "
@@ -101,8 +102,7 @@ def tune_texts(texts, k_values=None, *, min_df=2, max_df=0.5, ngram_max=2, extra
     """
     X, vocabulary = vectorise(texts, min_df=min_df, max_df=max_df, ngram_max=ngram_max,
                               extra_stop_words=extra_stop_words)
-    tokens = [reference_tokens(t) for t in texts]
-    return tune_topics(X, vocabulary, tokens, k_values or auto_range(len(texts)), random_state=random_state,
+    return tune_topics(X, vocabulary, texts, k_values or auto_range(len(texts)), random_state=random_state,
                        max_iter=max_iter, stability=stability, n_jobs=n_jobs)
 
 
