@@ -9,6 +9,7 @@ tokens : list of token lists, one per article, the *reference stream* co-occurre
 published ones (OCTIS, the BERTopic paper): every article's token stream is cut into boolean sliding
 windows of 10 tokens (an article shorter than the window is one window); p(w) is the share of windows
 holding w, p(a, b) the share holding both, and for each pair of a topic's top-10 words
+(:func:`coherence_words`: its heaviest terms with phrases split into their words)
 
     NPMI(a, b) = log((p(a, b) + eps) / (p(a) p(b))) / -log(p(a, b) + eps),  eps = 1e-12
 
@@ -19,11 +20,12 @@ inside a window the two agree exactly, which the tests check), and a two-word te
 is present in a window when its words stand next to each other there. A word that never occurs in the
 reference stream gives its pairs the minimum, -1.
 
-The reference stream is :func:`reference_tokens`: lowercase words of two letters or more, scikit-learn's
-English stop words removed, nothing else. It is the same for every model, whatever its own cleaning,
-so models with different analysers are compared on the same footing.
+The reference stream is :func:`reference_tokens`: every lowercase word of two letters or more, stop words
+included, after Usenet headers, quoted replies and signatures are removed (as published 20 Newsgroups
+figures are computed). It does not depend on the model's own analyser, so models with different
+cleaning are compared on the same footing.
 
-**Diversity** is the share of distinct words among all topics' top-25 words (1.0: no word repeats).
+**Diversity** is the share of distinct terms among all topics' top-25 terms (1.0: no term repeats).
 **Stability** matches topics of two fits one-to-one (Hungarian assignment on the cosine of H rows) and
 averages the matched cosines (1.0: the same topics).
 
@@ -252,5 +254,5 @@ def refit_on_sample(X, n_topics: int, *, seed: int, share: float = 0.8, max_iter
     """H of shape (n_topics, V) fitted on a random ``share`` of the rows of X."""
     rng = np.random.default_rng(seed)
     n = X.shape[0]
-    rows = np.sort(rng.choice(n, size=max(n_topics, int(round(share * n))), replace=False))
+    rows = np.sort(rng.choice(n, size=max(n_topics, round(share * n)), replace=False))
     return fit_topics(X[rows], n_topics, random_state=seed, max_iter=max_iter)

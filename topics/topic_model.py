@@ -22,6 +22,8 @@ import numpy as np
 from .errors import ParameterError
 
 MAX_DEFAULT_TOPICS = 50
+# Measured on the shared corpora (README, "Topic quality"): NNDSVD, L1/L2 penalties on H and the
+# Kullback-Leibler loss gave no better NPMI or diversity than this plain fit.
 NMF_SETTINGS = {"init": "nndsvda", "solver": "cd", "beta_loss": "frobenius"}
 
 

@@ -49,7 +49,7 @@ def parse_range(spec: str) -> list[int]:
 def auto_range(n_articles: int) -> list[int]:
     """The k tried by ``n_topics="auto"``: about 8 values spread geometrically from 3 to min(50, n/8)."""
     upper = int(min(50, max(4, n_articles // 8)))
-    return sorted({int(round(k)) for k in np.geomspace(3, upper, 8)})
+    return sorted({int(k) for k in np.rint(np.geomspace(3, upper, 8))})
 
 
 def choose_k(rows: list[dict]) -> tuple[int, str]:
