@@ -18,7 +18,7 @@ import hashlib
 import logging
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,9 +28,11 @@ from .corpus import Article, Corpus, articles_from_texts, read_corpus
 from .errors import NotFittedError, ParameterError, QueryError
 from .evaluate import relative_error
 from .index import SimilarityIndex, top_k
+from .summary import ArticleView, Summary, Topic, article_view, rename, summarize
 from .table import ArticleTable
 from .text import Vectorizer, build_analyzer, english_stop_words
-from .topic_model import default_n_topics, fit_topics, label_from_terms, nmf_transform, top_terms
+from .topic_model import default_n_topics, fit_topics, nmf_transform
+from .trends import Trends, topic_trends
 
 logger = logging.getLogger(__name__)
 
@@ -47,24 +49,6 @@ class Hit:
 
     def to_dict(self) -> dict:
         return {"id": self.id, "score": round(self.score, 6), "title": self.title, "date": self.date}
-
-
-@dataclass(frozen=True)
-class Topic:
-    """One topic: its label, heaviest words, share of the archive's topic weight and best articles."""
-
-    id: int
-    label: str
-    words: list
-    word_weights: list
-    weight: float
-    n_articles: int
-    articles: list = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return {"id": self.id, "label": self.label, "words": list(self.words),
-                "word_weights": [round(w, 6) for w in self.word_weights], "weight": round(self.weight, 6),
-                "n_articles": self.n_articles, "articles": list(self.articles)}
 
 
 # Allowed parameter values, declared once and checked in `fit` (scikit-learn style).
@@ -303,30 +287,35 @@ class TopicModel:
         """Every topic with its label, top ``n_words`` words and ``n_articles`` representative articles.
 
         ``weight`` is the topic's share of all article-topic weight (shares sum to 1); ``n_articles``
-        counts the articles where it is the heaviest topic.
+        counts the articles where it is the heaviest topic. See :mod:`topics.summary`.
+        """
+        return list(self.summary(n_words=n_words, n_articles=n_articles))
+
+    def summary(self, *, n_words: int = 10, n_articles: int = 3) -> Summary:
+        """A :class:`topics.summary.Summary` of every topic (label, words, size, articles, distinctness)."""
+        self._check_fitted()
+        return summarize(self, n_words=n_words, n_articles=n_articles)
+
+    def rename_topic(self, topic_id: int, name: str | None) -> TopicModel:
+        """Name a topic; the name replaces its generated label and is saved with the model. "" or None resets."""
+        self._check_fitted()
+        rename(self, topic_id, name)
+        return self
+
+    def article(self, id: str, *, k: int = 5) -> ArticleView:
+        """A stored article's topic mix and its k nearest articles (:class:`topics.summary.ArticleView`)."""
+        self._check_fitted()
+        return article_view(self, id, k=k)
+
+    def trends(self, by: str = "month", *, topics=None, compare=None) -> Trends:
+        """Each topic's share per ``by`` period ("day", "week", "month", "year") from the article dates.
+
+        ``topics`` limits the topics shown (ids); ``compare=("2025-01:2025-06", "2025-07:2025-12")`` adds
+        rising and falling topics between two date ranges. See :mod:`topics.trends`.
         """
         self._check_fitted()
-        for name, value in (("n_words", n_words), ("n_articles", n_articles)):
-            if not _is_int(value, 0):
-                raise ParameterError(f"{name}={value!r} is not allowed; use an integer >= 0")
-        H, W = self.components_, np.asarray(self.doc_topics_)
-        totals = W.sum(axis=0)
-        shares = totals / totals.sum() if totals.sum() > 0 else np.zeros_like(totals)
-        has_topic = W.sum(axis=1) > 0
-        dominant = np.bincount(W[has_topic].argmax(axis=1), minlength=H.shape[0])
-        columns = top_terms(H, max(n_words, 10))
-        result = []
-        for t in range(H.shape[0]):
-            words = self.vectorizer_.terms(columns[t])
-            weights = H[t, columns[t]].astype(float)
-            label = self.topic_names_.get(t) or label_from_terms(words)
-            representatives = [
-                {**self.articles_.record(r), "weight": round(float(W[r, t]), 6)}
-                for r in top_k(W[:, t], n_articles) if W[r, t] > 0
-            ] if n_articles else []
-            result.append(Topic(id=t, label=label, words=words[:n_words], word_weights=list(weights[:n_words]),
-                                weight=float(shares[t]), n_articles=int(dominant[t]), articles=representatives))
-        return result
+        labels = [t.label for t in self.summary(n_words=10, n_articles=0)]
+        return topic_trends(self.doc_topics_, self.articles_.dates, labels, by=by, topics=topics, compare=compare)
 
     # -- persistence --------------------------------------------------------------------------------
     def save(self, path, *, force: bool = False, key: bytes | None = None) -> Path:
