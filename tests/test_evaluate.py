@@ -259,3 +259,11 @@ def test_cli_fit_auto(run_cli, tmp_path, newsgroup_records):
     assert result.exit_code == 0, result.stderr
     model = topics.load(tmp_path / "models" / "default.joblib")
     assert model.fit_info_["n_topics_rule"].startswith("auto:") and f"{model.n_topics_} topics" in result.stdout
+
+
+def test_cli_tune_plot_writes_png(run_cli, tmp_path):
+    pytest.importorskip("matplotlib")
+    result = run_cli("tune", SAMPLE, "--topics", "3,6", "--jobs", 1, "--plot", "k.png")
+    assert result.exit_code == 0, result.stderr
+    assert "Plot saved to k.png." in result.stdout
+    assert (tmp_path / "k.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
