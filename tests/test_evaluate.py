@@ -153,6 +153,7 @@ def test_model_evaluate_reports_every_metric(sample_model):
     assert abs(result["relative_error"] - sample_model.fit_info_["relative_error"]) < 1e-5
     assert 0.5 < result["stability"] <= 1.0
     assert result["npmi"] == pytest.approx(np.mean([t["npmi"] for t in result["topics"]]), abs=1e-5)
+    assert sample_model.evaluate(stability=False)["npmi"] == result["npmi"]  # re-reads the files it was fitted on
 
 
 def test_model_evaluate_without_texts_says_what_to_pass(lee_records):
