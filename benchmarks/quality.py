@@ -9,7 +9,7 @@ Three pipelines, fitted on the same articles with the same number of topics k (t
 (c) `topics` defaults: ``topics.fit(articles)``.
 
 NPMI is computed identically for all three by :mod:`topics.evaluate`: the same reference token stream
-(:func:`topics.evaluate.reference_tokens` of the raw texts), each topic's 10 heaviest terms, windows of 10.
+(:func:`topics.evaluate.reference_tokens` of the texts), each topic's first 10 words by weight (phrases split, :func:`topics.evaluate.coherence_words`), windows of 10.
 Diversity: distinct share of all topics' top-25 terms. NMI: each article's dominant topic against its
 label (only for corpora with labels), with scikit-learn's ``normalized_mean_info_score``.
 Similarity: same-label precision@10 of `topics` nearest neighbours (labelled corpora only).
@@ -186,7 +186,7 @@ def main():
             for words in rows[-1]["top words"]:
                 print(f"|   | {words} |||||")
     print(f"\n{time.perf_counter() - started:.0f} s; NPMI: gensim-style c_npmi, windows of 10 over the same "
-          "reference stream for every pipeline, top-10 terms; diversity over top-25 terms.")
+          "reference stream for every pipeline, top-10 words; diversity over top-25 terms.")
 
 
 if __name__ == "__main__":
