@@ -9,9 +9,10 @@ Three pipelines, fitted on the same articles with the same number of topics k (t
 (c) `topics` defaults: ``topics.fit(articles)``.
 
 NPMI is computed identically for all three by :mod:`topics.evaluate`: the same reference token stream
-(:func:`topics.evaluate.reference_tokens` of the texts), each topic's first 10 words by weight (phrases split, :func:`topics.evaluate.coherence_words`), windows of 10.
+(:func:`topics.evaluate.reference_tokens` of the texts), each topic's first 10 words by weight (phrases
+split, :func:`topics.evaluate.coherence_words`), windows of 10.
 Diversity: distinct share of all topics' top-25 terms. NMI: each article's dominant topic against its
-label (only for corpora with labels), with scikit-learn's ``normalized_mean_info_score``.
+label (only for corpora with labels), with scikit-learn's ``normalized_mutual_info_score``.
 Similarity: same-label precision@10 of `topics` nearest neighbours (labelled corpora only).
 
 usage: python benchmarks/quality.py [--data ../shared/data] [--seed 0]
