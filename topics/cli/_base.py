@@ -88,6 +88,23 @@ class ShareOrCount(click.ParamType):
             self.fail(f"{value!r} is neither an article count nor a share such as 0.5", param, ctx)
 
 
+class TopicCount(click.ParamType):
+    """A number of topics >= 1, or ``auto``."""
+
+    name = "K|auto"
+
+    def convert(self, value, param, ctx):
+        if value == "auto" or (isinstance(value, int) and value >= 1):
+            return value
+        try:
+            k = int(value)
+        except ValueError:
+            self.fail(f"{value!r} is neither a number of topics nor 'auto'", param, ctx)
+        if k < 1:
+            self.fail(f"{k} is not in the range x>=1.", param, ctx)
+        return k
+
+
 def model_option(f):
     return click.option("--model", "-m", "model_path", type=click.Path(path_type=Path), default=DEFAULT_MODEL,
                         show_default=True, help="The model file.")(f)
