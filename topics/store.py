@@ -182,6 +182,21 @@ def _digest(path: Path, key: bytes | None, limit: int | None = None, fileobj=Non
 
 
 def _payload(model: TopicModel) -> dict:
+    return _plain_arrays(_payload_fields(model))
+
+
+def _plain_arrays(value):
+    """The payload with every array a plain ndarray (a loaded model's arrays are np.memmap views)."""
+    if isinstance(value, dict):
+        return {k: _plain_arrays(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain_arrays(v) for v in value)
+    if isinstance(value, np.ndarray) and type(value) is not np.ndarray:
+        return value.view(np.ndarray)
+    return value
+
+
+def _payload_fields(model: TopicModel) -> dict:
     import sklearn
 
     vectorizer = model.vectorizer_
@@ -315,7 +330,7 @@ def _unpickle(path: Path, mmap: bool):
 # list, tuple or dict, which pickle builds without naming a class. A file naming anything else (an
 # estimator, os.system, ...) is refused before that name is even imported.
 _ALLOWED_GLOBALS = {
-    ("numpy", "ndarray"), ("numpy", "dtype"), ("joblib.numpy_pickle", "NumpyArrayWrapper"),
+    ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy", "memmap"), ("joblib.numpy_pickle", "NumpyArrayWrapper"),
     ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
     ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
 }
@@ -338,6 +353,8 @@ def _plain_data_unpickler():
                 raise pickle.UnpicklingError(f"it names {module}.{name}, which a topics model never holds")
             if name == "NumpyArrayWrapper":
                 return PlainArrayWrapper
+            if name == "memmap":  # an array saved from a mapped model; never let the file call np.memmap
+                return np.ndarray
             return super().find_class(module, name)
 
     return PlainDataUnpickler
