@@ -43,7 +43,8 @@ import scipy.sparse as sp
 
 from .errors import ParameterError
 from .index import SimilarityIndex, unit_rows
-from .model import TopicModel, _as_articles, _check_unique_ids, _relative_error
+from .evaluate import relative_error
+from .model import TopicModel, _as_articles, _check_unique_ids
 from .parallel import map_chunks, row_chunks
 from .table import ArticleTable
 from .text import unknown_share
@@ -157,7 +158,7 @@ def _place_chunk(vectorizer, H, texts):
 
 def _drift(model, X_new, W_new, W_old, texts, *, n_replaced, n_articles, started) -> AddReport:
     fitted_error = float(model.fit_info_.get("relative_error") or 0.0)
-    error = _relative_error(X_new, W_new, model.components_)
+    error = round(relative_error(X_new, W_new, model.components_), 6)
     ratio = error / fitted_error if fitted_error > 0 else 1.0
     batch, archive = _shares(W_new), _shares(W_old)
     added_since_fit = sum(a["n_added"] for a in model.fit_info_.get("adds", [])) + len(texts)
