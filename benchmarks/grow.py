@@ -9,7 +9,7 @@ the first N articles, then in the same run measures:
   processes, its start-up timed separately) against the plain local fit, and whether both give the same
   vocabulary and topics.
 
-usage: python benchmarks/grow.py [--articles 100000] [--add 10000] [--workers 2] [--corpus FILE.jsonl]
+usage: python benchmarks/grow.py [--articles 100000] [--add 10000] [--topics K] [--workers 2] [--corpus FILE.jsonl]
 """
 
 import argparse
@@ -47,6 +47,7 @@ def main():
     ap.add_argument("--articles", type=int, default=100_000)
     ap.add_argument("--add", type=int, default=10_000)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--topics", type=int, default=None, help="number of topics (default: the fit's default)")
     ap.add_argument("--corpus", type=Path, help="a JSONL archive with at least articles + add records")
     ap.add_argument("--no-dask", action="store_true")
     args = ap.parse_args()
@@ -66,7 +67,7 @@ def main():
         base, new = split_corpus(source, args.articles, args.add, tmp)
         model_path = tmp / "model.joblib"
 
-        local, fit_s = timed(lambda: topics.fit(base, random_state=0))
+        local, fit_s = timed(lambda: topics.fit(base, args.topics, random_state=0))
         local.save(model_path)
         print(f"fit {args.articles:,} articles (local): {fit_s:.1f} s, {local.fit_info_['n_terms']:,} terms, "
               f"{local.n_topics_} topics")
@@ -82,7 +83,7 @@ def main():
               f"(add alone {report.seconds:.1f} s); error ratio {report.error_ratio}, "
               f"unknown terms {report.unknown_share:.0%} (fit {report.fitted_unknown_share:.0%}), "
               f"refit advised: {report.refit_advised}")
-        _, refit_s = timed(lambda: topics.fit([base, new], random_state=0))
+        _, refit_s = timed(lambda: topics.fit([base, new], args.topics, random_state=0))
         print(f"full refit on {args.articles + args.add:,} articles (baseline): {refit_s:.1f} s -> "
               f"add is {refit_s / add_s:.0f}x faster")
         results = {"articles": args.articles, "add": args.add, "fit_s": round(fit_s, 2), "add_s": round(add_s, 2),
@@ -93,7 +94,7 @@ def main():
                 started = time.perf_counter()
                 client.wait_for_workers(args.workers)
                 start_s = time.perf_counter() - started
-                on_dask, dask_s = timed(lambda: topics.fit(base, random_state=0))
+                on_dask, dask_s = timed(lambda: topics.fit(base, args.topics, random_state=0))
             same_vocabulary = bool(np.array_equal(on_dask.vectorizer_.vocabulary_, local.vectorizer_.vocabulary_))
             max_w = float(np.abs(np.asarray(on_dask.doc_topics_) - np.asarray(local.doc_topics_)).max())
             print(f"fit on a local Dask cluster of {args.workers} workers: {dask_s:.1f} s "
