@@ -13,6 +13,7 @@ usage: python benchmarks/grow.py [--articles 100000] [--add 10000] [--topics K] 
 """
 
 import argparse
+import contextlib
 import json
 import subprocess
 import sys
@@ -90,10 +91,9 @@ def main():
                    "refit_s": round(refit_s, 2)}
 
         if not args.no_dask:
-            with use_scheduler(f"local:{args.workers}") as client:
-                started = time.perf_counter()
+            with contextlib.ExitStack() as stack:
+                client, start_s = timed(lambda: stack.enter_context(use_scheduler(f"local:{args.workers}")))
                 client.wait_for_workers(args.workers)
-                start_s = time.perf_counter() - started
                 on_dask, dask_s = timed(lambda: topics.fit(base, args.topics, random_state=0))
             same_vocabulary = bool(np.array_equal(on_dask.vectorizer_.vocabulary_, local.vectorizer_.vocabulary_))
             max_w = float(np.abs(np.asarray(on_dask.doc_topics_) - np.asarray(local.doc_topics_)).max())
