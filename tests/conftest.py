@@ -11,7 +11,9 @@ from topics.cli import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
-SHARED = ROOT.parent / "shared" / "data"
+# ../shared/data from the project root; a git worktree under wt/ finds it one level further up.
+SHARED = next((p for p in (ROOT.parent / "shared" / "data", ROOT.parents[1] / "shared" / "data") if p.is_dir()),
+              ROOT.parent / "shared" / "data")
 
 
 def read_jsonl(path):
