@@ -278,3 +278,11 @@ def test_new_commands_teach_with_examples(run_cli):
     for command in ("compare", "duplicates", "batch"):
         result = run_cli(command, "--help")
         assert result.exit_code == 0 and "Example:" in result.stdout
+
+
+def test_large_batch_never_returns_the_query_and_matches_single_queries(sample_model):
+    ids = list(sample_model.articles_.ids)
+    batch = sample_model.similar_batch([{"id": i} for i in ids], k=3)
+    assert len(batch) == len(ids) and all(q not in [h.id for h in hits] for q, hits in zip(ids, batch))
+    for i in (0, 200, 350):
+        assert [h.id for h in batch[i]] == [h.id for h in sample_model.similar(id=ids[i], k=3)]

@@ -283,8 +283,9 @@ class TopicModel:
         hit_filter = HitFilter.build(since=since, until=until, min_score=min_score, keep_duplicates=keep_duplicates)
         rows, terms, topics = self._resolve_many(list(queries))
         results = []
-        for start in range(0, len(rows), _BATCH_ROWS):
-            block = batch_scores(self.index_, terms[start:start + _BATCH_ROWS], topics[start:start + _BATCH_ROWS])
+        step = max(1, min(256, _BATCH_CELLS // max(1, len(self.articles_))))
+        for start in range(0, len(rows), step):
+            block = batch_scores(self.index_, terms[start:start + step], topics[start:start + step])
             for i, scores in enumerate(block, start):
                 own = (terms[i], topics[i]) if rows[i] is None else None
                 results.append(self._hits(scores, k, hit_filter, rows[i], own, False))
@@ -356,12 +357,14 @@ class TopicModel:
         if not explain:
             return [self._hit(r, float(scores[r])) for r in rows]
         terms, topics = text_query if row is None else (self.doc_terms_[row], self.doc_topics_[row])
-        return [self._hit(r, float(scores[r]), self._explain(terms, topics, self.doc_terms_[r], self.doc_topics_[r]))
+        labels = self._topic_labels()
+        return [self._hit(r, float(scores[r]), self._explain(terms, topics, self.doc_terms_[r], self.doc_topics_[r],
+                                                             labels=labels))
                 for r in rows]
 
-    def _explain(self, terms_a, topics_a, terms_b, topics_b, n_terms=8, n_topics=3) -> Explanation:
+    def _explain(self, terms_a, topics_a, terms_b, topics_b, n_terms=8, n_topics=3, labels=None) -> Explanation:
         return explain_pair(terms_a, topics_a, terms_b, topics_b, topic_weight=self.index_.topic_weight,
-                            term_names=self.vectorizer_.terms, topic_labels=self._topic_labels(),
+                            term_names=self.vectorizer_.terms, topic_labels=labels or self._topic_labels(),
                             n_terms=n_terms, n_topics=n_topics)
 
     def _topic_labels(self) -> list[str]:
@@ -455,7 +458,8 @@ class TopicModel:
         return self.components_.shape[0]
 
 
-_BATCH_ROWS = 256  # queries scored per matrix product: bounds the dense (queries x articles) block
+# Scores held at once by similar_batch: 16 M float32 cells (64 MB) per (queries x articles) block.
+_BATCH_CELLS = 2**24
 
 
 def _check_k(k):
