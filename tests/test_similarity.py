@@ -50,9 +50,13 @@ def test_explanation_terms_occur_in_both_articles_and_shares_add_up(sample_model
     assert hit.explanation.terms == e.terms[:8]
     for t in e.terms:
         assert words(t["term"]) <= words(texts["lee-bg-000"]) & words(texts[hit.id]), t
-    shares = [t["share"] for t in e.terms] + [t["share"] for t in e.topics]
-    assert sum(shares) == pytest.approx(1.0, abs=1e-4) and shares[:1] == sorted(shares[:1], reverse=True)
-    assert e.score == pytest.approx(0.8 * e.lexical + 0.2 * e.topical, abs=1e-5)
+    w = sample_model.topic_weight
+    assert e.score == pytest.approx((1 - w) * e.lexical + w * e.topical, abs=1e-5)
+    term_shares = [t["share"] for t in e.terms]
+    assert term_shares == sorted(term_shares, reverse=True)
+    # All the shared terms and the whole topical part make up the score; listed topics are part of it.
+    assert sum(term_shares) + w * e.topical / e.score == pytest.approx(1.0, abs=1e-4)
+    assert 0 < sum(t["share"] for t in e.topics) <= w * e.topical / e.score + 1e-6
 
 
 def test_compare_texts_equals_similarity_and_unrelated_texts_share_no_terms(sample_model):
@@ -160,10 +164,10 @@ def test_batch_equals_single_queries(dated):
 
 def test_batch_scores_equal_brute_force(sample_model):
     X, W = sample_model.doc_terms_, np.asarray(sample_model.doc_topics_)
-    index = SimilarityIndex(X, W, topic_weight=0.2)
+    index = SimilarityIndex(X, W, topic_weight=0.25)
     Wn = W / np.maximum(np.linalg.norm(W, axis=1, keepdims=True), 1e-30)
     rows = [0, 5, 350]
-    brute = 0.8 * (X[rows] @ X.T).toarray() + 0.2 * (Wn[rows] @ Wn.T)
+    brute = 0.75 * (X[rows] @ X.T).toarray() + 0.25 * (Wn[rows] @ Wn.T)
     np.testing.assert_allclose(batch_scores(index, X[rows], W[rows]), brute, atol=1e-5)
     np.testing.assert_allclose(batch_scores(index, X[rows], W[rows])[1], index.scores_for_article(5), atol=1e-5)
 

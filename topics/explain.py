@@ -54,7 +54,8 @@ def explain_pair(terms_a, topics_a, terms_b, topics_b, *, topic_weight: float, t
     total = (1.0 - topic_weight) * lexical + topic_weight * topical
     scale = 1.0 / total if total > 0 else 0.0
     best_terms = _largest(term_products, n_terms)
-    best_topics = [j for j in _largest(topic_products, n_topics)]
+    # Topics below half a percent of the score explain nothing a reader would notice.
+    best_topics = [j for j in _largest(topic_products, n_topics) if topic_weight * topic_products[j] * scale >= 0.005]
     names = term_names(columns[best_terms]) if best_terms.size else []
     return Explanation(
         score=score, lexical=min(lexical, 1.0), topical=min(topical, 1.0),
