@@ -23,7 +23,9 @@ Rows: "before" is the old default (tf-idf weighting, topic_weight=0.3, sqrt(n/2)
 cosine and plain topic cosine are baselines in the same run; the rest vary term weighting, topics and
 topic_weight; "after" is the current default of TopicModel.
 
-usage: python benchmarks/similarity.py [--quick]
+A last table times `similar_batch` against a loop of single `similar` calls on the same queries.
+
+usage: python benchmarks/similarity.py [--quick] [--archive PATH.jsonl]
 """
 
 import argparse
@@ -135,6 +137,9 @@ class Bench:
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="Only the baselines, before and after.")
+    ap.add_argument("--archive", default=None,
+                    help="Archive for the batch timing (default: data/sample); e.g. one made by "
+                         "../shared/tools/make_corpus.py 20000 /tmp/news.jsonl")
     args = ap.parse_args()
     bench = Bench()
     defaults = topics.TopicModel()
@@ -159,6 +164,35 @@ def main():
         m = bench.row(weighting, k, weight)
         print(f"| {name} | {m['k']} | {m['mrr']:.3f} | {m['r_split']:.3f} | {m['p10']:.3f} | {m['r_news']:.3f} "
               f"| {m['stable']:.2f} |", flush=True)
+    time_batch(bench, args.archive)
+
+
+def time_batch(bench, archive):
+    """similar_batch against a loop of similar() on 500 id and 500 text queries, best of 3 runs."""
+    import time
+
+    model = topics.fit(archive or ROOT / "data" / "sample", random_state=0)
+    ids = list(model.articles_.ids)
+    texts = [a.text for a in bench.halves[:500]]
+    queries = [{"id": ids[i % len(ids)]} for i in range(500)] + texts
+
+    def loop():
+        return [model.similar(text=q, k=10) if isinstance(q, str) else model.similar(**q, k=10) for q in queries]
+
+    timings = {}
+    for name, run in (("loop of similar()", loop), ("similar_batch()", lambda: model.similar_batch(queries, k=10))):
+        best = float("inf")
+        for _ in range(3):
+            started = time.perf_counter()
+            answer = run()
+            best = min(best, time.perf_counter() - started)
+        timings[name] = (best, answer)
+    (t_loop, a_loop), (t_batch, a_batch) = timings.values()
+    same = [[h.id for h in x] for x in a_loop] == [[h.id for h in x] for x in a_batch]
+    print(f"\n{len(queries)} queries (500 ids, 500 texts) on {len(ids):,} articles; same answers: {same}\n")
+    print("| method | seconds | queries/s | ratio to loop |\n|---|---:|---:|---:|")
+    for name, (t, _) in timings.items():
+        print(f"| {name} | {t:.3f} | {len(queries) / t:,.0f} | {t / t_loop:.2f} |")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 
 DEFAULT_THRESHOLD = 0.8
-_CHUNK_ROWS = 2048
+_CHUNK_CELLS = 2**24  # a chunk's product has at most this many entries (rows x articles)
 
 
 def check_threshold(threshold) -> float:
@@ -27,14 +27,16 @@ def near_duplicate_pairs(doc_terms, threshold: float = DEFAULT_THRESHOLD) -> sp.
     """Pairs (i < j) of rows whose TF-IDF cosine is >= threshold, as a sparse (n, n) matrix of cosines.
 
     doc_terms : csr_matrix (n_articles, V) with unit rows. Works through the rows in chunks so memory
-    stays bounded by one chunk's products.
+    stays bounded by one chunk's products. The work grows with the square of the archive (every pair
+    sharing a term is scored), so on millions of articles this is a batch job, not a query.
     """
     X = sp.csr_matrix(doc_terms, dtype=np.float32)
     Xt = X.T.tocsc()
     n = X.shape[0]
+    step = int(min(2048, max(16, _CHUNK_CELLS // max(n, 1))))
     rows, cols, values = [], [], []
-    for start in range(0, n, _CHUNK_ROWS):
-        block = sp.coo_matrix(X[start:start + _CHUNK_ROWS] @ Xt)
+    for start in range(0, n, step):
+        block = sp.coo_matrix(X[start:start + step] @ Xt)
         # float32 products of identical rows can fall a hair below 1, hence the small tolerance.
         keep = (block.data >= threshold - 1e-6) & (block.col > block.row + start)
         rows.append(block.row[keep] + start)
@@ -66,11 +68,14 @@ def distinct_rows(candidates: np.ndarray, doc_terms, threshold: float, query=Non
     """
     if candidates.size == 0:
         return candidates
-    vectors = sp.csr_matrix(doc_terms[candidates], dtype=np.float32)
-    mutual = (vectors @ vectors.T).toarray()
+    vectors = doc_terms[candidates]
+    if query is not None:  # one product gives the candidates' cosines with each other and with the query
+        vectors = sp.vstack([vectors, query], format="csr")
+    products = (vectors @ vectors.T).toarray()
+    mutual = products[:candidates.size, :candidates.size]
     dropped = np.zeros(candidates.size, dtype=bool)
     if query is not None:
-        dropped |= np.asarray((vectors @ sp.csr_matrix(query, dtype=np.float32).T).toarray()).ravel() >= threshold - 1e-6
+        dropped |= products[:candidates.size, -1] >= threshold - 1e-6
     kept = []
     for i in range(candidates.size):
         if dropped[i] or (kept and mutual[i, kept].max() >= threshold - 1e-6):

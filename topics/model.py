@@ -288,8 +288,7 @@ class TopicModel:
         for start in range(0, len(rows), step):
             block = batch_scores(self.index_, terms[start:start + step], topics[start:start + step])
             for i, scores in enumerate(block, start):
-                own = (terms[i], topics[i]) if rows[i] is None else None
-                results.append(self._hits(scores, k, hit_filter, rows[i], own, False))
+                results.append(self._hits(scores, k, hit_filter, rows[i], None, False))
         return results
 
     def similarity(self, a, b) -> float:
@@ -395,16 +394,18 @@ class TopicModel:
             except QueryError as exc:
                 raise QueryError(f"query {i + 1}: {exc}") from None
         text_terms = self.vectorizer_.transform(list(texts.values()))
-        for j, i in enumerate(texts):
-            if text_terms[j].nnz == 0:
-                raise QueryError(f"query {i + 1}: {_NO_KNOWN_WORDS}")
+        unknown = np.flatnonzero(np.diff(text_terms.indptr) == 0)
+        if unknown.size:
+            raise QueryError(f"query {list(texts)[unknown[0]] + 1}: {_NO_KNOWN_WORDS}")
         text_topics = nmf_transform(text_terms, self.components_)
-        position = {i: j for j, i in enumerate(texts)}
-        k, n_terms = self.components_.shape
-        terms = sp.vstack([text_terms[position[i]] if r is None else self.doc_terms_[r] for i, r in enumerate(rows)]
-                          or [sp.csr_matrix((0, n_terms), dtype=np.float32)], format="csr")
-        topics = np.array([text_topics[position[i]] if r is None else self.doc_topics_[r] for i, r in enumerate(rows)],
-                          dtype=np.float32).reshape(len(rows), k)
+        # Stack the texts' rows and the stored articles' rows once, then put them in query order.
+        stored = np.array([r for r in rows if r is not None], dtype=np.int64)
+        is_text = np.array([r is None for r in rows], dtype=bool)
+        order = np.empty(len(rows), dtype=np.int64)
+        order[is_text] = np.arange(is_text.sum())
+        order[~is_text] = is_text.sum() + np.arange(stored.size)
+        terms = sp.vstack([text_terms, self.doc_terms_[stored]], format="csr")[order]
+        topics = np.concatenate([text_topics, np.asarray(self.doc_topics_)[stored]])[order]
         return rows, terms, topics
 
     # -- topics -------------------------------------------------------------------------------------
