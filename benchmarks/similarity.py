@@ -41,9 +41,9 @@ sys.path.insert(0, str(ROOT))
 SHARED = next((p for p in (ROOT.parent / "shared" / "data", ROOT.parents[1] / "shared" / "data") if p.is_dir()),
               ROOT.parent / "shared" / "data")  # a git worktree under wt/ finds it one level further up
 
-import topics  # noqa: E402
-from topics.index import SimilarityIndex, batch_scores  # noqa: E402
-from topics.topic_model import default_n_topics  # noqa: E402
+import topics
+from topics.index import SimilarityIndex, batch_scores
+from topics.topic_model import default_n_topics
 
 
 def read_jsonl(path):
@@ -156,8 +156,9 @@ def main():
                     rows.append((f"{weighting}, {weight} topic, {rule} topics", weighting, k, weight))
         rows.append(("log-entropy, plain TF-IDF cosine", "log-entropy", old_k, 0.0))
         rows.append(("log-entropy, plain topic cosine, sqrt(n/2) topics", "log-entropy", old_k, 1.0))
-    rows.append((f"after (defaults): {defaults.term_weighting}, {defaults.topic_weight} topic, "
-                 f"{default_n_topics(351)} topics on data/sample", defaults.term_weighting, None, defaults.topic_weight))
+    after = (f"after (defaults): {defaults.term_weighting}, {defaults.topic_weight} topic, "
+             f"{default_n_topics(351)} topics on data/sample")
+    rows.append((after, defaults.term_weighting, None, defaults.topic_weight))
     print("| setting | topics (halves / sample / news) | split-half MRR | split-half r | newsgroups P@10 | newsgroups r | stable@10 |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for name, weighting, k, weight in rows:
@@ -187,7 +188,7 @@ def time_batch(bench, archive):
             answer = run()
             best = min(best, time.perf_counter() - started)
         timings[name] = (best, answer)
-    (t_loop, a_loop), (t_batch, a_batch) = timings.values()
+    (t_loop, a_loop), (_, a_batch) = timings.values()
     same = [[h.id for h in x] for x in a_loop] == [[h.id for h in x] for x in a_batch]
     print(f"\n{len(queries)} queries (500 ids, 500 texts) on {len(ids):,} articles; same answers: {same}\n")
     print("| method | seconds | queries/s | ratio to loop |\n|---|---:|---:|---:|")

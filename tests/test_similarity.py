@@ -221,11 +221,10 @@ def test_term_weighting_is_a_checked_parameter_and_saved(tmp_path):
 @pytest.fixture
 def fitted(run_cli, tmp_path, lee_records):
     corpus = tmp_path / "news.jsonl"
-    with open(corpus, "w", encoding="utf-8") as f:
-        for i, r in enumerate(lee_records[:100]):
-            f.write(json.dumps({"id": r["id"], "text": r["text"], "date": f"2024-01-{1 + i % 28:02d}"}) + "\n")
-        f.write(json.dumps({"id": "reprint", "title": "New headline", "text": reprint(lee_records[7]["text"]),
-                            "date": "2024-02-01"}) + "\n")
+    records = [{"id": r["id"], "text": r["text"], "date": f"2024-01-{1 + i % 28:02d}"}
+               for i, r in enumerate(lee_records[:100])]
+    records.append({"id": "reprint", "title": "New headline", "text": reprint(lee_records[7]["text"]), "date": "2024-02-01"})
+    corpus.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     assert run_cli("fit", corpus, "--quiet").exit_code == 0
     return lee_records
 

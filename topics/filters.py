@@ -28,7 +28,7 @@ class HitFilter:
     threshold: float = DEFAULT_THRESHOLD
 
     @classmethod
-    def build(cls, *, since=None, until=None, min_score=None, keep_duplicates=False) -> "HitFilter":
+    def build(cls, *, since=None, until=None, min_score=None, keep_duplicates=False) -> HitFilter:
         since, until = parse_date(since, "since"), parse_date(until, "until")
         if since is not None and until is not None and since > until:
             raise ParameterError(f"since={str(since)!r} is after until={str(until)!r}; no article can match")

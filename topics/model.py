@@ -19,22 +19,24 @@ import logging
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
 from . import __version__
-from .duplicates import DEFAULT_THRESHOLD, check_threshold, duplicate_groups
 from .corpus import Article, Corpus, articles_from_texts, read_corpus
+from .duplicates import DEFAULT_THRESHOLD, check_threshold, duplicate_groups
 from .errors import NotFittedError, ParameterError, QueryError
 from .explain import Explanation, explain_pair
 from .filters import HitFilter, select
-from .index import SimilarityIndex, batch_scores, top_k
+from .index import SimilarityIndex, batch_scores
+from .summary import ArticleView, Summary, Topic, article_view, rename, summarize
 from .table import ArticleTable
 from .text import Analyzer, Vectorizer, english_stop_words
-from .topic_model import default_n_topics, fit_topics, label_from_terms, nmf_transform, top_terms
+from .topic_model import default_n_topics, fit_topics, nmf_transform
+from .trends import Trends, topic_trends
 
 logger = logging.getLogger(__name__)
 
@@ -72,24 +74,6 @@ class DuplicateGroup:
     def to_dict(self) -> dict:
         return {"size": self.size, "representative": self.ids[0], "title": self.titles[0],
                 "articles": [{"id": i, "title": t, "date": d} for i, t, d in zip(self.ids, self.titles, self.dates)]}
-
-
-@dataclass(frozen=True)
-class Topic:
-    """One topic: its label, heaviest words, share of the archive's topic weight and best articles."""
-
-    id: int
-    label: str
-    words: list
-    word_weights: list
-    weight: float
-    n_articles: int
-    articles: list = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return {"id": self.id, "label": self.label, "words": list(self.words),
-                "word_weights": [round(w, 6) for w in self.word_weights], "weight": round(self.weight, 6),
-                "n_articles": self.n_articles, "articles": list(self.articles)}
 
 
 # Allowed parameter values, declared once and checked in `fit` (scikit-learn style).
@@ -368,9 +352,7 @@ class TopicModel:
                             n_terms=n_terms, n_topics=n_topics)
 
     def _topic_labels(self) -> list[str]:
-        columns = top_terms(self.components_, 10)
-        return [self.topic_names_.get(t) or label_from_terms(self.vectorizer_.terms(columns[t]))
-                for t in range(self.components_.shape[0])]
+        return [t.label for t in self.summary(n_words=10, n_articles=0)]
 
     def _resolve(self, query):
         """(row or None, terms (1, V), topics (k,)) of a text or an ``{"id"}``/``{"text"}`` mapping."""
@@ -413,30 +395,35 @@ class TopicModel:
         """Every topic with its label, top ``n_words`` words and ``n_articles`` representative articles.
 
         ``weight`` is the topic's share of all article-topic weight (shares sum to 1); ``n_articles``
-        counts the articles where it is the heaviest topic.
+        counts the articles where it is the heaviest topic. See :mod:`topics.summary`.
+        """
+        return list(self.summary(n_words=n_words, n_articles=n_articles))
+
+    def summary(self, *, n_words: int = 10, n_articles: int = 3) -> Summary:
+        """A :class:`topics.summary.Summary` of every topic (label, words, size, articles, distinctness)."""
+        self._check_fitted()
+        return summarize(self, n_words=n_words, n_articles=n_articles)
+
+    def rename_topic(self, topic_id: int, name: str | None) -> TopicModel:
+        """Name a topic; the name replaces its generated label and is saved with the model. "" or None resets."""
+        self._check_fitted()
+        rename(self, topic_id, name)
+        return self
+
+    def article(self, id: str, *, k: int = 5) -> ArticleView:
+        """A stored article's topic mix and its k nearest articles (:class:`topics.summary.ArticleView`)."""
+        self._check_fitted()
+        return article_view(self, id, k=k)
+
+    def trends(self, by: str = "month", *, topics=None, compare=None) -> Trends:
+        """Each topic's share per ``by`` period ("day", "week", "month", "year") from the article dates.
+
+        ``topics`` limits the topics shown (ids); ``compare=("2025-01:2025-06", "2025-07:2025-12")`` adds
+        rising and falling topics between two date ranges. See :mod:`topics.trends`.
         """
         self._check_fitted()
-        for name, value in (("n_words", n_words), ("n_articles", n_articles)):
-            if not _is_int(value, 0):
-                raise ParameterError(f"{name}={value!r} is not allowed; use an integer >= 0")
-        H, W = self.components_, np.asarray(self.doc_topics_)
-        totals = W.sum(axis=0)
-        shares = totals / totals.sum() if totals.sum() > 0 else np.zeros_like(totals)
-        has_topic = W.sum(axis=1) > 0
-        dominant = np.bincount(W[has_topic].argmax(axis=1), minlength=H.shape[0])
-        columns = top_terms(H, max(n_words, 10))
-        result = []
-        for t in range(H.shape[0]):
-            words = self.vectorizer_.terms(columns[t])
-            weights = H[t, columns[t]].astype(float)
-            label = self.topic_names_.get(t) or label_from_terms(words)
-            representatives = [
-                {**self.articles_.record(r), "weight": round(float(W[r, t]), 6)}
-                for r in top_k(W[:, t], n_articles) if W[r, t] > 0
-            ] if n_articles else []
-            result.append(Topic(id=t, label=label, words=words[:n_words], word_weights=list(weights[:n_words]),
-                                weight=float(shares[t]), n_articles=int(dominant[t]), articles=representatives))
-        return result
+        labels = [t.label for t in self.summary(n_words=10, n_articles=0)]
+        return topic_trends(self.doc_topics_, self.articles_.dates, labels, by=by, topics=topics, compare=compare)
 
     # -- persistence --------------------------------------------------------------------------------
     def save(self, path, *, force: bool = False, key: bytes | None = None) -> Path:

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ._base import cli, key_option, model_option, open_model, shorten, table
-from .query import explanation_line, hit_filter_options
+from .query import hit_filter_options
 
 
 # -- compare --------------------------------------------------------------------------------------------
@@ -145,5 +145,3 @@ def batch(queries_file, model_path, input_format, top, since, until, min_score, 
         for record in records:
             click.echo(json.dumps(record, ensure_ascii=False))
 
-
-__all__ = ["compare", "duplicates", "batch", "explanation_line"]
