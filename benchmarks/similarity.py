@@ -16,6 +16,8 @@ this benchmark measures what it can on the real corpora in ../shared/data:
 - **newsgroups P@10 / r**: 200 Usenet posts (headers and quoted lines removed), model fitted on them:
   share of the 10 nearest posts from the same newsgroup, and Pearson r between score and same-group
   over all pairs (broad themes, which the topic part should capture).
+- **agree@10 TF-IDF / topic**: mean overlap of each data/sample article's 10 nearest neighbours with its
+  10 nearest by plain TF-IDF cosine and by plain topic cosine (how much of each view the blend keeps).
 - **stable@10**: mean overlap of the 10 nearest neighbours of every article of data/sample between fits
   with seeds 0 and 1 (does the topic part make neighbours depend on the seed?).
 
@@ -117,6 +119,8 @@ class Bench:
         same = np.eye(len(S), dtype=bool)
         lee = self.fitted("sample", weighting, n_topics)
         stored = score_matrix(lee, weight, lee.doc_terms_, lee.doc_topics_)
+        lexical_only = score_matrix(lee, 0.0, lee.doc_terms_, lee.doc_topics_)
+        topical_only = score_matrix(lee, 1.0, lee.doc_terms_, lee.doc_topics_)
         reseeded = self.fitted("sample", weighting, n_topics, seed=1)
         stored_1 = score_matrix(reseeded, weight, reseeded.doc_terms_, reseeded.doc_topics_)
         news = self.fitted("news", weighting, n_topics)
@@ -129,6 +133,8 @@ class Bench:
             "r_split": float(np.corrcoef(S.ravel(), same.ravel())[0, 1]),
             "p10": float(np.mean(self.same_group[np.arange(len(N))[:, None], top])),
             "r_news": float(np.corrcoef(N[upper], self.same_group[upper])[0, 1]),
+            "agree_lexical": overlap(neighbours(stored), neighbours(lexical_only)),
+            "agree_topical": overlap(neighbours(stored), neighbours(topical_only)),
             "stable": overlap(neighbours(stored), neighbours(stored_1)),
             "k": f"{split.n_topics_} / {lee.n_topics_} / {k_news}",
         }
@@ -159,12 +165,13 @@ def main():
     after = (f"after (defaults): {defaults.term_weighting}, {defaults.topic_weight} topic, "
              f"{default_n_topics(351)} topics on data/sample")
     rows.append((after, defaults.term_weighting, None, defaults.topic_weight))
-    print("| setting | topics (halves / sample / news) | split-half MRR | split-half r | newsgroups P@10 | newsgroups r | stable@10 |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("| setting | topics (halves / sample / news) | split-half MRR | split-half r | newsgroups P@10 | newsgroups r "
+          "| agree@10 TF-IDF / topic | stable@10 |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, weighting, k, weight in rows:
         m = bench.row(weighting, k, weight)
         print(f"| {name} | {m['k']} | {m['mrr']:.3f} | {m['r_split']:.3f} | {m['p10']:.3f} | {m['r_news']:.3f} "
-              f"| {m['stable']:.2f} |", flush=True)
+              f"| {m['agree_lexical']:.2f} / {m['agree_topical']:.2f} | {m['stable']:.2f} |", flush=True)
     time_batch(bench, args.archive)
 
 

@@ -289,3 +289,16 @@ def test_large_batch_never_returns_the_query_and_matches_single_queries(sample_m
     assert len(batch) == len(ids) and all(q not in [h.id for h in hits] for q, hits in zip(ids, batch))
     for i in (0, 200, 350):
         assert [h.id for h in batch[i]] == [h.id for h in sample_model.similar(id=ids[i], k=3)]
+
+
+def test_model_files_from_before_term_weighting_load_as_tfidf(tmp_path, monkeypatch):
+    model = topics.fit(SAMPLE, n_topics=4, term_weighting="tfidf")
+    plain = topics.TopicModel.get_params
+    monkeypatch.setattr(topics.TopicModel, "get_params",
+                        lambda self: {k: v for k, v in plain(self).items() if k != "term_weighting"})
+    model.save(tmp_path / "old.joblib")
+    monkeypatch.undo()
+    old = topics.load(tmp_path / "old.joblib")
+    assert old.term_weighting == "tfidf"
+    assert [h.id for h in old.similar(text="bushfire near Sydney", k=5)] == \
+        [h.id for h in model.similar(text="bushfire near Sydney", k=5)]
