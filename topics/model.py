@@ -348,7 +348,8 @@ class TopicModel:
 
     def _explain(self, terms_a, topics_a, terms_b, topics_b, n_terms=8, n_topics=3, labels=None) -> Explanation:
         return explain_pair(terms_a, topics_a, terms_b, topics_b, topic_weight=self.index_.topic_weight,
-                            term_names=self.vectorizer_.terms, topic_labels=labels or self._topic_labels(),
+                            term_names=self.vectorizer_.terms,
+                            topic_labels=labels if labels is not None else self._topic_labels() if n_topics else [],
                             n_terms=n_terms, n_topics=n_topics)
 
     def _topic_labels(self) -> list[str]:
