@@ -29,12 +29,13 @@ from . import __version__
 from .corpus import Article, Corpus, articles_from_texts, read_corpus
 from .duplicates import DEFAULT_THRESHOLD, check_threshold, duplicate_groups
 from .errors import NotFittedError, ParameterError, QueryError
+from .evaluate import relative_error
 from .explain import Explanation, explain_pair
 from .filters import HitFilter, select
 from .index import SimilarityIndex, batch_scores
 from .summary import ArticleView, Summary, Topic, article_view, rename, summarize
 from .table import ArticleTable
-from .text import Analyzer, Vectorizer, english_stop_words
+from .text import Vectorizer, build_analyzer, english_stop_words
 from .topic_model import default_n_topics, fit_topics, nmf_transform
 from .trends import Trends, topic_trends
 
@@ -86,7 +87,8 @@ def _is_share_or_count(v):
 
 
 _PARAMETER_RULES = {
-    "n_topics": (lambda v: v is None or _is_int(v, 1), "None (chosen from the archive size) or an integer >= 1"),
+    "n_topics": (lambda v: v is None or v == "auto" or _is_int(v, 1),
+                 "None (chosen from the archive size), 'auto' (chosen by coherence) or an integer >= 1"),
     "random_state": (lambda v: v is None or _is_int(v, 0, 2**32 - 1), "None or an integer in [0, 2**32 - 1]"),
     "min_df": (_is_share_or_count, "an article count >= 1 or a share in [0.0, 1.0]"),
     "max_df": (_is_share_or_count, "an article count >= 1 or a share in [0.0, 1.0]"),
@@ -106,8 +108,9 @@ class TopicModel:
 
     Parameters
     ----------
-    n_topics : int or None, default=None
-        Number of NMF topics, k. None picks sqrt(n_articles / 2) between 2 and 50.
+    n_topics : int, "auto" or None, default=None
+        Number of NMF topics, k. None picks sqrt(n_articles / 2) between 2 and 50; "auto" fits a range
+        of k and keeps the most coherent (the rule of ``topics tune``, see :mod:`topics.tune`).
     random_state : int or None, default=0
         Seed for NMF; the same data and seed give the same topics.
     min_df : int or float, default=2
@@ -190,11 +193,12 @@ class TopicModel:
         if not texts:
             raise ParameterError("the corpus has no articles with text")
 
-        analyzer = Analyzer(english_stop_words() | {w.lower() for w in self.extra_stop_words}, self.ngram_max)
+        analyzer = build_analyzer(texts, stop_words=english_stop_words() | {w.lower() for w in self.extra_stop_words},
+                                  ngram_max=self.ngram_max)
         vectorizer = Vectorizer(analyzer, min_df=self.min_df, max_df=self.max_df, max_features=self.max_features,
                                 weighting=self.term_weighting)
         X = vectorizer.fit_transform(_progress(texts, progress, "vectorising"))
-        n_topics = self.n_topics if self.n_topics is not None else default_n_topics(len(texts))
+        n_topics, k_rule = self._choose_n_topics(X, vectorizer.vocabulary_, texts)
         logger.info("fitting %d topics on %d articles x %d terms", n_topics, X.shape[0], X.shape[1])
         H = fit_topics(X, n_topics, random_state=self.random_state, max_iter=self.max_iter)
         W = nmf_transform(X, H)
@@ -211,15 +215,46 @@ class TopicModel:
             "n_articles": len(texts),
             "n_terms": int(X.shape[1]),
             "n_topics": int(n_topics),
+            "n_topics_rule": k_rule,
             "seconds": round(time.perf_counter() - started, 3),
             "corpus_fingerprint": fingerprint.hexdigest()[:32],
             "sources": [str(p) for p in articles.paths] if isinstance(articles, Corpus) else [],
             "skipped": stats.describe() if stats else "",
-            "relative_error": _relative_error(X, W, H),
+            "relative_error": round(relative_error(X, W, H), 6),
             "topics_version": __version__,
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         }
         return self
+
+    def _choose_n_topics(self, X, vocabulary, texts) -> tuple[int, str]:
+        if self.n_topics == "auto":
+            from .tune import auto_range, tune_topics
+
+            result = tune_topics(X, vocabulary, texts, auto_range(X.shape[0]),
+                                 random_state=self.random_state, max_iter=self.max_iter)
+            return result["chosen"], f"auto: {result['reason']}"
+        if self.n_topics is None:
+            return default_n_topics(len(texts)), "default: sqrt(articles / 2)"
+        return self.n_topics, "given"
+
+    def evaluate(self, corpus=None, *, stability: bool = True) -> dict:
+        """Topic quality, overall and per topic (:func:`topics.evaluate.evaluate_model`): NPMI, diversity,
+        relative reconstruction error and stability.
+
+        NPMI needs the articles' full texts, which a model does not keep: pass ``corpus`` (what was given
+        to :meth:`fit`) or leave it None to re-read the files the model was fitted from.
+        """
+        from .evaluate import evaluate_model
+
+        self._check_fitted()
+        if corpus is None:
+            sources = self.fit_info_.get("sources") or []
+            if not sources or not all(os.path.exists(p) for p in sources):
+                raise ParameterError("evaluate needs the articles' texts: pass corpus=... (the model was fitted "
+                                     "on in-memory articles or its files have moved)")
+            corpus = [Path(p) for p in sources]
+        texts = [a.text for a in _as_articles(corpus)]
+        return evaluate_model(self, texts, stability=stability)
 
     # -- queries ------------------------------------------------------------------------------------
     def transform(self, texts) -> np.ndarray:
@@ -508,16 +543,6 @@ def _check_unique_ids(articles: list[Article]):
         from .errors import CorpusError
 
         raise CorpusError(f"duplicate article ids: {', '.join(map(repr, duplicates[:5]))}")
-
-
-def _relative_error(X, W, H) -> float:
-    """||X - W H||_F / ||X||_F, computed without forming the dense product."""
-    X = X.astype(np.float64)
-    W64, H64 = W.astype(np.float64), H.astype(np.float64)
-    norm_x = X.multiply(X).sum()
-    cross = (X @ H64.T * W64).sum()
-    wh = ((W64.T @ W64) * (H64 @ H64.T)).sum()
-    return round(float(np.sqrt(max(norm_x - 2 * cross + wh, 0.0) / norm_x)), 6) if norm_x > 0 else 0.0
 
 
 def _progress(iterable, enabled: bool, desc: str):

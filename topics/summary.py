@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import ParameterError, QueryError, TopicsError
-from .index import top_k, unit_rows
+from .index import top_k
 from .topic_model import label_from_terms, top_terms
 
 
@@ -125,7 +125,11 @@ def nearest_topics(H: np.ndarray):
     k = H.shape[0]
     if k < 2:
         return [None] * k, np.zeros(k)
-    U = unit_rows(np.asarray(H, dtype=np.float64))
+    # float64 throughout: a float32 product can differ in the last bit between an in-memory and a
+    # memory-mapped H, and the rounded figures must be identical after a save/load round trip.
+    U = np.array(H, dtype=np.float64)
+    norms = np.linalg.norm(U, axis=1, keepdims=True)
+    U /= np.where(norms > 0, norms, 1.0)
     cos = U @ U.T
     np.fill_diagonal(cos, -np.inf)
     nearest = cos.argmax(axis=1)
