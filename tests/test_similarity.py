@@ -210,10 +210,10 @@ def test_log_entropy_weights_equal_plain_formula(lee_records):
 def test_term_weighting_is_a_checked_parameter_and_saved(tmp_path):
     with pytest.raises(ParameterError, match="term_weighting='bm25' is not allowed"):
         topics.TopicModel(term_weighting="bm25").fit(SAMPLE)
-    model = topics.fit(SAMPLE, n_topics=4, term_weighting="tfidf")
+    model = topics.fit(SAMPLE, n_topics=4, term_weighting="log-entropy")
     model.save(tmp_path / "m.joblib")
     loaded = topics.load(tmp_path / "m.joblib")
-    assert loaded.term_weighting == "tfidf"
+    assert loaded.term_weighting == "log-entropy"
     assert [h.id for h in loaded.similar(id="lee-00", k=5)] == [h.id for h in model.similar(id="lee-00", k=5)]
 
 
