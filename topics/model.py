@@ -127,7 +127,7 @@ class TopicModel:
         Share of the topical cosine in the similarity score; the rest is TF-IDF cosine. Topic cosines
         spread about seven times as widely as TF-IDF cosines over news pairs, so 0.1 gives the two parts
         about equal say; on the development benchmark (``benchmarks/similarity.py``) it keeps the
-        same-story retrieval of plain TF-IDF and nearly all the same-theme gain of the topics.
+        same-story retrieval of plain TF-IDF and the same-theme precision of the old 0.3.
     term_weighting : {"tfidf", "log-entropy"}, default="tfidf"
         Global term weight of the term vectors (see :class:`topics.text.Vectorizer`). Log-entropy gives
         slightly better similarity figures on the development benchmark but less coherent topics (NPMI
