@@ -258,23 +258,35 @@ class Vectorizer:
         Drop terms in more articles than this (a float is a share of the articles).
     max_features : int or None, default=None
         Keep only this many terms, the most frequent across the corpus.
+    weighting : {"tfidf", "log-entropy"}, default="tfidf"
+        The global weight of a term: smoothed idf, ``log((1 + n) / (1 + df)) + 1``, or the log-entropy
+        weight ``1 + sum_d p_td log p_td / log n`` with ``p_td = tf_td / sum_d tf_td`` (1 for a term
+        concentrated in one article, 0 for one spread evenly over all). Either way the local weight is
+        ``1 + log tf`` and rows have unit length; the global weight is kept in ``idf_``, so applying a
+        fitted vectorizer does not depend on which one was chosen.
 
     Attributes
     ----------
     vocabulary_ : ndarray of bytes, shape (V,)
         UTF-8 terms in sorted order; a term's column is its position.
     idf_ : ndarray of float32, shape (V,)
+        The global term weights (idf or entropy weights, see ``weighting``).
     """
 
-    def __init__(self, analyzer: Analyzer, *, min_df=2, max_df=0.5, max_features=None):
+    WEIGHTINGS = ("tfidf", "log-entropy")
+
+    def __init__(self, analyzer: Analyzer, *, min_df=2, max_df=0.5, max_features=None, weighting="tfidf"):
         self.analyzer = analyzer
         self.min_df = min_df
         self.max_df = max_df
         self.max_features = max_features
+        self.weighting = weighting
 
     # -- fitting ------------------------------------------------------------------------------------
     def fit_transform(self, texts: Iterable[str]) -> sp.csr_matrix:
         """Learn the vocabulary and idf from ``texts`` and return their TF-IDF matrix X."""
+        if self.weighting not in self.WEIGHTINGS:
+            raise ParameterError(f"weighting={self.weighting!r} is not allowed; use one of {', '.join(self.WEIGHTINGS)}")
         counts, terms = _count_terms(self.analyzer, texts)
         n_docs = counts.shape[0]
         keep = self._select_terms(counts, n_docs)
@@ -286,8 +298,11 @@ class Vectorizer:
         keep = keep[order]
         self.vocabulary_ = terms[keep]
         counts = counts[:, keep]
-        df = np.bincount(counts.indices, minlength=keep.size)
-        self.idf_ = (np.log((1.0 + n_docs) / (1.0 + df)) + 1.0).astype(np.float32)
+        if self.weighting == "log-entropy":
+            self.idf_ = entropy_weights(counts)
+        else:
+            df = np.bincount(counts.indices, minlength=keep.size)
+            self.idf_ = (np.log((1.0 + n_docs) / (1.0 + df)) + 1.0).astype(np.float32)
         self.n_documents_ = n_docs
         return _weight(counts, self.idf_)
 
@@ -352,6 +367,19 @@ def _count_terms(analyzer: Analyzer, texts: Iterable[str]) -> tuple[sp.csr_matri
     counts.sort_indices()
     terms = _encode(list(ids)) if ids else np.zeros(0, dtype="S1")
     return counts, terms
+
+
+def entropy_weights(counts: sp.csr_matrix) -> np.ndarray:
+    """Log-entropy global weights of the columns of a count matrix (n_docs, V): float32 (V,) in [0, 1]."""
+    n_docs = counts.shape[0]
+    if n_docs < 2:  # no spread to measure: every term is fully specific
+        return np.ones(counts.shape[1], dtype=np.float32)
+    counts = sp.csc_matrix(counts, dtype=np.float64)
+    totals = np.asarray(counts.sum(axis=0)).ravel()
+    p = counts.data / np.repeat(np.where(totals > 0, totals, 1.0), np.diff(counts.indptr))
+    plogp = np.add.reduceat(p * np.log(p), counts.indptr[:-1]) if p.size else np.zeros(counts.shape[1])
+    plogp[np.diff(counts.indptr) == 0] = 0.0  # reduceat repeats a neighbour for empty columns
+    return np.clip(1.0 + plogp / np.log(n_docs), 0.0, 1.0).astype(np.float32)
 
 
 def _weight(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
