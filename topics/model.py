@@ -35,8 +35,8 @@ from .filters import HitFilter, select
 from .index import SimilarityIndex, batch_scores
 from .summary import ArticleView, Summary, Topic, article_view, rename, summarize
 from .table import ArticleTable
-from .text import Vectorizer, build_analyzer, english_stop_words
-from .topic_model import default_n_topics, fit_topics, nmf_transform
+from .text import Vectorizer, build_analyzer, english_stop_words, unknown_share
+from .topic_model import default_n_topics, fit_topics, nmf_transform, nmf_transform_chunks
 from .trends import Trends, topic_trends
 
 logger = logging.getLogger(__name__)
@@ -202,7 +202,7 @@ class TopicModel:
         n_topics, k_rule = self._choose_n_topics(X, vectorizer.vocabulary_, texts)
         logger.info("fitting %d topics on %d articles x %d terms", n_topics, X.shape[0], X.shape[1])
         H = fit_topics(X, n_topics, random_state=self.random_state, max_iter=self.max_iter)
-        W = nmf_transform(X, H)
+        W = nmf_transform_chunks(X, H)
 
         self.vectorizer_ = vectorizer
         self.components_ = H
@@ -222,6 +222,7 @@ class TopicModel:
             "sources": [str(p) for p in articles.paths] if isinstance(articles, Corpus) else [],
             "skipped": stats.describe() if stats else "",
             "relative_error": round(relative_error(X, W, H), 6),
+            "unknown_share": unknown_share(vectorizer, texts),  # the baseline for drift in topics.incremental
             "topics_version": __version__,
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         }
@@ -461,6 +462,27 @@ class TopicModel:
         self._check_fitted()
         labels = [t.label for t in self.summary(n_words=10, n_articles=0)]
         return topic_trends(self.doc_topics_, self.articles_.dates, labels, by=by, topics=topics, compare=compare)
+
+    # -- growing ------------------------------------------------------------------------------------
+    def add(self, corpus, *, replace: bool = False):
+        """Append the articles of ``corpus`` in the existing topic space; returns the drift report.
+
+        Ids already stored are refused unless ``replace``. The model's arrays are replaced by new ones,
+        never written in place, so a memory-mapped file is left as it is. See :mod:`topics.incremental`.
+        """
+        from .incremental import add_articles
+
+        grown, report = add_articles(self, corpus, replace=replace)
+        self.__dict__.update(grown.__dict__)
+        return report
+
+    def refit(self, corpus, *, progress: bool = False):
+        """Fit afresh on ``corpus`` (the whole archive), keeping names of matching topics; returns the report."""
+        from .incremental import refit
+
+        fresh, report = refit(self, corpus, progress=progress)
+        self.__dict__.update(fresh.__dict__)
+        return report
 
     # -- persistence --------------------------------------------------------------------------------
     def save(self, path, *, force: bool = False, key: bytes | None = None) -> Path:

@@ -55,6 +55,8 @@ _TRAILER = struct.Struct("<Q8s")  # footer length, end magic
 _MAX_FOOTER = 1 << 20
 _CHUNK = 1 << 24
 _LOAD_ATTEMPTS = 3
+# A short history of `topics add` in the footer, so `topics info` shows it without loading the model.
+_FOOTER_ADD_FIELDS = ("at", "n_added", "n_replaced", "n_articles", "error_ratio", "unknown_share", "refit_advised")
 
 
 # -- keys -----------------------------------------------------------------------------------------------
@@ -131,6 +133,7 @@ def _append_footer(tmp: Path, model: TopicModel, key: bytes | None) -> None:
         "n_articles": len(model.articles_),
         "n_topics": int(model.components_.shape[0]),
         "n_terms": int(model.components_.shape[1]),
+        "adds": [{k: a.get(k) for k in _FOOTER_ADD_FIELDS} for a in info.get("adds", [])],
     }
     encoded = json.dumps(footer, sort_keys=True).encode("utf-8")
     with open(tmp, "ab") as f:

@@ -47,6 +47,24 @@ class StringColumn:
     def __iter__(self):
         return (self[i] for i in range(len(self)))
 
+    def take(self, rows: np.ndarray) -> "StringColumn":
+        """A new column of the given rows, in that order."""
+        rows = np.asarray(rows, dtype=np.int64)
+        starts, lengths = self.offsets[rows], np.diff(self.offsets)[rows]
+        offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        take = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1])
+        missing = None if self.missing is None else np.asarray(self.missing)[rows]
+        return StringColumn(np.asarray(self.blob)[take], offsets, missing if missing is not None and missing.any() else None)
+
+    def concat(self, other: "StringColumn") -> "StringColumn":
+        """A new column: these strings, then ``other``'s."""
+        offsets = np.concatenate([self.offsets, np.asarray(other.offsets[1:]) + self.offsets[-1]])
+        missing = None
+        if self.missing is not None or other.missing is not None:
+            missing = np.concatenate([_missing(self), _missing(other)])
+        return StringColumn(np.concatenate([self.blob, other.blob]), offsets, missing)
+
     def to_dict(self) -> dict:
         return {"blob": self.blob, "offsets": self.offsets, "missing": self.missing}
 
@@ -69,12 +87,10 @@ class ArticleTable:
 
     @classmethod
     def build(cls, ids, titles, dates, texts_or_snippets) -> "ArticleTable":
-        ids = list(ids)
-        encoded = [i.encode("utf-8") for i in ids]
-        id_order = np.array(sorted(range(len(ids)), key=encoded.__getitem__), dtype=np.int64)
+        ids = StringColumn.from_strings(ids)
         dates = np.array([d if d else "NaT" for d in dates], dtype="datetime64[D]")
-        return cls(StringColumn.from_strings(ids), StringColumn.from_strings(titles), dates,
-                   StringColumn.from_strings(make_snippet(t) for t in texts_or_snippets), id_order)
+        return cls(ids, StringColumn.from_strings(titles), dates,
+                   StringColumn.from_strings(make_snippet(t) for t in texts_or_snippets), _id_order(ids))
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -101,6 +117,18 @@ class ArticleTable:
         """Plain metadata of one article: id, title, date, snippet."""
         return {"id": self.ids[row], "title": self.titles[row], "date": self.date(row), "snippet": self.snippets[row]}
 
+    def take(self, rows) -> "ArticleTable":
+        """A new table of the given rows, in that order."""
+        rows = np.asarray(rows, dtype=np.int64)
+        return ArticleTable(self.ids.take(rows), self.titles.take(rows), np.asarray(self.dates)[rows],
+                            self.snippets.take(rows), _id_order(self.ids.take(rows)))
+
+    def append(self, other: "ArticleTable") -> "ArticleTable":
+        """A new table: these rows, then ``other``'s (ids are not checked for duplicates here)."""
+        ids = self.ids.concat(other.ids)
+        return ArticleTable(ids, self.titles.concat(other.titles), np.concatenate([self.dates, other.dates]),
+                            self.snippets.concat(other.snippets), _id_order(ids))
+
     def to_dict(self) -> dict:
         return {"ids": self.ids.to_dict(), "titles": self.titles.to_dict(), "dates": self.dates,
                 "snippets": self.snippets.to_dict(), "id_order": self.id_order}
@@ -109,6 +137,15 @@ class ArticleTable:
     def from_dict(cls, d: dict) -> "ArticleTable":
         return cls(StringColumn.from_dict(d["ids"]), StringColumn.from_dict(d["titles"]), d["dates"],
                    StringColumn.from_dict(d["snippets"]), d["id_order"])
+
+
+def _missing(column: StringColumn) -> np.ndarray:
+    return np.zeros(len(column), dtype=bool) if column.missing is None else np.asarray(column.missing)
+
+
+def _id_order(ids: StringColumn) -> np.ndarray:
+    """Rows in the byte order of their ids, for binary search."""
+    return np.array(sorted(range(len(ids)), key=ids.raw), dtype=np.int64)
 
 
 def make_snippet(text: str, limit: int = SNIPPET_CHARS) -> str:

@@ -415,3 +415,20 @@ def _as_count(value, n_docs: int, name: str) -> float:
     if value < 1:
         raise ParameterError(f"{name}={value!r} as an article count must be at least 1")
     return value
+
+
+def unknown_share(vectorizer, texts: list[str], *, sample: int = 2_000) -> float:
+    """Share of the terms the analyser finds in ``texts`` that are not in the vocabulary, in [0, 1].
+
+    Estimated on at most ``sample`` evenly spaced texts (default=2,000); 0.0 for texts without terms.
+    """
+    step = max(1, len(texts) // sample)
+    vocabulary, total, unknown = vectorizer.vocabulary_, 0, 0
+    for text in texts[::step]:
+        terms = _encode(vectorizer.analyzer(text))
+        if terms.size == 0:
+            continue
+        cols = np.minimum(np.searchsorted(vocabulary, terms), len(vocabulary) - 1)
+        total += terms.size
+        unknown += int((vocabulary[cols] != terms).sum())
+    return round(unknown / total, 4) if total else 0.0

@@ -115,3 +115,17 @@ def label_from_terms(terms: list[str], n_parts: int = 3) -> str:
         if len(chosen) >= n_parts:
             break
     return " / ".join(chosen)
+
+
+def nmf_transform_chunks(X, H: np.ndarray) -> np.ndarray:
+    """:func:`nmf_transform` over row chunks of X, run through :func:`topics.parallel.map_chunks`.
+
+    Rows are solved independently, so the result equals one call on all of X.
+    """
+    from functools import partial
+
+    from .parallel import map_chunks, row_chunks
+
+    chunks = [X[start:stop] for start, stop in row_chunks(X.shape[0])]
+    parts = map_chunks(partial(nmf_transform, H=H), chunks)
+    return np.vstack(parts) if parts else np.zeros((0, H.shape[0]), dtype=np.float32)

@@ -94,4 +94,7 @@ def info(model_path, out_format):
     rows = [[k, str(footer.get(k))] for k in ("path", "file_bytes", "format_version", "topics_version", "created",
                                                "n_articles", "n_terms", "n_topics")]
     rows.append(["signed", "yes" if footer.get("hmac_sha256") else "no"])
+    rows += [["added", (f"{a['at']}: +{a['n_added']} ({a['n_replaced']} replaced), error x{a['error_ratio']}, "
+                        f"unknown terms {a['unknown_share']:.0%}{', refit advised' if a['refit_advised'] else ''}")]
+             for a in footer.get("adds", [])]
     click.echo(table(["field", "value"], rows))

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from ._base import ShareOrCount, TopicCount, cli, human_size, key_option, model_option
+from .grow import scheduler_option
 
 
 # -- fit ------------------------------------------------------------------------------------------------
@@ -37,9 +38,10 @@ from ._base import ShareOrCount, TopicCount, cli, human_size, key_option, model_
 @click.option("--stop-words", "stop_words_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="File of extra stop words, one per line.")
 @key_option
+@scheduler_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def fit(corpus, model_path, n_topics, seed, force, corpus_format, text_field, id_field, title_field, date_field,
-        skip_bad_lines, min_df, max_df, stop_words_file, key_file, quiet):
+        skip_bad_lines, min_df, max_df, stop_words_file, key_file, scheduler, quiet):
     """Fit topics and a similarity index on CORPUS and save the model.
 
     CORPUS is one or more directories (one article per .txt file; .jsonl/.csv inside are read as
@@ -51,6 +53,7 @@ def fit(corpus, model_path, n_topics, seed, force, corpus_format, text_field, id
     """
     from ..corpus import read_corpus
     from ..model import TopicModel
+    from ..parallel import use_scheduler
     from ..store import check_writable, resolve_key
     from ..text import read_stop_words_file
 
@@ -61,7 +64,8 @@ def fit(corpus, model_path, n_topics, seed, force, corpus_format, text_field, id
     extra = sorted(read_stop_words_file(stop_words_file)) if stop_words_file else ()
     model = TopicModel(n_topics, random_state=seed, min_df=min_df, max_df=max_df, extra_stop_words=extra)
     started = time.perf_counter()
-    model.fit(articles, progress=not quiet and sys.stderr.isatty())
+    with use_scheduler(scheduler):
+        model.fit(articles, progress=not quiet and sys.stderr.isatty())
     model.save(model_path, force=force, key=key)
     info = model.fit_info_
     click.echo(f"Fitted {info['n_articles']:,} articles: {info['n_terms']:,} terms, {info['n_topics']} topics "
