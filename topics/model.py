@@ -29,7 +29,8 @@ from .errors import NotFittedError, ParameterError, QueryError
 from .index import SimilarityIndex, top_k
 from .table import ArticleTable
 from .text import Analyzer, Vectorizer, english_stop_words
-from .topic_model import default_n_topics, fit_topics, label_from_terms, nmf_transform, top_terms
+from .topic_model import (LARGE_ARCHIVE_ARTICLES, default_n_topics, fit_topics, fit_topics_on_sample, label_from_terms,
+                          nmf_transform, nmf_transform_blocked, top_terms)
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +65,38 @@ class Topic:
         return {"id": self.id, "label": self.label, "words": list(self.words),
                 "word_weights": [round(w, 6) for w in self.word_weights], "weight": round(self.weight, 6),
                 "n_articles": self.n_articles, "articles": list(self.articles)}
+
+
+# Archives are read and analysed this many articles at a time (a few MB of text per worker).
+FIT_CHUNK_ARTICLES = 5000
+
+
+class _MetadataSink:
+    """Keeps what the model stores about each article while its text streams past to the vectoriser."""
+
+    def __init__(self):
+        self.ids, self.titles, self.dates, self.snippet_sources = [], [], [], []
+        self.fingerprint = hashlib.sha256()
+
+    def text_chunks(self, articles, size: int):
+        """Lists of up to ``size`` texts; the metadata of each article is kept on the way."""
+        chunk = []
+        for article in articles:
+            self.ids.append(article.id)
+            self.titles.append(article.title)
+            self.dates.append(article.date)
+            # A long prefix gives the same snippet as the whole text; the rest of the text is not kept.
+            self.snippet_sources.append(article.text[:_SNIPPET_SOURCE_CHARS])
+            self.fingerprint.update(article.id.encode("utf-8") + b"\x00" + article.text.encode("utf-8") + b"\x00")
+            chunk.append(article.text)
+            if len(chunk) == size:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+
+_SNIPPET_SOURCE_CHARS = 2000
 
 
 # Allowed parameter values, declared once and checked in `fit` (scikit-learn style).
@@ -152,8 +185,13 @@ class TopicModel:
                 raise ParameterError(f"{name}={value!r} is not allowed; use {allowed}")
 
     # -- fitting ------------------------------------------------------------------------------------
-    def fit(self, corpus, *, progress: bool = False) -> "TopicModel":
+    def fit(self, corpus, *, progress: bool = False, n_jobs: int | None = None) -> "TopicModel":
         """Fit on an archive: a path (or list of paths), a :class:`Corpus`, Articles, or plain strings.
+
+        The archive is streamed in chunks and analysed on ``n_jobs`` worker processes (None: every
+        core; 1: this process only); the result does not depend on ``n_jobs``. Archives larger than
+        ``LARGE_ARCHIVE_ARTICLES`` learn their topics on a seeded sample of that many articles, then
+        place every article in them (see :func:`topics.topic_model.fit_topics_on_sample`).
 
         Returns self. Raises CorpusError for unreadable or empty archives, ParameterError for bad
         parameters (including more topics than articles).
@@ -161,24 +199,28 @@ class TopicModel:
         self._validate_params()
         started = time.perf_counter()
         articles = _as_articles(corpus)
-        ids, titles, dates, texts = [], [], [], []
-        fingerprint = hashlib.sha256()
-        for article in _progress(articles, progress, "reading"):
-            ids.append(article.id)
-            titles.append(article.title)
-            dates.append(article.date)
-            texts.append(article.text)
-            fingerprint.update(article.id.encode("utf-8") + b"\x00" + article.text.encode("utf-8") + b"\x00")
-        if not texts:
-            raise ParameterError("the corpus has no articles with text")
-
+        meta = _MetadataSink()
         analyzer = Analyzer(english_stop_words() | {w.lower() for w in self.extra_stop_words}, self.ngram_max)
         vectorizer = Vectorizer(analyzer, min_df=self.min_df, max_df=self.max_df, max_features=self.max_features)
-        X = vectorizer.fit_transform(_progress(texts, progress, "vectorising"))
-        n_topics = self.n_topics if self.n_topics is not None else default_n_topics(len(texts))
+        # Text flows from the reader to the vectoriser's workers chunk by chunk; only metadata stays.
+        chunks = meta.text_chunks(_progress(articles, progress, "reading"), FIT_CHUNK_ARTICLES)
+        try:
+            X = vectorizer.fit_transform_chunks(chunks, n_jobs=n_jobs)
+        except ParameterError:
+            if not meta.ids:
+                raise ParameterError("the corpus has no articles with text") from None
+            raise
+        n_articles = len(meta.ids)
+        n_topics = self.n_topics if self.n_topics is not None else default_n_topics(n_articles)
         logger.info("fitting %d topics on %d articles x %d terms", n_topics, X.shape[0], X.shape[1])
-        H = fit_topics(X, n_topics, random_state=self.random_state, max_iter=self.max_iter)
-        W = nmf_transform(X, H)
+        if n_articles > LARGE_ARCHIVE_ARTICLES:
+            H = fit_topics_on_sample(X, n_topics, sample_size=LARGE_ARCHIVE_ARTICLES,
+                                     random_state=self.random_state, max_iter=self.max_iter)
+            W = nmf_transform_blocked(X, H, n_jobs=n_jobs)
+        else:
+            H = fit_topics(X, n_topics, random_state=self.random_state, max_iter=self.max_iter)
+            W = nmf_transform(X, H)
+        ids, titles, dates, texts, fingerprint = meta.ids, meta.titles, meta.dates, meta.snippet_sources, meta.fingerprint
 
         self.vectorizer_ = vectorizer
         self.components_ = H
@@ -189,7 +231,7 @@ class TopicModel:
         self.index_ = SimilarityIndex(X, W, self.topic_weight)
         stats = articles.stats if isinstance(articles, Corpus) else None
         self.fit_info_ = {
-            "n_articles": len(texts),
+            "n_articles": n_articles,
             "n_terms": int(X.shape[1]),
             "n_topics": int(n_topics),
             "seconds": round(time.perf_counter() - started, 3),
@@ -346,12 +388,16 @@ def _check_unique_ids(articles: list[Article]):
         raise CorpusError(f"duplicate article ids: {', '.join(map(repr, duplicates[:5]))}")
 
 
-def _relative_error(X, W, H) -> float:
-    """||X - W H||_F / ||X||_F, computed without forming the dense product."""
-    X = X.astype(np.float64)
-    W64, H64 = W.astype(np.float64), H.astype(np.float64)
-    norm_x = X.multiply(X).sum()
-    cross = (X @ H64.T * W64).sum()
+def _relative_error(X, W, H, block: int = 100_000) -> float:
+    """||X - W H||_F / ||X||_F, computed block by block without forming the dense product."""
+    H64 = H.astype(np.float64)
+    norm_x = cross = 0.0
+    for start in range(0, X.shape[0], block):
+        Xb, Wb = X[start:start + block], np.asarray(W[start:start + block], dtype=np.float64)
+        data = Xb.data.astype(np.float64)
+        norm_x += float(data @ data)
+        cross += float((Xb @ H64.T * Wb).sum())
+    W64 = np.asarray(W, dtype=np.float64)
     wh = ((W64.T @ W64) * (H64 @ H64.T)).sum()
     return round(float(np.sqrt(max(norm_x - 2 * cross + wh, 0.0) / norm_x)), 6) if norm_x > 0 else 0.0
 

@@ -7,6 +7,7 @@ functions (``functools.partial`` over them, never lambdas) so it pickles to work
 
 from __future__ import annotations
 
+import itertools
 import os
 
 
@@ -21,13 +22,18 @@ def default_n_jobs() -> int:
 def map_chunks(func, chunks, *, n_jobs: int | None = None) -> list:
     """``[func(chunk) for chunk in chunks]``, in order, run in parallel with joblib when it pays off.
 
+    ``chunks`` may be a lazy iterator: it is consumed only a few chunks ahead of the workers, so a
+    stream of text chunks is never held in memory as a whole.
+
     n_jobs : int or None, default=None
         Worker processes; None uses every core, 1 runs in this process.
     """
-    chunks = list(chunks)
     n_jobs = default_n_jobs() if n_jobs is None else n_jobs
-    if n_jobs == 1 or len(chunks) <= 1:
-        return [func(chunk) for chunk in chunks]
+    chunks = iter(chunks)
+    head = list(itertools.islice(chunks, 2))
+    if n_jobs == 1 or len(head) <= 1:
+        return [func(chunk) for chunk in itertools.chain(head, chunks)]
     from joblib import Parallel, delayed
 
-    return Parallel(n_jobs=min(n_jobs, len(chunks)))(delayed(func)(chunk) for chunk in chunks)
+    return Parallel(n_jobs=n_jobs, pre_dispatch="2*n_jobs")(
+        delayed(func)(chunk) for chunk in itertools.chain(head, chunks))
