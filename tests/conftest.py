@@ -11,7 +11,9 @@ from topics.cli import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
-SHARED = ROOT.parent / "shared" / "data"
+# ../shared/data from the project root; a git worktree under wt/ finds it one level further up.
+SHARED = next((p for p in (ROOT.parent / "shared" / "data", ROOT.parents[1] / "shared" / "data") if p.is_dir()),
+              ROOT.parent / "shared" / "data")
 
 
 def read_jsonl(path):
@@ -64,3 +66,18 @@ def run_cli(tmp_path, monkeypatch):
         return CliResult(CliRunner().invoke(cli, [str(a) for a in args], input=input))
 
     return run
+
+
+@pytest.fixture(scope="session")
+def dated_model(newsgroup_records):
+    """6 topics over the 200 newsgroup posts, dated 1993-04/05 by their own Date: headers; read-only."""
+    from newsgroup_dates import fit_dated
+
+    return fit_dated(newsgroup_records)
+
+
+@pytest.fixture(scope="session")
+def dated_model_file(tmp_path_factory, dated_model):
+    path = tmp_path_factory.mktemp("dated") / "ng.joblib"
+    dated_model.save(path)
+    return path

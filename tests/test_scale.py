@@ -7,7 +7,7 @@ import pytest
 import topics
 from topics.index import top_k, unit_rows
 from topics.parallel import map_chunks
-from topics.text import Analyzer, Vectorizer, english_stop_words
+from topics.text import Vectorizer, build_analyzer, english_stop_words
 from topics.topic_model import fit_topics, fit_topics_on_sample, nmf_transform, nmf_transform_blocked
 
 
@@ -17,7 +17,7 @@ def texts(lee_records):
 
 
 def vectorizer(**params):
-    return Vectorizer(Analyzer(english_stop_words(), 2), **params)
+    return Vectorizer(build_analyzer((), stop_words=english_stop_words(), ngram_max=2), **params)
 
 
 def test_streaming_fit_equals_in_memory(texts):

@@ -47,6 +47,11 @@ _RECORD_SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".c
 _DATE_HEADER = re.compile(r"\A\ufeff?\s*date[:=]?[ \t]+(\d{4}-\d{2}-\d{2})\b[ \t]*(?:\r?\n)?", re.IGNORECASE)
 _BINARY_PROBE = 8192
 _DUPLICATES_SHOWN = 5
+# One article may hold at most this many bytes. A longer "article" is almost always a whole dump on
+# one line or a stray data file; tokenising it would take minutes and gigabytes for nothing, so it is
+# refused (or skipped and counted with skip_bad_lines) and never held in memory whole.
+MAX_ARTICLE_BYTES = 5_000_000
+_TOO_LONG = f"longer than the {MAX_ARTICLE_BYTES // 1_000_000} MB allowed for one article"
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,7 @@ class ReadStats:
     latin1_fallbacks: int = 0
     bad_dates: int = 0
     generated_ids: int = 0
+    too_long_skipped: int = 0
     bad_lines: list = field(default_factory=list)  # (source, line number, reason), with skip_bad_lines
 
     def describe(self) -> str:
@@ -95,6 +101,8 @@ class ReadStats:
             parts.append(f"{self.binary_skipped} binary files skipped")
         if self.bad_lines:
             parts.append(f"{len(self.bad_lines)} bad lines skipped")
+        if self.too_long_skipped:
+            parts.append(f"{self.too_long_skipped} over-long articles skipped")
         if self.latin1_fallbacks:
             parts.append(f"{self.latin1_fallbacks} read as latin-1")
         if self.bad_dates:
@@ -188,8 +196,11 @@ class Corpus:
             if kind in ("jsonl", "csv", "tsv"):
                 yield from self._read_file(path, kind, stats)
                 continue
-            raw = _read_bytes(path)
+            raw = _read_bytes(path, limit=MAX_ARTICLE_BYTES)
             stats.files += 1
+            if raw is None:
+                self._too_long(path, None, stats)
+                continue
             if b"\x00" in raw[:_BINARY_PROBE]:
                 stats.binary_skipped += 1
                 logger.info("skipped binary file %s", path)
@@ -204,7 +215,10 @@ class Corpus:
     def _read_file(self, path: Path, kind: str, stats: ReadStats) -> Iterator[Article]:
         stats.files += 1
         if kind == "text":
-            raw = _read_bytes(path)
+            raw = _read_bytes(path, limit=MAX_ARTICLE_BYTES)
+            if raw is None:
+                self._too_long(path, None, stats)
+                return
             if b"\x00" in raw[:_BINARY_PROBE]:
                 raise CorpusError(f"{path} looks like a binary file, not text")
             article = self._make_article(_stem(path), _decode(raw, stats), None, None, {}, stats, generated=False)
@@ -219,7 +233,7 @@ class Corpus:
 
     def _read_lines(self, path: Path, stats: ReadStats) -> Iterator[Article]:
         stem = _stem(path)
-        for lineno, line in _decoded_lines(path, stats):
+        for lineno, line in _decoded_lines(path, stats, self._too_long):
             if "\x00" in line:
                 raise CorpusError(f"{path} looks like a binary file, not text (NUL byte on line {lineno})")
             article = self._make_article(f"{stem}:{lineno}", line, None, None, {}, stats, generated=True)
@@ -228,7 +242,7 @@ class Corpus:
 
     def _read_jsonl(self, path: Path, stats: ReadStats) -> Iterator[Article]:
         stem = _stem(path)
-        for lineno, line in _decoded_lines(path, stats):
+        for lineno, line in _decoded_lines(path, stats, self._too_long):
             if not line.strip():
                 continue
             try:
@@ -249,7 +263,7 @@ class Corpus:
         old_limit = csv.field_size_limit()
         csv.field_size_limit(2**31 - 1)  # news articles exceed csv's 128 KiB default; restored below
         try:
-            lines = (line for _, line in _decoded_lines(path, stats, keep_ends=True))
+            lines = (line for _, line in _decoded_lines(path, stats, self._too_long, keep_ends=True))
             reader = csv.DictReader(lines, delimiter=delimiter)
             try:
                 columns = reader.fieldnames
@@ -316,6 +330,14 @@ class Corpus:
         stats.bad_lines.append((str(path), lineno, reason))
         logger.warning("skipped %s:%d: %s", path, lineno, reason)
 
+    def _too_long(self, path: Path, lineno: int | None, stats: ReadStats):
+        """A line (or, with ``lineno`` None, a whole file) too long to be one article."""
+        where, what = (f"{path}:{lineno}", "line") if lineno is not None else (str(path), "file")
+        if not self.skip_bad_lines:
+            raise CorpusError(f"{where}: {what} is {_TOO_LONG}; use --skip-bad-lines to skip it")
+        stats.too_long_skipped += 1
+        logger.warning("skipped %s: %s is %s", where, what, _TOO_LONG)
+
 
 def read_corpus(paths, *, format: str = "auto", text_field: str = "text", id_field: str = "id",
                 title_field: str = "title", date_field: str = "date", skip_bad_lines: bool = False) -> Corpus:
@@ -357,6 +379,8 @@ def articles_from_texts(texts: Iterable[str]) -> Iterator[Article]:
     for i, text in enumerate(texts):
         if not isinstance(text, str):
             raise CorpusError(f"item {i} is {type(text).__name__}, not a string")
+        if len(text) > MAX_ARTICLE_BYTES:
+            raise CorpusError(f"item {i} is {_TOO_LONG}")
         date, body = split_date_header(text)
         if body.strip():
             yield Article(id=str(i), text=body.strip(), date=date)
@@ -367,7 +391,9 @@ def read_query_file(path) -> str:
     path = Path(path)
     if not path.is_file():
         raise CorpusError(f"{str(path)!r} is not a file" if path.exists() else f"file {str(path)!r} does not exist")
-    raw = _read_bytes(path)
+    raw = _read_bytes(path, limit=MAX_ARTICLE_BYTES)
+    if raw is None:
+        raise CorpusError(f"{path} is {_TOO_LONG}")
     if b"\x00" in raw[:_BINARY_PROBE]:
         raise CorpusError(f"{path} looks like a binary file, not text")
     return split_date_header(_decode(raw, ReadStats()))[1]
@@ -406,21 +432,32 @@ def _open_binary(path: Path):
         raise CorpusError(f"{path} is a directory") from None
 
 
-def _read_bytes(path: Path) -> bytes:
+def _read_bytes(path: Path, limit: int | None = None) -> bytes | None:
+    """The bytes of a file (decompressed), or None when there are more than ``limit``."""
     with _open_binary(path) as f:
         try:
-            return f.read()
+            raw = f.read() if limit is None else f.read(limit + 1)
         except (OSError, EOFError) as exc:
             raise CorpusError(f"{path}: cannot be read ({exc})") from None
+    return None if limit is not None and len(raw) > limit else raw
 
 
-def _decoded_lines(path: Path, stats: ReadStats, keep_ends: bool = False):
-    """(line number, text) for each line of a file; non-UTF-8 lines fall back to latin-1 and are counted."""
+def _decoded_lines(path: Path, stats: ReadStats, too_long, keep_ends: bool = False):
+    """(line number, text) for each line of a file; non-UTF-8 lines fall back to latin-1 and are counted.
+
+    A line over MAX_ARTICLE_BYTES is never held whole: it is read past in chunks and reported with
+    ``too_long(path, line number, stats)``, which raises or counts it.
+    """
     with _open_binary(path) as f:
         lineno = 0
         try:
-            for raw in f:
+            while raw := f.readline(MAX_ARTICLE_BYTES + 1):
                 lineno += 1
+                if len(raw.rstrip(b"\r\n")) > MAX_ARTICLE_BYTES:
+                    while not raw.endswith(b"\n") and (raw := f.readline(1 << 20)):
+                        pass
+                    too_long(path, lineno, stats)
+                    continue
                 if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
                     raw = raw[3:]
                 line = _decode(raw, stats)

@@ -18,7 +18,7 @@ import hashlib
 import logging
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,11 +26,14 @@ import numpy as np
 from . import __version__
 from .corpus import Article, Corpus, articles_from_texts, read_corpus
 from .errors import NotFittedError, ParameterError, QueryError
+from .evaluate import relative_error
 from .index import SimilarityIndex, top_k
+from .summary import ArticleView, Summary, Topic, article_view, rename, summarize
 from .table import ArticleTable
-from .text import Analyzer, Vectorizer, english_stop_words
-from .topic_model import (LARGE_ARCHIVE_ARTICLES, default_n_topics, fit_topics, fit_topics_on_sample, label_from_terms,
-                          nmf_transform, nmf_transform_blocked, top_terms)
+from .text import Vectorizer, build_analyzer, english_stop_words
+from .topic_model import (LARGE_ARCHIVE_ARTICLES, default_n_topics, fit_topics, fit_topics_on_sample, nmf_transform,
+                          nmf_transform_blocked)
+from .trends import Trends, topic_trends
 
 logger = logging.getLogger(__name__)
 
@@ -49,24 +52,6 @@ class Hit:
         return {"id": self.id, "score": round(self.score, 6), "title": self.title, "date": self.date}
 
 
-@dataclass(frozen=True)
-class Topic:
-    """One topic: its label, heaviest words, share of the archive's topic weight and best articles."""
-
-    id: int
-    label: str
-    words: list
-    word_weights: list
-    weight: float
-    n_articles: int
-    articles: list = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return {"id": self.id, "label": self.label, "words": list(self.words),
-                "word_weights": [round(w, 6) for w in self.word_weights], "weight": round(self.weight, 6),
-                "n_articles": self.n_articles, "articles": list(self.articles)}
-
-
 # Archives are read and analysed this many articles at a time (a few MB of text per worker).
 FIT_CHUNK_ARTICLES = 5000
 
@@ -74,8 +59,9 @@ FIT_CHUNK_ARTICLES = 5000
 class _MetadataSink:
     """Keeps what the model stores about each article while its text streams past to the vectoriser."""
 
-    def __init__(self):
+    def __init__(self, *, keep_texts: bool = False):
         self.ids, self.titles, self.dates, self.snippet_sources = [], [], [], []
+        self.texts = [] if keep_texts else None
         self.fingerprint = hashlib.sha256()
 
     def text_chunks(self, articles, size: int):
@@ -89,6 +75,8 @@ class _MetadataSink:
             self.snippet_sources.append(article.text[:_SNIPPET_SOURCE_CHARS])
             self.fingerprint.update(article.id.encode("utf-8") + b"\x00" + article.text.encode("utf-8") + b"\x00")
             chunk.append(article.text)
+            if self.texts is not None:
+                self.texts.append(article.text)
             if len(chunk) == size:
                 yield chunk
                 chunk = []
@@ -109,7 +97,8 @@ def _is_share_or_count(v):
 
 
 _PARAMETER_RULES = {
-    "n_topics": (lambda v: v is None or _is_int(v, 1), "None (chosen from the archive size) or an integer >= 1"),
+    "n_topics": (lambda v: v is None or v == "auto" or _is_int(v, 1),
+                 "None (chosen from the archive size), 'auto' (chosen by coherence) or an integer >= 1"),
     "random_state": (lambda v: v is None or _is_int(v, 0, 2**32 - 1), "None or an integer in [0, 2**32 - 1]"),
     "min_df": (_is_share_or_count, "an article count >= 1 or a share in [0.0, 1.0]"),
     "max_df": (_is_share_or_count, "an article count >= 1 or a share in [0.0, 1.0]"),
@@ -128,8 +117,9 @@ class TopicModel:
 
     Parameters
     ----------
-    n_topics : int or None, default=None
-        Number of NMF topics, k. None picks sqrt(n_articles / 2) between 2 and 50.
+    n_topics : int, "auto" or None, default=None
+        Number of NMF topics, k. None picks sqrt(n_articles / 2) between 2 and 50; "auto" fits a range
+        of k and keeps the most coherent (the rule of ``topics tune``, see :mod:`topics.tune`).
     random_state : int or None, default=0
         Seed for NMF; the same data and seed give the same topics.
     min_df : int or float, default=2
@@ -199,10 +189,12 @@ class TopicModel:
         self._validate_params()
         started = time.perf_counter()
         articles = _as_articles(corpus)
-        meta = _MetadataSink()
-        analyzer = Analyzer(english_stop_words() | {w.lower() for w in self.extra_stop_words}, self.ngram_max)
+        # Text flows from the reader to the vectoriser's workers chunk by chunk; only metadata stays
+        # (and the texts themselves only when choosing the number of topics needs them).
+        meta = _MetadataSink(keep_texts=self.n_topics == "auto")
+        analyzer = build_analyzer((), stop_words=english_stop_words() | {w.lower() for w in self.extra_stop_words},
+                                  ngram_max=self.ngram_max)
         vectorizer = Vectorizer(analyzer, min_df=self.min_df, max_df=self.max_df, max_features=self.max_features)
-        # Text flows from the reader to the vectoriser's workers chunk by chunk; only metadata stays.
         chunks = meta.text_chunks(_progress(articles, progress, "reading"), FIT_CHUNK_ARTICLES)
         try:
             X = vectorizer.fit_transform_chunks(chunks, n_jobs=n_jobs)
@@ -211,7 +203,7 @@ class TopicModel:
                 raise ParameterError("the corpus has no articles with text") from None
             raise
         n_articles = len(meta.ids)
-        n_topics = self.n_topics if self.n_topics is not None else default_n_topics(n_articles)
+        n_topics, k_rule = self._choose_n_topics(X, vectorizer.vocabulary_, meta.texts)
         logger.info("fitting %d topics on %d articles x %d terms", n_topics, X.shape[0], X.shape[1])
         if n_articles > LARGE_ARCHIVE_ARTICLES:
             H = fit_topics_on_sample(X, n_topics, sample_size=LARGE_ARCHIVE_ARTICLES,
@@ -234,15 +226,46 @@ class TopicModel:
             "n_articles": n_articles,
             "n_terms": int(X.shape[1]),
             "n_topics": int(n_topics),
+            "n_topics_rule": k_rule,
             "seconds": round(time.perf_counter() - started, 3),
             "corpus_fingerprint": fingerprint.hexdigest()[:32],
             "sources": [str(p) for p in articles.paths] if isinstance(articles, Corpus) else [],
             "skipped": stats.describe() if stats else "",
-            "relative_error": _relative_error(X, W, H),
+            "relative_error": round(relative_error(X, W, H), 6),
             "topics_version": __version__,
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         }
         return self
+
+    def _choose_n_topics(self, X, vocabulary, texts) -> tuple[int, str]:
+        if self.n_topics == "auto":
+            from .tune import auto_range, tune_topics
+
+            result = tune_topics(X, vocabulary, texts, auto_range(X.shape[0]),
+                                 random_state=self.random_state, max_iter=self.max_iter)
+            return result["chosen"], f"auto: {result['reason']}"
+        if self.n_topics is None:
+            return default_n_topics(X.shape[0]), "default: sqrt(articles / 2)"
+        return self.n_topics, "given"
+
+    def evaluate(self, corpus=None, *, stability: bool = True) -> dict:
+        """Topic quality, overall and per topic (:func:`topics.evaluate.evaluate_model`): NPMI, diversity,
+        relative reconstruction error and stability.
+
+        NPMI needs the articles' full texts, which a model does not keep: pass ``corpus`` (what was given
+        to :meth:`fit`) or leave it None to re-read the files the model was fitted from.
+        """
+        from .evaluate import evaluate_model
+
+        self._check_fitted()
+        if corpus is None:
+            sources = self.fit_info_.get("sources") or []
+            if not sources or not all(os.path.exists(p) for p in sources):
+                raise ParameterError("evaluate needs the articles' texts: pass corpus=... (the model was fitted "
+                                     "on in-memory articles or its files have moved)")
+            corpus = [Path(p) for p in sources]
+        texts = [a.text for a in _as_articles(corpus)]
+        return evaluate_model(self, texts, stability=stability)
 
     # -- queries ------------------------------------------------------------------------------------
     def transform(self, texts) -> np.ndarray:
@@ -310,30 +333,35 @@ class TopicModel:
         """Every topic with its label, top ``n_words`` words and ``n_articles`` representative articles.
 
         ``weight`` is the topic's share of all article-topic weight (shares sum to 1); ``n_articles``
-        counts the articles where it is the heaviest topic.
+        counts the articles where it is the heaviest topic. See :mod:`topics.summary`.
+        """
+        return list(self.summary(n_words=n_words, n_articles=n_articles))
+
+    def summary(self, *, n_words: int = 10, n_articles: int = 3) -> Summary:
+        """A :class:`topics.summary.Summary` of every topic (label, words, size, articles, distinctness)."""
+        self._check_fitted()
+        return summarize(self, n_words=n_words, n_articles=n_articles)
+
+    def rename_topic(self, topic_id: int, name: str | None) -> TopicModel:
+        """Name a topic; the name replaces its generated label and is saved with the model. "" or None resets."""
+        self._check_fitted()
+        rename(self, topic_id, name)
+        return self
+
+    def article(self, id: str, *, k: int = 5) -> ArticleView:
+        """A stored article's topic mix and its k nearest articles (:class:`topics.summary.ArticleView`)."""
+        self._check_fitted()
+        return article_view(self, id, k=k)
+
+    def trends(self, by: str = "month", *, topics=None, compare=None) -> Trends:
+        """Each topic's share per ``by`` period ("day", "week", "month", "year") from the article dates.
+
+        ``topics`` limits the topics shown (ids); ``compare=("2025-01:2025-06", "2025-07:2025-12")`` adds
+        rising and falling topics between two date ranges. See :mod:`topics.trends`.
         """
         self._check_fitted()
-        for name, value in (("n_words", n_words), ("n_articles", n_articles)):
-            if not _is_int(value, 0):
-                raise ParameterError(f"{name}={value!r} is not allowed; use an integer >= 0")
-        H, W = self.components_, np.asarray(self.doc_topics_)
-        totals = W.sum(axis=0)
-        shares = totals / totals.sum() if totals.sum() > 0 else np.zeros_like(totals)
-        has_topic = W.sum(axis=1) > 0
-        dominant = np.bincount(W[has_topic].argmax(axis=1), minlength=H.shape[0])
-        columns = top_terms(H, max(n_words, 10))
-        result = []
-        for t in range(H.shape[0]):
-            words = self.vectorizer_.terms(columns[t])
-            weights = H[t, columns[t]].astype(float)
-            label = self.topic_names_.get(t) or label_from_terms(words)
-            representatives = [
-                {**self.articles_.record(r), "weight": round(float(W[r, t]), 6)}
-                for r in top_k(W[:, t], n_articles) if W[r, t] > 0
-            ] if n_articles else []
-            result.append(Topic(id=t, label=label, words=words[:n_words], word_weights=list(weights[:n_words]),
-                                weight=float(shares[t]), n_articles=int(dominant[t]), articles=representatives))
-        return result
+        labels = [t.label for t in self.summary(n_words=10, n_articles=0)]
+        return topic_trends(self.doc_topics_, self.articles_.dates, labels, by=by, topics=topics, compare=compare)
 
     # -- persistence --------------------------------------------------------------------------------
     def save(self, path, *, force: bool = False, key: bytes | None = None) -> Path:
@@ -386,20 +414,6 @@ def _check_unique_ids(articles: list[Article]):
         from .errors import CorpusError
 
         raise CorpusError(f"duplicate article ids: {', '.join(map(repr, duplicates[:5]))}")
-
-
-def _relative_error(X, W, H, block: int = 100_000) -> float:
-    """||X - W H||_F / ||X||_F, computed block by block without forming the dense product."""
-    H64 = H.astype(np.float64)
-    norm_x = cross = 0.0
-    for start in range(0, X.shape[0], block):
-        Xb, Wb = X[start:start + block], np.asarray(W[start:start + block], dtype=np.float64)
-        data = Xb.data.astype(np.float64)
-        norm_x += float(data @ data)
-        cross += float((Xb @ H64.T * Wb).sum())
-    W64 = np.asarray(W, dtype=np.float64)
-    wh = ((W64.T @ W64) * (H64 @ H64.T)).sum()
-    return round(float(np.sqrt(max(norm_x - 2 * cross + wh, 0.0) / norm_x)), 6) if norm_x > 0 else 0.0
 
 
 def _progress(iterable, enabled: bool, desc: str):

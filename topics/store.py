@@ -32,7 +32,7 @@ import logging
 import os
 import platform
 import struct
-import tempfile
+import secrets
 import zlib
 from pathlib import Path
 
@@ -80,17 +80,23 @@ def save_model(model: TopicModel, path, *, force: bool = False, key: bytes | Non
     path = Path(path)
     check_writable(path, force=force)
     payload = _payload(model)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(tmp_name)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"  # named first, so Ctrl-C can remove it
+        try:  # created with the usual permissions (mkstemp would make the model private, 0600)
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            tmp = None  # 64 random bits clashed: that file is not ours to remove
+            raise
         joblib.dump(payload, tmp, compress=0)
         _append_footer(tmp, model, key)
         _publish(tmp, path, force=force)
     except OSError as exc:
         raise ModelFileError(f"cannot write {path}: {exc.strerror or exc}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
+    finally:  # also on KeyboardInterrupt: never leave a temporary file behind
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
     logger.info("saved model to %s", path)
     return path
 
@@ -102,12 +108,13 @@ def check_writable(path, *, force: bool = False) -> None:
         raise ModelFileError(f"{path} is a directory; give a file path such as {path / 'default.joblib'}")
     if path.exists() and not force:
         raise ModelFileError(f"{path} already exists; use --force (force=True) to replace it")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ModelFileError(f"cannot create folder {path.parent}: {exc.strerror}") from None
-    if not os.access(path.parent, os.W_OK):
-        raise ModelFileError(f"no permission to write in {path.parent}")
+    folder = path.parent  # checked without creating it: a failed command must leave nothing behind
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise ModelFileError(f"cannot write {path}: {folder} is a file, not a folder")
+    if not os.access(folder, os.W_OK):
+        raise ModelFileError(f"no permission to write in {folder}")
 
 
 def _append_footer(tmp: Path, model: TopicModel, key: bytes | None) -> None:
@@ -175,6 +182,21 @@ def _digest(path: Path, key: bytes | None, limit: int | None = None, fileobj=Non
 
 
 def _payload(model: TopicModel) -> dict:
+    return _plain_arrays(_payload_fields(model))
+
+
+def _plain_arrays(value):
+    """The payload with every array a plain ndarray (a loaded model's arrays are np.memmap views)."""
+    if isinstance(value, dict):
+        return {k: _plain_arrays(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain_arrays(v) for v in value)
+    if isinstance(value, np.ndarray) and type(value) is not np.ndarray:
+        return value.view(np.ndarray)
+    return value
+
+
+def _payload_fields(model: TopicModel) -> dict:
     import sklearn
 
     vectorizer = model.vectorizer_
@@ -209,10 +231,12 @@ def _sparse_to_dict(matrix) -> dict:
 
 # -- loading --------------------------------------------------------------------------------------------
 def read_footer(path) -> dict:
-    """The footer of a model file (format, version, sizes, counts) without unpickling anything."""
+    """The footer of a model file (format, version, sizes, counts), checksum verified, without unpickling."""
     path = _existing_file(Path(path))
     with _open_model(path) as f:
-        return _check_footer(path, f, os.fstat(f.fileno()).st_size)
+        footer = _check_footer(path, f, os.fstat(f.fileno()).st_size)
+        _check_digest(path, f, footer, key=None)
+        return footer
 
 
 def load_model(path, *, key: bytes | None = None, mmap: bool = True) -> TopicModel:
@@ -226,18 +250,23 @@ def load_model(path, *, key: bytes | None = None, mmap: bool = True) -> TopicMod
         with _open_model(path) as f:
             stat = os.fstat(f.fileno())
             footer = _check_footer(path, f, stat.st_size)
-            crc, mac, _ = _digest(path, key, limit=footer["payload_bytes"], fileobj=f)
-            if crc != footer.get("crc32"):
-                raise ModelFileError(f"{path} is damaged (checksum mismatch); refit it or restore a copy")
-            if key is not None:
-                if not footer.get("hmac_sha256"):
-                    raise ModelFileError(f"{path} is not signed and a key was given: refusing to load it")
-                if not hmac.compare_digest(mac, footer["hmac_sha256"]):
-                    raise ModelFileError(f"{path} was changed after it was signed, or the key is wrong: refusing to load it")
+            _check_digest(path, f, footer, key)
             payload = _unpickle(path, mmap)
             if _same_file(path, stat):  # not replaced by a concurrent save while we read it
                 return _model_from_payload(payload, footer, path)
     raise ModelFileError(f"{path} kept changing while it was being read; try again")
+
+
+def _check_digest(path: Path, f, footer: dict, key: bytes | None) -> None:
+    """Refuse a payload whose CRC-32 (or, with a key, HMAC) does not match the footer."""
+    crc, mac, _ = _digest(path, key, limit=footer["payload_bytes"], fileobj=f)
+    if crc != footer.get("crc32"):
+        raise ModelFileError(f"{path} is damaged (checksum mismatch); refit it or restore a copy")
+    if key is not None:
+        if not footer.get("hmac_sha256"):
+            raise ModelFileError(f"{path} is not signed and a key was given: refusing to load it")
+        if not hmac.compare_digest(mac, footer["hmac_sha256"]):
+            raise ModelFileError(f"{path} was changed after it was signed, or the key is wrong: refusing to load it")
 
 
 def _existing_file(path: Path) -> Path:
@@ -284,12 +313,51 @@ def _check_footer(path: Path, f, size: int) -> dict:
 
 
 def _unpickle(path: Path, mmap: bool):
-    import joblib
-
+    """The payload, unpickled so that only numpy arrays and plain Python values can be built."""
+    unpickler_class = _plain_data_unpickler()
     try:
-        return joblib.load(path, mmap_mode="r" if mmap else None)
+        with open(path, "rb") as f:
+            try:
+                unpickler = unpickler_class(str(path), f, not mmap, mmap_mode="r" if mmap else None)
+            except TypeError:  # joblib < 1.4 has no ensure_native_byte_order argument
+                unpickler = unpickler_class(str(path), f, mmap_mode="r" if mmap else None)
+            return unpickler.load()
     except Exception as exc:  # a verified file should always load; report rather than crash
         raise ModelFileError(f"{path} could not be read ({type(exc).__name__}: {exc})") from None
+
+
+# The only classes a model payload may name: everything else in it is a str, int, float, bool, None,
+# list, tuple or dict, which pickle builds without naming a class. A file naming anything else (an
+# estimator, os.system, ...) is refused before that name is even imported.
+_ALLOWED_GLOBALS = {
+    ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy", "memmap"), ("joblib.numpy_pickle", "NumpyArrayWrapper"),
+    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+}
+
+
+def _plain_data_unpickler():
+    import pickle
+
+    from joblib.numpy_pickle import NumpyArrayWrapper, NumpyUnpickler
+
+    class PlainArrayWrapper(NumpyArrayWrapper):
+        def read(self, unpickler, *args, **kwargs):
+            if self.dtype.hasobject:  # object arrays hold nested pickles: not plain data
+                raise pickle.UnpicklingError("the model holds an array of Python objects")
+            return super().read(unpickler, *args, **kwargs)
+
+    class PlainDataUnpickler(NumpyUnpickler):
+        def find_class(self, module, name):
+            if (module, name) not in _ALLOWED_GLOBALS:
+                raise pickle.UnpicklingError(f"it names {module}.{name}, which a topics model never holds")
+            if name == "NumpyArrayWrapper":
+                return PlainArrayWrapper
+            if name == "memmap":  # an array saved from a mapped model; never let the file call np.memmap
+                return np.ndarray
+            return super().find_class(module, name)
+
+    return PlainDataUnpickler
 
 
 def _same_file(path: Path, stat: os.stat_result) -> bool:

@@ -18,8 +18,10 @@ pickled estimators and a query process never imports scikit-learn.
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
+from itertools import pairwise
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -38,6 +40,7 @@ percent per cent
 one two three four five six seven eight nine ten
 including include includes got get gets make makes made going way ways lot lots
 time times
+writes wrote don didn doesn isn aren wasn ve ll re
 """.split())
 
 _URL = re.compile(r"\b(?:https?://|ftp://|www\.)\S+", re.IGNORECASE)
@@ -46,7 +49,41 @@ _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 _CLAUSE_SPLIT = re.compile(r"[.,;:!?()\[\]{}\"“”«»|/\\]+|\s[-–—]+\s|[–—]")
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 _POSSESSIVE = re.compile(r"['’]s$")
+_CONTRACTION = re.compile(r"['’](?:t|ll|ve|re|d|m)$")
 MAX_TOKEN_CHARS = 30
+
+# News and Usenet boilerplate (see :func:`clean_news`).
+_HEADER_LINE = re.compile(r"^[A-Za-z][\w-]*: ")
+_QUOTE_LINE = re.compile(r"^\s*(?:[>|:]|[A-Za-z]{0,3}>)")
+_ATTRIBUTION = re.compile(r"(?:^|\n)[^\n]*(?:\bIn article <[^>\n]*>|\bwrites:|\bwrote:|\bsays:)[^\n]*(?=\n|$)")
+_DATELINE = re.compile(r"^\s*(?:[A-Z][A-Z.\' -]{1,40}(?:,[^\n(–—-]{0,40})?\s*)?"
+                       r"\((?:Reuters|AP|AFP|AAP|UPI|Bloomberg|dpa|PTI|IANS|Xinhua|CNN|BBC)\)\s*[-–—:]+\s*",
+                       re.IGNORECASE)
+_AGENCY_PREFIX = re.compile(r"^\s*(?:Reuters|AP|AFP|AAP|UPI|Bloomberg|PTI|IANS|Xinhua)\s*[-–—:]+\s+")
+_BYLINE = re.compile(r"^\s*By [A-Z][\w.\'-]*(?: [A-Z][\w.\'-]*){0,4}\s*(?:,[^\n]{0,60})?$", re.MULTILINE)
+
+
+def clean_news(text: str) -> str:
+    """Remove news and Usenet boilerplate that carries no topic.
+
+    Drops a leading block of e-mail headers (keeping the ``Subject:`` text), quoted reply lines
+    (``>``), attribution lines ("In article <...> X writes:"), a signature after a ``--`` line,
+    agency datelines ("LONDON (Reuters) -", "AAP -") and bylines ("By Jane Smith").
+    """
+    lines = text.split("\n")
+    if len(lines) > 1 and _HEADER_LINE.match(lines[0]) and _HEADER_LINE.match(lines[1]):
+        body_start = next((i for i, line in enumerate(lines) if not line.strip()), len(lines))
+        subject = [line.split(":", 1)[1] for line in lines[:body_start] if line.lower().startswith("subject:")]
+        subject = [re.sub(r"^\s*(?:re:\s*)+", "", s, flags=re.IGNORECASE) for s in subject]
+        lines = subject + [""] + lines[body_start:]
+    kept = []
+    for line in lines:
+        if line.rstrip() == "--":  # signature separator: the rest is a signature
+            break
+        if not _QUOTE_LINE.match(line):
+            kept.append(line)
+    text = _BYLINE.sub("", _ATTRIBUTION.sub("\n", "\n".join(kept))).lstrip()
+    return _AGENCY_PREFIX.sub("", _DATELINE.sub("", text, count=1), count=1)
 
 
 def english_stop_words() -> frozenset:
@@ -70,7 +107,7 @@ def read_stop_words_file(path) -> set:
 
 
 class Analyzer:
-    """Turns a text into a list of terms (words and, with ``ngram_max=2``, two-word phrases).
+    """Turns a text into a list of terms (words and two-word phrases).
 
     Parameters
     ----------
@@ -78,34 +115,136 @@ class Analyzer:
         Lowercase words to drop; they also break phrases.
     ngram_max : {1, 2}, default=2
         Longest phrase, in words.
+    phrases : iterable of str or None, default=None
+        The two-word phrases to keep, as ``"prime minister"``; a pair in this set becomes one term that
+        replaces its two words (found from the corpus by :func:`find_phrases`). None keeps every pair of
+        neighbouring words beside the words themselves (the behaviour of models saved before phrases).
+    clean : bool, default=False
+        Remove news and Usenet boilerplate first (:func:`clean_news`). False for models saved before it.
+
+    The configuration is plain data (:meth:`get_config`), saved in the model so queries are analysed
+    exactly as the archive was.
     """
 
-    def __init__(self, stop_words: Iterable[str] = (), ngram_max: int = 2):
+    def __init__(self, stop_words: Iterable[str] = (), ngram_max: int = 2, phrases=None, clean: bool = False):
         if ngram_max not in (1, 2):
             raise ParameterError(f"ngram_max={ngram_max!r} is not allowed; use 1 or 2")
         self.stop_words = frozenset(stop_words)
         self.ngram_max = ngram_max
+        self.phrases = None if phrases is None else frozenset(phrases)
+        self.clean = bool(clean)
 
     def get_config(self) -> dict:
         """Plain data that rebuilds this analyser with ``Analyzer(**config)``."""
-        return {"stop_words": sorted(self.stop_words), "ngram_max": self.ngram_max}
+        config = {"stop_words": sorted(self.stop_words), "ngram_max": self.ngram_max}
+        if self.phrases is not None:
+            config["phrases"] = sorted(self.phrases)
+        if self.clean:
+            config["clean"] = True
+        return config
 
-    def __call__(self, text: str) -> list[str]:
+    def clauses(self, text: str) -> list[list[str]]:
+        """The words of each clause of ``text`` (stop words, numbers and one-letter tokens removed,
+        each removal splitting the clause so no phrase spans it)."""
+        if self.clean:
+            text = clean_news(text)
         text = _EMAIL.sub(" ", _URL.sub(" ", text.lower()))
         stop = self.stop_words
-        terms: list[str] = []
+        runs: list[list[str]] = []
         for clause in _CLAUSE_SPLIT.split(text):
-            previous = None
+            run: list[str] = []
             for word in _WORD.findall(clause):
                 word = _POSSESSIVE.sub("", word)
+                if _CONTRACTION.search(word):  # don't, i'm, they're: function words
+                    word = ""
                 if len(word) < 2 or len(word) > MAX_TOKEN_CHARS or word in stop:
-                    previous = None
+                    if run:
+                        runs.append(run)
+                    run = []
                     continue
-                terms.append(word)
-                if previous is not None and self.ngram_max == 2:
-                    terms.append(previous + " " + word)
-                previous = word
-        return terms
+                run.append(word)
+            if run:
+                runs.append(run)
+        return runs
+
+    def __call__(self, text: str) -> list[str]:
+        runs = self.clauses(text)
+        if self.ngram_max == 1:
+            return [w for run in runs for w in run]
+        if self.phrases is None:
+            return _words_and_pairs(runs)
+        return _merge_phrases(runs, self.phrases)
+
+
+def _words_and_pairs(runs) -> list[str]:
+    terms: list[str] = []
+    for run in runs:
+        terms.extend(run)
+        terms.extend(a + " " + b for a, b in pairwise(run))
+    return terms
+
+
+def _merge_phrases(runs, phrases) -> list[str]:
+    """Words, with each known two-word phrase (left to right, not overlapping) as one term."""
+    terms: list[str] = []
+    for run in runs:
+        i = 0
+        while i < len(run):
+            if i + 1 < len(run) and run[i] + " " + run[i + 1] in phrases:
+                terms.append(run[i] + " " + run[i + 1])
+                i += 2
+            else:
+                terms.append(run[i])
+                i += 1
+    return terms
+
+
+def find_phrases(runs_per_text, *, min_count: int = 10, min_npmi: float = 0.5) -> list[str]:
+    """Collocations of a corpus: neighbouring word pairs seen at least ``min_count`` times whose
+    NPMI (pair against its words, over all word positions) is at least ``min_npmi``.
+
+    runs_per_text : iterable of :meth:`Analyzer.clauses` results. Returns sorted ``"a b"`` strings.
+    """
+    from collections import Counter
+
+    words: Counter = Counter()
+    pairs: Counter = Counter()
+    for runs in runs_per_text:
+        for run in runs:
+            words.update(run)
+            pairs.update(pairwise(run))
+    total = sum(words.values())
+    if total == 0:
+        return []
+    found = []
+    for (a, b), n in pairs.items():
+        if n < min_count:
+            continue
+        p_ab = n / total
+        npmi = math.log(p_ab / (words[a] / total * words[b] / total)) / -math.log(p_ab)
+        if npmi >= min_npmi:
+            found.append(a + " " + b)
+    return sorted(found)
+
+
+def build_analyzer(texts: Sequence[str], *, stop_words: Iterable[str], ngram_max: int = 2,
+                   collocations: bool = False) -> Analyzer:
+    """The analyser a new model uses: boilerplate removed, stop words dropped and, with ``ngram_max=2``,
+    two-word terms.
+
+    collocations : bool, default=False
+        False keeps every pair of neighbouring words beside the words (pairs seen in fewer than min_df
+        articles are then pruned by the vectoriser). True keeps only the archive's collocations
+        (:func:`find_phrases`, found in one more pass over ``texts``), each as one term replacing its two
+        words. Measured over k = 5, 10, 20 on the shared corpora (``benchmarks/quality.py --ablation``),
+        every pair gave higher NPMI on news (0.145 against 0.109) and newsgroups, the same on Wikipedia,
+        and better topic/label agreement, so it is the default.
+    """
+    if ngram_max == 1 or not collocations:
+        return Analyzer(stop_words, ngram_max=ngram_max, clean=True)
+    base = Analyzer(stop_words, ngram_max=ngram_max, phrases=(), clean=True)
+    phrases = find_phrases(base.clauses(t) for t in texts)
+    return Analyzer(stop_words, ngram_max=ngram_max, phrases=phrases, clean=True)
 
 
 class Vectorizer:

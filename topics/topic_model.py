@@ -25,6 +25,9 @@ MAX_DEFAULT_TOPICS = 50
 # Above this many articles, topics are learned on a seeded sample of this size (see fit_topics_on_sample).
 LARGE_ARCHIVE_ARTICLES = 50_000
 _TRANSFORM_BLOCK = 20_000
+# Measured on the shared corpora (README, "Topic quality"): NNDSVD, L1/L2 penalties on H and the
+# Kullback-Leibler loss gave no better NPMI or diversity than this plain fit.
+NMF_SETTINGS = {"init": "nndsvda", "solver": "cd", "beta_loss": "frobenius"}
 
 
 def default_n_topics(n_articles: int) -> int:
@@ -44,8 +47,7 @@ def fit_topics(X, n_topics: int, *, random_state=0, max_iter: int = 400, tol: fl
         raise ParameterError(f"n_topics={n_topics} is more than the {n_articles} articles; ask for fewer topics")
     if n_topics > n_terms:
         raise ParameterError(f"n_topics={n_topics} is more than the {n_terms} terms in the vocabulary; ask for fewer topics")
-    nmf = NMF(n_components=n_topics, init="nndsvda", solver="cd", beta_loss="frobenius", max_iter=max_iter,
-              tol=tol, random_state=random_state)
+    nmf = NMF(n_components=n_topics, max_iter=max_iter, tol=tol, random_state=random_state, **NMF_SETTINGS)
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import sys
+import warnings
 from pathlib import Path
 
 import click
@@ -19,8 +20,18 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
+class _Interrupted(Exception):
+    """Ctrl-C, carried past click's own handler (which would print a stray blank line first)."""
+
+
 class TopicsGroup(click.Group):
     """A click group whose errors are one line on stderr with exit code 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise _Interrupted() from None
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         from ..errors import TopicsError
@@ -28,15 +39,17 @@ class TopicsGroup(click.Group):
         args = list(sys.argv[1:] if args is None else args)
         debug = "--debug" in args
         try:
-            result = super().main(args=args, prog_name=prog_name or "topics", complete_var=complete_var,
-                                  standalone_mode=False, **extra)
+            with warnings.catch_warnings():
+                warnings.showwarning = _show_warning  # one plain line, not file:line plus source
+                result = super().main(args=args, prog_name=prog_name or "topics", complete_var=complete_var,
+                                      standalone_mode=False, **extra)
         except TopicsError as exc:
             if debug:
                 raise
             _fail(str(exc))
         except click.exceptions.Abort:
             _fail("interrupted; nothing was written", EXIT_INTERRUPTED)
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, _Interrupted):
             if debug:
                 raise
             _fail("interrupted; nothing was written", EXIT_INTERRUPTED)
@@ -46,6 +59,10 @@ class TopicsGroup(click.Group):
             sys.stderr.close()
             sys.exit(0)
         sys.exit(result if isinstance(result, int) else 0)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    click.echo(f"topics: warning: {message}", err=True)
 
 
 def _fail(message: str, code: int = EXIT_USAGE):
@@ -69,6 +86,23 @@ class ShareOrCount(click.ParamType):
             return float(value)
         except ValueError:
             self.fail(f"{value!r} is neither an article count nor a share such as 0.5", param, ctx)
+
+
+class TopicCount(click.ParamType):
+    """A number of topics >= 1, or ``auto``."""
+
+    name = "K|auto"
+
+    def convert(self, value, param, ctx):
+        if value == "auto" or (isinstance(value, int) and value >= 1):
+            return value
+        try:
+            k = int(value)
+        except ValueError:
+            self.fail(f"{value!r} is neither a number of topics nor 'auto'", param, ctx)
+        if k < 1:
+            self.fail(f"{k} is not in the range x>=1.", param, ctx)
+        return k
 
 
 def model_option(f):

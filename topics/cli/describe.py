@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ._base import cli, key_option, md_escape, model_option, open_model, shorten, table
+from .story import plot_option
 
 
 # -- summary --------------------------------------------------------------------------------------------
@@ -19,20 +20,34 @@ from ._base import cli, key_option, md_escape, model_option, open_model, shorten
               help="Representative articles per topic.")
 @click.option("--format", "out_format", type=click.Choice(["table", "json", "markdown"]), default="table",
               show_default=True, help="Output format.")
+@plot_option
 @key_option
-def summary(model_path, n_words, n_articles, out_format, key_file):
+def summary(model_path, n_words, n_articles, out_format, plot_path, key_file):
     """What each topic is about: label, top words, share of the archive, representative articles.
+
+    Share is the topic's part of all topic weight; "leads in" counts the articles where it is the
+    heaviest topic; distinctness is 1 - the word similarity to the nearest other topic.
+
+    \b
+    JSON: {"model", "n_articles", "n_dated", "topics": [{"id", "label", "auto_label", "named", "words",
+           "word_weights", "weight", "n_articles", "nearest_topic", "nearest_similarity", "distinctness",
+           "articles": [{"id", "title", "date", "snippet", "weight"}]}]}
 
     \b
     Example:
       topics summary --words 10 --articles 2
       topics summary --format json > topics.json
+      topics summary --plot topics.png
     """
     model = open_model(model_path, key_file)
-    topic_list = model.topics(n_words=n_words, n_articles=n_articles)
+    result = model.summary(n_words=n_words, n_articles=n_articles)
+    topic_list = list(result)
+    if plot_path is not None:
+        from ..plots import plot_summary
+
+        plot_summary(result, plot_path)
     if out_format == "json":
-        doc = {"model": str(model_path), "n_articles": len(model.articles_), "topics": [t.to_dict() for t in topic_list]}
-        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+        click.echo(json.dumps({"model": str(model_path), **result.to_dict()}, ensure_ascii=False, indent=2))
         return
     if out_format == "markdown":
         click.echo(_summary_markdown(topic_list, len(model.articles_)))
@@ -40,10 +55,15 @@ def summary(model_path, n_words, n_articles, out_format, key_file):
     click.echo(f"{len(topic_list)} topics over {len(model.articles_):,} articles (share = part of all topic weight)\n")
     for t in sorted(topic_list, key=lambda t: -t.weight):
         click.echo(f"Topic {t.id}: {t.label}   {t.weight:.1%} · leads in {t.n_articles} articles")
-        click.echo(f"  words: {', '.join(t.words)}")
+        click.echo(f"  words: {', '.join(f'{w} {x:.2f}' for w, x in zip(t.words, t.word_weights))}")
+        if t.nearest_topic is not None:
+            click.echo(f"  nearest topic: {t.nearest_topic} (distinctness {t.distinctness:.2f})")
         for a in t.articles:
-            click.echo(f"  · {a['id']}  {shorten(a['title'] or a['snippet'], 80)}")
+            date = f"{a['date']}  " if a["date"] else ""
+            click.echo(f"  · {a['id']}  {date}{shorten(a['title'] or a['snippet'], 80)}")
         click.echo("")
+    if plot_path is not None:
+        click.echo(f"Chart: {plot_path}")
 
 
 def _summary_markdown(topic_list, n_total: int) -> str:

@@ -8,15 +8,16 @@ from pathlib import Path
 
 import click
 
-from ._base import ShareOrCount, cli, human_size, key_option, model_option
+from ._base import ShareOrCount, TopicCount, cli, human_size, key_option, model_option
 
 
 # -- fit ------------------------------------------------------------------------------------------------
 @cli.command()
 @click.argument("corpus", nargs=-1, required=True, type=click.Path(path_type=Path))
 @model_option
-@click.option("--topics", "-k", "n_topics", type=click.IntRange(min=1), default=None,
-              help="Number of topics. Default: sqrt(articles / 2), between 2 and 50.")
+@click.option("--topics", "-k", "n_topics", type=TopicCount(), default=None,
+              help="Number of topics, or 'auto' to fit a range and keep the most coherent (as `topics tune`). "
+                   "Default: sqrt(articles / 2), between 2 and 50.")
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
               help="Random seed: the same data and seed give the same topics.")
 @click.option("--force", is_flag=True, help="Replace the model file if it exists.")

@@ -1,0 +1,270 @@
+"""Topic quality metrics, choosing k, and the news-aware analyser, on hand-checked and real corpora."""
+
+import math
+
+import numpy as np
+import pytest
+from conftest import SAMPLE
+
+import topics
+from topics.corpus import Article
+from topics.evaluate import (
+    coherence_words,
+    count_windows,
+    reference_tokens,
+    topic_diversity,
+    topic_npmi,
+    topic_stability,
+)
+from topics.text import Analyzer, clean_news, find_phrases
+from topics.tune import choose_k, parse_range, tune_texts
+
+EPS = 1e-12
+
+
+def npmi_by_hand(n_windows, n_a, n_b, n_ab):
+    p_a, p_b, p_ab = n_a / n_windows, n_b / n_windows, n_ab / n_windows
+    return math.log((p_ab + EPS) / (p_a * p_b)) / -math.log(p_ab + EPS)
+
+
+# -- NPMI ---------------------------------------------------------------------------------------------
+def test_npmi_equals_hand_computed_values_on_short_documents():
+    # Each text is shorter than the window of 10, so each is one window: 4 windows.
+    tokens = [["apple", "pie", "oven"], ["apple", "pie"], ["oven", "heat"], ["heat", "pie"]]
+    scores = topic_npmi([["apple", "pie", "heat"]], tokens)
+    pairs = [npmi_by_hand(4, 2, 3, 2), npmi_by_hand(4, 2, 2, 0), npmi_by_hand(4, 3, 2, 1)]
+    assert abs(scores[0] - np.mean(pairs)) < 1e-6
+
+
+def test_windows_slide_one_token_at_a_time():
+    # 12 tokens give 3 windows: [0, 10), [1, 11), [2, 12). "a" at 0 is only in the first window,
+    # "z" at 11 only in the last; "m" at 5 is in all three.
+    doc = ["a"] + [f"w{i}" for i in range(1, 11)] + ["z"]
+    doc[5] = "m"
+    counts = count_windows([doc], ["a", "z", "m"])
+    assert counts.n_windows == 3
+    assert list(counts.occurrences) == [1, 1, 3]
+    assert counts.co_occurrences[0, 1] == 0 and counts.co_occurrences[0, 2] == 1 and counts.co_occurrences[1, 2] == 1
+    score = topic_npmi([["a", "m"]], [doc])[0]
+    assert abs(score - npmi_by_hand(3, 1, 3, 1)) < 1e-6
+
+
+def test_phrase_counts_where_its_words_stand_together():
+    doc = ["prime", "minister", "visits", "prime", "site", "minister"]
+    counts = count_windows([doc], ["prime minister", "visits"])
+    assert list(counts.occurrences) == [1, 1] and counts.co_occurrences[0, 1] == 1
+    assert coherence_words(["prime minister", "minister", "visits"], n=2) == ["prime", "minister"]
+
+
+def test_unseen_word_scores_minus_one():
+    assert topic_npmi([["alpha", "never"]], [["alpha", "beta"]])[0] == -1.0
+
+
+def test_npmi_equals_gensim_c_npmi():
+    gensim = pytest.importorskip("gensim")  # noqa: F841  (pip install 'topics[quality-test]')
+    from gensim.corpora import Dictionary
+    from gensim.models import CoherenceModel
+
+    rng = np.random.default_rng(0)
+    vocab = [f"w{i}" for i in range(30)]
+    texts = []
+    for _ in range(40):  # no word repeats within a window: gensim's incremental window is exact there
+        doc = []
+        while len(doc) < rng.integers(3, 40):
+            word = vocab[rng.integers(len(vocab))]
+            if word not in doc[-9:]:
+                doc.append(word)
+        texts.append(doc)
+    top = [list(rng.choice(vocab, 10, replace=False)) for _ in range(4)]
+    model = CoherenceModel(topics=top, texts=texts, dictionary=Dictionary(texts), coherence="c_npmi",
+                           window_size=10, processes=1)
+    assert np.allclose(topic_npmi(top, texts), model.get_coherence_per_topic(), atol=1e-6)
+
+
+# -- diversity and stability --------------------------------------------------------------------------
+def test_diversity_counts_repeated_words():
+    overall, own = topic_diversity([["a", "b", "c", "d"], ["a", "e", "f", "g"]])
+    assert overall == 7 / 8
+    assert list(own) == [0.75, 0.75]
+    assert topic_diversity([["a", "b"], ["c", "d"]])[0] == 1.0
+
+
+def test_stability_matches_topics_whatever_their_order():
+    rng = np.random.default_rng(1)
+    H = rng.random((5, 40))
+    same, per_topic = topic_stability(H, H[[3, 0, 4, 1, 2]])
+    assert abs(same - 1.0) < 1e-9 and np.allclose(per_topic, 1.0)
+    disjoint = np.zeros((2, 4))
+    disjoint[0, :2], disjoint[1, 2:] = 1, 1
+    other = np.zeros((2, 4))
+    other[0, 0], other[1, 2] = 1, 1
+    score, _ = topic_stability(disjoint, other)
+    assert abs(score - 1 / math.sqrt(2)) < 1e-9
+    assert topic_stability(np.eye(3), np.eye(3)[:2])[1][2] == 0.0  # fewer topics: the extra one matches nothing
+
+
+# -- choosing k ---------------------------------------------------------------------------------------
+def test_choose_k_prefers_coherent_diverse_and_smaller():
+    rows = [{"k": 5, "npmi": 0.10, "diversity": 0.95}, {"k": 10, "npmi": 0.105, "diversity": 0.9},
+            {"k": 15, "npmi": 0.20, "diversity": 0.6}, {"k": 20, "npmi": 0.13, "diversity": 0.86}]
+    k, reason = choose_k(rows)
+    assert k == 20 and "0.130" in reason
+    rows[3]["npmi"] = 0.109  # within the margin of k=5: the smaller k wins
+    assert choose_k(rows)[0] == 5
+
+
+@pytest.mark.parametrize("spec, expected", [("5:20:5", [5, 10, 15, 20]), ("3:5", [3, 4, 5]), ("8,4,6", [4, 6, 8])])
+def test_parse_range(spec, expected):
+    assert parse_range(spec) == expected
+
+
+@pytest.mark.parametrize("spec", ["five", "5:", "1:3", "20:5:5", "5:10:0"])
+def test_parse_range_rejects(spec):
+    with pytest.raises(topics.ParameterError, match="topics="):
+        parse_range(spec)
+
+
+def test_tune_on_real_news_follows_its_rule(lee_records):
+    texts = [r["text"] for r in lee_records[:150]]
+    result = tune_texts(texts, [2, 6, 12], n_jobs=1)
+    assert [r["k"] for r in result["rows"]] == [2, 6, 12]
+    chosen = next(r for r in result["rows"] if r["k"] == result["chosen"])
+    assert chosen["diversity"] >= 0.85 and chosen["npmi"] > 0.05  # coherent topics, not noise
+    for row in result["rows"]:
+        if row["diversity"] >= 0.85:
+            assert row["npmi"] <= chosen["npmi"] + 0.01 or row["k"] < chosen["k"]
+    errors = [r["relative_error"] for r in result["rows"]]
+    assert errors == sorted(errors, reverse=True)  # more topics always reconstruct better
+
+
+def test_auto_topics_uses_the_tune_rule(newsgroup_records):
+    articles = [Article(id=r["id"], text=r["text"]) for r in newsgroup_records[:120]]
+    model = topics.TopicModel("auto").fit(articles)
+    assert model.fit_info_["n_topics_rule"].startswith("auto: highest NPMI")
+    assert model.n_topics_ in (3, 4, 5, 6, 8, 10, 12, 15)
+
+
+# -- model.evaluate -----------------------------------------------------------------------------------
+def test_model_evaluate_reports_every_metric(sample_model):
+    result = sample_model.evaluate(SAMPLE)
+    assert set(result) == {"n_topics", "npmi", "diversity", "relative_error", "stability", "topics"}
+    assert result["n_topics"] == 10 and len(result["topics"]) == 10
+    assert 0.05 < result["npmi"] < 0.5 and result["diversity"] >= 0.85
+    assert abs(result["relative_error"] - sample_model.fit_info_["relative_error"]) < 1e-5
+    assert 0.5 < result["stability"] <= 1.0
+    assert result["npmi"] == pytest.approx(np.mean([t["npmi"] for t in result["topics"]]), abs=1e-5)
+    assert sample_model.evaluate(stability=False)["npmi"] == result["npmi"]  # re-reads the files it was fitted on
+
+
+def test_model_evaluate_without_texts_says_what_to_pass(lee_records):
+    model = topics.fit([r["text"] for r in lee_records[:60]], n_topics=3)
+    with pytest.raises(topics.ParameterError, match="pass corpus="):
+        model.evaluate()
+    assert model.evaluate([r["text"] for r in lee_records[:60]], stability=False)["n_topics"] == 3
+
+
+# -- the analyser ------------------------------------------------------------------------------------
+POST = """Newsgroups: sci.space
+From: someone@example.edu (Some One)
+Subject: Re: Shuttle launch delay
+Organization: Example University
+
+In article <1993Apr1.000@example.edu> other@example.edu (Other Person) writes:
+> The launch was delayed again.
+> Quoted text should go.
+I think the orbiter needs new tiles. See http://example.com/tiles
+--
+Some One, Example University, +1 555 0100
+"""
+
+
+def test_clean_news_drops_usenet_boilerplate_but_keeps_subject_and_body():
+    cleaned = clean_news(POST)
+    assert "Shuttle launch delay" in cleaned and "orbiter needs new tiles" in cleaned
+    for gone in ("Newsgroups", "Organization", "In article", "Quoted text", "555", "writes"):
+        assert gone not in cleaned
+
+
+def test_clean_news_drops_agency_datelines_and_bylines():
+    text = "By Jane Smith\nNEW DELHI, Oct 9 (Reuters) - India and Russia signed a deal."
+    assert clean_news(text).strip() == "India and Russia signed a deal."
+    assert clean_news("AAP - Bushfires burn near Sydney.").strip() == "Bushfires burn near Sydney."
+
+
+def test_analyzer_keeps_collocations_as_single_terms():
+    analyzer = Analyzer({"the", "of"}, 2, phrases={"prime minister"}, clean=True)
+    terms = analyzer("The Prime Minister of India met 2 ministers; they don't agree. Mail pm@gov.in")
+    assert terms == ["prime minister", "india", "met", "ministers", "they", "agree", "mail"]
+    assert Analyzer(**analyzer.get_config())("Prime Minister Modi") == ["prime minister", "modi"]
+
+
+def test_find_phrases_keeps_frequent_exclusive_pairs():
+    runs = [[["prime", "minister", f"w{i}"]] for i in range(6)] + [[["minister", "said", f"v{i}"]] for i in range(4)]
+    assert find_phrases(runs, min_count=5, min_npmi=0.5) == ["prime minister"]  # "minister said": only 4 times
+    assert find_phrases(runs, min_count=5, min_npmi=0.7) == []  # its NPMI is log 3 / log 5 = 0.68
+
+
+def test_reference_stream_is_every_word_after_boilerplate():
+    assert reference_tokens("The 3 big dogs, a cat.\n--\nsignature") == ["the", "big", "dogs", "cat"]
+
+
+def test_saved_model_analyses_queries_as_fitted(sample_model, sample_model_file):
+    loaded = topics.load(sample_model_file)
+    assert loaded.vectorizer_.analyzer.get_config() == sample_model.vectorizer_.analyzer.get_config()
+    assert loaded.vectorizer_.analyzer.clean and "bin laden" in loaded.vectorizer_.terms(range(loaded.components_.shape[1]))
+    text = "Osama bin Laden was hiding in the Tora Bora mountains, Reuters said."
+    assert np.allclose(loaded.transform(text), sample_model.transform(text))
+
+
+# -- command line -------------------------------------------------------------------------------------
+def test_cli_evaluate_json(run_cli, sample_model_file):
+    result = run_cli("evaluate", SAMPLE, "--model", sample_model_file, "--format", "json", "--no-stability")
+    assert result.exit_code == 0, result.stderr
+    data = result.json()
+    assert set(data) == {"n_topics", "npmi", "diversity", "relative_error", "topics"}
+    assert set(data["topics"][0]) == {"id", "words", "npmi", "unique_words"} and len(data["topics"][0]["words"]) == 10
+
+
+def test_cli_evaluate_table(run_cli, sample_model_file):
+    result = run_cli("evaluate", SAMPLE, "--model", sample_model_file)
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("10 topics: npmi ") and "stability" in lines[0]
+    assert lines[1].split() == ["topic", "npmi", "unique", "stable", "top", "words"] and len(lines) == 12
+
+
+def test_cli_tune_json_and_table(run_cli):
+    result = run_cli("tune", SAMPLE, "--topics", "4:8:4", "--format", "json", "--jobs", 1)
+    assert result.exit_code == 0, result.stderr
+    data = result.json()
+    assert set(data) == {"rows", "chosen", "reason", "n_articles"} and data["n_articles"] == 351
+    assert [r["k"] for r in data["rows"]] == [4, 8] and data["chosen"] in (4, 8)
+    assert set(data["rows"][0]) == {"k", "npmi", "diversity", "relative_error"}
+    table = run_cli("tune", SAMPLE, "--topics", "4,8", "--jobs", 1)
+    assert table.stdout.splitlines()[0].split() == ["k", "npmi", "diversity", "relative_error"]
+    assert "<- chosen" in table.stdout and table.stdout.rstrip().endswith("NPMI.")
+
+
+def test_cli_tune_bad_range_is_one_line_error(run_cli):
+    result = run_cli("tune", SAMPLE, "--topics", "80:5")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("topics: error: topics='80:5' gives no number of topics") and result.stderr.count("\n") == 1
+
+
+def test_cli_fit_auto(run_cli, tmp_path, newsgroup_records):
+    import json
+
+    corpus = tmp_path / "posts.jsonl"
+    corpus.write_text("".join(json.dumps({"id": r["id"], "text": r["text"]}) + "\n" for r in newsgroup_records[:100]))
+    result = run_cli("fit", corpus, "--topics", "auto", "-q")
+    assert result.exit_code == 0, result.stderr
+    model = topics.load(tmp_path / "models" / "default.joblib")
+    assert model.fit_info_["n_topics_rule"].startswith("auto:") and f"{model.n_topics_} topics" in result.stdout
+
+
+def test_cli_tune_plot_writes_png(run_cli, tmp_path):
+    pytest.importorskip("matplotlib")
+    result = run_cli("tune", SAMPLE, "--topics", "3,6", "--jobs", 1, "--plot", "k.png")
+    assert result.exit_code == 0, result.stderr
+    assert "Plot saved to k.png." in result.stdout
+    assert (tmp_path / "k.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,0 +1,195 @@
+"""Real processes: Ctrl-C during `topics fit`, queries while the model is replaced, and determinism
+across separate runs. Every process is bounded by a timeout; nothing here asserts on timings."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+import topics
+
+INTERRUPTED = "topics: error: interrupted; nothing was written\n"
+
+
+def env():
+    e = dict(os.environ)
+    e.pop("TOPICS_MODEL_KEY", None)
+    return e
+
+
+def topics_cmd(*args):
+    return [sys.executable, "-m", "topics.cli", *map(str, args)]
+
+
+def run(cwd, *args, check=True):
+    result = subprocess.run(topics_cmd(*args), cwd=cwd, capture_output=True, text=True, timeout=120, env=env())
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def write_jsonl(path: Path, records):
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+
+
+def temp_files(folder: Path):
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
+
+
+# -- Ctrl-C -----------------------------------------------------------------------------------------------
+@pytest.fixture
+def previous_model(tmp_path, lee_records):
+    write_jsonl(tmp_path / "old.jsonl", lee_records[:40])
+    topics.fit(tmp_path / "old.jsonl", 3).save(tmp_path / "m.joblib")
+    return tmp_path / "m.joblib"
+
+
+def test_sigint_while_fit_reads_keeps_the_previous_model(tmp_path, lee_records, previous_model):
+    """The corpus is a pipe the test writes into and keeps open, so the SIGINT certainly lands inside the fit."""
+    before = previous_model.read_bytes()
+    fifo = tmp_path / "news.jsonl"
+    os.mkfifo(fifo)
+    process = subprocess.Popen(topics_cmd("fit", "news.jsonl", "--model", "m.joblib", "--force", "--topics", "3"),
+                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env())
+    try:
+        with open(fifo, "w", encoding="utf-8") as writer:  # blocks until `topics fit` opens the corpus
+            writer.write("".join(json.dumps(r) + "\n" for r in lee_records[:100]))
+            writer.flush()
+            time.sleep(0.2)  # not needed for correctness: the reader is inside the fit either way
+            process.send_signal(signal.SIGINT)
+            stdout, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert (process.returncode, stdout, stderr) == (130, "", INTERRUPTED)
+    assert previous_model.read_bytes() == before
+    assert temp_files(tmp_path) == []
+
+
+def test_sigint_while_saving_leaves_old_or_new_model_never_half(tmp_path, lee_records, previous_model):
+    """SIGINT as soon as the temporary file appears. If the save already finished by then, the new model
+    must be complete; otherwise the previous one must be byte-identical. Never a temporary file."""
+    before = previous_model.read_bytes()
+    write_jsonl(tmp_path / "news.jsonl", lee_records)
+    process = subprocess.Popen(topics_cmd("fit", "news.jsonl", "--model", "m.joblib", "--force", "--topics", "4"),
+                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env())
+    try:
+        deadline = time.monotonic() + 90
+        while process.poll() is None and not temp_files(tmp_path) and time.monotonic() < deadline:
+            time.sleep(0.0005)
+        caught = process.poll() is None
+        if caught:
+            process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert temp_files(tmp_path) == []
+    if process.returncode == 130:
+        assert stderr == INTERRUPTED and stdout == ""
+    else:
+        assert process.returncode == 0, stderr
+    after = previous_model.read_bytes()
+    if after != before:  # the save won the race: then it is the whole new model
+        assert len(topics.load(previous_model).articles_) == 300
+
+
+# -- concurrent use ---------------------------------------------------------------------------------------
+QUERY = "Palestinian suicide bombing in Israel"
+READER = textwrap.dedent("""
+    import json, sys, time
+    import topics
+    path, stop = sys.argv[1], sys.argv[2]
+    import os
+    for i in range(400):
+        if i >= 3 and os.path.exists(stop):
+            break
+        model = topics.load(path)
+        hits = model.similar(text=%r, k=5)
+        print(json.dumps([len(model.articles_), [[h.id, round(h.score, 6)] for h in hits]]), flush=True)
+""") % QUERY
+WRITER = textwrap.dedent("""
+    import sys, topics
+    a, b, path, n = topics.load(sys.argv[1]), topics.load(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+    for i in range(n):
+        (a if i % 2 else b).save(path, force=True)
+""")
+
+
+def answer(model) -> list:
+    return [len(model.articles_), [[h.id, round(h.score, 6)] for h in model.similar(text=QUERY, k=5)]]
+
+
+def test_queries_while_the_model_is_replaced_see_old_or_new_never_a_mixture(tmp_path, lee_records):
+    write_jsonl(tmp_path / "a.jsonl", lee_records[:60])
+    write_jsonl(tmp_path / "b.jsonl", lee_records[50:110])
+    model_a, model_b = topics.fit(tmp_path / "a.jsonl", 3), topics.fit(tmp_path / "b.jsonl", 3)
+    model_a.save(tmp_path / "a.joblib")
+    model_b.save(tmp_path / "b.joblib")
+    model_a.save(tmp_path / "m.joblib")
+    expected = {json.dumps(answer(model_a)), json.dumps(answer(model_b))}
+    assert len(expected) == 2
+
+    stop = tmp_path / "stop"
+    readers = [subprocess.Popen([sys.executable, "-c", READER, "m.joblib", "stop"], cwd=tmp_path, env=env(),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    cli_readers = []
+    try:
+        # Replace the model with a real `topics fit --force`, then with many quick saves of A and B.
+        for corpus in ("b.jsonl",):
+            run(tmp_path, "fit", corpus, "--model", "m.joblib", "--force", "--topics", "3", "--quiet")
+            cli_readers.append(subprocess.Popen(topics_cmd("similar", "--text", QUERY, "--top", "5", "--format", "json",
+                                                           "--model", "m.joblib"),
+                                                cwd=tmp_path, env=env(), stdout=subprocess.PIPE,
+                                                stderr=subprocess.PIPE, text=True))
+        writer = subprocess.run([sys.executable, "-c", WRITER, "a.joblib", "b.joblib", "m.joblib", "20"],
+                                cwd=tmp_path, env=env(), capture_output=True, text=True, timeout=120)
+        assert writer.returncode == 0, writer.stderr
+    finally:
+        stop.touch()
+        outputs = [p.communicate(timeout=120) for p in readers + cli_readers]
+    seen = set()
+    for process, (stdout, stderr) in zip(readers, outputs):
+        assert process.returncode == 0 and stderr == "", stderr
+        lines = stdout.splitlines()
+        assert len(lines) >= 3
+        seen |= set(lines)
+    assert seen <= expected  # every query answered by the old or the new model, whole
+    for process, (stdout, stderr) in zip(cli_readers, outputs[len(readers):]):
+        assert process.returncode == 0 and stderr == "", stderr
+        hits = [[h["id"], h["score"]] for h in json.loads(stdout)["results"]]
+        assert hits in ([[i, round(s, 6)] for i, s in answer(m)[1]] for m in (model_a, model_b))
+    assert temp_files(tmp_path) == []
+
+
+# -- determinism ------------------------------------------------------------------------------------------
+def test_same_corpus_parameters_and_seed_give_identical_answers_across_processes(tmp_path, lee_records):
+    folders = [tmp_path / "one", tmp_path / "two"]
+    for folder in folders:
+        folder.mkdir()
+        write_jsonl(folder / "news.jsonl", lee_records[:80])
+    steps = [("fit", "news.jsonl", "--model", "m.joblib", "--topics", "6", "--seed", "7", "--quiet"),
+             ("summary", "--model", "m.joblib", "--format", "json"),
+             ("similar", lee_records[3]["id"], "--model", "m.joblib", "--format", "json")]
+    outputs = {folder: [] for folder in folders}
+    for step in steps:  # both runs side by side, each step in a fresh process
+        processes = {f: subprocess.Popen(topics_cmd(*step), cwd=f, env=env(), stdout=subprocess.PIPE,
+                                         stderr=subprocess.PIPE, text=True) for f in folders}
+        for folder, process in processes.items():
+            stdout, stderr = process.communicate(timeout=120)
+            assert process.returncode == 0, stderr
+            outputs[folder].append(stdout)
+    runs = [tuple(outputs[f][1:]) for f in folders]
+    assert runs[0] == runs[1]  # byte-identical output from separate fits in separate processes
+    # ... and the same as a fit in this process, before and after a save/load round trip
+    model = topics.fit(tmp_path / "one" / "news.jsonl", 6, random_state=7)
+    summary = json.loads(runs[0][0])["topics"]
+    similar = [[h["id"], h["score"]] for h in json.loads(runs[0][1])["results"]]
+    model.save(tmp_path / "api.joblib")
+    for m in (model, topics.load(tmp_path / "api.joblib")):
+        assert [t.to_dict() for t in m.topics(n_words=8)] == summary
+        assert [[h.id, round(h.score, 6)] for h in m.similar(id=lee_records[3]["id"], k=10)] == similar

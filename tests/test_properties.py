@@ -1,0 +1,122 @@
+"""Property-based tests: whatever text the readers and the query path are given, they never crash
+(only a one-line TopicsError is allowed), and no article is lost without being counted:
+articles read + counted skips == records written."""
+
+import csv
+import io
+import json
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import topics
+from topics import QueryError
+
+# Any Unicode a file can hold (no lone surrogates), with control characters and odd white space
+# made common, and documents from empty to a few hundred kB.
+ODD = "\x00\x01\x07\x08\x0b\x0c\x1b\x7f\x85\xa0\u2028\u2029\u200b\u3000\ufeff\t\r \n"
+PIECE = st.one_of(
+    st.text(st.characters(blacklist_categories=("Cs",)), max_size=40),
+    st.text(st.sampled_from(ODD), max_size=10),
+    st.sampled_from(["date 2024-02-29\n", "Reserve Bank cuts rates. ", "Überschwemmung in Köln — 洪水 ",
+                     "the of and ", "https://example.com/x ", "12345 ", '"quoted, with comma"', "\\"]),
+)
+TEXT = st.builds(lambda pieces, repeat: "".join(pieces) * repeat,
+                 st.lists(PIECE, max_size=8), st.sampled_from([1, 1, 1, 2, 50, 5000]))
+FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                      HealthCheck.too_slow])
+
+
+def counted(corpus) -> int:
+    """Articles read plus every skip the reader counted, after a full pass."""
+    articles = list(corpus)
+    s = corpus.stats
+    for a in articles:
+        assert a.text and a.text == a.text.strip()
+    return len(articles) + s.empty_skipped + s.binary_skipped + len(s.bad_lines) + s.too_long_skipped
+
+
+def read_all(path, **options):
+    """The count of a full pass; the inputs always end with one good record, so it must succeed."""
+    return counted(topics.read_corpus(path, **options))
+
+
+GOOD = "Reserve Bank cuts interest rates again."  # appended to every generated archive
+
+
+@FAST
+@given(texts=st.lists(TEXT, max_size=12).map(lambda ts: ts + [GOOD]), ascii_only=st.booleans())
+def test_jsonl_never_loses_a_record(tmp_path_factory, texts, ascii_only):
+    path = tmp_path_factory.mktemp("p") / "news.jsonl"
+    path.write_text("".join(json.dumps({"id": str(i), "text": t}, ensure_ascii=ascii_only) + "\n"
+                            for i, t in enumerate(texts)), encoding="utf-8")
+    assert read_all(path, skip_bad_lines=True) == len(texts)
+
+
+@FAST
+@given(texts=st.lists(TEXT.map(lambda t: t.replace("\n", " ").replace("\x00", "")), max_size=12)
+       .map(lambda ts: ts + [GOOD]))
+def test_one_article_per_line_never_loses_a_line(tmp_path_factory, texts):
+    path = tmp_path_factory.mktemp("p") / "news.txt"
+    path.write_bytes("".join(t + "\n" for t in texts).encode("utf-8"))
+    assert read_all(path, skip_bad_lines=True) == len(texts)
+
+
+@FAST
+@given(texts=st.lists(TEXT, max_size=10).map(lambda ts: ts + [GOOD]))
+def test_csv_never_loses_a_row(tmp_path_factory, texts):
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    writer.writerow(["id", "text"])
+    writer.writerows([[str(i), t] for i, t in enumerate(texts)])
+    path = tmp_path_factory.mktemp("p") / "news.csv"
+    path.write_bytes(buffer.getvalue().encode("utf-8"))
+    assert read_all(path, skip_bad_lines=True) == len(texts)
+
+
+@FAST
+@given(texts=st.lists(TEXT, max_size=8).map(lambda ts: ts + [GOOD]))
+def test_a_folder_never_loses_a_file(tmp_path_factory, texts):
+    folder = tmp_path_factory.mktemp("p") / "archive"
+    folder.mkdir()
+    for i, t in enumerate(texts):
+        (folder / f"{i:03d}.txt").write_bytes(t.encode("utf-8"))
+    assert read_all(folder) == len(texts)  # NUL bytes make a file binary: skipped and counted
+
+
+@FAST
+@given(texts=st.lists(TEXT, max_size=8))
+def test_plain_strings_are_read_or_refused_in_one_line(texts):
+    from topics.corpus import articles_from_texts
+
+    articles = list(articles_from_texts(texts))
+    assert len(articles) == sum(1 for t in texts if topics.corpus.split_date_header(t)[1].strip())
+    assert len({a.id for a in articles}) == len(articles)
+
+
+@FAST
+@given(text=TEXT, other=TEXT)
+def test_queries_never_crash(sample_model, text, other):
+    try:
+        hits = sample_model.similar(text=text, k=5)
+    except QueryError as exc:
+        assert "\n" not in str(exc)
+        return
+    assert 1 <= len(hits) <= 5 and len({h.id for h in hits}) == len(hits)
+    assert all(0.0 <= h.score <= 1.0 and not math.isnan(h.score) for h in hits)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    weights = sample_model.transform([text])
+    assert weights.shape == (1, sample_model.n_topics_) and np.isfinite(weights).all() and (weights >= 0).all()
+    try:
+        assert 0.0 <= sample_model.similarity(text, other) <= 1.0
+    except QueryError:
+        pass
+
+
+@pytest.mark.parametrize("article_id", ["", " ", "\x00", "lee-bg-000\n", "ü" * 1000])
+def test_odd_ids_are_a_query_error(sample_model, article_id):
+    with pytest.raises(QueryError, match="no article with id"):
+        sample_model.similar(id=article_id)

@@ -1,0 +1,87 @@
+"""`topics evaluate` (how good a model's topics are) and `topics tune` (which number of topics to use)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from ._base import cli, key_option, model_option, open_model, table
+
+
+def _echo_json(data):
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+@cli.command()
+@click.argument("corpus", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@model_option
+@key_option
+@click.option("--no-stability", is_flag=True, help="Skip the stability refit (faster).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def evaluate(corpus, model_path, key_file, no_stability, fmt):
+    """Measure the topics of a model against CORPUS, the archive it was fitted on.
+
+    NPMI: coherence of each topic's top-10 words (gensim's c_npmi, windows of 10 words; higher is
+    better, 0 is chance). Diversity: share of distinct words in all topics' top 25. Error: relative
+    reconstruction error. Stability: how closely a refit on 80% of the articles finds the same topics.
+
+    \b
+    Example:
+      topics evaluate data/sample --model models/default.joblib --format json
+    """
+    model = open_model(model_path, key_file)
+    result = model.evaluate(list(corpus), stability=not no_stability)
+    if fmt == "json":
+        _echo_json(result)
+        return
+    overall = [f"{name} {result[name]:.3f}" for name in ("npmi", "diversity", "relative_error", "stability")
+               if name in result]
+    click.echo(f"{result['n_topics']} topics: " + ", ".join(overall))
+    rows = [[t["id"], f"{t['npmi']:.3f}", f"{t['unique_words']:.2f}",
+             f"{t['stability']:.2f}" if "stability" in t else "-", " ".join(t["words"][:8])]
+            for t in result["topics"]]
+    click.echo(table(["topic", "npmi", "unique", "stable", "top words"], rows))
+
+
+@cli.command()
+@click.argument("corpus", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--topics", "-k", "spec", default=None,
+              help="Numbers of topics to try: START:STOP:STEP (stop included), or a list 5,10,20. "
+                   "Default: about 8 values from 3 up to articles / 8 (at most 50), as --topics auto.")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
+@click.option("--stability", is_flag=True, help="Also measure stability (a second fit per k).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes; default: all cores.")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Save a PNG of the metrics against k (needs matplotlib: pip install 'topics[plot]').")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def tune(corpus, spec, seed, stability, jobs, plot_path, fmt):
+    """Fit CORPUS with each number of topics, measure each fit and choose one.
+
+    The rule (also used by `topics fit --topics auto`): among the k whose diversity is at least 0.85,
+    the highest NPMI, where a larger k must gain more than 0.01. Archives over 3,000 articles are
+    tuned on a random sample of 3,000.
+
+    \b
+    Example:
+      topics tune data/sample --topics 5:30:5 --plot tune.png
+    """
+    from ..corpus import read_corpus
+    from ..tune import parse_range, plot, tune_texts
+
+    k_values = parse_range(spec) if spec else None
+    texts = [a.text for a in read_corpus(list(corpus))]
+    result = tune_texts(texts, k_values, random_state=seed, stability=stability, n_jobs=jobs)
+    if plot_path is not None:
+        plot(result, plot_path)
+    if fmt == "json":
+        _echo_json(result)
+        return
+    names = [n for n in ("npmi", "diversity", "relative_error", "stability") if n in result["rows"][0]]
+    rows = [[r["k"], *(f"{r[n]:.3f}" for n in names), "<- chosen" if r["k"] == result["chosen"] else ""]
+            for r in result["rows"]]
+    click.echo(table(["k", *names, ""], rows))
+    click.echo(f"Chosen k = {result['chosen']}: {result['reason']}.")
+    if plot_path is not None:
+        click.echo(f"Plot saved to {plot_path}.")

@@ -1,0 +1,177 @@
+"""`topics label`, `topics show`, `topics trends` and `topics report`: the story a model tells.
+
+JSON shapes (``--format json``):
+
+- ``label``:  {"model", "topic", "label", "auto_label", "named"}
+- ``show``:   {"id", "title", "date", "snippet", "topics": [{"topic", "label", "share"}],
+  "similar": [{"id", "score", "title", "date"}]}
+- ``trends``: {"by", "n_dated", "n_undated", "topics": [{"id", "label"}],
+  "periods": [{"period", "n_articles", "shares": {"<topic id>": share or null}}], "compare": [A, B] or null,
+  "changes": [{"topic", "label", "share_a", "share_b", "change", "direction"}]}
+- ``report``: {"report", "bytes", "n_topics"}
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import click
+
+from ._base import cli, key_option, model_option, open_model, shorten, table
+
+
+def _echo_json(doc):
+    click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+
+
+def _format_option(*choices):
+    return click.option("--format", "out_format", type=click.Choice(["table", *choices]), default="table",
+                        show_default=True, help="Output format (JSON shapes: see `topics/cli/story.py`).")
+
+
+def plot_option(f):
+    return click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                        help="Also draw a PNG chart to this file (needs `pip install 'topics[plot]'`).")(f)
+
+
+# -- label ----------------------------------------------------------------------------------------------
+@cli.command()
+@click.argument("topic_id", type=int)
+@click.argument("name")
+@model_option
+@key_option
+@_format_option("json")
+def label(topic_id, name, model_path, key_file, out_format):
+    """Name topic TOPIC_ID; the name is saved in the model file. An empty NAME ("") restores the generated label.
+
+    \b
+    Example:
+      topics label 3 "India–Russia ties"
+      topics label 3 ""
+    """
+    from ..store import resolve_key
+
+    model = open_model(model_path, key_file).rename_topic(topic_id, name)
+    model.save(model_path, force=True, key=resolve_key(key_file))   # atomic: a crash keeps the old file
+    topic = model.summary(n_words=10, n_articles=0)[topic_id]
+    if out_format == "json":
+        _echo_json({"model": str(model_path), "topic": topic.id, "label": topic.label,
+                    "auto_label": topic.auto_label, "named": topic.named})
+    elif topic.named:
+        click.echo(f"Topic {topic.id} is now {topic.label!r} (was {topic.auto_label!r}); saved {model_path}.")
+    else:
+        click.echo(f"Topic {topic.id} has its generated label again: {topic.label!r}; saved {model_path}.")
+
+
+# -- show -----------------------------------------------------------------------------------------------
+@cli.command()
+@click.argument("article_id")
+@model_option
+@click.option("--top", "-n", type=click.IntRange(min=1), default=5, show_default=True, help="How many nearest articles.")
+@key_option
+@_format_option("json")
+def show(article_id, model_path, top, key_file, out_format):
+    """One stored article: its topic mix and its nearest articles.
+
+    \b
+    Example:
+      topics show india-russia-2025-10-09 --top 3
+    """
+    view = open_model(model_path, key_file).article(article_id, k=top)
+    if out_format == "json":
+        _echo_json(view.to_dict())
+        return
+    click.echo(f"{view.id}  {view.date or 'undated'}  {shorten(view.title or '', 90)}".rstrip())
+    click.echo(f"  {shorten(view.snippet, 110)}\n")
+    click.echo(table(["share", "topic", "label"], [[f"{m['share']:.1%}", str(m["topic"]), m["label"]]
+                                                   for m in view.topics]) if view.topics else "No topic weight.")
+    click.echo("\nNearest articles:")
+    click.echo(table(["#", "score", "id", "date", "title (or start of text)"],
+                     [[str(i), f"{h.score:.3f}", h.id, h.date or "-", shorten(h.title or h.snippet, 60)]
+                      for i, h in enumerate(view.similar, 1)]))
+
+
+# -- trends ---------------------------------------------------------------------------------------------
+@cli.command()
+@model_option
+@click.option("--by", type=click.Choice(["day", "week", "month", "year"]), default="month", show_default=True,
+              help="Period length.")
+@click.option("--topics", "topic_ids", type=int, multiple=True,
+              help="Only these topics (repeat: --topics 1 --topics 4). Shares stay shares of all topics.")
+@click.option("--compare", nargs=2, type=str, default=None, metavar="A B",
+              help="Rising and falling topics from range A to range B, e.g. 2025-01:2025-06 2025-07:2025-12.")
+@plot_option
+@key_option
+@_format_option("json", "csv")
+def trends(model_path, by, topic_ids, compare, plot_path, key_file, out_format):
+    """Each topic's share of every day, week, month or year, from the article dates.
+
+    Articles without a date are counted and reported, never given one. A share is the topic's part of
+    all topic weight in that period; empty periods show "-".
+
+    \b
+    Example:
+      topics trends --by month
+      topics trends --by week --topics 2 --topics 5 --plot trends.png
+      topics trends --compare 2025-01:2025-06 2025-07:2025-12
+    """
+    model = open_model(model_path, key_file)
+    result = model.trends(by=by, topics=list(topic_ids) or None, compare=compare)
+    if plot_path is not None:
+        from ..plots import plot_trends
+
+        plot_trends(result, plot_path)
+    if out_format == "json":
+        _echo_json(result.to_dict())
+        return
+    headers = [by, "articles", *[str(t) for t in result.topics]]
+    rows = [[p, str(n), *[("-" if math.isnan(s) else f"{s:.0%}") for s in row]]
+            for p, n, row in zip(result.periods, result.n_articles, result.shares)]
+    if out_format == "csv":
+        from ._base import write_csv
+
+        write_csv(headers, [[p, n, *["" if math.isnan(s) else f"{s:.6f}" for s in row]]
+                            for p, n, row in zip(result.periods, result.n_articles, result.shares)])
+        return
+    undated = f"; {result.n_undated:,} undated articles are left out" if result.n_undated else ""
+    dated = f"{result.n_dated:,} dated article{'s' if result.n_dated != 1 else ''}"
+    click.echo(f"Topic shares by {by}: {dated}{undated}.\n")
+    click.echo(table(headers, rows))
+    click.echo("\n" + "\n".join(f"  {t}: {label}" for t, label in zip(result.topics, result.labels)))
+    if result.changes:
+        click.echo(f"\nFrom {compare[0]} to {compare[1]}:")
+        click.echo(table(["change", "from", "to", "topic", "label", ""],
+                         [[f"{c['change']:+.1%}", f"{c['share_a']:.1%}", f"{c['share_b']:.1%}", str(c["topic"]),
+                           shorten(c["label"], 50), c["direction"]] for c in result.changes]))
+    if plot_path is not None:
+        click.echo(f"\nChart: {plot_path}")
+
+
+# -- report ---------------------------------------------------------------------------------------------
+@cli.command()
+@model_option
+@click.option("--out", "-o", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=Path("report.html"),
+              show_default=True, help="The HTML file to write (replaced if it exists).")
+@click.option("--by", type=click.Choice(["day", "week", "month", "year"]), default="month", show_default=True,
+              help="Period of the trend charts.")
+@click.option("--words", "-w", "n_words", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--articles", "-a", "n_articles", type=click.IntRange(min=0), default=5, show_default=True)
+@key_option
+@_format_option("json")
+def report(model_path, out_path, by, n_words, n_articles, key_file, out_format):
+    """Write one self-contained HTML page (no network, no external files) about every topic.
+
+    \b
+    Example:
+      topics report --out report.html
+    """
+    from ..report import write_report
+
+    model = open_model(model_path, key_file)
+    path = write_report(model, out_path, by=by, n_words=n_words, n_articles=n_articles)
+    if out_format == "json":
+        _echo_json({"report": str(path), "bytes": path.stat().st_size, "n_topics": model.n_topics_})
+    else:
+        click.echo(f"Wrote {path} ({path.stat().st_size / 1e3:.0f} kB, {model.n_topics_} topics).")

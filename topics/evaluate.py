@@ -1,0 +1,258 @@
+"""How good the topics are: coherence (NPMI), diversity, reconstruction error and stability.
+
+Symbols
+-------
+k : number of topics.  H : ndarray (k, V) topic-term weights.  W : ndarray (n_articles, k).
+tokens : list of token lists, one per article, the *reference stream* co-occurrence is counted on.
+
+**NPMI coherence** follows gensim's ``CoherenceModel(coherence="c_npmi")``, so figures compare with
+published ones (OCTIS, the BERTopic paper): every article's token stream is cut into boolean sliding
+windows of 10 tokens (an article shorter than the window is one window); p(w) is the share of windows
+holding w, p(a, b) the share holding both, and for each pair of a topic's top-10 words
+(:func:`coherence_words`: its heaviest terms with phrases split into their words)
+
+    NPMI(a, b) = log((p(a, b) + eps) / (p(a) p(b))) / -log(p(a, b) + eps),  eps = 1e-12
+
+averaged over the pairs (the topic's NPMI) and over the topics (the model's). Two differences from
+gensim, both deliberate: a word repeated inside a window is still counted as present when its first
+copy slides out (gensim's incremental window forgets it, undercounting; on streams without repeats
+inside a window the two agree exactly, which the tests check), and a two-word term ("prime minister")
+is present in a window when its words stand next to each other there. A word that never occurs in the
+reference stream gives its pairs the minimum, -1.
+
+The reference stream is :func:`reference_tokens`: every lowercase word of two letters or more, stop words
+included, after Usenet headers, quoted replies and signatures are removed (as published 20 Newsgroups
+figures are computed). It does not depend on the model's own analyser, so models with different
+cleaning are compared on the same footing.
+
+**Diversity** is the share of distinct terms among all topics' top-25 terms (1.0: no term repeats).
+**Stability** matches topics of two fits one-to-one (Hungarian assignment on the cosine of H rows) and
+averages the matched cosines (1.0: the same topics).
+
+>>> import topics
+>>> model = topics.fit("data/sample", n_topics=12)            # doctest: +SKIP
+>>> model.evaluate("data/sample")["npmi"]                     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .text import clean_news
+from .topic_model import fit_topics, top_terms
+
+WINDOW = 10
+N_COHERENCE_WORDS = 10
+N_DIVERSITY_WORDS = 25
+EPSILON = 1e-12
+_REFERENCE_WORD = re.compile(r"[^\W\d_]{2,}")
+
+
+def reference_tokens(text: str) -> list[str]:
+    """The reference stream of one text: every lowercase word of two letters or more, in order, after
+    news and Usenet boilerplate is removed (:func:`topics.text.clean_news`, as published 20 Newsgroups
+    figures drop headers, signatures and quoted replies)."""
+    return _REFERENCE_WORD.findall(clean_news(text).lower())
+
+
+# -- NPMI ---------------------------------------------------------------------------------------------
+@dataclass
+class WindowCounts:
+    """Boolean sliding-window counts of a set of terms over a token stream.
+
+    terms : list of str, shape (R,).  occurrences : ndarray (R,).  co_occurrences : ndarray (R, R).
+    n_windows : int.
+    """
+
+    terms: list
+    occurrences: np.ndarray
+    co_occurrences: np.ndarray
+    n_windows: int
+
+
+def count_windows(tokens, terms, *, window: int = WINDOW) -> WindowCounts:
+    """Count, for each term and each pair of terms, the sliding windows of ``window`` tokens holding them.
+
+    tokens : iterable of lists of str (one per article); terms : words or two-word phrases.
+    """
+    terms = list(dict.fromkeys(terms))
+    index = {t: i for i, t in enumerate(terms)}
+    words = {t for t in terms if " " not in t}
+    phrases = {}
+    for t in terms:
+        if " " in t:
+            first, _, second = t.partition(" ")
+            phrases.setdefault(first, {})[second] = index[t]
+    r = len(terms)
+    occurrences = np.zeros(r, dtype=np.int64)
+    co = np.zeros((r, r), dtype=np.int64)
+    n_windows = 0
+    for doc in tokens:
+        n_doc_windows = max(1, len(doc) - window + 1)
+        n_windows += n_doc_windows
+        hits = []  # (term, position)
+        for p, w in enumerate(doc):
+            if w in words:
+                hits.append((index[w], p, p))
+            follow = phrases.get(w)
+            if follow and p + 1 < len(doc) and doc[p + 1] in follow:
+                hits.append((follow[doc[p + 1]], p, p + 1))
+        if not hits:
+            continue
+        present = _windows_holding(hits, n_doc_windows, window, r)
+        cols = np.flatnonzero(present.any(axis=0))
+        block = present[:, cols].astype(np.int64)
+        occurrences[cols] += block.sum(axis=0)
+        co[np.ix_(cols, cols)] += block.T @ block
+    return WindowCounts(terms, occurrences, co, n_windows)
+
+
+def _windows_holding(hits, n_windows: int, window: int, r: int) -> np.ndarray:
+    """Boolean (n_windows, r): window j holds term t when some hit of t lies inside [j, j + window)."""
+    delta = np.zeros((n_windows + 1, r), dtype=np.int32)
+    for term, start, end in hits:
+        first = max(0, end - window + 1)   # windows starting here or later reach the hit's last token
+        last = min(start, n_windows - 1)   # windows starting after its first token miss it
+        if first <= last:
+            delta[first, term] += 1
+            delta[last + 1, term] -= 1
+    return np.cumsum(delta[:-1], axis=0) > 0
+
+
+def npmi_matrix(counts: WindowCounts) -> np.ndarray:
+    """NPMI of every pair of counted terms, gensim's formula: ndarray (R, R); -1 where a term is unseen."""
+    n = float(counts.n_windows)
+    p = counts.occurrences / n
+    p_joint = counts.co_occurrences / n
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pmi = np.log((p_joint + EPSILON) / np.outer(p, p))
+        result = pmi / -np.log(p_joint + EPSILON)
+    result[~np.isfinite(result)] = -1.0
+    return result
+
+
+def coherence_words(terms, n: int = N_COHERENCE_WORDS) -> list[str]:
+    """The first ``n`` distinct words of a topic's terms, heaviest first, phrases split into their words.
+
+    NPMI is a measure over words; splitting phrases treats a model with phrase terms ("asylum seekers")
+    the same as one whose top terms are the two words ("asylum", "seekers") and changes nothing for a
+    model without phrases.
+    """
+    words = dict.fromkeys(w for term in terms for w in term.split())
+    return list(words)[:n]
+
+
+def topic_npmi(top_words, tokens, *, window: int = WINDOW) -> np.ndarray:
+    """NPMI coherence of each topic: ndarray (k,), mean NPMI over the pairs of its words.
+
+    top_words : list of k lists of terms (the top 10 of each topic); tokens : reference token lists.
+    """
+    counts = count_windows(tokens, [w for words in top_words for w in words], window=window)
+    matrix = npmi_matrix(counts)
+    position = {t: i for i, t in enumerate(counts.terms)}
+    scores = []
+    for words in top_words:
+        ids = [position[w] for w in dict.fromkeys(words)]
+        pairs = [(a, b) for i, a in enumerate(ids) for b in ids[:i]]
+        scores.append(float(np.mean([matrix[a, b] for a, b in pairs])) if pairs else 0.0)
+    return np.array(scores)
+
+
+# -- diversity and stability --------------------------------------------------------------------------
+def topic_diversity(top_words) -> tuple[float, np.ndarray]:
+    """Share of distinct words among all topics' top words, and per topic the share of its words no other
+    topic lists: (float, ndarray (k,))."""
+    all_words = [w for words in top_words for w in words]
+    if not all_words:
+        return 0.0, np.zeros(len(top_words))
+    seen: dict[str, int] = {}
+    for words in top_words:
+        for w in set(words):
+            seen[w] = seen.get(w, 0) + 1
+    own = np.array([np.mean([seen[w] == 1 for w in words]) if words else 0.0 for words in top_words])
+    return len(set(all_words)) / len(all_words), own
+
+
+def topic_stability(H_a: np.ndarray, H_b: np.ndarray) -> tuple[float, np.ndarray]:
+    """Match the topics of two fits one-to-one by cosine of their H rows (Hungarian assignment).
+
+    H_a : (k, V), H_b : (k2, V) over the same vocabulary. Returns the mean matched cosine and, for each
+    topic of H_a, the cosine of its match (0 when H_b has fewer topics): (float, ndarray (k,)).
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    A, B = _unit(H_a), _unit(H_b)
+    similarity = A @ B.T
+    rows, cols = linear_sum_assignment(-similarity)
+    matched = np.zeros(A.shape[0])
+    matched[rows] = similarity[rows, cols]
+    return float(matched.mean()) if matched.size else 0.0, matched
+
+
+def _unit(H):
+    H = np.asarray(H, dtype=np.float64)
+    norms = np.linalg.norm(H, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return H / norms
+
+
+def relative_error(X, W, H) -> float:
+    """||X - W H||_F / ||X||_F, computed without forming the dense product."""
+    X = X.astype(np.float64)
+    W64, H64 = np.asarray(W, dtype=np.float64), np.asarray(H, dtype=np.float64)
+    norm_x = X.multiply(X).sum()
+    cross = (X @ H64.T * W64).sum()
+    wh = ((W64.T @ W64) * (H64 @ H64.T)).sum()
+    return float(np.sqrt(max(norm_x - 2 * cross + wh, 0.0) / norm_x)) if norm_x > 0 else 0.0
+
+
+# -- all metrics of one fit ---------------------------------------------------------------------------
+def evaluate_topics(top_words, tokens, *, X=None, W=None, H=None, H_other=None) -> dict:
+    """Every metric of one fit, overall and per topic, as plain data.
+
+    top_words : list of k lists of at least 25 terms, heaviest first; tokens : reference token lists;
+    X, W, H : the fit's matrices (for the reconstruction error); H_other : H of a second fit (stability).
+    """
+    npmi = topic_npmi([coherence_words(w) for w in top_words], tokens)
+    diversity, own = topic_diversity([w[:N_DIVERSITY_WORDS] for w in top_words])
+    result = {"n_topics": len(top_words), "npmi": round(float(npmi.mean()), 6) if npmi.size else 0.0,
+              "diversity": round(diversity, 6)}
+    if X is not None:
+        result["relative_error"] = round(relative_error(X, W, H), 6)
+    matched = None
+    if H_other is not None:
+        stability, matched = topic_stability(H, H_other)
+        result["stability"] = round(stability, 6)
+    result["topics"] = [
+        {"id": t, "words": coherence_words(top_words[t]), "npmi": round(float(npmi[t]), 6),
+         "unique_words": round(float(own[t]), 6),
+         **({"stability": round(float(matched[t]), 6)} if matched is not None else {})}
+        for t in range(len(top_words))]
+    return result
+
+
+def evaluate_model(model, texts, *, stability: bool = True, sample_share: float = 0.8) -> dict:
+    """Every metric of a fitted :class:`~topics.TopicModel`, overall and per topic, as plain data.
+
+    texts : the articles' texts (the reference stream for NPMI). Stability refits the model's
+    TF-IDF matrix on a random ``sample_share`` of its articles (seed ``random_state + 1``) and matches
+    the topics of that fit to the model's.
+    """
+    H, W, X = model.components_, np.asarray(model.doc_topics_), model.doc_terms_
+    columns = top_terms(H, N_DIVERSITY_WORDS)
+    top_words = [model.vectorizer_.terms(row) for row in columns]
+    tokens = [reference_tokens(t) for t in texts]
+    H_other = refit_on_sample(X, H.shape[0], seed=(model.random_state or 0) + 1, share=sample_share,
+                              max_iter=model.max_iter) if stability else None
+    return evaluate_topics(top_words, tokens, X=X, W=W, H=H, H_other=H_other)
+
+
+def refit_on_sample(X, n_topics: int, *, seed: int, share: float = 0.8, max_iter: int = 400) -> np.ndarray:
+    """H of shape (n_topics, V) fitted on a random ``share`` of the rows of X."""
+    rng = np.random.default_rng(seed)
+    n = X.shape[0]
+    rows = np.sort(rng.choice(n, size=max(n_topics, round(share * n)), replace=False))
+    return fit_topics(X[rows], n_topics, random_state=seed, max_iter=max_iter)

@@ -1,0 +1,199 @@
+"""Readable topics: labels, weighted words, sizes, representative articles and distinctness.
+
+Symbols (as in :mod:`topics.topic_model`): H (k, V) topic-term weights, W (n_articles, k) article-topic
+weights. For topic t:
+
+- ``weight``: its share of all article-topic weight, ``W[:, t].sum() / W.sum()`` (shares sum to 1);
+- ``n_articles``: the articles whose heaviest topic is t (articles with no topic weight count nowhere);
+- ``articles``: the articles with the largest ``W[:, t]``, heaviest first;
+- ``nearest_topic`` / ``nearest_similarity``: the other topic whose H row has the largest cosine with
+  row t, and that cosine in [0, 1]; ``distinctness = 1 - nearest_similarity`` (1 = shares no words).
+
+Labels come from the top terms, phrases first (:func:`topics.topic_model.label_from_terms`), unless the
+user named the topic (``model.rename_topic``), in which case ``label`` is the name and ``auto_label``
+keeps the generated one. This module only turns a fitted model into plain records; it never prints.
+
+>>> s = model.summary(n_words=8)                          # doctest: +SKIP
+>>> [(t.id, t.label, round(t.weight, 3)) for t in s]      # doctest: +SKIP
+>>> s.to_frame()                                          # doctest: +SKIP   (needs pandas)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import ParameterError, QueryError, TopicsError
+from .index import top_k
+from .topic_model import label_from_terms, top_terms
+
+
+@dataclass(frozen=True)
+class Topic:
+    """One topic: label, heaviest words with weights, size, best articles and its nearest other topic."""
+
+    id: int
+    label: str
+    words: list
+    word_weights: list
+    weight: float
+    n_articles: int
+    articles: list = field(default_factory=list)
+    auto_label: str = ""
+    named: bool = False
+    nearest_topic: int | None = None
+    nearest_similarity: float = 0.0
+
+    @property
+    def distinctness(self) -> float:
+        return 1.0 - self.nearest_similarity
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "label": self.label, "words": list(self.words),
+                "word_weights": [round(float(w), 6) for w in self.word_weights], "weight": round(self.weight, 6),
+                "n_articles": self.n_articles, "articles": list(self.articles), "auto_label": self.auto_label,
+                "named": self.named, "nearest_topic": self.nearest_topic,
+                "nearest_similarity": round(self.nearest_similarity, 6),
+                "distinctness": round(self.distinctness, 6)}
+
+
+@dataclass(frozen=True)
+class Summary:
+    """All topics of a model (a sequence of :class:`Topic`, in topic-id order) and the archive size."""
+
+    topics: list
+    n_articles: int
+    n_dated: int
+
+    def __iter__(self):
+        return iter(self.topics)
+
+    def __len__(self) -> int:
+        return len(self.topics)
+
+    def __getitem__(self, i):
+        return self.topics[i]
+
+    def to_dict(self) -> dict:
+        return {"n_articles": self.n_articles, "n_dated": self.n_dated, "topics": [t.to_dict() for t in self.topics]}
+
+    def to_frame(self):
+        """A pandas DataFrame, one row per topic (words joined by ", "); needs pandas."""
+        pd = _pandas()
+        rows = [{"id": t.id, "label": t.label, "weight": t.weight, "n_articles": t.n_articles,
+                 "words": ", ".join(t.words), "nearest_topic": t.nearest_topic,
+                 "distinctness": t.distinctness} for t in self.topics]
+        return pd.DataFrame(rows).set_index("id")
+
+
+def summarize(model, *, n_words: int = 10, n_articles: int = 3) -> Summary:
+    """Describe every topic of a fitted ``model``; see the module docstring for the fields."""
+    for name, value in (("n_words", n_words), ("n_articles", n_articles)):
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 0:
+            raise ParameterError(f"{name}={value!r} is not allowed; use an integer >= 0")
+    H, W = np.asarray(model.components_), np.asarray(model.doc_topics_)
+    shares, dominant = topic_sizes(W)
+    nearest, similarity = nearest_topics(H)
+    columns = top_terms(H, max(n_words, 10))
+    table, names = model.articles_, model.topic_names_
+    result = []
+    for t in range(H.shape[0]):
+        words = model.vectorizer_.terms(columns[t])
+        auto = label_from_terms(words)
+        rows = [r for r in top_k(W[:, t], n_articles) if W[r, t] > 0] if n_articles else []
+        result.append(Topic(
+            id=t, label=names.get(t) or auto, words=words[:n_words],
+            word_weights=[float(w) for w in H[t, columns[t][:n_words]]], weight=float(shares[t]),
+            n_articles=int(dominant[t]), articles=[{**table.record(r), "weight": round(float(W[r, t]), 6)} for r in rows],
+            auto_label=auto, named=t in names, nearest_topic=nearest[t], nearest_similarity=float(similarity[t])))
+    n_dated = int((~np.isnat(table.dates)).sum())
+    return Summary(topics=result, n_articles=len(table), n_dated=n_dated)
+
+
+def topic_sizes(W: np.ndarray):
+    """Each topic's share of all weight, float array (k,), and its dominant-article count, int array (k,)."""
+    totals = W.sum(axis=0, dtype=np.float64)
+    shares = totals / totals.sum() if totals.sum() > 0 else np.zeros_like(totals)
+    has_topic = W.sum(axis=1) > 0
+    dominant = np.bincount(W[has_topic].argmax(axis=1), minlength=W.shape[1])
+    return shares, dominant
+
+
+def nearest_topics(H: np.ndarray):
+    """For each topic, the other topic with the most similar words (None when k = 1) and that cosine."""
+    k = H.shape[0]
+    if k < 2:
+        return [None] * k, np.zeros(k)
+    # float64 throughout: a float32 product can differ in the last bit between an in-memory and a
+    # memory-mapped H, and the rounded figures must be identical after a save/load round trip.
+    U = np.array(H, dtype=np.float64)
+    norms = np.linalg.norm(U, axis=1, keepdims=True)
+    U /= np.where(norms > 0, norms, 1.0)
+    cos = U @ U.T
+    np.fill_diagonal(cos, -np.inf)
+    nearest = cos.argmax(axis=1)
+    return [int(n) for n in nearest], np.clip(cos[np.arange(k), nearest], 0.0, 1.0)
+
+
+def check_topic(model, topic_id) -> int:
+    """``topic_id`` as an int, or QueryError naming the topics that exist."""
+    k = model.components_.shape[0]
+    try:
+        t = int(topic_id)
+    except (TypeError, ValueError):
+        raise QueryError(f"topic {topic_id!r} is not a topic number; use 0 to {k - 1}") from None
+    if isinstance(topic_id, bool) or not 0 <= t < k or (isinstance(topic_id, float) and t != topic_id):
+        raise QueryError(f"no topic {topic_id!r}; this model has topics 0 to {k - 1}")
+    return t
+
+
+def rename(model, topic_id, name: str | None) -> None:
+    """Name a topic (``model.topic_names_[t] = name``); an empty name or None restores the generated label."""
+    t = check_topic(model, topic_id)
+    if name is not None and not isinstance(name, str):
+        raise ParameterError(f"name={name!r} is not allowed; use a string")
+    name = " ".join((name or "").split())
+    if len(name) > 200:
+        raise ParameterError(f"name of {len(name)} characters is too long; use at most 200")
+    if name:
+        model.topic_names_[t] = name
+    else:
+        model.topic_names_.pop(t, None)
+
+
+@dataclass(frozen=True)
+class ArticleView:
+    """One stored article: metadata, its topic mix (shares summing to 1, largest first) and nearest articles."""
+
+    id: str
+    title: str | None
+    date: str | None
+    snippet: str
+    topics: list
+    similar: list
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "title": self.title, "date": self.date, "snippet": self.snippet,
+                "topics": list(self.topics), "similar": [h.to_dict() for h in self.similar]}
+
+
+def article_view(model, article_id: str, *, k: int = 5, min_share: float = 0.01) -> ArticleView:
+    """The topic mix of a stored article (topics with at least ``min_share`` of its weight) and its k neighbours."""
+    row = model.row_of(article_id)
+    w = np.asarray(model.doc_topics_[row], dtype=np.float64)
+    total = w.sum()
+    labels = model.summary(n_words=10, n_articles=0) if total > 0 else None
+    mix = [{"topic": int(t), "label": labels[int(t)].label, "share": round(float(w[t] / total), 6)}
+           for t in np.argsort(-w, kind="stable") if total > 0 and w[t] / total >= min_share]
+    record = model.articles_.record(row)
+    return ArticleView(id=record["id"], title=record["title"], date=record["date"], snippet=record["snippet"],
+                       topics=mix, similar=model.similar(id=article_id, k=k))
+
+
+def _pandas():
+    try:
+        import pandas as pd
+    except ImportError:
+        raise TopicsError("to_frame() needs pandas: pip install 'topics[pandas]'") from None
+    return pd
