@@ -23,11 +23,12 @@ import argparse
 import json
 import os
 import re
-import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from cold_start import timed  # the same cold-process timer as the sample benchmark
 
 ROOT = Path(__file__).resolve().parents[1]
 MAKE_CORPUS = ROOT.parent.parent / "shared" / "tools" / "make_corpus.py"
@@ -134,15 +135,6 @@ def run_timed(cmd, log: Path) -> tuple[float, int, str]:
     return wall, peak, proc.stdout
 
 
-def cold(cmd, repeat=3) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        subprocess.run(cmd, check=True, capture_output=True)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
-
-
 def first_id(corpus: Path) -> str:
     with open(corpus, encoding="utf-8") as f:
         return json.loads(f.readline())["id"]
@@ -161,7 +153,7 @@ def bench(n: int, work: Path, skip_baseline: bool) -> dict:
     r["warm"] = json.loads(subprocess.run([py, "-c", OURS_WARM, str(model)], check=True, capture_output=True,
                                           text=True).stdout)
     qid = first_id(corpus)
-    r["cold"] = cold([py, "-m", "topics.cli", "similar", qid, "--model", str(model), "--top", "10"])
+    r["cold"] = timed([py, "-m", "topics.cli", "similar", qid, "--model", str(model), "--top", "10"], 3)
     if not skip_baseline:
         r["b_fit"], r["b_rss"], out = run_timed([py, "-c", BASELINE_FIT, str(corpus), str(base), str(N_TOPICS)],
                                                 work / f"time-base-{n}.txt")
@@ -169,7 +161,7 @@ def bench(n: int, work: Path, skip_baseline: bool) -> dict:
         r["b_size"] = base.stat().st_size
         r["b_warm"] = json.loads(subprocess.run([py, "-c", BASELINE_WARM, str(base)], check=True,
                                                 capture_output=True, text=True).stdout)
-        r["b_cold"] = cold([py, "-c", BASELINE_COLD, str(base), qid])
+        r["b_cold"] = timed([py, "-c", BASELINE_COLD, str(base), qid], 3)
     print(json.dumps(r), file=sys.stderr, flush=True)
     return r
 
