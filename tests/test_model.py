@@ -53,11 +53,12 @@ def test_stored_text_as_query_finds_itself_with_score_one(sample_model, lee_reco
     assert hit.id == record["id"] and hit.score == pytest.approx(1.0, abs=1e-5)
 
 
-def test_exact_duplicate_is_listed_but_query_is_not(lee_records):
+def test_exact_duplicate_is_listed_only_on_request_and_query_never(lee_records):
     articles = lee_subset(lee_records, 60) + [topics.Article(id="copy", text=lee_records[5]["text"])]
     model = topics.fit(articles, n_topics=5)
-    hits = model.similar(id=lee_records[5]["id"], k=3)
+    hits = model.similar(id=lee_records[5]["id"], k=3, keep_duplicates=True)
     assert hits[0].id == "copy" and hits[0].score == pytest.approx(1.0, abs=1e-5)
+    assert "copy" not in [h.id for h in model.similar(id=lee_records[5]["id"], k=3)]
 
 
 def test_similarity_is_symmetric_and_bounded(sample_model, lee_records):

@@ -14,7 +14,8 @@ __version__ = "0.1.0"
 
 from .corpus import Article, Corpus, ReadStats, read_corpus
 from .errors import CorpusError, ModelFileError, NotFittedError, ParameterError, QueryError, TopicsError, TopicsWarning
-from .model import Hit, Topic, TopicModel, fit
+from .explain import Explanation
+from .model import DuplicateGroup, Hit, Topic, TopicModel, fit
 
 
 def load(path, *, key=None, mmap=True) -> TopicModel:
@@ -26,7 +27,7 @@ def load(path, *, key=None, mmap=True) -> TopicModel:
 
 __all__ = [
     "Article", "Corpus", "ReadStats", "read_corpus",
-    "TopicModel", "Hit", "Topic", "fit", "load",
+    "TopicModel", "Hit", "Topic", "Explanation", "DuplicateGroup", "fit", "load",
     "TopicsError", "CorpusError", "ParameterError", "ModelFileError", "QueryError", "NotFittedError",
     "TopicsWarning", "__version__",
 ]

@@ -94,3 +94,37 @@ def top_k(scores: np.ndarray, k: int, exclude=()) -> np.ndarray:
     candidates = np.flatnonzero(scores >= kth)
     order = np.lexsort((candidates, -scores[candidates]))
     return candidates[order][:k]
+
+
+# -- the score for many queries at once, and for pairs ---------------------------------------------------
+def blend(lexical, topical, topic_weight: float):
+    """The similarity score from its two cosines: ``(1 - alpha) * lexical + alpha * topical``, in [0, 1].
+
+    The one definition every path uses (single queries, batches, pairs, explanations).
+    """
+    return np.clip((1.0 - topic_weight) * lexical + topic_weight * topical, 0.0, 1.0)
+
+
+def batch_scores(index: SimilarityIndex, query_terms, query_topics) -> np.ndarray:
+    """Scores of every article against many queries: float32 array of shape (n_queries, n_articles).
+
+    query_terms : csr_matrix (n_queries, V), unit rows; query_topics : array (n_queries, k).
+    One sparse product (queries x articles) and one dense product, not a loop over queries.
+    """
+    lexical = sp.csr_matrix(query_terms, dtype=np.float32) @ index.doc_terms.T
+    topical = unit_rows(query_topics) @ index.topic_units.T
+    return blend(lexical.toarray(), topical, index.topic_weight).astype(np.float32)
+
+
+def pair_parts(terms_a, topics_a, terms_b, topics_b) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-term and per-topic products whose sums are the two cosines of a pair.
+
+    terms_* : sparse rows (1, V), unit length; topics_* : arrays (k,). Returns ``(columns, term_products,
+    topic_products)``: the columns of the terms in both texts and their weight products (summing to the
+    TF-IDF cosine), and an array (k,) of topic products (summing to the topic cosine).
+    """
+    shared = sp.coo_matrix(sp.csr_matrix(terms_a, dtype=np.float32).multiply(sp.csr_matrix(terms_b, dtype=np.float32)))
+    keep = shared.data > 0
+    ua = unit_rows(np.asarray(topics_a, dtype=np.float32)[None, :])[0]
+    ub = unit_rows(np.asarray(topics_b, dtype=np.float32)[None, :])[0]
+    return shared.col[keep], shared.data[keep].astype(np.float64), (ua * ub).astype(np.float64)

@@ -374,6 +374,7 @@ def _model_from_payload(payload, footer: dict, path: Path) -> TopicModel:
             raise ValueError("not a topics model payload")
         params = {k: v for k, v in payload["params"].items() if k in _PARAMETER_RULES}
         params["extra_stop_words"] = tuple(params.get("extra_stop_words", ()))
+        params.setdefault("term_weighting", "tfidf")  # files from before the option had tf-idf weights
         model = TopicModel(**params)
         analyzer = Analyzer(**payload["analyzer"])
         vector = payload["vectorizer"]

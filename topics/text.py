@@ -259,19 +259,29 @@ class Vectorizer:
         Drop terms in more articles than this (a float is a share of the articles).
     max_features : int or None, default=None
         Keep only this many terms, the most frequent across the corpus.
+    weighting : {"tfidf", "log-entropy"}, default="tfidf"
+        The global weight of a term: smoothed idf, ``log((1 + n) / (1 + df)) + 1``, or the log-entropy
+        weight ``1 + sum_d p_td log p_td / log n`` with ``p_td = tf_td / sum_d tf_td`` (1 for a term
+        concentrated in one article, 0 for one spread evenly over all). Either way the local weight is
+        ``1 + log tf`` and rows have unit length; the global weight is kept in ``idf_``, so applying a
+        fitted vectorizer does not depend on which one was chosen.
 
     Attributes
     ----------
     vocabulary_ : ndarray of bytes, shape (V,)
         UTF-8 terms in sorted order; a term's column is its position.
     idf_ : ndarray of float32, shape (V,)
+        The global term weights (idf or entropy weights, see ``weighting``).
     """
 
-    def __init__(self, analyzer: Analyzer, *, min_df=2, max_df=0.5, max_features=None):
+    WEIGHTINGS = ("tfidf", "log-entropy")
+
+    def __init__(self, analyzer: Analyzer, *, min_df=2, max_df=0.5, max_features=None, weighting="tfidf"):
         self.analyzer = analyzer
         self.min_df = min_df
         self.max_df = max_df
         self.max_features = max_features
+        self.weighting = weighting
 
     # -- fitting ------------------------------------------------------------------------------------
     def fit_transform(self, texts: Iterable[str], *, chunk_size: int = 5000, n_jobs: int | None = 1) -> sp.csr_matrix:
@@ -293,8 +303,10 @@ class Vectorizer:
 
         from .parallel import map_chunks
 
+        if self.weighting not in self.WEIGHTINGS:
+            raise ParameterError(f"weighting={self.weighting!r} is not allowed; use one of {', '.join(self.WEIGHTINGS)}")
         parts = map_chunks(partial(_count_chunk, self.analyzer), chunks, n_jobs=n_jobs)
-        terms, df, totals = _merge_term_stats(parts)
+        terms, df, totals, clogc = _merge_term_stats(parts)
         n_docs = sum(p[0].shape[0] for p in parts)
         keep = self._select_terms(df, totals, n_docs)
         if keep.size == 0:
@@ -303,7 +315,10 @@ class Vectorizer:
                 "the articles may be too few, too short or all stop words (try a lower --min-df)")
         keep.sort()                     # terms are sorted, so the vocabulary stays sorted
         self.vocabulary_ = terms[keep]
-        self.idf_ = (np.log((1.0 + n_docs) / (1.0 + df[keep])) + 1.0).astype(np.float32)
+        if self.weighting == "log-entropy":
+            self.idf_ = _entropy_from_stats(totals[keep], clogc[keep], n_docs)
+        else:
+            self.idf_ = (np.log((1.0 + n_docs) / (1.0 + df[keep])) + 1.0).astype(np.float32)
         self.n_documents_ = n_docs
         blocks = []
         for i, (counts, local_terms) in enumerate(parts):
@@ -397,22 +412,34 @@ def _count_chunk(analyzer: Analyzer, texts: Sequence[str]):
     return _count_terms(analyzer, texts)
 
 
-def _merge_term_stats(parts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sorted distinct terms over all chunks with their document frequencies and total counts.
+def _merge_term_stats(parts) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Sorted distinct terms over all chunks with their document frequencies, total counts and sums
+    of ``count * log(count)`` over articles (for entropy weights).
 
     Merged one chunk at a time, so the peak is the running list plus one chunk's terms.
     """
     terms = np.zeros(0, dtype="S1")
     df = np.zeros(0, dtype=np.int64)
     totals = np.zeros(0, dtype=np.float64)
+    clogc = np.zeros(0, dtype=np.float64)
     for counts, local_terms in parts:
-        local_df = np.bincount(counts.indices, minlength=local_terms.size)
-        local_totals = np.bincount(counts.indices, weights=counts.data, minlength=local_terms.size)
-        both = np.concatenate([terms, local_terms])
-        terms, inverse = np.unique(both, return_inverse=True)
-        df = np.bincount(inverse, weights=np.concatenate([df, local_df]), minlength=terms.size).astype(np.int64)
-        totals = np.bincount(inverse, weights=np.concatenate([totals, local_totals]), minlength=terms.size)
-    return terms, df, totals
+        c = counts.data.astype(np.float64)
+        local = [np.bincount(counts.indices, weights=w, minlength=local_terms.size)
+                 for w in (np.ones_like(c), c, c * np.log(c))]
+        terms, inverse = np.unique(np.concatenate([terms, local_terms]), return_inverse=True)
+        df, totals, clogc = (np.bincount(inverse, weights=np.concatenate([old, new]), minlength=terms.size)
+                             for old, new in zip((df, totals, clogc), local))
+    return terms, df, totals, clogc
+
+
+def _entropy_from_stats(totals: np.ndarray, clogc: np.ndarray, n_docs: int) -> np.ndarray:
+    """:func:`entropy_weights` from per-term totals T and sums of c log c:
+    sum_d p log p = (sum_d c log c) / T - log T with p = c / T."""
+    if n_docs < 2:
+        return np.ones(totals.size, dtype=np.float32)
+    safe = np.where(totals > 0, totals, 1.0)
+    plogp = clogc / safe - np.log(safe)
+    return np.clip(1.0 + plogp / np.log(n_docs), 0.0, 1.0).astype(np.float32)
 
 
 def _to_vocabulary(counts: sp.csr_matrix, local_terms: np.ndarray, vocabulary: np.ndarray) -> sp.csr_matrix:
@@ -427,6 +454,19 @@ def _to_vocabulary(counts: sp.csr_matrix, local_terms: np.ndarray, vocabulary: n
     out = sp.csr_matrix((counts.data[keep_entry], new_indices, indptr), shape=(counts.shape[0], vocabulary.size))
     out.sort_indices()
     return out
+
+
+def entropy_weights(counts: sp.csr_matrix) -> np.ndarray:
+    """Log-entropy global weights of the columns of a count matrix (n_docs, V): float32 (V,) in [0, 1]."""
+    n_docs = counts.shape[0]
+    if n_docs < 2:  # no spread to measure: every term is fully specific
+        return np.ones(counts.shape[1], dtype=np.float32)
+    counts = sp.csc_matrix(counts, dtype=np.float64)
+    totals = np.asarray(counts.sum(axis=0)).ravel()
+    p = counts.data / np.repeat(np.where(totals > 0, totals, 1.0), np.diff(counts.indptr))
+    plogp = np.add.reduceat(p * np.log(p), counts.indptr[:-1]) if p.size else np.zeros(counts.shape[1])
+    plogp[np.diff(counts.indptr) == 0] = 0.0  # reduceat repeats a neighbour for empty columns
+    return np.clip(1.0 + plogp / np.log(n_docs), 0.0, 1.0).astype(np.float32)
 
 
 def _weight(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:

@@ -11,6 +11,27 @@ import click
 from ._base import cli, key_option, model_option, open_model, shorten, table, write_csv
 
 
+def hit_filter_options(f):
+    """--since, --until, --min-score and --keep-duplicates, shared by `similar` and `batch`."""
+    for option in reversed([
+        click.option("--since", metavar="YYYY-MM-DD", help="Only articles dated on or after this day."),
+        click.option("--until", metavar="YYYY-MM-DD", help="Only articles dated on or before this day."),
+        click.option("--min-score", type=click.FloatRange(0.0, 1.0), default=None,
+                     help="Leave out hits scoring below this (so fewer than --top may be listed)."),
+        click.option("--keep-duplicates", is_flag=True,
+                     help="Also list near-duplicates of the query and of better hits (left out by default)."),
+    ]):
+        f = option(f)
+    return f
+
+
+def explanation_line(e) -> str:
+    """One line: the top shared terms and topics of an Explanation with their shares of the score."""
+    terms = ", ".join(f"{t['term']} {t['share']:.0%}" for t in e.terms) or "none"
+    topic_parts = ", ".join(f"{t['label']} {t['share']:.0%}" for t in e.topics) or "none"
+    return f"shared terms: {terms} · topics: {topic_parts}"
+
+
 # -- similar --------------------------------------------------------------------------------------------
 @cli.command()
 @click.argument("article_id", required=False)
@@ -19,19 +40,24 @@ from ._base import cli, key_option, model_option, open_model, shorten, table, wr
               help="Find articles similar to the text of this file ('-' reads standard input).")
 @model_option
 @click.option("--top", "-n", type=click.IntRange(min=1), default=10, show_default=True, help="How many articles.")
+@hit_filter_options
+@click.option("--explain", is_flag=True, help="Show the shared terms and the topics behind each score.")
 @click.option("--format", "out_format", type=click.Choice(["table", "json", "csv"]), default="table",
               show_default=True, help="Output format.")
 @key_option
-def similar(article_id, text, file_path, model_path, top, out_format, key_file):
+def similar(article_id, text, file_path, model_path, top, since, until, min_score, keep_duplicates, explain,
+            out_format, key_file):
     """Articles most similar to a stored article (ID), to --text, or to a --file.
 
-    The query article itself is never listed. Scores run from 0 (nothing in common) to 1.
+    The query article itself is never listed, nor (unless --keep-duplicates) near-duplicates of it or
+    of a better hit. Scores run from 0 (nothing in common) to 1.
 
     \b
     Example:
       topics similar lee-bg-000 --top 5
       topics similar --text "Reserve Bank cuts interest rates" --format json
-      topics similar --file article.txt
+      topics similar --file article.txt --since 2025-01-01 --min-score 0.2
+      topics similar lee-00 --top 3 --explain
     """
     from ..corpus import read_query_file
 
@@ -41,15 +67,29 @@ def similar(article_id, text, file_path, model_path, top, out_format, key_file):
     if file_path is not None:
         text = sys.stdin.read() if str(file_path) == "-" else read_query_file(file_path)
     model = open_model(model_path, key_file)
-    hits = model.similar(id=article_id, text=text, k=top)
+    hits = model.similar(id=article_id, text=text, k=top, since=since, until=until, min_score=min_score,
+                         keep_duplicates=keep_duplicates, explain=explain)
     query = {"id": article_id} if article_id is not None else {"file": str(file_path)} if file_path else {"text": text}
     if out_format == "json":
         click.echo(json.dumps({"query": query, "model": str(model_path), "results": [h.to_dict() for h in hits]},
                               ensure_ascii=False, indent=2))
     elif out_format == "csv":
-        write_csv(["rank", "score", "id", "date", "title"],
-                   [[i, f"{h.score:.4f}", h.id, h.date or "", h.title or ""] for i, h in enumerate(hits, 1)])
+        extra = ["terms", "topics"] if explain else []
+        write_csv(["rank", "score", "id", "date", "title"] + extra,
+                  [[i, f"{h.score:.4f}", h.id, h.date or "", h.title or ""] + _csv_explanation(h.explanation)
+                   for i, h in enumerate(hits, 1)])
     else:
         rows = [[str(i), f"{h.score:.3f}", h.id, h.date or "-", shorten(h.title or h.snippet, 70)]
                 for i, h in enumerate(hits, 1)]
-        click.echo(table(["#", "score", "id", "date", "title (or start of text)"], rows))
+        lines = table(["#", "score", "id", "date", "title (or start of text)"], rows).splitlines()
+        for i, h in enumerate(hits, 1):
+            if h.explanation is not None:
+                lines[i] += "\n   " + explanation_line(h.explanation)
+        click.echo("\n".join(lines) if hits else "no articles match")
+
+
+def _csv_explanation(e) -> list:
+    if e is None:
+        return []
+    return [";".join(f"{t['term']}:{t['share']:.4f}" for t in e.terms),
+            ";".join(f"{t['topic']}:{t['share']:.4f}" for t in e.topics)]

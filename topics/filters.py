@@ -1,0 +1,90 @@
+"""Which articles may be hits: date range, minimum score, and no near-duplicates.
+
+:func:`select` turns a score array into the rows to show: it masks what the filters exclude, then takes
+the best rows and, unless duplicates are kept, drops near-duplicates of the query and of each other
+(:func:`topics.duplicates.distinct_rows`), widening the candidate list until k rows are left or none are.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+import numpy as np
+
+from .duplicates import DEFAULT_THRESHOLD, distinct_rows
+from .errors import ParameterError
+from .index import top_k
+
+
+@dataclass(frozen=True)
+class HitFilter:
+    """Validated filters: ``since``/``until`` as datetime64[D] or None, ``min_score`` in [0, 1]."""
+
+    since: np.datetime64 | None = None
+    until: np.datetime64 | None = None
+    min_score: float = 0.0
+    keep_duplicates: bool = False
+    threshold: float = DEFAULT_THRESHOLD
+
+    @classmethod
+    def build(cls, *, since=None, until=None, min_score=None, keep_duplicates=False) -> HitFilter:
+        since, until = parse_date(since, "since"), parse_date(until, "until")
+        if since is not None and until is not None and since > until:
+            raise ParameterError(f"since={str(since)!r} is after until={str(until)!r}; no article can match")
+        if min_score is not None and (isinstance(min_score, bool) or not isinstance(min_score, (int, float))
+                                      or not 0.0 <= min_score <= 1.0):
+            raise ParameterError(f"min_score={min_score!r} is not allowed; use a number in [0.0, 1.0]")
+        if not isinstance(keep_duplicates, bool):
+            raise ParameterError(f"keep_duplicates={keep_duplicates!r} is not allowed; use True or False")
+        return cls(since, until, float(min_score or 0.0), keep_duplicates)
+
+    def mask(self, dates: np.ndarray) -> np.ndarray | None:
+        """Rows allowed by the date range (articles without a date fail any date filter), or None."""
+        if self.since is None and self.until is None:
+            return None
+        ok = ~np.isnat(dates)
+        if self.since is not None:
+            ok &= dates >= self.since
+        if self.until is not None:
+            ok &= dates <= self.until
+        return ok
+
+
+def parse_date(value, name: str) -> np.datetime64 | None:
+    """A date given as ``YYYY-MM-DD`` text, a ``datetime.date`` or None, as datetime64[D]."""
+    if value is None:
+        return None
+    if isinstance(value, (datetime.date, np.datetime64)):
+        return np.datetime64(value, "D")
+    if isinstance(value, str):
+        try:
+            return np.datetime64(datetime.date.fromisoformat(value.strip()), "D")
+        except ValueError:
+            pass
+    raise ParameterError(f"{name}={value!r} is not allowed; use a date as YYYY-MM-DD")
+
+
+def select(scores: np.ndarray, k: int, hit_filter: HitFilter, *, dates: np.ndarray, doc_terms, exclude=(),
+           query=None) -> np.ndarray:
+    """Rows of the best k hits, best first, after the filters.
+
+    scores : (n_articles,) array; dates : datetime64[D] (n_articles,); doc_terms : csr (n_articles, V);
+    exclude : rows never to return (the query article); query : sparse row (1, V) whose near-duplicates
+    are dropped, or None.
+    """
+    scores = np.asarray(scores, dtype=np.float64).copy()
+    allowed = hit_filter.mask(dates)
+    if allowed is not None:
+        scores[~allowed] = -np.inf
+    if hit_filter.min_score > 0:
+        scores[scores < hit_filter.min_score - 1e-9] = -np.inf
+    if hit_filter.keep_duplicates:
+        return top_k(scores, k, exclude=exclude)
+    want = 2 * k + 8
+    while True:
+        candidates = top_k(scores, want, exclude=exclude)
+        kept = distinct_rows(candidates, doc_terms, hit_filter.threshold, query=query)
+        if kept.size >= k or candidates.size < want:
+            return kept[:k]
+        want *= 4
