@@ -42,8 +42,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from .errors import ParameterError
-from .index import SimilarityIndex, unit_rows
 from .evaluate import relative_error
+from .index import SimilarityIndex, unit_rows
 from .model import TopicModel, _as_articles, _check_unique_ids
 from .parallel import map_chunks, row_chunks
 from .table import ArticleTable

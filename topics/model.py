@@ -36,7 +36,14 @@ from .index import SimilarityIndex, batch_scores
 from .summary import ArticleView, Summary, Topic, article_view, rename, summarize
 from .table import ArticleTable
 from .text import Vectorizer, build_analyzer, english_stop_words, unknown_share
-from .topic_model import default_n_topics, fit_topics, nmf_transform, nmf_transform_chunks
+from .topic_model import (
+    LARGE_ARCHIVE_ARTICLES,
+    default_n_topics,
+    fit_topics,
+    fit_topics_on_sample,
+    nmf_transform,
+    nmf_transform_blocked,
+)
 from .trends import Trends, topic_trends
 
 logger = logging.getLogger(__name__)
@@ -75,6 +82,41 @@ class DuplicateGroup:
     def to_dict(self) -> dict:
         return {"size": self.size, "representative": self.ids[0], "title": self.titles[0],
                 "articles": [{"id": i, "title": t, "date": d} for i, t, d in zip(self.ids, self.titles, self.dates)]}
+
+
+# Archives are read and analysed this many articles at a time (a few MB of text per worker).
+FIT_CHUNK_ARTICLES = 5000
+
+
+class _MetadataSink:
+    """Keeps what the model stores about each article while its text streams past to the vectoriser."""
+
+    def __init__(self, *, keep_texts: bool = False):
+        self.ids, self.titles, self.dates, self.snippet_sources = [], [], [], []
+        self.texts = [] if keep_texts else None
+        self.fingerprint = hashlib.sha256()
+
+    def text_chunks(self, articles, size: int):
+        """Lists of up to ``size`` texts; the metadata of each article is kept on the way."""
+        chunk = []
+        for article in articles:
+            self.ids.append(article.id)
+            self.titles.append(article.title)
+            self.dates.append(article.date)
+            # A long prefix gives the same snippet as the whole text; the rest of the text is not kept.
+            self.snippet_sources.append(article.text[:_SNIPPET_SOURCE_CHARS])
+            self.fingerprint.update(article.id.encode("utf-8") + b"\x00" + article.text.encode("utf-8") + b"\x00")
+            chunk.append(article.text)
+            if self.texts is not None:
+                self.texts.append(article.text)
+            if len(chunk) == size:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+
+_SNIPPET_SOURCE_CHARS = 2000
 
 
 # Allowed parameter values, declared once and checked in `fit` (scikit-learn style).
@@ -174,8 +216,13 @@ class TopicModel:
                 raise ParameterError(f"{name}={value!r} is not allowed; use {allowed}")
 
     # -- fitting ------------------------------------------------------------------------------------
-    def fit(self, corpus, *, progress: bool = False) -> "TopicModel":
+    def fit(self, corpus, *, progress: bool = False, n_jobs: int | None = None) -> "TopicModel":
         """Fit on an archive: a path (or list of paths), a :class:`Corpus`, Articles, or plain strings.
+
+        The archive is streamed in chunks and analysed on ``n_jobs`` worker processes (None: every
+        core; 1: this process only); the result does not depend on ``n_jobs``. Archives larger than
+        ``LARGE_ARCHIVE_ARTICLES`` learn their topics on a seeded sample of that many articles, then
+        place every article in them (see :func:`topics.topic_model.fit_topics_on_sample`).
 
         Returns self. Raises CorpusError for unreadable or empty archives, ParameterError for bad
         parameters (including more topics than articles).
@@ -183,26 +230,30 @@ class TopicModel:
         self._validate_params()
         started = time.perf_counter()
         articles = _as_articles(corpus)
-        ids, titles, dates, texts = [], [], [], []
-        fingerprint = hashlib.sha256()
-        for article in _progress(articles, progress, "reading"):
-            ids.append(article.id)
-            titles.append(article.title)
-            dates.append(article.date)
-            texts.append(article.text)
-            fingerprint.update(article.id.encode("utf-8") + b"\x00" + article.text.encode("utf-8") + b"\x00")
-        if not texts:
-            raise ParameterError("the corpus has no articles with text")
-
-        analyzer = build_analyzer(texts, stop_words=english_stop_words() | {w.lower() for w in self.extra_stop_words},
+        # Text flows from the reader to the vectoriser's workers chunk by chunk; only metadata stays
+        # (and the texts themselves only when choosing the number of topics needs them).
+        meta = _MetadataSink(keep_texts=self.n_topics == "auto")
+        analyzer = build_analyzer((), stop_words=english_stop_words() | {w.lower() for w in self.extra_stop_words},
                                   ngram_max=self.ngram_max)
         vectorizer = Vectorizer(analyzer, min_df=self.min_df, max_df=self.max_df, max_features=self.max_features,
                                 weighting=self.term_weighting)
-        X = vectorizer.fit_transform(_progress(texts, progress, "vectorising"))
-        n_topics, k_rule = self._choose_n_topics(X, vectorizer.vocabulary_, texts)
+        chunks = meta.text_chunks(_progress(articles, progress, "reading"), FIT_CHUNK_ARTICLES)
+        try:
+            X = vectorizer.fit_transform_chunks(chunks, n_jobs=n_jobs)
+        except ParameterError:
+            if not meta.ids:
+                raise ParameterError("the corpus has no articles with text") from None
+            raise
+        n_articles = len(meta.ids)
+        n_topics, k_rule = self._choose_n_topics(X, vectorizer.vocabulary_, meta.texts)
         logger.info("fitting %d topics on %d articles x %d terms", n_topics, X.shape[0], X.shape[1])
-        H = fit_topics(X, n_topics, random_state=self.random_state, max_iter=self.max_iter)
-        W = nmf_transform_chunks(X, H)
+        if n_articles > LARGE_ARCHIVE_ARTICLES:
+            H = fit_topics_on_sample(X, n_topics, sample_size=LARGE_ARCHIVE_ARTICLES,
+                                     random_state=self.random_state, max_iter=self.max_iter)
+        else:
+            H = fit_topics(X, n_topics, random_state=self.random_state, max_iter=self.max_iter)
+        W = nmf_transform_blocked(X, H, n_jobs=n_jobs)
+        ids, titles, dates, texts, fingerprint = meta.ids, meta.titles, meta.dates, meta.snippet_sources, meta.fingerprint
 
         self.vectorizer_ = vectorizer
         self.components_ = H
@@ -213,7 +264,7 @@ class TopicModel:
         self.index_ = SimilarityIndex(X, W, self.topic_weight)
         stats = articles.stats if isinstance(articles, Corpus) else None
         self.fit_info_ = {
-            "n_articles": len(texts),
+            "n_articles": n_articles,
             "n_terms": int(X.shape[1]),
             "n_topics": int(n_topics),
             "n_topics_rule": k_rule,
@@ -236,7 +287,7 @@ class TopicModel:
                                  random_state=self.random_state, max_iter=self.max_iter)
             return result["chosen"], f"auto: {result['reason']}"
         if self.n_topics is None:
-            return default_n_topics(len(texts)), "default: sqrt(articles / 2)"
+            return default_n_topics(X.shape[0]), "default: sqrt(articles / 2)"
         return self.n_topics, "given"
 
     def evaluate(self, corpus=None, *, stability: bool = True) -> dict:

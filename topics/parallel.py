@@ -35,29 +35,34 @@ def default_n_jobs() -> int:
 def map_chunks(func, chunks, *, n_jobs: int | None = None, scheduler=None) -> list:
     """``[func(chunk) for chunk in chunks]``, in order, run in parallel with joblib when it pays off.
 
+    ``chunks`` may be a lazy iterator: it is consumed only a few chunks ahead of the workers, so a
+    stream of text chunks is never held in memory as a whole.
+
     n_jobs : int or None, default=None
         Worker processes; None uses every core, 1 runs in this process. Ignored on a Dask cluster.
     scheduler : str, distributed.Client or None, default=None
         Run the chunks on this Dask cluster (see :func:`use_scheduler`); None uses the one of an
         enclosing ``use_scheduler`` block, if any, else local processes.
     """
-    chunks = list(chunks)
     if scheduler is not None:
         with use_scheduler(scheduler):
             return map_chunks(func, chunks, n_jobs=n_jobs)
     from joblib import Parallel, delayed
 
-    if _active and chunks:
+    chunks = iter(chunks)
+    head = list(itertools.islice(chunks, 2))
+    work = itertools.chain(head, chunks)
+    if _active and head:
         import joblib
 
         with joblib.parallel_config(backend="dask"), warnings.catch_warnings():
             # The work (a partial holding, say, the vocabulary) is shipped once per chunk on purpose.
             warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
-            return Parallel()(delayed(func)(chunk) for chunk in chunks)
+            return Parallel()(delayed(func)(chunk) for chunk in work)
     n_jobs = default_n_jobs() if n_jobs is None else n_jobs
-    if n_jobs == 1 or len(chunks) <= 1:
-        return [func(chunk) for chunk in chunks]
-    return Parallel(n_jobs=min(n_jobs, len(chunks)))(delayed(func)(chunk) for chunk in chunks)
+    if n_jobs == 1 or len(head) <= 1:
+        return [func(chunk) for chunk in work]
+    return Parallel(n_jobs=n_jobs, pre_dispatch="2*n_jobs")(delayed(func)(chunk) for chunk in work)
 
 
 def n_workers() -> int:

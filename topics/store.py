@@ -31,8 +31,8 @@ import json
 import logging
 import os
 import platform
-import struct
 import secrets
+import struct
 import zlib
 from pathlib import Path
 

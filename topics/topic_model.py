@@ -22,6 +22,9 @@ import numpy as np
 from .errors import ParameterError
 
 MAX_DEFAULT_TOPICS = 50
+# Above this many articles, topics are learned on a seeded sample of this size (see fit_topics_on_sample).
+LARGE_ARCHIVE_ARTICLES = 50_000
+_TRANSFORM_BLOCK = 20_000
 # Measured on the shared corpora (README, "Topic quality"): NNDSVD, L1/L2 penalties on H and the
 # Kullback-Leibler loss gave no better NPMI or diversity than this plain fit.
 NMF_SETTINGS = {"init": "nndsvda", "solver": "cd", "beta_loss": "frobenius"}
@@ -88,6 +91,40 @@ def nmf_transform(X, H: np.ndarray, *, max_iter: int = 200, tol: float = 1e-4) -
     return W.astype(np.float32)
 
 
+# -- large archives ----------------------------------------------------------------------------------
+def fit_topics_on_sample(X, n_topics: int, *, sample_size: int, random_state=0, max_iter: int = 400) -> np.ndarray:
+    """H of shape (n_topics, V), learned by :func:`fit_topics` on ``sample_size`` rows of X drawn
+    without replacement with ``random_state``.
+
+    Topics are corpus-wide patterns, so a random sample of tens of thousands of articles finds the
+    same ones as the whole archive at a fraction of the cost; every article is then placed in them
+    by :func:`nmf_transform_blocked`.
+    """
+    n = X.shape[0]
+    if n <= sample_size:
+        return fit_topics(X, n_topics, random_state=random_state, max_iter=max_iter)
+    rows = np.sort(np.random.default_rng(random_state).choice(n, size=sample_size, replace=False))
+    return fit_topics(X[rows], n_topics, random_state=random_state, max_iter=max_iter)
+
+
+def nmf_transform_blocked(X, H: np.ndarray, *, n_jobs: int | None = None, block: int = _TRANSFORM_BLOCK) -> np.ndarray:
+    """:func:`nmf_transform` over blocks of rows on ``n_jobs`` workers: W of shape (n_texts, k), float32.
+
+    Each row's answer does not depend on its batch, so this equals ``nmf_transform(X, H)``.
+    """
+    from functools import partial
+
+    from .parallel import map_chunks
+
+    blocks = (X[start:start + block] for start in range(0, X.shape[0], block))
+    parts = map_chunks(partial(_transform_block, np.asarray(H, dtype=np.float32)), blocks, n_jobs=n_jobs)
+    return np.vstack(parts) if parts else np.zeros((0, H.shape[0]), dtype=np.float32)
+
+
+def _transform_block(H: np.ndarray, X_block) -> np.ndarray:
+    return nmf_transform(X_block, H)
+
+
 def top_terms(H: np.ndarray, n: int) -> np.ndarray:
     """Columns of the n heaviest terms of each topic, heaviest first: int array of shape (k, n)."""
     n = min(n, H.shape[1])
@@ -115,17 +152,3 @@ def label_from_terms(terms: list[str], n_parts: int = 3) -> str:
         if len(chosen) >= n_parts:
             break
     return " / ".join(chosen)
-
-
-def nmf_transform_chunks(X, H: np.ndarray) -> np.ndarray:
-    """:func:`nmf_transform` over row chunks of X, run through :func:`topics.parallel.map_chunks`.
-
-    Rows are solved independently, so the result equals one call on all of X.
-    """
-    from functools import partial
-
-    from .parallel import map_chunks, row_chunks
-
-    chunks = [X[start:stop] for start, stop in row_chunks(X.shape[0])]
-    parts = map_chunks(partial(nmf_transform, H=H), chunks)
-    return np.vstack(parts) if parts else np.zeros((0, H.shape[0]), dtype=np.float32)

@@ -1,0 +1,216 @@
+"""Fit time, peak memory, model size and query latency at 10k / 100k / 1M articles, side by side.
+
+Baseline, measured in the same run on the same JSONL corpus: the pipeline a user assembles by hand
+with scikit-learn: ``TfidfVectorizer`` (same settings as `topics`: English stop words, 1-2 grams,
+min_df=2, max_df=0.5, sublinear tf, float32) + ``MiniBatchNMF(50)`` + ``NearestNeighbors(metric="cosine",
+algorithm="brute")``, pickled with joblib; its queries are ``kneighbors`` and, faster, a plain sparse
+product ``X @ x.T``.
+
+Every fit runs in its own process under ``/usr/bin/time -v``: "peak RSS" is the largest resident set of
+any one process of the fit (the main process; worker processes hold one chunk each and are smaller).
+Warm queries run in one process after loading the model: "similar by id", k=10, over 200 random
+articles (p50 / p99), and a batch of 100 ids (per-query time). "Cold" is a whole new process running
+``topics similar ID`` (median of 3). "Exact" checks that `topics` returns the brute-force answer on
+its own vectors: for TF-IDF-only queries (the index's inverted-index product against a dense
+``X @ x``) and for the full blended score; it counts queries whose top-10 ids are identical.
+
+Corpora are built with ../shared/tools/make_corpus.py into the scratch directory, never into git.
+
+usage: python benchmarks/scale.py [--sizes 10000 100000 1000000] [--work /tmp/topics-scale] [--skip-baseline]
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from cold_start import timed  # the same cold-process timer as the sample benchmark
+
+ROOT = Path(__file__).resolve().parents[1]
+MAKE_CORPUS = ROOT.parent.parent / "shared" / "tools" / "make_corpus.py"
+if not MAKE_CORPUS.exists():
+    MAKE_CORPUS = Path("/work/shared/tools/make_corpus.py")
+N_TOPICS = 50
+
+BASELINE_FIT = r"""
+import json, sys, time, joblib, numpy as np
+from sklearn.decomposition import MiniBatchNMF
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.neighbors import NearestNeighbors
+started = time.perf_counter()
+ids, texts = [], []
+with open(sys.argv[1], encoding="utf-8") as f:
+    for line in f:
+        r = json.loads(line); ids.append(r["id"]); texts.append(r["text"])
+vec = TfidfVectorizer(stop_words="english", min_df=2, max_df=0.5, sublinear_tf=True, ngram_range=(1, 2),
+                      dtype=np.float32)
+X = vec.fit_transform(texts); del texts
+t_vec = time.perf_counter() - started
+nmf = MiniBatchNMF(n_components=int(sys.argv[3]), random_state=0); W = nmf.fit_transform(X)
+t_nmf = time.perf_counter() - started - t_vec
+nn = NearestNeighbors(metric="cosine", algorithm="brute").fit(X)
+joblib.dump((vec, nmf, W, nn, X, ids), sys.argv[2])
+print(json.dumps({"seconds": time.perf_counter() - started, "vectorise": t_vec, "nmf": t_nmf}))
+"""
+
+BASELINE_WARM = r"""
+import json, sys, time, joblib, numpy as np
+vec, nmf, W, nn, X, ids = joblib.load(sys.argv[1])
+rng = np.random.default_rng(1); rows = rng.choice(X.shape[0], size=200, replace=False)
+def single(fn):
+    t = []
+    for r in rows:
+        s = time.perf_counter(); fn(r); t.append(time.perf_counter() - s)
+    return t
+knn = single(lambda r: nn.kneighbors(X[r], n_neighbors=11))
+def product(r):
+    s = (X @ X[r].T).toarray().ravel(); np.argpartition(-s, 11)[:11]
+prod = single(product)
+batch = X[rows[:100]]
+s = time.perf_counter(); nn.kneighbors(batch, n_neighbors=11); knn_batch = (time.perf_counter() - s) / 100
+s = time.perf_counter(); (batch @ X.T).toarray(); prod_batch = (time.perf_counter() - s) / 100
+q = lambda t, p: float(np.percentile(t, p))
+print(json.dumps({"knn_p50": q(knn, 50), "knn_p99": q(knn, 99), "prod_p50": q(prod, 50), "prod_p99": q(prod, 99),
+                  "knn_batch": knn_batch, "prod_batch": prod_batch}))
+"""
+
+BASELINE_COLD = r"""
+import sys, joblib
+vec, nmf, W, nn, X, ids = joblib.load(sys.argv[1], mmap_mode="r")
+row = ids.index(sys.argv[2])
+d, r = nn.kneighbors(X[row], n_neighbors=11)
+print([ids[i] for i in r[0] if i != row][:10])
+"""
+
+OURS_WARM = r"""
+import json, sys, time, numpy as np, topics
+from topics.index import top_k
+started = time.perf_counter()
+model = topics.load(sys.argv[1])
+load = time.perf_counter() - started
+n = len(model.articles_)
+rng = np.random.default_rng(1); rows = rng.choice(n, size=200, replace=False)
+ids = [model.articles_.ids[int(r)] for r in rows]
+model.similar(ids[0], k=10)
+t = []
+for i in ids:
+    s = time.perf_counter(); model.similar(i, k=10); t.append(time.perf_counter() - s)
+s = time.perf_counter()
+for i in ids[:100]:
+    model.similar(i, k=10)
+batch = (time.perf_counter() - s) / 100
+# Exactness against brute force on the model's own vectors (first 50 sampled rows).
+X, index = model.doc_terms_, model.index_
+U = index.topic_units
+lex_ok = full_ok = 0
+for r in rows[:50]:
+    r = int(r)
+    x = X[r].toarray().ravel()
+    brute_lex = np.asarray(X @ x).ravel().astype(np.float32)
+    start, end = X.indptr[r], X.indptr[r + 1]
+    fast_lex = index._lexical(X.indices[start:end], X.data[start:end])
+    lex_ok += list(top_k(fast_lex, 10, exclude=[r])) == list(top_k(brute_lex, 10, exclude=[r]))
+    a = index.topic_weight
+    brute = ((1 - a) * brute_lex + a * (np.asarray(U, dtype=np.float64) @ np.asarray(U[r], dtype=np.float64))).astype(np.float32)
+    fast = [model.row_of(h.id) for h in model.similar(model.articles_.ids[r], k=10)]
+    full_ok += fast == list(top_k(brute, 10, exclude=[r]))
+q = lambda v, p: float(np.percentile(v, p))
+print(json.dumps({"load": load, "p50": q(t, 50), "p99": q(t, 99), "batch": batch, "lex_exact": lex_ok,
+                  "full_exact": full_ok, "checked": 50}))
+"""
+
+
+def run_timed(cmd, log: Path) -> tuple[float, int, str]:
+    """Wall seconds, peak RSS (bytes) and stdout of ``cmd`` run under /usr/bin/time -v."""
+    started = time.perf_counter()
+    proc = subprocess.run(["/usr/bin/time", "-v", "-o", str(log)] + cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"{cmd[:4]} failed: {proc.stderr[-2000:]}")
+    peak = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", log.read_text()).group(1)) * 1024
+    return wall, peak, proc.stdout
+
+
+def first_id(corpus: Path) -> str:
+    with open(corpus, encoding="utf-8") as f:
+        return json.loads(f.readline())["id"]
+
+
+def bench(n: int, work: Path, skip_baseline: bool) -> dict:
+    py = sys.executable
+    corpus = work / f"corpus-{n}.jsonl"
+    if not corpus.exists():
+        subprocess.run([py, str(MAKE_CORPUS), str(n), str(corpus)], check=True, capture_output=True)
+    model, base = work / f"model-{n}.joblib", work / f"baseline-{n}.joblib"
+    r = {"n": n, "corpus_bytes": corpus.stat().st_size}
+    r["fit"], r["rss"], _ = run_timed([py, "-m", "topics.cli", "fit", str(corpus), "--model", str(model), "--topics",
+                                       str(N_TOPICS), "--force", "--quiet"], work / f"time-ours-{n}.txt")
+    r["size"] = model.stat().st_size
+    r["warm"] = json.loads(subprocess.run([py, "-c", OURS_WARM, str(model)], check=True, capture_output=True,
+                                          text=True).stdout)
+    qid = first_id(corpus)
+    r["cold"] = timed([py, "-m", "topics.cli", "similar", qid, "--model", str(model), "--top", "10"], 3)
+    if not skip_baseline:
+        r["b_fit"], r["b_rss"], out = run_timed([py, "-c", BASELINE_FIT, str(corpus), str(base), str(N_TOPICS)],
+                                                work / f"time-base-{n}.txt")
+        r["b_parts"] = json.loads(out)
+        r["b_size"] = base.stat().st_size
+        r["b_warm"] = json.loads(subprocess.run([py, "-c", BASELINE_WARM, str(base)], check=True,
+                                                capture_output=True, text=True).stdout)
+        r["b_cold"] = timed([py, "-c", BASELINE_COLD, str(base), qid], 3)
+    print(json.dumps(r), file=sys.stderr, flush=True)
+    return r
+
+
+def mib(b):
+    return f"{b / 2**20:,.0f} MiB"
+
+
+def ms(s):
+    return f"{s * 1000:.1f} ms"
+
+
+def table(results) -> str:
+    lines = ["| articles | measure | topics | scikit-learn by hand | ratio |", "|---:|---|---:|---:|---:|"]
+    for r in results:
+        n = f"{r['n']:,}"
+        b = r.get("b_warm")
+
+        def row(name, ours, base, fmt, ratio=True):
+            cell = fmt(base) if base is not None else "–"
+            rat = f"{ours / base:.2f}" if base and ratio else ""
+            lines.append(f"| {n} | {name} | {fmt(ours)} | {cell} | {rat} |")
+
+        row("fit end to end (read, vectorise, topics, index, save)", r["fit"], r.get("b_fit"), lambda s: f"{s:.1f} s")
+        row("peak RSS (largest process)", r["rss"], r.get("b_rss"), mib)
+        row("model file", r["size"], r.get("b_size"), mib)
+        w = r["warm"]
+        row("warm similar-by-id p50 (baseline: kneighbors)", w["p50"], b and b["knn_p50"], ms)
+        row("warm similar-by-id p50 (baseline: sparse product)", w["p50"], b and b["prod_p50"], ms)
+        row("warm similar-by-id p99 (baseline: kneighbors)", w["p99"], b and b["knn_p99"], ms)
+        row("warm similar-by-id p99 (baseline: sparse product)", w["p99"], b and b["prod_p99"], ms)
+        row("warm batch of 100, per query (baseline: sparse product)", w["batch"], b and b["prod_batch"], ms)
+        row("cold `topics similar ID` process", r["cold"], r.get("b_cold"), lambda s: f"{s:.2f} s")
+        lines.append(f"| {n} | top-10 equal to brute force (TF-IDF / blended) | {w['lex_exact']}/{w['checked']} "
+                     f"/ {w['full_exact']}/{w['checked']} | | |")
+    return "\n".join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    ap.add_argument("--work", type=Path, default=Path("/tmp/topics-scale"))
+    ap.add_argument("--skip-baseline", action="store_true")
+    args = ap.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    results = [bench(n, args.work, args.skip_baseline) for n in args.sizes]
+    print(f"{os.cpu_count()} cores; {N_TOPICS} topics; corpora from make_corpus.py in {args.work}\n")
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""The large-archive paths give the same answers as the plain ones: streaming fit, parallel work,
+blocked transforms and the inverted-index queries."""
+
+import numpy as np
+import pytest
+
+import topics
+from topics.index import top_k, unit_rows
+from topics.parallel import map_chunks
+from topics.text import Vectorizer, build_analyzer, english_stop_words
+from topics.topic_model import fit_topics, fit_topics_on_sample, nmf_transform, nmf_transform_blocked
+
+
+@pytest.fixture(scope="module")
+def texts(lee_records):
+    return [r["text"] for r in lee_records][:200]
+
+
+def vectorizer(**params):
+    return Vectorizer(build_analyzer((), stop_words=english_stop_words(), ngram_max=2), **params)
+
+
+def test_streaming_fit_equals_in_memory(texts):
+    whole = vectorizer()
+    X_whole = whole.fit_transform(texts, chunk_size=len(texts))
+    streamed = vectorizer()
+    X_streamed = streamed.fit_transform(iter(texts), chunk_size=17)
+    assert np.array_equal(streamed.vocabulary_, whole.vocabulary_)
+    assert np.array_equal(streamed.idf_, whole.idf_)
+    assert X_streamed.dtype == np.float32
+    assert abs(X_streamed - X_whole).max() == 0
+    # The same X and seed give the same topics.
+    assert np.array_equal(fit_topics(X_streamed, 5, random_state=0), fit_topics(X_whole, 5, random_state=0))
+
+
+def test_parallel_vectorising_equals_serial(texts):
+    serial, parallel = vectorizer(min_df=3, max_features=500), vectorizer(min_df=3, max_features=500)
+    X_serial = serial.fit_transform(texts, chunk_size=50, n_jobs=1)
+    X_parallel = parallel.fit_transform(texts, chunk_size=50, n_jobs=2)
+    assert serial.vocabulary_.size == 500
+    assert np.array_equal(serial.vocabulary_, parallel.vocabulary_)
+    assert abs(X_serial - X_parallel).max() == 0
+
+
+def test_max_features_choice_does_not_depend_on_chunking(texts):
+    a, b = vectorizer(max_features=300), vectorizer(max_features=300)
+    a.fit_transform(texts, chunk_size=7)
+    b.fit_transform(texts, chunk_size=1000)
+    assert np.array_equal(a.vocabulary_, b.vocabulary_)
+
+
+def test_model_fit_with_workers_equals_serial(lee_records):
+    articles = [topics.Article(id=r["id"], text=r["text"]) for r in lee_records][:150]
+    serial = topics.TopicModel(6, random_state=0).fit(articles, n_jobs=1)
+    parallel = topics.TopicModel(6, random_state=0).fit(articles, n_jobs=2)
+    assert np.array_equal(serial.components_, parallel.components_)
+    assert [h.id for h in serial.similar(articles[0].id)] == [h.id for h in parallel.similar(articles[0].id)]
+
+
+def test_blocked_transform_equals_plain(texts):
+    X = vectorizer().fit_transform(texts)
+    H = fit_topics(X, 6, random_state=0)
+    assert np.allclose(nmf_transform_blocked(X, H, n_jobs=2, block=33), nmf_transform(X, H), atol=1e-6)
+
+
+def test_topics_on_sample_are_seeded_and_shaped(texts):
+    X = vectorizer().fit_transform(texts)
+    H1 = fit_topics_on_sample(X, 4, sample_size=120, random_state=3)
+    H2 = fit_topics_on_sample(X, 4, sample_size=120, random_state=3)
+    assert H1.shape == (4, X.shape[1]) and H1.dtype == np.float32
+    assert np.array_equal(H1, H2)
+    # A sample as large as the archive is the archive.
+    assert np.array_equal(fit_topics_on_sample(X, 4, sample_size=10**6, random_state=0),
+                          fit_topics(X, 4, random_state=0))
+
+
+def test_index_scores_equal_brute_force(sample_model):
+    X, W = sample_model.doc_terms_.toarray(), unit_rows(sample_model.doc_topics_)
+    alpha = sample_model.index_.topic_weight
+    for row in range(0, X.shape[0], 37):
+        brute = (1 - alpha) * (X @ X[row]) + alpha * (W @ W[row])
+        expected = top_k(brute.astype(np.float32), 10, exclude=[row])
+        fast = sample_model.index_.scores_for_article(row)
+        assert np.allclose(fast, brute, atol=1e-5)
+        assert list(top_k(fast, 10, exclude=[row])) == list(expected)
+
+
+def test_map_chunks_consumes_a_generator_in_order():
+    chunks = (list(range(i, i + 3)) for i in range(0, 30, 3))
+    assert map_chunks(sum, chunks, n_jobs=2) == [sum(range(i, i + 3)) for i in range(0, 30, 3)]
+    assert map_chunks(sum, iter([[1, 2]]), n_jobs=2) == [3]
+    assert map_chunks(sum, iter([]), n_jobs=2) == []
