@@ -166,6 +166,36 @@ def test_queries_while_the_model_is_replaced_see_old_or_new_never_a_mixture(tmp_
     assert temp_files(tmp_path) == []
 
 
+def test_queries_while_articles_are_added_see_old_or_new_never_a_mixture(tmp_path, lee_records):
+    write_jsonl(tmp_path / "a.jsonl", lee_records[:60])
+    write_jsonl(tmp_path / "c.jsonl", lee_records[60:120])
+    model = topics.fit(tmp_path / "a.jsonl", 3)
+    model.save(tmp_path / "m.joblib")
+    grown = topics.load(tmp_path / "m.joblib")
+    grown.add(tmp_path / "c.jsonl")
+    expected = {json.dumps(answer(model)), json.dumps(answer(grown))}
+    assert len(expected) == 2  # the added articles change the answer
+
+    stop = tmp_path / "stop"
+    readers = [subprocess.Popen([sys.executable, "-c", READER, "m.joblib", "stop"], cwd=tmp_path, env=env(),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    try:
+        # A real `topics add`, then re-adding the same articles with --replace, while the readers query.
+        run(tmp_path, "add", "c.jsonl", "--model", "m.joblib")
+        for _ in range(3):
+            run(tmp_path, "add", "c.jsonl", "--model", "m.joblib", "--replace")
+    finally:
+        stop.touch()
+        outputs = [p.communicate(timeout=120) for p in readers]
+    seen = set()
+    for process, (stdout, stderr) in zip(readers, outputs):
+        assert process.returncode == 0 and stderr == "", stderr
+        seen |= set(stdout.splitlines())
+    assert seen <= expected  # every query answered by the model before or after an add, whole
+    assert json.dumps(answer(topics.load(tmp_path / "m.joblib"))) == json.dumps(answer(grown))
+    assert temp_files(tmp_path) == []
+
+
 # -- determinism ------------------------------------------------------------------------------------------
 def test_same_corpus_parameters_and_seed_give_identical_answers_across_processes(tmp_path, lee_records):
     folders = [tmp_path / "one", tmp_path / "two"]
