@@ -46,7 +46,7 @@ from .evaluate import relative_error
 from .index import SimilarityIndex, unit_rows
 from .model import TopicModel, _as_articles, _check_unique_ids
 from .parallel import map_chunks, row_chunks
-from .table import ArticleTable
+from .table import ArticleTable, make_snippet
 from .text import unknown_share
 from .topic_model import nmf_transform
 
@@ -123,7 +123,7 @@ def add_articles(model: TopicModel, corpus, *, replace: bool = False) -> tuple[T
     texts = [a.text for a in articles]
     X_new, W_new = _vectorise_and_place(model, texts)
     new_table = ArticleTable.build([a.id for a in articles], [a.title for a in articles],
-                                   [a.date for a in articles], texts)
+                                   [a.date for a in articles], [make_snippet(t) for t in texts])
     X_old, W_old = model.doc_terms_, np.asarray(model.doc_topics_)
     if old_rows:
         keep = np.setdiff1d(np.arange(len(table)), old_rows)

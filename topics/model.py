@@ -34,7 +34,7 @@ from .explain import Explanation, explain_pair
 from .filters import HitFilter, select
 from .index import SimilarityIndex, batch_scores
 from .summary import ArticleView, Summary, Topic, article_view, rename, summarize
-from .table import ArticleTable
+from .table import ArticleTable, make_snippet
 from .text import Vectorizer, build_analyzer, english_stop_words, unknown_share
 from .topic_model import (
     LARGE_ARCHIVE_ARTICLES,
@@ -92,8 +92,9 @@ class _MetadataSink:
     """Keeps what the model stores about each article while its text streams past to the vectoriser."""
 
     def __init__(self, *, keep_texts: bool = False):
-        self.ids, self.titles, self.dates, self.snippet_sources = [], [], [], []
+        self.ids, self.titles, self.dates, self.snippets = [], [], [], []
         self.texts = [] if keep_texts else None
+        self.drift_sample: list[str] = []  # the first texts, a bounded baseline for drift reports
         self.fingerprint = hashlib.sha256()
 
     def text_chunks(self, articles, size: int):
@@ -103,12 +104,13 @@ class _MetadataSink:
             self.ids.append(article.id)
             self.titles.append(article.title)
             self.dates.append(article.date)
-            # A long prefix gives the same snippet as the whole text; the rest of the text is not kept.
-            self.snippet_sources.append(article.text[:_SNIPPET_SOURCE_CHARS])
+            self.snippets.append(make_snippet(article.text))
             self.fingerprint.update(article.id.encode("utf-8") + b"\x00" + article.text.encode("utf-8") + b"\x00")
             chunk.append(article.text)
             if self.texts is not None:
                 self.texts.append(article.text)
+            if len(self.drift_sample) < _DRIFT_SAMPLE_TEXTS:
+                self.drift_sample.append(article.text)
             if len(chunk) == size:
                 yield chunk
                 chunk = []
@@ -116,7 +118,7 @@ class _MetadataSink:
             yield chunk
 
 
-_SNIPPET_SOURCE_CHARS = 2000
+_DRIFT_SAMPLE_TEXTS = 2000
 
 
 # Allowed parameter values, declared once and checked in `fit` (scikit-learn style).
@@ -253,13 +255,12 @@ class TopicModel:
         else:
             H = fit_topics(X, n_topics, random_state=self.random_state, max_iter=self.max_iter)
         W = nmf_transform_blocked(X, H, n_jobs=n_jobs)
-        ids, titles, dates, texts, fingerprint = meta.ids, meta.titles, meta.dates, meta.snippet_sources, meta.fingerprint
 
         self.vectorizer_ = vectorizer
         self.components_ = H
         self.doc_topics_ = W
         self.doc_terms_ = X
-        self.articles_ = ArticleTable.build(ids, titles, dates, texts)
+        self.articles_ = ArticleTable.build(meta.ids, meta.titles, meta.dates, meta.snippets)
         self.topic_names_ = {}
         self.index_ = SimilarityIndex(X, W, self.topic_weight)
         stats = articles.stats if isinstance(articles, Corpus) else None
@@ -269,11 +270,11 @@ class TopicModel:
             "n_topics": int(n_topics),
             "n_topics_rule": k_rule,
             "seconds": round(time.perf_counter() - started, 3),
-            "corpus_fingerprint": fingerprint.hexdigest()[:32],
+            "corpus_fingerprint": meta.fingerprint.hexdigest()[:32],
             "sources": [str(p) for p in articles.paths] if isinstance(articles, Corpus) else [],
             "skipped": stats.describe() if stats else "",
             "relative_error": round(relative_error(X, W, H), 6),
-            "unknown_share": unknown_share(vectorizer, texts),  # the baseline for drift in topics.incremental
+            "unknown_share": unknown_share(vectorizer, meta.drift_sample),  # the baseline for drift in topics.incremental
             "topics_version": __version__,
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         }

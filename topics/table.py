@@ -86,11 +86,12 @@ class ArticleTable:
         self.id_order = id_order
 
     @classmethod
-    def build(cls, ids, titles, dates, texts_or_snippets) -> "ArticleTable":
+    def build(cls, ids, titles, dates, snippets) -> "ArticleTable":
+        """A table from per-article values in order; ``snippets`` as made by :func:`make_snippet`."""
         ids = StringColumn.from_strings(ids)
         dates = np.array([d if d else "NaT" for d in dates], dtype="datetime64[D]")
         return cls(ids, StringColumn.from_strings(titles), dates,
-                   StringColumn.from_strings(make_snippet(t) for t in texts_or_snippets), _id_order(ids))
+                   StringColumn.from_strings(snippets), _id_order(ids))
 
     def __len__(self) -> int:
         return len(self.ids)
