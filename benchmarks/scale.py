@@ -116,7 +116,7 @@ for r in rows[:50]:
     lex_ok += list(top_k(fast_lex, 10, exclude=[r])) == list(top_k(brute_lex, 10, exclude=[r]))
     a = index.topic_weight
     brute = ((1 - a) * brute_lex + a * (np.asarray(U, dtype=np.float64) @ np.asarray(U[r], dtype=np.float64))).astype(np.float32)
-    fast = [model.row_of(h.id) for h in model.similar(model.articles_.ids[r], k=10)]
+    fast = [model.row_of(h.id) for h in model.similar(model.articles_.ids[r], k=10, keep_duplicates=True)]
     full_ok += fast == list(top_k(brute, 10, exclude=[r]))
 q = lambda v, p: float(np.percentile(v, p))
 print(json.dumps({"load": load, "p50": q(t, 50), "p99": q(t, 99), "batch": batch, "lex_exact": lex_ok,
