@@ -478,18 +478,16 @@ def _weight(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
     return normalize_rows(x)
 
 
-def normalize_rows(x):
-    """Rows scaled to unit L2 norm (all-zero rows stay zero); works for CSR and dense float arrays."""
-    if sp.issparse(x):
-        x = sp.csr_matrix(x, dtype=np.float32, copy=True)
-        norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
-        norms[norms == 0] = 1.0
-        x.data /= np.repeat(norms, np.diff(x.indptr)).astype(np.float32)
-        return x
-    x = np.asarray(x, dtype=np.float32)
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
+def normalize_rows(x) -> sp.csr_matrix:
+    """A float32 CSR copy with rows scaled to unit L2 norm (all-zero rows stay zero).
+
+    Dense topic vectors are normalised by :func:`topics.index.unit_rows`.
+    """
+    x = sp.csr_matrix(x, dtype=np.float32, copy=True)
+    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
     norms[norms == 0] = 1.0
-    return x / norms
+    x.data /= np.repeat(norms, np.diff(x.indptr)).astype(np.float32)
+    return x
 
 
 def _as_count(value, n_docs: int, name: str) -> float:
