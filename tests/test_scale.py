@@ -74,6 +74,36 @@ def test_topics_on_sample_are_seeded_and_shaped(texts):
                           fit_topics(X, 4, random_state=0))
 
 
+def test_topics_use_only_the_most_common_terms(texts):
+    X = vectorizer().fit_transform(texts)
+    in_articles = np.bincount(X.indices, minlength=X.shape[1])
+    H = fit_topics(X, 5, random_state=0, max_terms=300)
+    used = np.flatnonzero(H.any(axis=0))
+    assert used.size <= 300
+    # Every term that takes part is in at least as many articles as any term left out.
+    left_out = np.setdiff1d(np.arange(X.shape[1]), used)
+    assert in_articles[used].min() >= in_articles[left_out].max()
+    # Equal to fitting the matrix of those columns alone; a limit above V changes nothing.
+    columns = np.sort(np.argsort(-in_articles, kind="stable")[:300])
+    assert np.array_equal(H[:, columns], fit_topics(X[:, columns], 5, random_state=0, max_terms=None))
+    assert np.array_equal(fit_topics(X, 5, random_state=0, max_terms=X.shape[1]),
+                          fit_topics(X, 5, random_state=0, max_terms=None))
+    with pytest.raises(topics.ParameterError, match="max_terms=0"):
+        fit_topics(X, 5, max_terms=0)
+
+
+def test_vocabulary_merge_keeps_long_terms_of_late_chunks():
+    # The first chunk's terms are short; a later chunk brings longer ones, which must not be cut.
+    texts = ["cat dog cat dog", "cat dog", "hippopotamus crocodile hippopotamus crocodile",
+             "hippopotamus crocodile zebra"]
+    one, many = vectorizer(min_df=1, max_df=1.0), vectorizer(min_df=1, max_df=1.0)
+    one.fit_transform(texts, chunk_size=4)
+    many.fit_transform(texts, chunk_size=1)
+    assert b"hippopotamus crocodile" in set(many.vocabulary_)
+    assert np.array_equal(one.vocabulary_, many.vocabulary_)
+    assert np.array_equal(one.idf_, many.idf_)
+
+
 def test_index_scores_equal_brute_force(sample_model):
     X, W = sample_model.doc_terms_.toarray(), unit_rows(sample_model.doc_topics_)
     alpha = sample_model.index_.topic_weight

@@ -320,11 +320,7 @@ class Vectorizer:
         else:
             self.idf_ = (np.log((1.0 + n_docs) / (1.0 + df[keep])) + 1.0).astype(np.float32)
         self.n_documents_ = n_docs
-        blocks = []
-        for i, (counts, local_terms) in enumerate(parts):
-            blocks.append(_weight(_to_vocabulary(counts, local_terms, self.vocabulary_), self.idf_))
-            parts[i] = None             # free each raw chunk as soon as it is weighted
-        return sp.vstack(blocks, format="csr", dtype=np.float32) if len(blocks) > 1 else blocks[0]
+        return _stack_weighted(parts, self.vocabulary_, self.idf_)
 
     def _select_terms(self, df: np.ndarray, totals: np.ndarray, n_docs: int) -> np.ndarray:
         """Positions of the kept terms, given each term's document frequency and total count."""
@@ -419,17 +415,53 @@ def _merge_term_stats(parts) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
     Merged one chunk at a time, so the peak is the running list plus one chunk's terms.
     """
     terms = np.zeros(0, dtype="S1")
-    df = np.zeros(0, dtype=np.int64)
+    df = np.zeros(0, dtype=np.float64)
     totals = np.zeros(0, dtype=np.float64)
     clogc = np.zeros(0, dtype=np.float64)
     for counts, local_terms in parts:
         c = counts.data.astype(np.float64)
         local = [np.bincount(counts.indices, weights=w, minlength=local_terms.size)
                  for w in (np.ones_like(c), c, c * np.log(c))]
-        terms, inverse = np.unique(np.concatenate([terms, local_terms]), return_inverse=True)
-        df, totals, clogc = (np.bincount(inverse, weights=np.concatenate([old, new]), minlength=terms.size)
-                             for old, new in zip((df, totals, clogc), local))
+        # Both term lists are sorted and distinct: insert the chunk's new terms in place (a linear
+        # merge, not a re-sort of everything seen so far, which dominated at a million articles).
+        position, found = _find_sorted(terms, local_terms)
+        if not found.all():
+            at, new_terms = position[~found], local_terms[~found]
+            terms = np.insert(terms.astype(np.promote_types(terms.dtype, local_terms.dtype)), at, new_terms)
+            df, totals, clogc = (np.insert(stat, at, 0.0) for stat in (df, totals, clogc))
+            position = np.searchsorted(terms, local_terms)
+        for stat, add in zip((df, totals, clogc), local):
+            stat[position] += add       # positions are distinct: the chunk's terms are
     return terms, df, totals, clogc
+
+
+def _find_sorted(sorted_terms: np.ndarray, terms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each of ``terms`` is (or would be inserted) in ``sorted_terms``, and whether it is there."""
+    position = np.searchsorted(sorted_terms, terms)
+    found = position < sorted_terms.size
+    found[found] = sorted_terms[position[found]] == terms[found]
+    return position, found
+
+
+def _stack_weighted(parts: list, vocabulary: np.ndarray, idf: np.ndarray) -> sp.csr_matrix:
+    """X: every chunk's counts re-indexed to ``vocabulary`` and weighted, stacked into one CSR matrix.
+
+    X's arrays are allocated once at their final size and each raw chunk is freed as soon as it is
+    copied in, so the peak is the raw chunks plus X, never two copies of X (as ``sp.vstack`` needs).
+    """
+    sizes = [int(_find_sorted(vocabulary, terms)[1][counts.indices].sum()) for counts, terms in parts]
+    n_rows = sum(counts.shape[0] for counts, _ in parts)
+    data = np.empty(sum(sizes), dtype=np.float32)
+    indices = np.empty(sum(sizes), dtype=np.int32)
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    row = entry = 0
+    for i, size in enumerate(sizes):
+        block = _weight(_to_vocabulary(*parts[i], vocabulary), idf)
+        parts[i] = None                 # free each raw chunk as soon as it is weighted
+        data[entry:entry + size], indices[entry:entry + size] = block.data, block.indices
+        indptr[row + 1:row + 1 + block.shape[0]] = block.indptr[1:] + entry
+        row, entry = row + block.shape[0], entry + size
+    return sp.csr_matrix((data, indices, indptr), shape=(n_rows, vocabulary.size))
 
 
 def _entropy_from_stats(totals: np.ndarray, clogc: np.ndarray, n_docs: int) -> np.ndarray:
@@ -444,9 +476,7 @@ def _entropy_from_stats(totals: np.ndarray, clogc: np.ndarray, n_docs: int) -> n
 
 def _to_vocabulary(counts: sp.csr_matrix, local_terms: np.ndarray, vocabulary: np.ndarray) -> sp.csr_matrix:
     """A chunk's raw counts re-indexed to ``vocabulary`` columns; terms outside it are dropped."""
-    cols = np.searchsorted(vocabulary, local_terms)
-    known = cols < vocabulary.size
-    known[known] = vocabulary[cols[known]] == local_terms[known]
+    cols, known = _find_sorted(vocabulary, local_terms)
     keep_entry = known[counts.indices]
     new_indices = cols[counts.indices[keep_entry]].astype(np.int32)
     kept_before = np.concatenate([[0], np.cumsum(keep_entry)])   # kept entries before each position
