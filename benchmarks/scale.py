@@ -76,8 +76,8 @@ def product(r):
     s = (X @ X[r].T).toarray().ravel(); np.argpartition(-s, 11)[:11]
 prod = single(product)
 batch = X[rows[:100]]
-s = time.perf_counter(); nn.kneighbors(batch, n_neighbors=11); knn_batch = (time.perf_counter() - s) / len(batch)
-s = time.perf_counter(); (batch @ X.T).toarray(); prod_batch = (time.perf_counter() - s) / len(batch)
+s = time.perf_counter(); nn.kneighbors(batch, n_neighbors=11); knn_batch = (time.perf_counter() - s) / batch.shape[0]
+s = time.perf_counter(); (batch @ X.T).toarray(); prod_batch = (time.perf_counter() - s) / batch.shape[0]
 q = lambda t, p: float(np.percentile(t, p))
 print(json.dumps({"knn_p50": q(knn, 50), "knn_p99": q(knn, 99), "prod_p50": q(prod, 50), "prod_p99": q(prod, 99),
                   "knn_batch": knn_batch, "prod_batch": prod_batch}))
