@@ -302,3 +302,54 @@ def test_model_files_from_before_term_weighting_load_as_tfidf(tmp_path, monkeypa
     assert old.term_weighting == "tfidf"
     assert [h.id for h in old.similar(text="bushfire near Sydney", k=5)] == \
         [h.id for h in model.similar(text="bushfire near Sydney", k=5)]
+
+
+# -- pruned exact search (SimilarityIndex.candidates) ---------------------------------------------------
+def test_candidates_hold_the_best_rows_and_bound_the_rest(sample_model):
+    index, X = sample_model.index_, sample_model.doc_terms_
+    sizes = []
+    for row in range(0, X.shape[0], 7):
+        start, end = X.indptr[row], X.indptr[row + 1]
+        found = index.candidates(X.indices[start:end], X.data[start:end], sample_model.doc_topics_[row], 5, [row])
+        if found is None:
+            continue
+        rows, scores, bound = found
+        sizes.append(rows.size)
+        full = index.scores_for_article(row)
+        assert np.allclose(scores, full[rows], atol=1e-6)
+        outside = np.setdiff1d(np.arange(X.shape[0]), rows)
+        assert full[outside].max() < bound                      # nothing left out could rank above
+        best = np.argsort(-np.where(np.arange(full.size) == row, -1, full), kind="stable")[:5]
+        assert set(best) <= set(rows) and (full[best] >= bound).all()
+    assert len(sizes) > 25 and np.median(sizes) < X.shape[0] / 4   # and it did prune
+
+
+@pytest.mark.parametrize("k, options", [(1, {}), (2, {"keep_duplicates": True}), (1, {"min_score": 0.3}),
+                                        (3, {"keep_duplicates": True, "min_score": 0.25})])
+def test_similar_with_pruning_equals_scoring_every_article(sample_model, k, options):
+    from topics.filters import HitFilter
+
+    hit_filter = HitFilter.build(**options)
+    used = 0
+    for row in range(0, len(sample_model.articles_), 5):
+        article = sample_model.articles_.ids[row]
+        hits = sample_model.similar(article, k=k, **options)
+        full = sample_model._hits(sample_model.index_.scores_for_article(row), k, hit_filter, row, None, False)
+        assert [h.id for h in hits] == [h.id for h in full]
+        assert np.allclose([h.score for h in hits], [h.score for h in full], atol=1e-6)
+        used += sample_model._pruned_hits(sample_model.doc_terms_[row], sample_model.doc_topics_[row], k,
+                                          hit_filter, row, None, False) is not None
+    if options.get("keep_duplicates"):
+        assert used > 10  # the pruned path answered a good share of these queries
+
+
+def test_text_queries_with_pruning_equal_scoring_every_article(sample_model, lee_records):
+    from topics.filters import HitFilter
+
+    for record in lee_records[:40:4]:
+        text = record["text"][: len(record["text"]) // 2]
+        hits = sample_model.similar(text=text, k=1)
+        terms, topics_ = sample_model._vectorise_query(text)
+        full = sample_model._hits(sample_model.index_.scores(terms, topics_[0]), 1, HitFilter.build(), None,
+                                  (terms, topics_[0]), False)
+        assert [h.id for h in hits] == [h.id for h in full]
