@@ -151,7 +151,12 @@ def _id_order(ids: StringColumn) -> np.ndarray:
 
 def make_snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
     """The start of a text on one line, cut at a word boundary, with an ellipsis when cut."""
-    flat = _SPACE.sub(" ", text).strip()
+    size = 4 * limit
+    while True:  # flatten only as much of the text as the snippet needs (a prefix, grown if all space)
+        flat = _SPACE.sub(" ", text[:size]).strip()
+        if len(flat) > limit or size >= len(text):
+            break
+        size *= 4
     if len(flat) <= limit:
         return flat
     cut = flat[:limit].rsplit(" ", 1)[0]

@@ -154,9 +154,10 @@ class Analyzer:
         for clause in _CLAUSE_SPLIT.split(text):
             run: list[str] = []
             for word in _WORD.findall(clause):
-                word = _POSSESSIVE.sub("", word)
-                if _CONTRACTION.search(word):  # don't, i'm, they're: function words
-                    word = ""
+                if "'" in word or "’" in word:  # both patterns need an apostrophe; most words have none
+                    word = _POSSESSIVE.sub("", word)
+                    if _CONTRACTION.search(word):  # don't, i'm, they're: function words
+                        word = ""
                 if len(word) < 2 or len(word) > MAX_TOKEN_CHARS or word in stop:
                     if run:
                         runs.append(run)
