@@ -60,25 +60,37 @@ def duplicate_groups(doc_terms, threshold: float = DEFAULT_THRESHOLD) -> list[np
     return sorted(groups, key=lambda g: (-g.size, g[0]))
 
 
-def distinct_rows(candidates: np.ndarray, doc_terms, threshold: float, query=None) -> np.ndarray:
+def distinct_rows(candidates: np.ndarray, doc_terms, threshold: float, query=None, limit: int | None = None,
+                  block: int = 32) -> np.ndarray:
     """The candidates (in rank order) left after dropping near-duplicates of the query and of each other.
 
     candidates : int array of rows, best first; query : sparse row (1, V) or None. A candidate is dropped
-    when its cosine with the query, or with a better candidate already kept, is >= threshold.
+    when its cosine with the query, or with a better candidate already kept, is >= threshold. With
+    ``limit``, stops once that many are kept (the rest are not read).
+
+    Candidates are read in blocks and compared with what is kept so far (at most ``limit`` rows) and
+    with each other, never all pairs at once: a query whose best few hundred rows are copies of one
+    story costs a few small products, not one of hundreds by hundreds.
     """
-    if candidates.size == 0:
-        return candidates
-    vectors = doc_terms[candidates]
-    if query is not None:  # one product gives the candidates' cosines with each other and with the query
-        vectors = sp.vstack([vectors, query], format="csr")
-    products = (vectors @ vectors.T).toarray()
-    mutual = products[:candidates.size, :candidates.size]
-    dropped = np.zeros(candidates.size, dtype=bool)
-    if query is not None:
-        dropped |= products[:candidates.size, -1] >= threshold - 1e-6
-    kept = []
-    for i in range(candidates.size):
-        if dropped[i] or (kept and mutual[i, kept].max() >= threshold - 1e-6):
-            continue
-        kept.append(i)
+    limit = candidates.size if limit is None else limit
+    kept: list[int] = []
+    kept_vectors = query if query is not None else None   # the query first, then each kept candidate
+    for start in range(0, candidates.size, block):
+        if len(kept) >= limit:
+            break
+        vectors = doc_terms[candidates[start:start + block]]
+        mutual = (vectors @ vectors.T).toarray()
+        against = (vectors @ kept_vectors.T).toarray() if kept_vectors is not None else np.zeros((vectors.shape[0], 0))
+        kept_here: list[int] = []
+        for i in range(vectors.shape[0]):
+            if (against.shape[1] and against[i].max() >= threshold - 1e-6) or \
+                    (kept_here and mutual[i, kept_here].max() >= threshold - 1e-6):
+                continue
+            kept_here.append(i)
+            kept.append(start + i)
+            if len(kept) >= limit:
+                break
+        if kept_here:
+            new = vectors[kept_here]
+            kept_vectors = new if kept_vectors is None else sp.vstack([kept_vectors, new], format="csr")
     return candidates[np.array(kept, dtype=np.int64)]

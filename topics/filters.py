@@ -89,7 +89,7 @@ def select(scores: np.ndarray, k: int, hit_filter: HitFilter, *, dates: np.ndarr
     want = 2 * k + 8
     while True:
         candidates = top_k(scores, want, exclude=exclude)
-        kept = distinct_rows(candidates, doc_terms, hit_filter.threshold, query=query)
+        kept = distinct_rows(candidates, doc_terms, hit_filter.threshold, query=query, limit=k)
         if kept.size >= k or candidates.size < want:
             return kept[:k]
         want *= 4
