@@ -66,18 +66,13 @@ def parse_date(value, name: str) -> np.datetime64 | None:
 
 
 def select(scores: np.ndarray, k: int, hit_filter: HitFilter, *, dates: np.ndarray, doc_terms, exclude=(),
-           query=None, rows=None) -> np.ndarray:
+           query=None) -> np.ndarray:
     """Rows of the best k hits, best first, after the filters.
 
     scores : (n_articles,) array; dates : datetime64[D] (n_articles,); doc_terms : csr (n_articles, V);
     exclude : rows never to return (the query article); query : sparse row (1, V) whose near-duplicates
-    are dropped, or None; rows : sorted rows that ``scores`` belong to, when only some rows are scored
-    (:meth:`topics.index.SimilarityIndex.candidates`), or None for all.
+    are dropped, or None.
     """
-    if rows is not None:
-        chosen = select(scores, k, hit_filter, dates=dates[rows], doc_terms=_RowsOf(doc_terms, rows),
-                        exclude=np.flatnonzero(np.isin(rows, exclude)), query=query)
-        return rows[chosen]
     scores = np.asarray(scores, dtype=np.float64).copy()
     allowed = hit_filter.mask(dates)
     if allowed is not None:
@@ -93,13 +88,3 @@ def select(scores: np.ndarray, k: int, hit_filter: HitFilter, *, dates: np.ndarr
         if kept.size >= k or candidates.size < want:
             return kept[:k]
         want *= 4
-
-
-class _RowsOf:
-    """Rows ``rows`` of a CSR matrix, indexed from 0: what :func:`distinct_rows` reads of a subset."""
-
-    def __init__(self, matrix, rows: np.ndarray):
-        self.matrix, self.rows = matrix, rows
-
-    def __getitem__(self, local):
-        return self.matrix[self.rows[local]]

@@ -12,12 +12,6 @@ story in other words.
 Lexical scores come from an inverted index (the TF-IDF matrix in CSC form: for each term, the articles
 that contain it), so a query touches only the postings of its own terms. Topical scores are one dense
 product with the unit-length topic matrix.
-
-:meth:`SimilarityIndex.candidates` finds the best rows without scoring every article (MaxScore, Turtle
-and Flood 1995): each term's contribution to the lexical cosine is at most its query weight times its
-largest weight in any article, so once the best rows seen so far are certain to beat any row found only
-through the remaining terms, those terms' postings are never read; the rows that can still reach the
-top are then scored exactly from their own TF-IDF rows. The result is exact, not approximate.
 """
 
 from __future__ import annotations
@@ -44,19 +38,6 @@ class SimilarityIndex:
         self.postings = postings if postings is not None else sp.csc_matrix(doc_terms)
         self.topic_units = unit_rows(doc_topics)
         self.topic_weight = float(topic_weight)
-        self._term_max = None
-
-    @property
-    def term_max(self) -> np.ndarray:
-        """Each term's largest TF-IDF weight in any article: float64 (V,), computed once when first needed."""
-        if self._term_max is None:
-            p = self.postings
-            present = np.diff(p.indptr) > 0
-            term_max = np.zeros(p.shape[1])
-            if present.any():
-                term_max[present] = np.maximum.reduceat(np.asarray(p.data), p.indptr[:-1][present])
-            self._term_max = term_max
-        return self._term_max
 
     @property
     def n_articles(self) -> int:
@@ -79,58 +60,6 @@ class SimilarityIndex:
         topical = self.topic_units @ self.topic_units[row]
         return ((1.0 - self.topic_weight) * lexical + self.topic_weight * topical).astype(np.float32)
 
-    def candidates(self, columns, weights, query_topics, need: int, exclude=()):
-        """Rows that may be among the ``need`` best for a query, with their exact scores, or None.
-
-        columns, weights : the query's TF-IDF row (unit length) as column indices and weights;
-        query_topics : array (k,). Returns ``(rows, scores, bound)``: sorted rows, their scores (equal to
-        :meth:`scores` on those rows) and a bound that every other row's score is below. The ``need``
-        best rows not in ``exclude`` score at least ``bound``. None when pruning cannot help (a
-        query with no terms, or an index hardly larger than ``need``); score everything then.
-        """
-        n, alpha = self.n_articles, self.topic_weight
-        rank = need + len(exclude)
-        columns = np.asarray(columns)
-        if columns.size == 0 or rank >= n // 2:
-            return None
-        weights = np.asarray(weights, dtype=np.float32)
-        bounds = weights * self.term_max[columns]
-        order = np.argsort(-bounds, kind="stable")
-        rest = np.append(np.cumsum(bounds[order][::-1])[::-1], 0.0)  # rest[i]: bound of terms order[i:]
-        p = self.postings
-        partial = np.zeros(n)                 # lexical score over the terms read so far
-        floor, done, step = -np.inf, 0, 8     # floor: the rank-th best score is at least this
-        while done < order.size and (1 - alpha) * rest[done] + alpha >= floor - _SLACK:
-            for t in order[done:done + step]:
-                start, end = p.indptr[columns[t]], p.indptr[columns[t] + 1]
-                partial[p.indices[start:end]] += p.data[start:end] * weights[t]  # rows are distinct in a column
-            done, step = min(order.size, done + step), step * 2
-            seen = partial[partial > 0]
-            if seen.size >= rank:
-                floor = (1 - alpha) * np.partition(seen, seen.size - rank)[seen.size - rank]
-        unread = (1 - alpha) * rest[done] + alpha   # the best score of a row no term read so far reaches
-        if unread >= floor - _SLACK:
-            return None
-        rows = np.flatnonzero((1 - alpha) * (partial + rest[done]) + alpha >= floor - _SLACK)
-        lexical = self._lexical_of_rows(rows, columns, weights)
-        topical = self.topic_units[rows] @ unit_rows(np.asarray(query_topics, dtype=np.float32)[None, :])[0]
-        scores = ((1.0 - alpha) * lexical + alpha * topical).astype(np.float32)
-        return rows, scores, floor - _SLACK
-
-    def _lexical_of_rows(self, rows: np.ndarray, columns: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        """:meth:`_lexical` of the given rows only, read from their TF-IDF rows, with the same float
-        operations in the same order (products in float32, summed in column order in float64)."""
-        X = self.doc_terms
-        query = np.zeros(X.shape[1], dtype=np.float32)
-        query[columns] = weights
-        starts, ends = X.indptr[rows], X.indptr[rows + 1]
-        lengths = ends - starts
-        take = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths) + np.arange(lengths.sum())
-        products = X.data[take] * query[X.indices[take]]
-        owner = np.repeat(np.arange(rows.size), lengths)
-        shared = products != 0
-        return np.bincount(owner[shared], weights=products[shared], minlength=rows.size).astype(np.float32)
-
     def _lexical(self, columns: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """Cosine with every article, touching only the postings of the query's terms."""
         p = self.postings
@@ -142,10 +71,6 @@ class SimilarityIndex:
         rows = p.indices[take]
         contributions = p.data[take] * np.repeat(np.asarray(weights, dtype=np.float32), lengths)
         return np.bincount(rows, weights=contributions, minlength=self.n_articles).astype(np.float32)
-
-
-# Room for float rounding in the pruning bounds (scores are float32 sums of up to a few hundred terms).
-_SLACK = 1e-5
 
 
 def unit_rows(matrix: np.ndarray) -> np.ndarray:

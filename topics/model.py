@@ -337,40 +337,12 @@ class TopicModel:
         hit_filter = HitFilter.build(since=since, until=until, min_score=min_score, keep_duplicates=keep_duplicates)
         if id is not None:
             row = self.row_of(id)
-            terms, topics = self.doc_terms_[row], self.doc_topics_[row]
+            scores = self.index_.scores_for_article(row)
         else:
             row = None
             terms, topics = self._vectorise_query(text)
-            topics = topics[0]
-        text_query = None if row is not None else (terms, topics)
-        pruned = self._pruned_hits(terms, topics, k, hit_filter, row, text_query, explain)
-        if pruned is not None:
-            return pruned
-        scores = self.index_.scores_for_article(row) if row is not None else self.index_.scores(terms, topics)
-        return self._hits(scores, k, hit_filter, row, text_query, explain)
-
-    def _pruned_hits(self, terms, topics, k, hit_filter, row, text_query, explain) -> list[Hit] | None:
-        """:meth:`similar`'s hits found without scoring every article, or None to score them all.
-
-        The index's candidates are certain to hold the best ``need`` rows; when the filters leave fewer
-        than k hits that beat every row outside them, ``need`` grows, and past an eighth of the archive
-        every row is scored. Date filters can leave out any share of the best rows: they score all.
-        """
-        if hit_filter.since is not None or hit_filter.until is not None:
-            return None
-        terms = sp.csr_matrix(terms)
-        exclude = [] if row is None else [row]
-        need = 2 * k + 8 if hit_filter.keep_duplicates else 8 * k + 32  # room for dropped near-duplicates
-        while need <= len(self.articles_) // 8:
-            found = self.index_.candidates(terms.indices, terms.data, topics, need, exclude)
-            if found is None:
-                return None
-            rows, scores, bound = found
-            hits = self._hits(scores, k, hit_filter, row, text_query, explain, rows=rows)
-            if all(h.score >= bound for h in hits) and (len(hits) == k or hit_filter.min_score >= bound):
-                return hits
-            need *= 4
-        return None
+            scores = self.index_.scores(terms, topics[0])
+        return self._hits(scores, k, hit_filter, row, None if row is not None else (terms, topics[0]), explain)
 
     def similar_batch(self, queries, *, k: int = 10, since=None, until=None, min_score=None,
                       keep_duplicates: bool = False) -> list[list[Hit]]:
@@ -449,21 +421,19 @@ class TopicModel:
         return Hit(id=table.ids[row], score=min(1.0, max(0.0, score)), title=table.titles[row],
                    date=table.date(row), snippet=table.snippets[row], explanation=explanation)
 
-    def _hits(self, scores, k, hit_filter, row, text_query, explain, rows=None) -> list[Hit]:
+    def _hits(self, scores, k, hit_filter, row, text_query, explain) -> list[Hit]:
         """Hits for one query's scores: ``row`` is the query's stored row (or None), ``text_query`` its
-        (terms, topics) when it is a text; ``rows``: the sorted rows ``scores`` belong to, or None for all."""
+        (terms, topics) when it is a text."""
         query_terms = self.doc_terms_[row] if row is not None else None
-        chosen = select(scores, k, hit_filter, dates=self.articles_.dates, doc_terms=self.doc_terms_,
-                        exclude=[] if row is None else [row], query=query_terms, rows=rows)
-        score_of = (lambda r: float(scores[r])) if rows is None else \
-            (lambda r: float(scores[np.searchsorted(rows, r)]))
+        rows = select(scores, k, hit_filter, dates=self.articles_.dates, doc_terms=self.doc_terms_,
+                      exclude=[] if row is None else [row], query=query_terms)
         if not explain:
-            return [self._hit(r, score_of(r)) for r in chosen]
+            return [self._hit(r, float(scores[r])) for r in rows]
         terms, topics = text_query if row is None else (self.doc_terms_[row], self.doc_topics_[row])
         labels = self._topic_labels()
-        return [self._hit(r, score_of(r), self._explain(terms, topics, self.doc_terms_[r], self.doc_topics_[r],
-                                                        labels=labels))
-                for r in chosen]
+        return [self._hit(r, float(scores[r]), self._explain(terms, topics, self.doc_terms_[r], self.doc_topics_[r],
+                                                             labels=labels))
+                for r in rows]
 
     def _explain(self, terms_a, topics_a, terms_b, topics_b, n_terms=8, n_topics=3, labels=None) -> Explanation:
         return explain_pair(terms_a, topics_a, terms_b, topics_b, topic_weight=self.index_.topic_weight,
