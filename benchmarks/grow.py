@@ -10,6 +10,11 @@ the first N articles, then in the same run measures:
   vocabulary and topics.
 
 usage: python benchmarks/grow.py [--articles 100000] [--add 10000] [--topics K] [--workers 2] [--corpus FILE.jsonl]
+       python benchmarks/grow.py --model FITTED.joblib --base BASE.jsonl --new NEW.jsonl [--topics K]
+
+The second form measures ``add`` on a model already fitted on BASE (say, the million-article model
+``benchmarks/scale.py`` leaves in its work directory; it is copied, never changed) against a full
+refit on BASE + NEW, both in this run.
 """
 
 import argparse
@@ -51,7 +56,12 @@ def main():
     ap.add_argument("--topics", type=int, default=None, help="number of topics (default: the fit's default)")
     ap.add_argument("--corpus", type=Path, help="a JSONL archive with at least articles + add records")
     ap.add_argument("--no-dask", action="store_true")
+    ap.add_argument("--model", type=Path, help="a model fitted on --base: measure add on a copy of it")
+    ap.add_argument("--base", type=Path, help="with --model: the archive the model was fitted on")
+    ap.add_argument("--new", type=Path, help="with --model: the articles to add")
     args = ap.parse_args()
+    if args.model:
+        return add_to_fitted(args)
 
     import numpy as np
 
@@ -103,6 +113,36 @@ def main():
             results.update(dask_fit_s=round(dask_s, 2), dask_start_s=round(start_s, 2),
                            same_vocabulary=same_vocabulary, max_w_difference=max_w)
         print(json.dumps(results))
+
+
+def add_to_fitted(args):
+    """``add`` of --new to a copy of --model (load + add + atomic save), against a refit on --base + --new."""
+    import shutil
+
+    import topics
+
+    with tempfile.TemporaryDirectory(prefix="topics-grow-", dir=args.model.parent) as tmp:
+        model_path = Path(tmp) / "model.joblib"
+        shutil.copyfile(args.model, model_path)
+        n_new = sum(1 for _ in open(args.new, encoding="utf-8"))
+
+        def add_and_save():
+            model = topics.load(model_path)
+            report = model.add(args.new)
+            model.save(model_path, force=True)
+            return model, report
+
+        (model, report), add_s = timed(add_and_save)
+        n_base = len(model.articles_) - n_new
+        print(f"add {n_new:,} articles to a {n_base:,}-article model (load + add + atomic save): {add_s:.1f} s "
+              f"(add alone {report.seconds:.1f} s); error ratio {report.error_ratio}, "
+              f"unknown terms {report.unknown_share:.0%}, refit advised: {report.refit_advised}", flush=True)
+        del model
+        _, refit_s = timed(lambda: topics.fit([args.base, args.new], args.topics, random_state=0))
+        print(f"full refit on {n_base + n_new:,} articles (baseline): {refit_s:.1f} s -> add is "
+              f"{refit_s / add_s:.0f}x faster")
+        print(json.dumps({"articles": n_base, "add": n_new, "add_s": round(add_s, 2), "add_only_s": report.seconds,
+                          "refit_s": round(refit_s, 2)}))
 
 
 if __name__ == "__main__":
