@@ -97,11 +97,13 @@ class Plant:
 
 
 def forge(template: Path, payload: bytes) -> bytes:
-    """A file with an attacker's payload and the template's footer, with size and CRC-32 fixed up."""
+    """A file with an attacker's payload and the template's footer, with size and CRC-32s fixed up."""
     data = template.read_bytes()
     length = struct.unpack("<Q", data[-16:-8])[0]
     footer = json.loads(data[-16 - length:-16])
-    footer.update(payload_bytes=len(payload), crc32=zlib.crc32(payload))
+    block = footer["crc32_block_bytes"]
+    blocks = [zlib.crc32(payload[i:i + block]) for i in range(0, len(payload), block)]
+    footer.update(payload_bytes=len(payload), crc32=zlib.crc32(payload), crc32_blocks=blocks)
     encoded = json.dumps(footer).encode()
     return payload + encoded + struct.pack("<Q8s", len(encoded), b"TPCSEND1")
 

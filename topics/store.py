@@ -7,8 +7,9 @@ pickled estimators), followed by a footer::
 
     [joblib payload][footer: UTF-8 JSON][footer length: 8 bytes little-endian][b"TPCSEND1"]
 
-The footer names the format and its version and carries the payload's size, its CRC-32 and, when the
-model was saved with a key, an HMAC-SHA256 of the payload. :func:`load_model` reads the footer first
+The footer names the format and its version and carries the payload's size, its CRC-32 (of the whole
+payload, and of each 64 MiB block so that loading checks blocks in parallel) and, when the model was
+saved with a key, an HMAC-SHA256 of the payload. :func:`load_model` reads the footer first
 and checks version, size, checksum and signature before joblib reads (and so unpickles) anything.
 Arrays are stored uncompressed so they load memory-mapped: a query process maps the file instead of
 reading it, and starts fast however large the model.
@@ -54,6 +55,10 @@ _END_MAGIC = b"TPCSEND1"
 _TRAILER = struct.Struct("<Q8s")  # footer length, end magic
 _MAX_FOOTER = 1 << 20
 _CHUNK = 1 << 24
+# The payload's CRC-32 is also kept per block of this many bytes (a multiple of _CHUNK), so loading
+# checks the blocks on all cores at once: zlib releases the GIL. Checking a 3.6 GiB model took 1.41 s
+# in one thread and 0.76 s in two (README, "Large archives").
+_BLOCK = 1 << 26
 _LOAD_ATTEMPTS = 3
 # A short history of `topics add` in the footer, so `topics info` shows it without loading the model.
 _FOOTER_ADD_FIELDS = ("at", "n_added", "n_replaced", "n_articles", "error_ratio", "unknown_share", "refit_advised")
@@ -120,13 +125,15 @@ def check_writable(path, *, force: bool = False) -> None:
 
 
 def _append_footer(tmp: Path, model: TopicModel, key: bytes | None) -> None:
-    crc, mac, size = _digest(tmp, key)
+    crc, mac, size, blocks = _digest(tmp, key, blocks=True)
     info = model.fit_info_
     footer = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
         "payload_bytes": size,
         "crc32": crc,
+        "crc32_block_bytes": _BLOCK,
+        "crc32_blocks": blocks,
         "hmac_sha256": mac,
         "created": info.get("created"),
         "topics_version": info.get("topics_version"),
@@ -164,9 +171,11 @@ def _publish(tmp: Path, path: Path, *, force: bool) -> None:
         pass  # directory fsync is not possible everywhere; the rename itself is still atomic
 
 
-def _digest(path: Path, key: bytes | None, limit: int | None = None, fileobj=None):
-    """CRC-32 (and HMAC-SHA256 with a key) of the first ``limit`` bytes of a file, and the byte count."""
+def _digest(path: Path, key: bytes | None, limit: int | None = None, fileobj=None, blocks: bool = False):
+    """CRC-32 (and HMAC-SHA256 with a key) of the first ``limit`` bytes of a file, the byte count, and
+    with ``blocks`` the CRC-32 of each ``_BLOCK`` bytes (else an empty list)."""
     crc, mac, size = 0, hmac.new(key, digestmod=hashlib.sha256) if key else None, 0
+    block_crcs, block_crc = [], 0
     f = fileobj or open(path, "rb")
     try:
         f.seek(0)
@@ -175,13 +184,47 @@ def _digest(path: Path, key: bytes | None, limit: int | None = None, fileobj=Non
             if not chunk:
                 break
             crc = zlib.crc32(chunk, crc)
+            if blocks:
+                block_crc = zlib.crc32(chunk, block_crc)
             if mac is not None:
                 mac.update(chunk)
             size += len(chunk)
+            if blocks and size % _BLOCK == 0:
+                block_crcs.append(block_crc)
+                block_crc = 0
     finally:
         if fileobj is None:
             f.close()
-    return crc, (mac.hexdigest() if mac is not None else None), size
+    if blocks and size % _BLOCK:
+        block_crcs.append(block_crc)
+    return crc, (mac.hexdigest() if mac is not None else None), size, block_crcs
+
+
+def _blocks_intact(f, footer: dict) -> bool | None:
+    """Whether every block of the payload matches its CRC-32 in the footer, checked in parallel threads;
+    None when the footer has no usable block checksums (files saved before they existed)."""
+    block, expected, size = footer.get("crc32_block_bytes"), footer.get("crc32_blocks"), footer["payload_bytes"]
+    if not (isinstance(block, int) and block > 0 and isinstance(expected, list)
+            and len(expected) == -(-size // block) and all(isinstance(c, int) for c in expected)):
+        return None
+    fd = f.fileno()
+
+    def block_crc(i: int) -> int:
+        crc, start, end = 0, i * block, min(size, (i + 1) * block)
+        while start < end:
+            chunk = os.pread(fd, min(_CHUNK, end - start), start)
+            if not chunk:  # shorter than the footer says
+                return -1
+            crc, start = zlib.crc32(chunk, crc), start + len(chunk)
+        return crc
+
+    workers = min(len(expected), os.cpu_count() or 1)
+    if workers <= 1:
+        return all(block_crc(i) == c for i, c in enumerate(expected))
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(block_crc, range(len(expected)))) == expected
 
 
 def _payload(model: TopicModel) -> dict:
@@ -262,7 +305,13 @@ def load_model(path, *, key: bytes | None = None, mmap: bool = True) -> TopicMod
 
 def _check_digest(path: Path, f, footer: dict, key: bytes | None) -> None:
     """Refuse a payload whose CRC-32 (or, with a key, HMAC) does not match the footer."""
-    crc, mac, _ = _digest(path, key, limit=footer["payload_bytes"], fileobj=f)
+    if key is None:  # the signature needs one pass in order; without it, check blocks in parallel
+        intact = _blocks_intact(f, footer)
+        if intact is not None:
+            if not intact:
+                raise ModelFileError(f"{path} is damaged (checksum mismatch); refit it or restore a copy")
+            return
+    crc, mac, _, _ = _digest(path, key, limit=footer["payload_bytes"], fileobj=f)
     if crc != footer.get("crc32"):
         raise ModelFileError(f"{path} is damaged (checksum mismatch); refit it or restore a copy")
     if key is not None:
