@@ -23,6 +23,9 @@ its own vectors: for TF-IDF-only queries (the index's inverted-index product aga
 Corpora are built with ../shared/tools/make_corpus.py into the scratch directory, never into git.
 
 usage: python benchmarks/scale.py [--sizes 10000 100000 1000000] [--work /tmp/topics-scale] [--skip-baseline]
+       python benchmarks/scale.py --cold MODEL.joblib [MODEL.joblib ...] [--repeat 5]
+The second form only times cold `topics similar` processes on models already fitted, one after another
+in the same run (say, one file saved by an older `topics` against the same model saved again).
 """
 
 import argparse
@@ -238,13 +241,27 @@ def table(results) -> str:
     return "\n".join(lines)
 
 
+def cold_only(models, repeat: int):
+    import topics
+
+    for model in models:
+        first = topics.load(model).articles_.ids[0]  # also brings the file into the page cache
+        seconds = timed([sys.executable, "-m", "topics.cli", "similar", first, "--model", str(model), "--top", "10"],
+                        repeat)
+        print(f"{model}: cold `topics similar ID` process, median of {repeat}: {seconds:.2f} s", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     ap.add_argument("--work", type=Path, default=Path("/tmp/topics-scale"))
     ap.add_argument("--skip-baseline", action="store_true")
     ap.add_argument("--npmi-articles", type=int, default=10_000, help="reference articles for NPMI")
+    ap.add_argument("--cold", type=Path, nargs="+", help="only time cold queries on these fitted models")
+    ap.add_argument("--repeat", type=int, default=5, help="with --cold: processes per model (median)")
     args = ap.parse_args()
+    if args.cold:
+        return cold_only(args.cold, args.repeat)
     args.work.mkdir(parents=True, exist_ok=True)
     results = [bench(n, args.work, args.skip_baseline, args.npmi_articles) for n in args.sizes]
     print(f"{os.cpu_count()} cores; {N_TOPICS} topics; corpora from make_corpus.py in {args.work}\n")
