@@ -11,7 +11,7 @@ from conftest import SAMPLE
 import topics
 from topics import ParameterError, QueryError
 from topics.duplicates import near_duplicate_pairs
-from topics.index import SimilarityIndex, batch_scores
+from topics.index import SimilarityIndex, batch_scores, top_k
 from topics.queries import parse_queries
 from topics.text import Analyzer, Vectorizer, entropy_weights
 
@@ -134,6 +134,24 @@ def test_hits_exclude_near_duplicates_of_each_other(lee_records):
     assert len(hits) == 6
     every = [h.id for h in model.similar(text=query, k=6, keep_duplicates=True)]
     assert set(every[:4]) == {lee_records[3]["id"], *[c.id for c in copies]}
+
+
+def test_hits_do_not_depend_on_the_candidate_pool(lee_records, monkeypatch):
+    """With a pool of one, the 13 copies of a story use up the first candidates and force more passes."""
+    import topics.filters as filters
+
+    base = [topics.Article(id=r["id"], text=r["text"]) for r in lee_records[:80]]
+    copies = [topics.Article(id=f"copy-{i}", text=reprint(lee_records[3]["text"]) + " Copy" * i) for i in range(12)]
+    model = topics.fit(base + copies, random_state=0)
+    query = "Talks " + lee_records[3]["text"][: len(lee_records[3]["text"]) // 2]
+    default = [(h.id, h.score) for h in model.similar(text=query, k=3)]
+    passes = []
+    monkeypatch.setattr(filters, "_CANDIDATE_POOL", 1)
+    monkeypatch.setattr(filters, "top_k", lambda *a, **kw: passes.append(1) or top_k(*a, **kw))
+    assert [(h.id, h.score) for h in model.similar(text=query, k=3)] == default
+    assert len(passes) > 1
+    story = {lee_records[3]["id"], *[c.id for c in copies]}
+    assert len(default) == 3 and len(story & {i for i, _ in default}) == 1
 
 
 def test_near_duplicate_pairs_equal_brute_force(sample_model):
