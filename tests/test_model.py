@@ -163,3 +163,26 @@ def test_analyzer_keeps_phrases_within_clauses():
     assert "prime minister" in terms and "new delhi" in terms
     assert "minister india" not in terms and "india new" not in terms
     assert not any("x.org" in t or "https" in t for t in terms)
+
+
+def test_analyzer_terms_equal_its_clauses_words_and_pairs(lee_records, newsgroup_records):
+    """The analyser's one-pass path gives the words and neighbouring pairs of :meth:`Analyzer.clauses`."""
+    from collections import Counter
+    from itertools import pairwise
+
+    tricky = ("From: a@b.org\nSubject: Re: Space\n\nIn article <1@x.edu> bob writes:\n> quoted line\n"
+              "By Jane Smith\nLONDON (Reuters) - Don't stop: it's Bob's well-known car — they're here, "
+              "see http://x.com/a?b=c or WWW.Foo.org; mail me@x.org. x y zz\n--\nsignature words")
+    texts = [r["text"] for r in lee_records + newsgroup_records] + [tricky, "", "...", "a b c"]
+    for clean in (True, False):
+        for ngram_max in (1, 2):
+            analyzer = Analyzer(stop_words=topics.text.english_stop_words(), ngram_max=ngram_max, clean=clean)
+            for text in texts:
+                runs = analyzer.clauses(text)
+                expected = [w for run in runs for w in run]
+                if ngram_max == 2:
+                    expected += [f"{a} {b}" for run in runs for a, b in pairwise(run)]
+                assert Counter(analyzer(text)) == Counter(expected), text[:80]
+    terms = Analyzer(stop_words={"the"}, clean=True)(tricky)
+    assert "bob car" not in terms and "bob well" in terms and "space" in terms  # apostrophes, subject kept
+    assert not any(w in terms for w in ("quoted", "signature", "jane", "smith", "org", "foo", "com", "don"))

@@ -247,6 +247,7 @@ class TopicModel:
                 raise ParameterError("the corpus has no articles with text") from None
             raise
         n_articles = len(meta.ids)
+        stages = {"read and vectorise": time.perf_counter() - started}
         n_topics, k_rule = self._choose_n_topics(X, vectorizer.vocabulary_, meta.texts)
         logger.info("fitting %d topics on %d articles x %d terms", n_topics, X.shape[0], X.shape[1])
         if n_articles > LARGE_ARCHIVE_ARTICLES:
@@ -254,7 +255,9 @@ class TopicModel:
                                      random_state=self.random_state, max_iter=self.max_iter)
         else:
             H = fit_topics(X, n_topics, random_state=self.random_state, max_iter=self.max_iter)
+        stages["topics"] = time.perf_counter() - started - sum(stages.values())
         W = nmf_transform_blocked(X, H, n_jobs=n_jobs)
+        stages["place articles"] = time.perf_counter() - started - sum(stages.values())
 
         self.vectorizer_ = vectorizer
         self.components_ = H
@@ -270,6 +273,8 @@ class TopicModel:
             "n_topics": int(n_topics),
             "n_topics_rule": k_rule,
             "seconds": round(time.perf_counter() - started, 3),
+            # Where a fit's time goes: what to look at when a large archive is slow.
+            "stage_seconds": {name: round(seconds, 3) for name, seconds in stages.items()},
             "corpus_fingerprint": meta.fingerprint.hexdigest()[:32],
             "sources": [str(p) for p in articles.paths] if isinstance(articles, Corpus) else [],
             "skipped": stats.describe() if stats else "",

@@ -68,8 +68,9 @@ def fit(corpus, model_path, n_topics, seed, force, corpus_format, text_field, id
         model.fit(articles, progress=not quiet and sys.stderr.isatty())
     model.save(model_path, force=force, key=key)
     info = model.fit_info_
+    stages = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in info.get("stage_seconds", {}).items())
     click.echo(f"Fitted {info['n_articles']:,} articles: {info['n_terms']:,} terms, {info['n_topics']} topics "
-               f"in {time.perf_counter() - started:.1f} s.")
+               f"in {time.perf_counter() - started:.1f} s ({stages}, then index and save).")
     if info["skipped"]:
         click.echo(f"Skipped or repaired: {info['skipped']}.")
     signed = " signed," if key else ""
