@@ -22,9 +22,9 @@ def test_fit_reports_and_saves_default_model(fitted, tmp_path):
     model = topics.load(tmp_path / "models" / "default.joblib")
     assert model.n_topics_ == 10 and len(model.articles_) == 351
     stages = model.fit_info_["stage_seconds"]  # where the time went, also printed
-    assert list(stages) == ["read and vectorise", "topics", "place articles"]
+    assert list(stages) == ["start", "read and vectorise", "topics", "place articles"]
     assert all(s >= 0 for s in stages.values()) and sum(stages.values()) <= model.fit_info_["seconds"]
-    assert re.search(r"\(read and vectorise [\d.]+ s, topics [\d.]+ s, place articles [\d.]+ s, then index", fitted.stdout)
+    assert re.search(r"\(start [\d.]+ s, read and vectorise [\d.]+ s, topics [\d.]+ s, place articles [\d.]+ s, then index", fitted.stdout)
 
 
 def test_fit_refuses_to_overwrite_then_force(fitted, run_cli):

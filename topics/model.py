@@ -237,6 +237,7 @@ class TopicModel:
         meta = _MetadataSink(keep_texts=self.n_topics == "auto")
         analyzer = build_analyzer((), stop_words=english_stop_words() | {w.lower() for w in self.extra_stop_words},
                                   ngram_max=self.ngram_max)
+        stages = {"start": time.perf_counter() - started}  # mostly importing scikit-learn (its stop words)
         vectorizer = Vectorizer(analyzer, min_df=self.min_df, max_df=self.max_df, max_features=self.max_features,
                                 weighting=self.term_weighting)
         chunks = meta.text_chunks(_progress(articles, progress, "reading"), FIT_CHUNK_ARTICLES)
@@ -247,7 +248,7 @@ class TopicModel:
                 raise ParameterError("the corpus has no articles with text") from None
             raise
         n_articles = len(meta.ids)
-        stages = {"read and vectorise": time.perf_counter() - started}
+        stages["read and vectorise"] = time.perf_counter() - started - sum(stages.values())
         n_topics, k_rule = self._choose_n_topics(X, vectorizer.vocabulary_, meta.texts)
         logger.info("fitting %d topics on %d articles x %d terms", n_topics, X.shape[0], X.shape[1])
         if n_articles > LARGE_ARCHIVE_ARTICLES:
