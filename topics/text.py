@@ -165,9 +165,7 @@ class Analyzer:
             run: list[str] = []
             for word in _WORD.findall(clause):
                 if "'" in word or "’" in word:  # both patterns need an apostrophe; most words have none
-                    word = _POSSESSIVE.sub("", word)
-                    if _CONTRACTION.search(word):  # don't, i'm, they're: function words
-                        word = ""
+                    word = _strip_apostrophe(word)
                 if len(word) < 2 or len(word) > MAX_TOKEN_CHARS or word in stop:
                     if run:
                         runs.append(run)
