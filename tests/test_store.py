@@ -88,6 +88,12 @@ def test_checksums_of_many_blocks_catch_damage_in_any_block(tmp_path, sample_mod
         damaged.write_bytes(data[:where] + bytes([data[where] ^ 0x01]) + data[where + 1:])
         with pytest.raises(ModelFileError, match="damaged \\(checksum mismatch\\)"):
             topics.load(damaged)
+    # Without positional reads (Windows) the whole-payload CRC-32 is checked instead.
+    monkeypatch.delattr(store.os, "pread")
+    assert answers(topics.load(path)) == answers(sample_model)
+    with pytest.raises(ModelFileError, match="damaged \\(checksum mismatch\\)"):
+        topics.load(damaged)
+    monkeypatch.undo()
     # Files saved before block checksums existed are checked by the whole-payload CRC-32, as before.
     old = tmp_path / "old.joblib"
     old.write_bytes(rewrite_footer(data, crc32_blocks=None))

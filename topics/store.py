@@ -204,6 +204,8 @@ def _blocks_intact(f, footer: dict) -> bool | None:
     """Whether every block of the payload matches its CRC-32 in the footer, checked in parallel threads;
     None when the footer has no usable block checksums (files saved before they existed)."""
     block, expected, size = footer.get("crc32_block_bytes"), footer.get("crc32_blocks"), footer["payload_bytes"]
+    if not hasattr(os, "pread"):  # Windows: no positional reads, so the one-pass whole-payload check
+        return None
     if not (isinstance(block, int) and block > 0 and isinstance(expected, list)
             and len(expected) == -(-size // block) and all(isinstance(c, int) for c in expected)):
         return None
