@@ -156,9 +156,7 @@ class Analyzer:
     def clauses(self, text: str) -> list[list[str]]:
         """The words of each clause of ``text`` (stop words, numbers and one-letter tokens removed,
         each removal splitting the clause so no phrase spans it)."""
-        if self.clean:
-            text = clean_news(text)
-        text = _drop_links(text.lower())
+        text = self._prepare(text)
         stop = self.stop_words
         runs: list[list[str]] = []
         for clause in _CLAUSE_SPLIT.split(text):
@@ -185,13 +183,15 @@ class Analyzer:
             return words + [a + " " + b for a, b in zip(tokens, tokens[1:]) if a and b]
         return _merge_phrases(self.clauses(text), self.phrases)
 
+    def _prepare(self, text: str) -> str:
+        """Lowercase text without boilerplate (if ``clean``), URLs and e-mail addresses."""
+        return _drop_links((clean_news(text) if self.clean else text).lower())
+
     def _tokens(self, text: str) -> list[str]:
         """The words of :meth:`clauses` in text order, with "" wherever a clause ends or a word was
         removed (so no pair spans it). The same terms as ``clauses``, in list comprehensions rather
         than a loop per word: the analyser is most of a large fit's time."""
-        if self.clean:
-            text = clean_news(text)
-        text = _drop_links(text.lower())
+        text = self._prepare(text)
         tokens = _WORD_OR_BOUNDARY.findall(text)
         if "'" in text or "’" in text:
             tokens = [_strip_apostrophe(w) if ("'" in w or "’" in w) else w for w in tokens]
@@ -200,7 +200,7 @@ class Analyzer:
 
 
 def _drop_links(text: str) -> str:
-    """Lowercase text without URLs and e-mail addresses (each pattern only where its marker is)."""
+    """Lowercase ``text`` without URLs and e-mail addresses (each pattern only where its marker is)."""
     if "://" in text or "www." in text:
         text = _URL.sub(" ", text)
     if "@" in text:
