@@ -15,7 +15,10 @@ Diversity: distinct share of all topics' top-25 terms. NMI: each article's domin
 label (only for corpora with labels), with scikit-learn's ``normalized_mutual_info_score``.
 Similarity: same-label precision@10 of `topics` nearest neighbours (labelled corpora only).
 
-usage: python benchmarks/quality.py [--data ../shared/data] [--seed 0]
+Every figure is the mean over ``--seeds`` seeds (default 5; a seed changes NMF's start, and on a few hundred
+articles that alone moves NPMI by up to 0.03), and (c)'s lead over (b) is given per seed as mean and smallest.
+
+usage: python benchmarks/quality.py [--data ../shared/data] [--seed 0] [--seeds 5] [--ablation]
 """
 
 from __future__ import annotations
@@ -135,38 +138,111 @@ def _ablation_builders():
     }
 
 
+def _word_folders():
+    """Text rewrites for --ablation: every word replaced by the archive's most frequent word of its class.
+
+    Plural folding puts "rates" with "rate" when both occur; Snowball stemming (the ``snowballstemmer``
+    package, measured only when installed) puts "economy" with "economic". Writing the most frequent
+    surface form back keeps the topics' words real words that the reference stream can contain.
+    """
+    import collections
+    import re
+
+    word = re.compile(r"[^\W\d_]+")
+
+    def folder(key_of):
+        def fold(texts):
+            frequency = collections.Counter(w for text in texts for w in word.findall(text.lower()))
+            best = {}
+            for w, count in frequency.items():
+                key = key_of(w, frequency)
+                if key not in best or count > frequency[best[key]]:
+                    best[key] = w
+            def replace(match):
+                lowered = match.group(0).lower()   # may split ("İ"): such words stay as they are
+                return best.get(key_of(lowered, frequency), lowered)
+
+            return [word.sub(replace, text) for text in texts]
+        return fold
+
+    def singular(w, frequency):
+        return w[:-1] if w.endswith("s") and not w.endswith("ss") and w[:-1] in frequency else w
+
+    folders = {"plural folding (rates -> rate)": folder(singular)}
+    try:
+        import snowballstemmer
+    except ImportError:
+        print("(Snowball stemming row left out: pip install snowballstemmer to measure it)")
+    else:
+        stemmer = snowballstemmer.stemmer("english")
+        folders["Snowball stemming (economy, economic -> economy)"] = folder(lambda w, _: stemmer.stemWord(w))
+    return folders
+
+
 def ablation(data: Path, seed: int):
-    """NPMI, diversity and (newsgroups) NMI and P@10 of `topics` with each analyser step toggled."""
+    """NPMI, diversity and (newsgroups) NMI and P@10 of `topics` with each analyser step toggled, and with
+    inflections folded. NPMI's reference is always the original text."""
+    print("| analyser | " + " | ".join(f"{c} NPMI / div" for c in CORPORA) + " | newsgroups NMI | P@10 |")
+    print("|---|" + "---|" * (len(CORPORA) + 2))
+    corpora = {c: read_records(data, files) for c, files in CORPORA.items()}
+    for name, builder in _ablation_builders().items():
+        print(f"| {name} | " + " | ".join(_ablation_cells(corpora, seed, builder=builder)) + " |", flush=True)
+    for name, fold in _word_folders().items():
+        print(f"| defaults after {name} | " + " | ".join(_ablation_cells(corpora, seed, fold=fold)) + " |", flush=True)
+
+
+def _ablation_cells(corpora, seed: int, *, builder=None, fold=None) -> list[str]:
     from sklearn.metrics import normalized_mutual_info_score
 
     import topics.model as model_module
 
-    print("| analyser | " + " | ".join(f"{c} NPMI / div" for c in CORPORA) + " | newsgroups NMI | P@10 |")
-    print("|---|" + "---|" * (len(CORPORA) + 2))
-    corpora = {c: read_records(data, files) for c, files in CORPORA.items()}
-    original = model_module.build_analyzer
-    try:
-        for name, builder in _ablation_builders().items():
-            model_module.build_analyzer = builder
-            cells, extra = [], ["–", "–"]
-            for records in corpora.values():
-                top, W, model = project_pipeline(records, None, seed)
-                scores = evaluate_topics(top, [reference_tokens(r["text"]) for r in records])
-                cells.append(f"{scores['npmi']:.3f} / {scores['diversity']:.2f}")
-                labels = [r.get("label") for r in records]
-                if all(label is not None for label in labels):
-                    extra = [f"{normalized_mutual_info_score(labels, W.argmax(axis=1)):.3f}",
-                             f"{same_label_precision(model, labels):.3f}"]
-            print(f"| {name} | " + " | ".join(cells + extra) + " |", flush=True)
-    finally:
-        model_module.build_analyzer = original
+    cells, extra = [], ["–", "–"]
+    for records in corpora.values():
+        fitted_on = records
+        if fold is not None:
+            fitted_on = [dict(r, text=text) for r, text in zip(records, fold([r["text"] for r in records]))]
+        original = model_module.build_analyzer
+        if builder is not None:
+            # The fit streams its texts and passes none to the builder; collocations need them.
+            texts = [r["text"] for r in fitted_on]
+            model_module.build_analyzer = lambda _streamed, **options: builder(texts, **options)
+        try:
+            top, W, model = project_pipeline(fitted_on, None, seed)
+        finally:
+            model_module.build_analyzer = original
+        scores = evaluate_topics(top, [reference_tokens(r["text"]) for r in records])
+        cells.append(f"{scores['npmi']:.3f} / {scores['diversity']:.2f}")
+        labels = [r.get("label") for r in records]
+        if all(label is not None for label in labels):
+            extra = [f"{normalized_mutual_info_score(labels, W.argmax(axis=1)):.3f}",
+                     f"{same_label_precision(model, labels):.3f}"]
+    return cells + extra
+
+
+def summarise_seeds(per_seed: list[list[dict]]) -> list[dict]:
+    """One row per pipeline: the mean of every figure over the seeds, the NPMI spread, and for (c) its
+    lead over (b) per seed (mean and smallest), since a single seed can move NPMI by +-0.02."""
+    rows = []
+    for position, first in enumerate(per_seed[0]):
+        runs = [seed_rows[position] for seed_rows in per_seed]
+        row = {"pipeline": first["pipeline"], "k": first["k"]}
+        for key in ("npmi", "npmi_raw", "diversity", "nmi", "p@10"):
+            if key in first:
+                row[key] = float(np.mean([run[key] for run in runs]))
+        row["npmi_sd"] = float(np.std([run["npmi"] for run in runs]))
+        rows.append(row)
+    leads = [seed_rows[-1]["npmi"] - seed_rows[1]["npmi"] for seed_rows in per_seed]
+    rows[-1]["lead"] = (float(np.mean(leads)), float(np.min(leads)))
+    rows[-1]["top words"] = per_seed[0][-1]["top words"]
+    return rows
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=next(
         (p for p in (ROOT.parent / "shared" / "data", ROOT.parents[1] / "shared" / "data") if p.is_dir()), None))
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="first seed")
+    parser.add_argument("--seeds", type=int, default=5, help="seeds seed, seed+1, ...; figures are their means")
     parser.add_argument("--params", default="{}", help="JSON of TopicModel parameters for (c), for experiments")
     parser.add_argument("--words", action="store_true", help="show the first topics' words of (c)")
     parser.add_argument("--ablation", action="store_true", help="measure each analyser step instead")
@@ -175,19 +251,23 @@ def main():
         return ablation(args.data, args.seed)
     params = json.loads(args.params)
     started = time.perf_counter()
-    print("| corpus | pipeline | k | NPMI | NPMI, raw-text reference | diversity | NMI | same-label P@10 |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| corpus | pipeline | k | NPMI (sd) | lead over (b): mean / smallest | NPMI, raw-text reference | diversity "
+          "| NMI | same-label P@10 |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for corpus, files in CORPORA.items():
         records = read_records(args.data, files)
-        rows = measure(records, args.seed, params)
+        rows = summarise_seeds([measure(records, seed, params) for seed in range(args.seed, args.seed + args.seeds)])
         for row in rows:
-            print(f"| {corpus} ({len(records)}) | {row['pipeline']} | {row['k']} | {row['npmi']:.3f} | {row['npmi_raw']:.3f} | "
-                  f"{row['diversity']:.2f} | {row.get('nmi', '–')} | {row.get('p@10', '–')} |")
+            lead = f"{row['lead'][0]:+.3f} / {row['lead'][1]:+.3f}" if "lead" in row else "–"
+            extra = [f"{row[key]:.3f}" if key in row else "–" for key in ("nmi", "p@10")]
+            print(f"| {corpus} ({len(records)}) | {row['pipeline']} | {row['k']} | {row['npmi']:.3f} ({row['npmi_sd']:.3f}) "
+                  f"| {lead} | {row['npmi_raw']:.3f} | {row['diversity']:.2f} | " + " | ".join(extra) + " |")
         if args.words:
             for words in rows[-1]["top words"]:
-                print(f"|   | {words} |||||")
-    print(f"\n{time.perf_counter() - started:.0f} s; NPMI: gensim-style c_npmi, windows of 10 over the same "
-          "reference stream for every pipeline, top-10 words; diversity over top-25 terms.")
+                print(f"|   | {words} |||||||")
+    print(f"\n{time.perf_counter() - started:.0f} s; {args.seeds} seeds from {args.seed}, figures are means; NPMI: "
+          "gensim-style c_npmi, windows of 10 over the same reference stream for every pipeline, top-10 words; "
+          "diversity over top-25 terms.")
 
 
 if __name__ == "__main__":
