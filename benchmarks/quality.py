@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 import topics
 from topics.corpus import Article
 from topics.evaluate import _REFERENCE_WORD, coherence_words, evaluate_topics, reference_tokens, topic_npmi
+from topics.topic_model import top_terms
 
 CORPORA = {
     "lee-news": ["lee-news/background.jsonl", "lee-news/test.jsonl"],
@@ -74,7 +75,8 @@ def sklearn_pipeline(texts, k, *, tuned: bool, seed: int):
 def project_pipeline(records, k, seed: int, **params):
     articles = [Article(id=str(r["id"]), text=r["text"], title=r.get("title"), date=r.get("date")) for r in records]
     model = topics.TopicModel(k, random_state=seed, **params).fit(articles)
-    top = [t.words for t in model.topics(n_words=25, n_articles=0)]
+    # The heaviest terms, as `topics evaluate` scores them (summaries show them with phrases merged).
+    top = [model.vectorizer_.terms(columns) for columns in top_terms(model.components_, 25)]
     return top, np.asarray(model.doc_topics_), model
 
 

@@ -5,6 +5,7 @@ import pytest
 from newsgroup_dates import dated_articles
 
 import topics
+from topics.topic_model import readable_terms
 from topics.trends import parse_range, topic_trends
 
 
@@ -40,6 +41,34 @@ def test_nearest_topic_is_the_most_similar_word_profile(sample_model):
 def test_labels_prefer_phrases(sample_model):
     labels = " | ".join(t.label for t in sample_model.summary())
     assert "bin laden" in labels and "al qaeda" in labels
+
+
+def test_topic_words_name_each_thing_once(sample_model):
+    """No shown term only repeats words shown before it, and a phrase stands for an earlier word when most
+    articles using the word use the phrase: the raw top terms read "bin, bin laden, laden, al, al qaeda"."""
+    article_counts = np.diff(sample_model.index_.postings.indptr)
+    vocabulary = {term: c for c, term in enumerate(sample_model.vectorizer_.terms(range(len(sample_model.vectorizer_.vocabulary_))))}
+    summary = sample_model.summary(n_words=10, n_articles=0)
+    for t in summary:
+        assert len(t.words) == 10
+        for i, term in enumerate(t.words):
+            shown_before = {w for other in t.words[:i] for w in other.split()}
+            assert not set(term.split()) <= shown_before, (term, t.words)
+            for phrase in t.words[i + 1:]:
+                if term in phrase.split() and phrase != term:   # a word shown beside its phrase
+                    assert article_counts[vocabulary[phrase]] < 0.7 * article_counts[vocabulary[term]]
+    words = " | ".join(", ".join(t.words) for t in summary)
+    assert "bin laden" in words and "al qaeda" in words
+    assert not {"bin", "laden", "al", "qaeda"} & {w for t in summary for w in t.words}
+
+
+def test_readable_terms_keep_a_word_used_mostly_outside_the_phrase():
+    terms = ["palestinian", "israeli", "bin", "bin laden", "palestinian leader", "laden"]
+    assert readable_terms(terms, 10) == [1, 3, 4]                       # without counts phrases always win
+    counts = [100, 80, 40, 40, 59, 40]
+    assert [terms[i] for i in readable_terms(terms, 10, counts)] == ["palestinian", "israeli", "bin laden",
+                                                                      "palestinian leader"]
+    assert readable_terms(terms, 2, counts) == [0, 1]
 
 
 def test_summary_to_frame(sample_model):

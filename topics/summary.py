@@ -26,12 +26,16 @@ import numpy as np
 
 from .errors import ParameterError, QueryError, TopicsError
 from .index import top_k
-from .topic_model import label_from_terms, top_terms
+from .topic_model import label_from_terms, readable_terms, top_terms
 
 
 @dataclass(frozen=True)
 class Topic:
-    """One topic: label, heaviest words with weights, size, best articles and its nearest other topic."""
+    """One topic: label, heaviest words with weights, size, best articles and its nearest other topic.
+
+    ``words`` are the heaviest terms with a phrase standing for its own words
+    (:func:`topics.topic_model.readable_terms`), heaviest first; ``word_weights`` their weights in H.
+    """
 
     id: int
     label: str
@@ -95,16 +99,19 @@ def summarize(model, *, n_words: int = 10, n_articles: int = 3) -> Summary:
     H, W = np.asarray(model.components_), np.asarray(model.doc_topics_)
     shares, dominant = topic_sizes(W)
     nearest, similarity = nearest_topics(H)
-    columns = top_terms(H, max(n_words, 10))
+    # Enough candidates that n readable terms remain after phrases absorb their words (at most 3 per phrase).
+    columns = top_terms(H, 3 * max(n_words, 10))
     table, names = model.articles_, model.topic_names_
+    article_counts = np.diff(model.index_.postings.indptr)   # articles holding each term (CSC postings)
     result = []
     for t in range(H.shape[0]):
-        words = model.vectorizer_.terms(columns[t])
-        auto = label_from_terms(words)
+        terms, counts = model.vectorizer_.terms(columns[t]), article_counts[columns[t]]
+        auto = label_from_terms(terms)
+        shown = columns[t][readable_terms(terms, n_words, counts)]
         rows = [r for r in top_k(W[:, t], n_articles) if W[r, t] > 0] if n_articles else []
         result.append(Topic(
-            id=t, label=names.get(t) or auto, words=words[:n_words],
-            word_weights=[float(w) for w in H[t, columns[t][:n_words]]], weight=float(shares[t]),
+            id=t, label=names.get(t) or auto, words=model.vectorizer_.terms(shown),
+            word_weights=[float(w) for w in H[t, shown]], weight=float(shares[t]),
             n_articles=int(dominant[t]), articles=[{**table.record(r), "weight": round(float(W[r, t]), 6)} for r in rows],
             auto_label=auto, named=t in names, nearest_topic=nearest[t], nearest_similarity=float(similarity[t])))
     n_dated = int((~np.isnat(table.dates)).sum())
