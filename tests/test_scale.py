@@ -8,7 +8,8 @@ import topics
 from topics.index import top_k, unit_rows
 from topics.parallel import map_chunks
 from topics.text import Vectorizer, build_analyzer, english_stop_words
-from topics.topic_model import fit_topics, fit_topics_on_sample, nmf_transform, nmf_transform_blocked
+from topics.evaluate import relative_error
+from topics.topic_model import fit_topics, fit_topics_on_sample, nmf_transform, nmf_transform_blocked, place_articles
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +62,17 @@ def test_blocked_transform_equals_plain(texts):
     X = vectorizer().fit_transform(texts)
     H = fit_topics(X, 6, random_state=0)
     assert np.allclose(nmf_transform_blocked(X, H, n_jobs=2, block=33), nmf_transform(X, H), atol=1e-6)
+
+
+def test_placing_articles_measures_the_same_error_as_evaluate(texts):
+    X = vectorizer().fit_transform(texts)
+    H = fit_topics(X, 6, random_state=0)
+    W, error = place_articles(X, H, n_jobs=2, block=33)
+    dense = X.toarray().astype(np.float64)
+    direct = np.linalg.norm(dense - W.astype(np.float64) @ H.astype(np.float64)) / np.linalg.norm(dense)
+    assert 0.5 < error < 1 and error == pytest.approx(direct, abs=1e-9)
+    assert error == pytest.approx(relative_error(X, W, H, block=50), abs=1e-12)
+    assert error > place_articles(X, fit_topics(X, 12, random_state=0))[1]   # more topics explain more
 
 
 def test_topics_on_sample_are_seeded_and_shaped(texts):

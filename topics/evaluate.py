@@ -42,7 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .text import clean_news
-from .topic_model import fit_topics, top_terms
+from .topic_model import error_from_sums, error_sums, fit_topics, top_terms
 
 WINDOW = 10
 N_COHERENCE_WORDS = 10
@@ -203,20 +203,10 @@ def relative_error(X, W, H, *, block: int = 10_000) -> float:
     """||X - W H||_F / ||X||_F, computed without forming the dense product.
 
     ``||X - WH||² = ||X||² - 2 sum(X Hᵀ ∘ W) + sum(WᵀW ∘ HHᵀ)``, the first two over blocks of rows so a
-    million-article X is never copied whole.
+    million-article X is never copied whole (:func:`topics.topic_model.error_sums`).
     """
-    H64 = np.asarray(H, dtype=np.float64)
-    norm_x = cross = 0.0
-    gram_w = np.zeros((H64.shape[0], H64.shape[0]))
-    for start in range(0, X.shape[0], block):
-        X_block = X[start:start + block]
-        W_block = np.asarray(W[start:start + block], dtype=np.float64)
-        values = np.asarray(X_block.data, dtype=np.float64)
-        norm_x += float(values @ values)
-        cross += float((X_block @ H64.T * W_block).sum())
-        gram_w += W_block.T @ W_block
-    wh = float((gram_w * (H64 @ H64.T)).sum())
-    return float(np.sqrt(max(norm_x - 2 * cross + wh, 0.0) / norm_x)) if norm_x > 0 else 0.0
+    return error_from_sums([error_sums(X[start:start + block], W[start:start + block], H)
+                            for start in range(0, X.shape[0], block)], H)
 
 
 # -- all metrics of one fit ---------------------------------------------------------------------------

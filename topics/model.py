@@ -29,7 +29,6 @@ from . import __version__
 from .corpus import Article, Corpus, articles_from_texts, read_corpus
 from .duplicates import DEFAULT_THRESHOLD, check_threshold, duplicate_groups
 from .errors import NotFittedError, ParameterError, QueryError
-from .evaluate import relative_error
 from .explain import Explanation, explain_pair
 from .filters import HitFilter, select
 from .index import SimilarityIndex, batch_scores
@@ -42,7 +41,7 @@ from .topic_model import (
     fit_topics,
     fit_topics_on_sample,
     nmf_transform,
-    nmf_transform_blocked,
+    place_articles,
 )
 from .trends import Trends, topic_trends
 
@@ -257,7 +256,7 @@ class TopicModel:
         else:
             H = fit_topics(X, n_topics, random_state=self.random_state, max_iter=self.max_iter)
         stages["topics"] = time.perf_counter() - started - sum(stages.values())
-        W = nmf_transform_blocked(X, H, n_jobs=n_jobs)
+        W, fit_error = place_articles(X, H, n_jobs=n_jobs)
         stages["place articles"] = time.perf_counter() - started - sum(stages.values())
 
         self.vectorizer_ = vectorizer
@@ -279,7 +278,7 @@ class TopicModel:
             "corpus_fingerprint": meta.fingerprint.hexdigest()[:32],
             "sources": [str(p) for p in articles.paths] if isinstance(articles, Corpus) else [],
             "skipped": stats.describe() if stats else "",
-            "relative_error": round(relative_error(X, W, H), 6),
+            "relative_error": round(fit_error, 6),
             "unknown_share": unknown_share(vectorizer, meta.drift_sample),  # the baseline for drift in topics.incremental
             "topics_version": __version__,
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

@@ -64,11 +64,15 @@ def fit_topics(X, n_topics: int, *, random_state=0, max_iter: int = 400, tol: fl
 
     from sklearn.exceptions import ConvergenceWarning
 
-    with warnings.catch_warnings():
+    # float32 as X is stored: the same iterations and topics as float64 on the shared corpora and a
+    # 100,000-article archive, 26% less time (32 against 43 s on a 50,000 x 20,000 sample, 50 topics).
+    # scikit-learn's own reconstruction_err_ can then round to the square root of a tiny negative number;
+    # it is not used (fit_info_ reports our relative_error), so that warning is silenced with the other.
+    with warnings.catch_warnings(), np.errstate(invalid="ignore"):
         # Not converging to 1e-4 within max_iter still gives usable topics; we report the error instead.
         warnings.simplefilter("ignore", ConvergenceWarning)
         columns = common_columns(X, max_terms)
-        nmf.fit(X[:, columns].astype(np.float64) if columns is not None else X.astype(np.float64))
+        nmf.fit(X[:, columns].astype(np.float32) if columns is not None else X.astype(np.float32))
     if columns is None:
         return nmf.components_.astype(np.float32)
     H = np.zeros((n_topics, n_terms), dtype=np.float32)
@@ -96,9 +100,13 @@ def nmf_transform(X, H: np.ndarray, *, max_iter: int = 200, tol: float = 1e-4) -
     times its first one, so a row's answer does not depend on which other rows share the batch.
     """
     H = np.asarray(H, dtype=np.float64)
-    k = H.shape[0]
     XHt = np.asarray(X @ H.T, dtype=np.float64)          # (n, k)
-    HHt = H @ H.T                                         # (k, k)
+    return _solve_w(XHt, H @ H.T, max_iter=max_iter, tol=tol)
+
+
+def _solve_w(XHt: np.ndarray, HHt: np.ndarray, *, max_iter: int, tol: float) -> np.ndarray:
+    """The coordinate descent of :func:`nmf_transform`, given X Hᵀ (n, k) and H Hᵀ (k, k)."""
+    k = HHt.shape[0]
     W = np.zeros_like(XHt)
     active = np.ones(W.shape[0], dtype=bool)
     first = None
@@ -118,6 +126,28 @@ def nmf_transform(X, H: np.ndarray, *, max_iter: int = 200, tol: float = 1e-4) -
             first = np.where(violation > 0, violation, np.inf)
         active[rows] = violation > tol * first[rows]
     return W.astype(np.float32)
+
+
+# -- reconstruction error ----------------------------------------------------------------------------
+def error_sums(X, W, H, *, XHt=None) -> tuple[float, float, np.ndarray]:
+    """The row sums behind ``||X - WH||² = ||X||² - 2 sum(X Hᵀ ∘ W) + sum(WᵀW ∘ HHᵀ)``:
+    (``||X||²``, ``sum(X Hᵀ ∘ W)``, ``WᵀW``) over the rows of X, so blocks of rows can be measured
+    apart and added (:func:`error_from_sums`). ``XHt``: X Hᵀ if already computed."""
+    if XHt is None:
+        XHt = X @ np.asarray(H, dtype=np.float64).T
+    W = np.asarray(W, dtype=np.float64)
+    values = np.asarray(X.data, dtype=np.float64)
+    return float(values @ values), float((np.asarray(XHt) * W).sum()), W.T @ W
+
+
+def error_from_sums(sums, H) -> float:
+    """``||X - W H||_F / ||X||_F`` from the :func:`error_sums` of X's blocks."""
+    H = np.asarray(H, dtype=np.float64)
+    norm_x = sum(s[0] for s in sums)
+    cross = sum(s[1] for s in sums)
+    gram_w = sum((s[2] for s in sums), np.zeros((H.shape[0], H.shape[0])))
+    wh = float((gram_w * (H @ H.T)).sum())
+    return float(np.sqrt(max(norm_x - 2 * cross + wh, 0.0) / norm_x)) if norm_x > 0 else 0.0
 
 
 # -- large archives ----------------------------------------------------------------------------------
@@ -141,17 +171,31 @@ def nmf_transform_blocked(X, H: np.ndarray, *, n_jobs: int | None = None, block:
 
     Each row's answer does not depend on its batch, so this equals ``nmf_transform(X, H)``.
     """
+    return place_articles(X, H, n_jobs=n_jobs, block=block)[0]
+
+
+def place_articles(X, H: np.ndarray, *, n_jobs: int | None = None, block: int = _TRANSFORM_BLOCK):
+    """W as :func:`nmf_transform_blocked`, and the relative reconstruction error ``||X - WH|| / ||X||``.
+
+    The error reuses each block's X Hᵀ, the costly product of both, so it comes nearly free: measured
+    apart it took 19 s of a million-article fit.
+    """
     from functools import partial
 
     from .parallel import map_chunks
 
+    H32 = np.asarray(H, dtype=np.float32)
     blocks = (X[start:start + block] for start in range(0, X.shape[0], block))
-    parts = map_chunks(partial(_transform_block, np.asarray(H, dtype=np.float32)), blocks, n_jobs=n_jobs)
-    return np.vstack(parts) if parts else np.zeros((0, H.shape[0]), dtype=np.float32)
+    parts = map_chunks(partial(_place_block, H32), blocks, n_jobs=n_jobs)
+    W = np.vstack([w for w, _ in parts]) if parts else np.zeros((0, H.shape[0]), dtype=np.float32)
+    return W, error_from_sums([sums for _, sums in parts], H32)
 
 
-def _transform_block(H: np.ndarray, X_block) -> np.ndarray:
-    return nmf_transform(X_block, H)
+def _place_block(H: np.ndarray, X_block):
+    H64 = np.asarray(H, dtype=np.float64)
+    XHt = np.asarray(X_block @ H64.T, dtype=np.float64)
+    W = _solve_w(XHt, H64 @ H64.T, max_iter=200, tol=1e-4)
+    return W, error_sums(X_block, W, H64, XHt=XHt)
 
 
 def top_terms(H: np.ndarray, n: int) -> np.ndarray:
