@@ -25,6 +25,9 @@ MAX_DEFAULT_TOPICS = 50
 # Above this many articles, topics are learned on a seeded sample of this size (see fit_topics_on_sample).
 LARGE_ARCHIVE_ARTICLES = 50_000
 _TRANSFORM_BLOCK = 20_000
+# Placing texts in topics (nmf_transform): sweeps at most, and the stopping tolerance.
+TRANSFORM_MAX_ITER = 200
+TRANSFORM_TOL = 1e-4
 # Topics are learned over at most this many terms, those in the most articles (see fit_topics).
 TOPIC_TERMS = 20_000
 # Measured on the shared corpora (README, "Topic quality"): NNDSVD, L1/L2 penalties on H and the
@@ -92,16 +95,20 @@ def common_columns(X, max_terms: int | None) -> np.ndarray | None:
     return np.sort(np.argsort(-df, kind="stable")[:max_terms])
 
 
-def nmf_transform(X, H: np.ndarray, *, max_iter: int = 200, tol: float = 1e-4) -> np.ndarray:
+def nmf_transform(X, H: np.ndarray, *, max_iter: int = TRANSFORM_MAX_ITER, tol: float = TRANSFORM_TOL) -> np.ndarray:
     """W of shape (n_texts, k), float32: each row solves ``min ||x - w H||²`` subject to ``w ≥ 0``.
 
     Coordinate descent over the k topics, all rows at once, starting from zero (as scikit-learn's
     ``NMF.transform``); a row stops changing once its projected-gradient norm falls below ``tol``
     times its first one, so a row's answer does not depend on which other rows share the batch.
     """
+    return _solve_w(*_products(X, H), max_iter=max_iter, tol=tol)
+
+
+def _products(X, H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """X Hᵀ (n, k) and H Hᵀ (k, k) in float64: all that placing rows of X needs from X and H."""
     H = np.asarray(H, dtype=np.float64)
-    XHt = np.asarray(X @ H.T, dtype=np.float64)          # (n, k)
-    return _solve_w(XHt, H @ H.T, max_iter=max_iter, tol=tol)
+    return np.asarray(X @ H.T, dtype=np.float64), H @ H.T
 
 
 def _solve_w(XHt: np.ndarray, HHt: np.ndarray, *, max_iter: int, tol: float) -> np.ndarray:
@@ -192,10 +199,9 @@ def place_articles(X, H: np.ndarray, *, n_jobs: int | None = None, block: int = 
 
 
 def _place_block(H: np.ndarray, X_block):
-    H64 = np.asarray(H, dtype=np.float64)
-    XHt = np.asarray(X_block @ H64.T, dtype=np.float64)
-    W = _solve_w(XHt, H64 @ H64.T, max_iter=200, tol=1e-4)
-    return W, error_sums(X_block, W, H64, XHt=XHt)
+    XHt, HHt = _products(X_block, H)
+    W = _solve_w(XHt, HHt, max_iter=TRANSFORM_MAX_ITER, tol=TRANSFORM_TOL)
+    return W, error_sums(X_block, W, H, XHt=XHt)
 
 
 def top_terms(H: np.ndarray, n: int) -> np.ndarray:
