@@ -99,7 +99,7 @@ def summarize(model, *, n_words: int = 10, n_articles: int = 3) -> Summary:
     H, W = np.asarray(model.components_), np.asarray(model.doc_topics_)
     shares, dominant = topic_sizes(W)
     nearest, similarity = nearest_topics(H)
-    # Enough candidates that n readable terms remain after phrases absorb their words (at most 3 per phrase).
+    # A shown phrase can hide its two words, so 3n candidates leave n readable terms.
     columns = top_terms(H, 3 * max(n_words, 10))
     table, names = model.articles_, model.topic_names_
     article_counts = np.diff(model.index_.postings.indptr)   # articles holding each term (CSC postings)
