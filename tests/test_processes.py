@@ -89,13 +89,35 @@ def test_sigint_while_saving_leaves_old_or_new_model_never_half(tmp_path, lee_re
     finally:
         process.kill()
     assert temp_files(tmp_path) == []
-    if process.returncode == 130:
-        assert stderr == INTERRUPTED and stdout == ""
-    else:
-        assert process.returncode == 0, stderr
     after = previous_model.read_bytes()
-    if after != before:  # the save won the race: then it is the whole new model
+    if process.returncode == 130:  # "nothing was written" must be true
+        assert (stderr, stdout) == (INTERRUPTED, "")
+        assert after == before
+    else:  # the save won the race: then it is the whole new model, and the command says so
+        assert process.returncode == 0, stderr
+        assert stdout.startswith("Fitted 300 articles")
         assert len(topics.load(previous_model).articles_) == 300
+
+
+def test_sigint_after_the_model_is_saved_is_ignored(tmp_path, lee_records, previous_model):
+    """Ctrl-C once "Saved ..." is printed can stop nothing: exit 0, no traceback, the new model in place.
+    (It used to say "interrupted; nothing was written", or die in the interpreter's teardown.)"""
+    write_jsonl(tmp_path / "news.jsonl", lee_records[:60])
+    process = subprocess.Popen(topics_cmd("fit", "news.jsonl", "--model", "m.joblib", "--force", "--topics", "3"),
+                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env())
+    try:
+        lines = []
+        for line in process.stdout:
+            lines.append(line)
+            if line.startswith("Saved"):
+                process.send_signal(signal.SIGINT)
+                break
+        rest, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert (process.returncode, stderr) == (0, ""), stderr
+    assert lines[-1].startswith("Saved m.joblib")
+    assert len(topics.load(previous_model).articles_) == 60
 
 
 # -- concurrent use ---------------------------------------------------------------------------------------

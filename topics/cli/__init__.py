@@ -5,10 +5,12 @@ the only package that prints. Library errors become one line on stderr with exit
 """
 
 from . import describe, evaluate, fit, grow, query, similarity, story  # noqa: F401  (register the commands)
+from . import _base
 from ._base import cli
 
 
 def main():
+    _base._own_process = True
     cli.main()
 
 

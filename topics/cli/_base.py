@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import signal
 import sys
 import warnings
 from pathlib import Path
@@ -18,6 +20,41 @@ import click
 DEFAULT_MODEL = Path("models") / "default.joblib"
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+
+
+# Set by the console script (`topics.cli.main`), not by in-process callers such as click's test runner,
+# whose own Ctrl-C handling must stay as it was.
+_own_process = False
+
+
+def finish_without_interrupts():
+    """Ignore Ctrl-C from here on, in the `topics` process only: the command's result is written (or the
+    command is done), so Ctrl-C can no longer stop anything. Without this, Ctrl-C after "Saved ..." said
+    "nothing was written" about a model that was, or hit the interpreter's teardown with a traceback."""
+    if _own_process:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def save(model, path, *, force: bool, key: bytes | None) -> None:
+    """Save the model atomically. A Ctrl-C that lands once the new file is in place (while the save
+    syncs its folder, say) no longer stops the command: it would report that nothing was written."""
+    before = _file_identity(path)
+    try:
+        model.save(path, force=force, key=key)
+        finish_without_interrupts()
+    except KeyboardInterrupt:
+        if _file_identity(path) == before:
+            raise
+        finish_without_interrupts()
+
+
+def _file_identity(path):
+    """What changes when a save replaces the file: the rename or link brings another inode."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns
 
 
 class _Interrupted(Exception):
@@ -58,6 +95,7 @@ class TopicsGroup(click.Group):
         except BrokenPipeError:  # `topics ... | head`
             sys.stderr.close()
             sys.exit(0)
+        finish_without_interrupts()
         sys.exit(result if isinstance(result, int) else 0)
 
 

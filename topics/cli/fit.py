@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ._base import ShareOrCount, TopicCount, cli, human_size, key_option, model_option
+from ._base import ShareOrCount, TopicCount, cli, human_size, key_option, model_option, save
 from .grow import scheduler_option
 
 
@@ -66,7 +66,7 @@ def fit(corpus, model_path, n_topics, seed, force, corpus_format, text_field, id
     started = time.perf_counter()
     with use_scheduler(scheduler):
         model.fit(articles, progress=not quiet and sys.stderr.isatty())
-    model.save(model_path, force=force, key=key)
+    save(model, model_path, force=force, key=key)
     info = model.fit_info_
     stages = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in info.get("stage_seconds", {}).items())
     click.echo(f"Fitted {info['n_articles']:,} articles: {info['n_terms']:,} terms, {info['n_topics']} topics "

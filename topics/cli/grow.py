@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from ._base import cli, key_option, model_option, open_model
+from ._base import cli, key_option, model_option, open_model, save
 
 
 def scheduler_option(f):
@@ -64,7 +64,7 @@ def add(corpus, model_path, replace, scheduler, key_file, out_format):
     model = open_model(model_path, key_file)
     with use_scheduler(scheduler):
         report = model.add(_read(corpus), replace=replace)
-    model.save(model_path, force=True, key=resolve_key(key_file))
+    save(model, model_path, force=True, key=resolve_key(key_file))
     if out_format == "json":
         click.echo(json.dumps({"model": str(model_path), **report.to_dict()}, ensure_ascii=False, indent=2))
         return
@@ -102,7 +102,7 @@ def refit(corpus, model_path, key_file, out_format, quiet):
 
     model = open_model(model_path, key_file)
     report = model.refit(_read(corpus), progress=not quiet and sys.stderr.isatty())
-    model.save(model_path, force=True, key=resolve_key(key_file))
+    save(model, model_path, force=True, key=resolve_key(key_file))
     if out_format == "json":
         click.echo(json.dumps({"model": str(model_path), **report.to_dict()}, ensure_ascii=False, indent=2))
         return
