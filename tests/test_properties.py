@@ -1,6 +1,7 @@
 """Property-based tests: whatever text the readers and the query path are given, they never crash
 (only a one-line TopicsError is allowed), and no article is lost without being counted:
-articles read + counted skips == records written."""
+articles read + counted skips == records written. And the analyser's fast path finds exactly the terms
+of its word pattern."""
 
 import csv
 import io
@@ -120,3 +121,26 @@ def test_queries_never_crash(sample_model, text, other):
 def test_odd_ids_are_a_query_error(sample_model, article_id):
     with pytest.raises(QueryError, match="no article with id"):
         sample_model.similar(id=article_id)
+
+
+# Characters where the analyser's fast path (bytes.translate, then split) and its word pattern could
+# part ways: clause ends, dashes with and without spaces, apostrophes, digits of any script, non-ASCII
+# letters, combining marks, numerals that are not digits, odd white space, the fast path's marker \x01.
+WORDISH = st.lists(st.sampled_from(list("ab cd ef-–—'’.,;:!?\"“”«»|/\\()[]{}07_\x01\x1c\n\t\xa0éß²½١１ाि्Ⅷ$%&*@")
+                                   + ["news ", "don't ", "o’brien’s ", "prime minister", " - ", " -- "]),
+                   max_size=60).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=st.one_of(WORDISH, TEXT))
+def test_the_analyser_finds_exactly_the_words_and_pairs_of_its_clauses(text):
+    """`Analyzer.__call__` (the fit's fast path) against `Analyzer.clauses` (the word pattern, a clause
+    at a time): the same terms in the same order, for any text."""
+    from itertools import pairwise
+
+    from topics.text import Analyzer
+
+    analyzer = Analyzer(stop_words={"the", "of"}, clean=True)
+    runs = analyzer.clauses(text)
+    expected = [w for run in runs for w in run] + [f"{a} {b}" for run in runs for a, b in pairwise(run)]
+    assert analyzer(text) == expected
