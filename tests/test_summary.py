@@ -253,3 +253,14 @@ def _copy_of(model, tmp_path):
     path = tmp_path / "copy.joblib"
     model.save(path, force=True)
     return path
+
+
+def test_snippets_are_the_start_of_the_text_on_one_line_cut_at_a_word():
+    from topics.table import make_snippet
+
+    # Any white space run, Unicode included (no-break, line and ideographic spaces), becomes one space.
+    assert make_snippet("  Rates\u00a0cut\n\n\tagain\u2028in \u3000 Sydney ") == "Rates cut again in Sydney"
+    long = "word " * 100
+    snippet = make_snippet("\n" * 5000 + long)  # the leading blank part is longer than the first prefix read
+    assert snippet == " ".join(["word"] * 40) + "…" and len(snippet) <= 201
+    assert make_snippet("a, " * 150).endswith("a…")  # no dangling comma before the ellipsis
