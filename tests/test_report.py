@@ -9,6 +9,7 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import SAMPLE
 
 import topics
 from topics.report import render_report
@@ -155,3 +156,32 @@ def _saved(model, tmp_path):
     path = tmp_path / "copy.joblib"
     model.save(path)
     return path
+
+
+def test_charts_are_written_whole_or_not_at_all(run_cli, dated_model_file, tmp_path):
+    pytest.importorskip("matplotlib")
+    assert run_cli("summary", "-m", dated_model_file, "--plot", "sizes.png").exit_code == 0
+    before = (tmp_path / "sizes.png").read_bytes()
+    # An unknown format fails before a byte is written: one line, the earlier chart kept, no temporary file.
+    out = run_cli("summary", "-m", dated_model_file, "--plot", "sizes.nochart")
+    assert out.exit_code == 2 and out.stderr.startswith("topics: error: cannot write the chart to sizes.nochart: ")
+    assert (tmp_path / "sizes.png").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("sizes")) == ["sizes.png"]
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    # No extension: a PNG named as matplotlib names it, and the command says where.
+    out = run_cli("trends", "-m", dated_model_file, "--plot", "trend")
+    assert out.exit_code == 0 and out.stdout.rstrip().endswith("Chart: trend.png")
+    _assert_not_blank(tmp_path / "trend.png")
+
+
+def test_tune_checks_the_chart_path_before_fitting(run_cli, tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+
+    def no_fits(*args, **kwargs):
+        raise AssertionError("tune fitted before finding that the chart cannot be written")
+
+    monkeypatch.setattr("topics.tune.tune_texts", no_fits)
+    out = run_cli("tune", SAMPLE, "--topics", "3,6", "--plot", "missing/k.png")
+    assert out.exit_code == 2
+    assert out.stderr == "topics: error: cannot write the chart to missing/k.png: there is no folder missing\n"
+    assert not (tmp_path / "missing").exists()

@@ -6,6 +6,8 @@ changed, so the library stays safe to call from notebooks and servers.
 
 from __future__ import annotations
 
+import os
+import secrets
 from pathlib import Path
 
 import numpy as np
@@ -25,12 +27,33 @@ def _figure(width: float, height: float):
     return Figure(figsize=(width, height), dpi=100, layout="constrained")
 
 
-def _save(fig, path) -> Path:
+def check_chart_path(path) -> None:
+    """Raise PlotError now if a chart cannot be written to ``path`` (call it before a long computation)."""
+    _figure(1, 1)  # matplotlib is there
     path = Path(path)
+    if path.is_dir():
+        raise PlotError(f"{path} is a directory; give a file name such as {path / 'chart.png'}")
+    if not path.parent.is_dir():
+        raise PlotError(f"cannot write the chart to {path}: there is no folder {path.parent}")
+    if not os.access(path.parent, os.W_OK):
+        raise PlotError(f"cannot write the chart to {path}: no permission to write in {path.parent}")
+
+
+def _save(fig, path) -> Path:
+    """Write the chart atomically: a failed or interrupted write leaves no partial file and keeps an
+    earlier chart of that name. The format follows the file's extension (PNG without one, as
+    matplotlib names it ``path.png``)."""
+    path = Path(path)
+    if not path.suffix:
+        path = path.with_suffix(".png")
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
-        fig.savefig(path)
+        fig.savefig(tmp, format=path.suffix[1:].lower())
+        os.replace(tmp, path)
     except (OSError, ValueError) as exc:
         raise PlotError(f"cannot write the chart to {path}: {exc}") from None
+    finally:  # also on Ctrl-C
+        tmp.unlink(missing_ok=True)
     return path
 
 
@@ -67,4 +90,18 @@ def plot_trends(trends, path, *, max_topics: int = 8) -> Path:
     ax.set_title(f"Topic shares by {trends.by} ({trends.n_dated:,} dated articles{undated})", fontsize=10)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def plot_tuning(result: dict, path) -> Path:
+    """NPMI, diversity and error against k (a :func:`topics.tune.tune_texts` result), the chosen k marked."""
+    fig = _figure(11, 3.2)
+    ks = [r["k"] for r in result["rows"]]
+    for position, name in enumerate(("npmi", "diversity", "relative_error"), start=1):
+        ax = fig.add_subplot(1, 3, position)
+        ax.plot(ks, [r[name] for r in result["rows"]], marker="o")
+        ax.axvline(result["chosen"], color="tab:red", linestyle="--", linewidth=1)
+        ax.set_xlabel("number of topics k")
+        ax.set_title(name)
+    fig.suptitle(f"chosen k = {result['chosen']}: {result['reason']}", fontsize=9)
     return _save(fig, path)

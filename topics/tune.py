@@ -125,24 +125,3 @@ def _measure_k(k: int, *, X, vocabulary, tokens, random_state, max_iter, stabili
     scores.pop("topics")
     scores["k"] = scores.pop("n_topics")
     return scores
-
-
-def plot(result: dict, path) -> None:
-    """Save a PNG of NPMI, diversity and error against k, the chosen k marked. Needs matplotlib."""
-    try:
-        import matplotlib
-    except ImportError:
-        raise ParameterError("plotting needs matplotlib: pip install 'topics[plot]'") from None
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    ks = [r["k"] for r in result["rows"]]
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3.2), constrained_layout=True)
-    for ax, name in zip(axes, ("npmi", "diversity", "relative_error")):
-        ax.plot(ks, [r[name] for r in result["rows"]], marker="o")
-        ax.axvline(result["chosen"], color="tab:red", linestyle="--", linewidth=1)
-        ax.set_xlabel("number of topics k")
-        ax.set_title(name)
-    fig.suptitle(f"chosen k = {result['chosen']}: {result['reason']}", fontsize=9)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)

@@ -45,7 +45,7 @@ def summary(model_path, n_words, n_articles, out_format, plot_path, key_file):
     if plot_path is not None:
         from ..plots import plot_summary
 
-        plot_summary(result, plot_path)
+        plot_path = plot_summary(result, plot_path)  # with .png added if it had no extension
     if out_format == "json":
         click.echo(json.dumps({"model": str(model_path), **result.to_dict()}, ensure_ascii=False, indent=2))
         return

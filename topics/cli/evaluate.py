@@ -68,13 +68,19 @@ def tune(corpus, spec, seed, stability, jobs, plot_path, fmt):
       topics tune data/sample --topics 5:30:5 --plot tune.png
     """
     from ..corpus import read_corpus
-    from ..tune import parse_range, plot, tune_texts
+    from ..tune import parse_range, tune_texts
 
     k_values = parse_range(spec) if spec else None
+    if plot_path is not None:
+        from ..plots import check_chart_path
+
+        check_chart_path(plot_path)  # before the fits, not after
     texts = [a.text for a in read_corpus(list(corpus))]
     result = tune_texts(texts, k_values, random_state=seed, stability=stability, n_jobs=jobs)
     if plot_path is not None:
-        plot(result, plot_path)
+        from ..plots import plot_tuning
+
+        plot_path = plot_tuning(result, plot_path)
     if fmt == "json":
         _echo_json(result)
         return

@@ -122,7 +122,7 @@ def trends(model_path, by, topic_ids, compare, plot_path, key_file, out_format):
     if plot_path is not None:
         from ..plots import plot_trends
 
-        plot_trends(result, plot_path)
+        plot_path = plot_trends(result, plot_path)
     if out_format == "json":
         _echo_json(result.to_dict())
         return
