@@ -55,6 +55,22 @@ def test_report_escapes_names_and_handles_undated_archives(sample_model, tmp_pat
     assert "no article has a date, so there are no trend charts" in undated and "<svg" not in undated
 
 
+def test_a_failed_report_write_keeps_the_old_report_and_leaves_no_temporary_file(dated_model, tmp_path, monkeypatch):
+    from topics.report import write_report
+
+    path = write_report(dated_model, tmp_path / "r.html")
+    before = path.read_bytes()
+
+    def disk_full(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("topics.report.os.replace", disk_full)
+    with pytest.raises(topics.TopicsError, match="cannot write the report to .*r.html: No space left on device"):
+        write_report(dated_model, path, max_titles=3)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["r.html"]
+
+
 def test_cli_report(run_cli, dated_model_file, tmp_path):
     out = run_cli("report", "-m", dated_model_file, "--out", "r.html")
     assert out.exit_code == 0, out.stderr

@@ -103,6 +103,7 @@ def write_report(model, path, *, force: bool = True, **options) -> Path:
         raise TopicsError(f"{path} exists; pass force=True to replace it")
     text = render_report(model, **options)
     folder = path.parent if str(path.parent) else Path(".")
+    tmp = None
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -110,6 +111,9 @@ def write_report(model, path, *, force: bool = True, **options) -> Path:
         os.replace(tmp, path)
     except OSError as exc:
         raise TopicsError(f"cannot write the report to {path}: {exc.strerror or exc}") from None
+    finally:  # a failed or interrupted write leaves no temporary file
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
     return path
 
 
