@@ -46,16 +46,18 @@ writes wrote don didn doesn isn aren wasn ve ll re
 
 _URL = re.compile(r"\b(?:https?://|ftp://|www\.)\S+", re.IGNORECASE)
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
-# A clause: a run of text without sentence punctuation; bigrams never cross clause boundaries.
-_CLAUSE_SPLIT = re.compile(r"[.,;:!?()\[\]{}\"“”«»|/\\]+|\s[-–—]+\s|[–—]")
+# A clause: a run of text without sentence punctuation; bigrams never cross clause boundaries. A clause
+# ends at these characters, at a dash between spaces, and at an en or em dash anywhere.
+_CLAUSE_END_CHARS = '.,;:!?()[]{}"“”«»|/\\'
+_SPACED_DASH = re.compile(r"\s[-–—]+\s")
+_CLAUSE_SPLIT = re.compile("[" + re.escape(_CLAUSE_END_CHARS) + "]+|" + _SPACED_DASH.pattern + "|[–—]")
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 # A word, or (matched as "") a clause boundary: one pass over the text finds both, in order.
-_WORD_OR_BOUNDARY = re.compile(r"([^\W\d_]+(?:['’][^\W\d_]+)*)|" + _CLAUSE_SPLIT.pattern)
+_WORD_OR_BOUNDARY = re.compile("(" + _WORD.pattern + ")|" + _CLAUSE_SPLIT.pattern)
 # The fast path of Analyzer._tokens: in UTF-8 bytes, an ASCII clause end becomes \x01 and every other ASCII
 # byte that is not a letter or an apostrophe a space; the bytes of other characters are left alone.
-_TO_TOKENS = bytes(1 if chr(b) in '.,;:!?()[]{}"|/\\' else b if chr(b).isalpha() or chr(b) == "'" else 32
+_TO_TOKENS = bytes(1 if chr(b) in _CLAUSE_END_CHARS else b if chr(b).isalpha() or chr(b) == "'" else 32
                    for b in range(128)) + bytes(range(128, 256))
-_SPACED_DASH = re.compile(r"\s[-–—]+\s")
 _POSSESSIVE = re.compile(r"['’]s$")
 _CONTRACTION = re.compile(r"['’](?:t|ll|ve|re|d|m)$")
 MAX_TOKEN_CHARS = 30
