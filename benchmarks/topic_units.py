@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -70,7 +71,7 @@ def parts(text: str, n_words: int = PASSAGE_WORDS, max_parts: int = MAX_PARTS) -
     ends = np.cumsum([len(s.split()) for s in sentences])
     cuts = [int(np.argmin(np.abs(ends - ends[-1] * i / n_parts))) + 1 for i in range(1, n_parts)]
     bounds = sorted(set([0] + [c for c in cuts if 0 < c < len(sentences)] + [len(sentences)]))
-    return [" ".join(sentences[a:b]) for a, b in zip(bounds, bounds[1:])]
+    return [" ".join(sentences[a:b]) for a, b in pairwise(bounds)]
 
 
 def topic_words(records, k: int, seed: int, unit: str) -> list[list[str]]:
@@ -88,24 +89,27 @@ def topic_words(records, k: int, seed: int, unit: str) -> list[list[str]]:
 
 def leads(records, tokens, k: int, seed: int) -> dict:
     """Per unit: the lead over (b) on the whole corpus, and per half in-sample and held out."""
-    def lead(fit_on, judged_on, words_by_unit, tuned):
-        base = evaluate_topics(tuned, [tokens[i] for i in judged_on])["npmi"]
-        return {unit: evaluate_topics(words, [tokens[i] for i in judged_on])["npmi"] - base
-                for unit, words in words_by_unit.items()}
-
     def fit_all(rows):
+        """Each unit's topic words and (b)'s, fitted on these rows."""
         chosen = [records[i] for i in rows]
         tuned, _ = sklearn_pipeline([r["text"] for r in chosen], k, tuned=True, seed=seed)
         return {unit: topic_words(chosen, k, seed, unit) for unit in UNITS}, tuned
 
+    def lead(fitted, judged_on):
+        """Each unit's NPMI minus (b)'s, both measured on the texts of rows ``judged_on``."""
+        words_by_unit, tuned = fitted
+        judged = [tokens[i] for i in judged_on]
+        base = evaluate_topics(tuned, judged)["npmi"]
+        return {unit: evaluate_topics(words, judged)["npmi"] - base for unit, words in words_by_unit.items()}
+
     everything = np.arange(len(records))
-    found = {"whole": [lead(everything, everything, *fit_all(everything))], "in": [], "out": []}
+    found = {"whole": [lead(fit_all(everything), everything)], "in": [], "out": []}
     order = np.random.default_rng(seed).permutation(len(records))
-    parts = (order[: len(order) // 2], order[len(order) // 2:])
-    for fit_on, other in (parts, parts[::-1]):
-        words, tuned = fit_all(fit_on)
-        found["in"].append(lead(fit_on, fit_on, words, tuned))
-        found["out"].append(lead(fit_on, other, words, tuned))
+    halves_of_rows = (order[: len(order) // 2], order[len(order) // 2:])
+    for fit_on, other in (halves_of_rows, halves_of_rows[::-1]):
+        fitted = fit_all(fit_on)
+        found["in"].append(lead(fitted, fit_on))
+        found["out"].append(lead(fitted, other))
     return found
 
 
