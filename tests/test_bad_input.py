@@ -347,6 +347,15 @@ def test_an_over_long_string_is_refused_by_the_api(tmp_path):
     assert message == "item 1 is longer than the 5 MB allowed for one article"
 
 
+def test_a_corpus_of_the_wrong_type_is_refused_by_the_api(tmp_path, sample_model):
+    message = api_error(tmp_path, CorpusError, lambda: topics.fit(123))
+    assert message == "a corpus is a path, a list of paths, Articles or strings, not int"
+    message = api_error(tmp_path, CorpusError, lambda: sample_model.evaluate(3.5))
+    assert message == "a corpus is a path, a list of paths, Articles or strings, not float"
+    message = api_error(tmp_path, QueryError, lambda: sample_model.transform(["rates rise", 7]))
+    assert message == "text 1 is int, not a string"
+
+
 # -- queries --------------------------------------------------------------------------------------------
 @pytest.fixture
 def model_here(tmp_path, sample_model_file):

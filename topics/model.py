@@ -28,7 +28,7 @@ import scipy.sparse as sp
 from . import __version__
 from .corpus import Article, Corpus, articles_from_texts, read_corpus
 from .duplicates import DEFAULT_THRESHOLD, check_threshold, duplicate_groups
-from .errors import NotFittedError, ParameterError, QueryError
+from .errors import CorpusError, NotFittedError, ParameterError, QueryError
 from .explain import Explanation, explain_pair
 from .filters import HitFilter, select
 from .index import SimilarityIndex, batch_scores
@@ -321,6 +321,10 @@ class TopicModel:
         self._check_fitted()
         if isinstance(texts, str):
             texts = [texts]
+        texts = list(texts)
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise QueryError(f"text {i} is {type(text).__name__}, not a string")
         return nmf_transform(self.vectorizer_.transform(texts), self.components_)
 
     def similar(self, id: str | None = None, text: str | None = None, k: int = 10, *, since=None, until=None,
@@ -604,7 +608,11 @@ def _as_articles(corpus):
         return read_corpus(corpus)
     if isinstance(corpus, Corpus):
         return corpus
-    items = list(corpus)
+    try:
+        items = list(corpus)
+    except TypeError:
+        kind = type(corpus).__name__
+        raise CorpusError(f"a corpus is a path, a list of paths, Articles or strings, not {kind}") from None
     if items and all(isinstance(i, os.PathLike) for i in items):
         return read_corpus(items)
     if all(isinstance(i, Article) for i in items):
@@ -620,8 +628,6 @@ def _check_unique_ids(articles: list[Article]):
             duplicates.append(a.id)
         seen.add(a.id)
     if duplicates:
-        from .errors import CorpusError
-
         raise CorpusError(f"duplicate article ids: {', '.join(map(repr, duplicates[:5]))}")
 
 
