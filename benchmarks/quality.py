@@ -9,8 +9,11 @@ Three pipelines, fitted on the same articles with the same number of topics k (t
 (c) `topics` defaults: ``topics.fit(articles)``.
 
 NPMI is computed identically for all three by :mod:`topics.evaluate`: the same reference token stream
-(:func:`topics.evaluate.reference_tokens` of the texts), each topic's first 10 words by weight (phrases
-split, :func:`topics.evaluate.coherence_words`), windows of 10.
+(:func:`topics.evaluate.reference_tokens` of the texts: boilerplate and stop words removed, as published
+figures are computed), each topic's first 10 words by weight (phrases split,
+:func:`topics.evaluate.coherence_words`), windows of 10. Two more columns score the same topics against
+other references: the text with its stop words kept (this project's reference before it followed the
+published preparation), and the raw text, headers and all (stop words removed).
 Diversity: distinct share of all topics' top-25 terms. NMI: each article's dominant topic against its
 label (only for corpora with labels), with scikit-learn's ``normalized_mutual_info_score``.
 Similarity: same-label precision@10 of `topics` nearest neighbours (labelled corpora only).
@@ -37,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 import topics
 from topics.corpus import Article
 from topics.evaluate import _REFERENCE_WORD, coherence_words, evaluate_topics, reference_tokens, topic_npmi
+from topics.text import clean_news
 from topics.topic_model import top_terms
 
 CORPORA = {
@@ -95,8 +99,11 @@ def measure(records, seed: int, params=None) -> list[dict]:
     texts = [r["text"] for r in records]
     labels = [r.get("label") for r in records]
     labelled = all(label is not None for label in labels)
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
     tokens = [reference_tokens(t) for t in texts]
-    raw_tokens = [_REFERENCE_WORD.findall(t.lower()) for t in texts]
+    kept_tokens = [_REFERENCE_WORD.findall(clean_news(t).lower()) for t in texts]
+    raw_tokens = [[w for w in _REFERENCE_WORD.findall(t.lower()) if w not in ENGLISH_STOP_WORDS] for t in texts]
     params = dict(params or {})
     top_c, W_c, model = project_pipeline(records, params.pop("n_topics", None), seed, **params)
     k = model.n_topics_
@@ -105,8 +112,10 @@ def measure(records, seed: int, params=None) -> list[dict]:
                            ("(b) sklearn hand-tuned", sklearn_pipeline(texts, k, tuned=True, seed=seed)),
                            ("(c) topics defaults", (top_c, W_c))):
         scores = evaluate_topics(top, tokens)
+        words = [coherence_words(t) for t in top]
         row = {"pipeline": name, "k": k, "npmi": scores["npmi"], "diversity": scores["diversity"],
-               "npmi_raw": round(float(topic_npmi([coherence_words(t) for t in top], raw_tokens).mean()), 6)}
+               "npmi_kept": float(topic_npmi(words, kept_tokens).mean()),
+               "npmi_raw": float(topic_npmi(words, raw_tokens).mean())}
         if labelled:
             row["nmi"] = round(float(normalized_mutual_info_score(labels, W.argmax(axis=1))), 3)
         rows.append(row)
@@ -228,13 +237,14 @@ def summarise_seeds(per_seed: list[list[dict]]) -> list[dict]:
     for position, first in enumerate(per_seed[0]):
         runs = [seed_rows[position] for seed_rows in per_seed]
         row = {"pipeline": first["pipeline"], "k": first["k"]}
-        for key in ("npmi", "npmi_raw", "diversity", "nmi", "p@10"):
+        for key in ("npmi", "npmi_kept", "npmi_raw", "diversity", "nmi", "p@10"):
             if key in first:
                 row[key] = float(np.mean([run[key] for run in runs]))
         row["npmi_sd"] = float(np.std([run["npmi"] for run in runs]))
         rows.append(row)
-    leads = [seed_rows[-1]["npmi"] - seed_rows[1]["npmi"] for seed_rows in per_seed]
-    rows[-1]["lead"] = (float(np.mean(leads)), float(np.min(leads)))
+    for key, lead in (("npmi", "lead"), ("npmi_kept", "lead_kept")):
+        leads = [seed_rows[-1][key] - seed_rows[1][key] for seed_rows in per_seed]
+        rows[-1][lead] = (float(np.mean(leads)), float(np.min(leads)))
     rows[-1]["top words"] = per_seed[0][-1]["top words"]
     return rows
 
@@ -253,20 +263,21 @@ def main():
         return ablation(args.data, args.seed)
     params = json.loads(args.params)
     started = time.perf_counter()
-    print("| corpus | pipeline | k | NPMI (sd) | lead over (b): mean / smallest | NPMI, raw-text reference | diversity "
-          "| NMI | same-label P@10 |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| corpus | pipeline | k | NPMI (sd) | lead over (b): mean / smallest | NPMI, stop words kept in reference "
+          "(lead) | NPMI, raw-text reference | diversity | NMI | same-label P@10 |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for corpus, files in CORPORA.items():
         records = read_records(args.data, files)
         rows = summarise_seeds([measure(records, seed, params) for seed in range(args.seed, args.seed + args.seeds)])
         for row in rows:
             lead = f"{row['lead'][0]:+.3f} / {row['lead'][1]:+.3f}" if "lead" in row else "–"
+            kept = f"{row['npmi_kept']:.3f}" + (f" ({row['lead_kept'][0]:+.3f})" if "lead_kept" in row else "")
             extra = [f"{row[key]:.3f}" if key in row else "–" for key in ("nmi", "p@10")]
             print(f"| {corpus} ({len(records)}) | {row['pipeline']} | {row['k']} | {row['npmi']:.3f} ({row['npmi_sd']:.3f}) "
-                  f"| {lead} | {row['npmi_raw']:.3f} | {row['diversity']:.2f} | " + " | ".join(extra) + " |")
+                  f"| {lead} | {kept} | {row['npmi_raw']:.3f} | {row['diversity']:.2f} | " + " | ".join(extra) + " |")
         if args.words:
             for words in rows[-1]["top words"]:
-                print(f"|   | {words} |||||||")
+                print(f"|   | {words} ||||||||")
     print(f"\n{time.perf_counter() - started:.0f} s; {args.seeds} seeds from {args.seed}, figures are means; NPMI: "
           "gensim-style c_npmi, windows of 10 over the same reference stream for every pipeline, top-10 words; "
           "diversity over top-25 terms.")

@@ -204,8 +204,17 @@ def test_find_phrases_keeps_frequent_exclusive_pairs():
     assert find_phrases(runs, min_count=5, min_npmi=0.7) == []  # its NPMI is log 3 / log 5 = 0.68
 
 
-def test_reference_stream_is_every_word_after_boilerplate():
-    assert reference_tokens("The 3 big dogs, a cat.\n--\nsignature") == ["the", "big", "dogs", "cat"]
+def test_reference_stream_is_the_content_words_after_boilerplate():
+    assert reference_tokens("The 3 big dogs, a cat.\n--\nsignature") == ["big", "dogs", "cat"]
+
+
+def test_stop_words_do_not_push_words_out_of_each_others_window():
+    # 11 stop words stand between "rocket" and "orbit": apart in the text, together once they are dropped.
+    text = "rocket " + "and the of it was in its own to be on " + "orbit"
+    other = ["moon", "sun"] * 10
+    assert reference_tokens(text) == ["rocket", "orbit"]
+    assert topic_npmi([["rocket", "orbit"]], [reference_tokens(text), other])[0] == pytest.approx(1.0)
+    assert topic_npmi([["rocket", "orbit"]], [text.split(), other])[0] < -0.5  # never in one window
 
 
 def test_saved_model_analyses_queries_as_fitted(sample_model, sample_model_file):
