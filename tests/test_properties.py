@@ -144,3 +144,22 @@ def test_the_analyser_finds_exactly_the_words_and_pairs_of_its_clauses(text):
     runs = analyzer.clauses(text)
     expected = [w for run in runs for w in run] + [f"{a} {b}" for run in runs for a, b in pairwise(run)]
     assert analyzer(text) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 6000), k=st.integers(0, 1100),
+       levels=st.sampled_from([2, 5, 100, 10**6]), excluded_share=st.sampled_from([0.0, 0.01, 0.9]))
+def test_top_k_is_the_k_best_rows_ties_to_the_lower_row(seed, n, k, levels, excluded_share):
+    from topics.index import top_k
+
+    # Few levels make many ties; excluded rows (-inf) are never returned. Above about 1,000 + 2k rows
+    # top_k selects among the rows over a sampled threshold, which must not change the answer.
+    rng = np.random.default_rng(seed)
+    scores = (rng.integers(0, levels, n) / levels).astype(np.float32)
+    scores[rng.random(n) < excluded_share] = -np.inf
+    exclude = tuple(rng.choice(n, size=min(n, 2), replace=False).tolist())
+    allowed = np.isfinite(scores)
+    allowed[list(exclude)] = False
+    rows = np.flatnonzero(allowed)
+    expected = rows[np.lexsort((rows, -scores[rows]))][:k]
+    assert np.array_equal(top_k(scores, k, exclude=exclude), expected)
