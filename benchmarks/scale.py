@@ -24,8 +24,11 @@ Corpora are built with ../shared/tools/make_corpus.py into the scratch directory
 
 usage: python benchmarks/scale.py [--sizes 10000 100000 1000000] [--work /tmp/topics-scale] [--skip-baseline]
        python benchmarks/scale.py --cold MODEL.joblib [MODEL.joblib ...] [--repeat 5]
+       python benchmarks/scale.py --warm MODEL.joblib [MODEL.joblib ...]
 The second form only times cold `topics similar` processes on models already fitted, one after another
-in the same run (say, one file saved by an older `topics` against the same model saved again).
+in the same run (say, one file saved by an older `topics` against the same model saved again). The
+third runs the warm queries and the exactness check on fitted models; to compare two versions of the
+code on the same model, run it with ``PYTHONPATH`` set to each checkout in turn.
 """
 
 import argparse
@@ -242,6 +245,16 @@ def table(results) -> str:
     return "\n".join(lines)
 
 
+def warm_only(models):
+    for model in models:
+        r = json.loads(subprocess.run([sys.executable, "-c", OURS_WARM, str(model)], check=True, capture_output=True,
+                                      text=True).stdout)
+        print(f"{model}: warm similar-by-id p50 {r['p50'] * 1e3:.1f} ms, p99 {r['p99'] * 1e3:.1f} ms; near-duplicates "
+              f"kept p50 {r['p50_all'] * 1e3:.1f} ms, p99 {r['p99_all'] * 1e3:.1f} ms; batch of 100 "
+              f"{r['batch'] * 1e3:.1f} ms per query; top-10 equal to brute force {r['lex_exact']}/{r['checked']} "
+              f"(TF-IDF), {r['full_exact']}/{r['checked']} (blended)", flush=True)
+
+
 def cold_only(models, repeat: int):
     import topics
 
@@ -260,9 +273,12 @@ def main():
     ap.add_argument("--npmi-articles", type=int, default=10_000, help="reference articles for NPMI")
     ap.add_argument("--cold", type=Path, nargs="+", help="only time cold queries on these fitted models")
     ap.add_argument("--repeat", type=int, default=5, help="with --cold: processes per model (median)")
+    ap.add_argument("--warm", type=Path, nargs="+", help="only time warm queries on these fitted models")
     args = ap.parse_args()
     if args.cold:
         return cold_only(args.cold, args.repeat)
+    if args.warm:
+        return warm_only(args.warm)
     args.work.mkdir(parents=True, exist_ok=True)
     results = [bench(n, args.work, args.skip_baseline, args.npmi_articles) for n in args.sizes]
     print(f"{os.cpu_count()} cores; {N_TOPICS} topics; corpora from make_corpus.py in {args.work}\n")
