@@ -163,3 +163,29 @@ def test_top_k_is_the_k_best_rows_ties_to_the_lower_row(seed, n, k, levels, excl
     rows = np.flatnonzero(allowed)
     expected = rows[np.lexsort((rows, -scores[rows]))][:k]
     assert np.array_equal(top_k(scores, k, exclude=exclude), expected)
+
+
+@settings(max_examples=150, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 120), limit=st.sampled_from([None, 1, 3, 10]),
+       threshold=st.sampled_from([0.5, 0.8, 0.95]), with_query=st.booleans())
+def test_distinct_rows_is_the_greedy_pass_over_the_ranking(seed, n, limit, threshold, with_query):
+    import scipy.sparse as sp
+
+    from topics.duplicates import distinct_rows
+
+    # Rows are noisy copies of a few stories, so many pairs are near-duplicates and many are not.
+    rng = np.random.default_rng(seed)
+    stories = rng.random((4, 30)) * (rng.random((4, 30)) < 0.3)
+    dense = stories[rng.integers(0, 4, n + 1)] + 0.3 * rng.random((n + 1, 30)) * (rng.random((n + 1, 30)) < 0.2)
+    dense /= np.maximum(np.linalg.norm(dense, axis=1, keepdims=True), 1e-12)
+    X = sp.csr_matrix(dense.astype(np.float32))
+    query = X[n] if with_query else None
+    ranking = rng.permutation(n)
+    cosine = (X @ X.T).toarray()   # the same float32 products as the blocks', so no rounding flakes
+    kept = []
+    for row in ranking:   # the definition: keep a row unless it copies the query or a kept row
+        others = ([n] if with_query else []) + kept
+        if all(cosine[row, other] < threshold - 1e-6 for other in others):
+            kept.append(row)
+    expected = kept if limit is None else kept[:limit]
+    assert distinct_rows(ranking, X, threshold, query=query, limit=limit, block=7).tolist() == expected
