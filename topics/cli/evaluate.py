@@ -23,8 +23,9 @@ def _echo_json(data):
 def evaluate(corpus, model_path, key_file, no_stability, fmt):
     """Measure the topics of a model against CORPUS, the archive it was fitted on.
 
-    NPMI: coherence of each topic's top-10 words (gensim's c_npmi, windows of 10 words; higher is
-    better, 0 is chance). Diversity: share of distinct words in all topics' top 25. Error: relative
+    NPMI: coherence of each topic's top-10 words (gensim's c_npmi, windows of 10 words of the texts
+    without stop words or Usenet boilerplate, as published figures count them; higher is better, 0 is
+    chance). Diversity: share of distinct words in all topics' top 25. Error: relative
     reconstruction error. Stability: how closely a refit on 80% of the articles finds the same topics.
 
     \b
