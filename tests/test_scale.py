@@ -127,6 +127,13 @@ def test_index_scores_equal_brute_force(sample_model):
         assert list(top_k(fast, 10, exclude=[row])) == list(expected)
 
 
+def test_unit_rows_have_length_one_and_zero_rows_stay_zero():
+    rows = np.array([[3.0, 4.0, 0.0], [0.0, 0.0, 0.0], [1.0, 1.0, 1.0]], dtype=np.float32)
+    units = unit_rows(rows)
+    assert units.dtype == np.float32
+    assert np.allclose(units, [[0.6, 0.8, 0.0], [0.0, 0.0, 0.0], [3 ** -0.5] * 3], atol=1e-7)
+
+
 def test_map_chunks_consumes_a_generator_in_order():
     chunks = (list(range(i, i + 3)) for i in range(0, 30, 3))
     assert map_chunks(sum, chunks, n_jobs=2) == [sum(range(i, i + 3)) for i in range(0, 30, 3)]
