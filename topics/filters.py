@@ -84,9 +84,9 @@ def select(scores: np.ndarray, k: int, hit_filter: HitFilter, *, dates: np.ndarr
         scores[scores < np.float64(hit_filter.min_score - 1e-9)] = -np.inf  # compared in float64
     if hit_filter.keep_duplicates:
         return top_k(scores, k, exclude=exclude)
-    # One selection pass costs the same for 30 rows as for 1,000 (O(n) either way, 12 ms at 1M
-    # articles), and candidates come out in the same order whatever the pool, so ask for a pool large
-    # enough that near-duplicates rarely force another pass over every score.
+    # One selection pass costs about the same for 30 rows as for 1,000 (a pass over every score, 1 ms
+    # at 1M articles), and candidates come out in the same order whatever the pool, so ask for a pool
+    # large enough that near-duplicates rarely force another pass.
     want = max(2 * k + 8, _CANDIDATE_POOL)
     while True:
         candidates = top_k(scores, want, exclude=exclude)
