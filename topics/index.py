@@ -67,13 +67,14 @@ class SimilarityIndex:
             return np.zeros(self.n_articles, dtype=np.float32)
         # One scatter-add per term over its contiguous postings (a row appears once per term), not a
         # gather of all postings into new arrays: 33 against 53 ms p50, 49 against 133 ms p90, at
-        # 1M articles, with the same sums in the same order.
-        scores = np.zeros(self.n_articles, dtype=np.float64)
+        # 1M articles, with the same sums in the same order. Summed in float32, as X is stored and as
+        # scipy's X @ x sums: 24 against 28 ms p50 at 1M, the same top 10 as that product.
+        scores = np.zeros(self.n_articles, dtype=np.float32)
         indptr, rows, values = p.indptr, p.indices, p.data
         for column, weight in zip(np.asarray(columns).tolist(), np.asarray(weights, dtype=np.float32).tolist()):
             start, end = indptr[column], indptr[column + 1]
             scores[rows[start:end]] += values[start:end] * np.float32(weight)
-        return scores.astype(np.float32)
+        return scores
 
 
 def unit_rows(matrix: np.ndarray) -> np.ndarray:
