@@ -5,7 +5,7 @@ import pytest
 from newsgroup_dates import dated_articles
 
 import topics
-from topics.topic_model import readable_terms
+from topics.topic_model import readable_terms, term_relevance
 from topics.trends import parse_range, topic_trends
 
 
@@ -16,8 +16,13 @@ def test_summary_records_are_consistent_with_the_weights(sample_model):
     assert len(s) == 10 and s.n_articles == 351 and s.n_dated == 1
     assert sum(t.weight for t in s) == pytest.approx(1.0, abs=1e-6)
     assert sum(t.n_articles for t in s) == int((W.sum(axis=1) > 0).sum())
+    H, relevance = np.asarray(sample_model.components_), term_relevance(sample_model.components_, W)
+    vocabulary = sample_model.vectorizer_.vocabulary_
     for t in s:
-        assert len(t.words) == 6 and t.word_weights == sorted(t.word_weights, reverse=True)
+        columns = np.searchsorted(vocabulary, [w.encode() for w in t.words])
+        assert len(t.words) == 6 and t.word_weights == pytest.approx(H[t.id, columns].tolist())
+        order = relevance[t.id, columns]
+        assert list(order) == sorted(order, reverse=True)  # most relevant first
         weights = [a["weight"] for a in t.articles]
         assert weights == sorted(weights, reverse=True) and weights[0] == pytest.approx(W[:, t.id].max(), abs=1e-6)
         assert t.nearest_topic != t.id and 0.0 <= t.distinctness <= 1.0

@@ -9,7 +9,8 @@ tokens : list of token lists, one per article, the *reference stream* co-occurre
 published ones (OCTIS, the BERTopic paper): every article's token stream is cut into boolean sliding
 windows of 10 tokens (an article shorter than the window is one window); p(w) is the share of windows
 holding w, p(a, b) the share holding both, and for each pair of a topic's top-10 words
-(:func:`coherence_words`: its heaviest terms with phrases split into their words)
+(:func:`coherence_words`: its most relevant terms, :func:`topics.topic_model.term_relevance`, with
+phrases split into their words)
 
     NPMI(a, b) = log((p(a, b) + eps) / (p(a) p(b))) / -log(p(a, b) + eps),  eps = 1e-12
 
@@ -47,7 +48,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .text import clean_news
-from .topic_model import error_from_sums, error_sums, fit_topics, top_terms
+from .topic_model import error_from_sums, error_sums, fit_topics, topic_terms
 
 WINDOW = 10
 N_COHERENCE_WORDS = 10
@@ -142,7 +143,7 @@ def npmi_matrix(counts: WindowCounts) -> np.ndarray:
 
 
 def coherence_words(terms, n: int = N_COHERENCE_WORDS) -> list[str]:
-    """The first ``n`` distinct words of a topic's terms, heaviest first, phrases split into their words.
+    """The first ``n`` distinct words of a topic's terms, in rank order, phrases split into their words.
 
     NPMI is a measure over words; splitting phrases treats a model with phrase terms ("asylum seekers")
     the same as one whose top terms are the two words ("asylum", "seekers") and changes nothing for a
@@ -220,7 +221,7 @@ def relative_error(X, W, H, *, block: int = 10_000) -> float:
 def evaluate_topics(top_words, tokens, *, X=None, W=None, H=None, H_other=None) -> dict:
     """Every metric of one fit, overall and per topic, as plain data.
 
-    top_words : list of k lists of at least 25 terms, heaviest first; tokens : reference token lists;
+    top_words : list of k lists of at least 25 terms, in rank order; tokens : reference token lists;
     X, W, H : the fit's matrices (for the reconstruction error); H_other : H of a second fit (stability).
     """
     npmi = topic_npmi([coherence_words(w) for w in top_words], tokens)
@@ -249,7 +250,7 @@ def evaluate_model(model, texts, *, stability: bool = True, sample_share: float 
     the topics of that fit to the model's.
     """
     H, W, X = model.components_, np.asarray(model.doc_topics_), model.doc_terms_
-    columns = top_terms(H, N_DIVERSITY_WORDS)
+    columns = topic_terms(H, W, N_DIVERSITY_WORDS)
     top_words = [model.vectorizer_.terms(row) for row in columns]
     tokens = [reference_tokens(t) for t in texts]
     H_other = refit_on_sample(X, H.shape[0], seed=(model.random_state or 0) + 1, share=sample_share,

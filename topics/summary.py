@@ -9,7 +9,8 @@ weights. For topic t:
 - ``nearest_topic`` / ``nearest_similarity``: the other topic whose H row has the largest cosine with
   row t, and that cosine in [0, 1]; ``distinctness = 1 - nearest_similarity`` (1 = shares no words).
 
-Labels come from the top terms, phrases first (:func:`topics.topic_model.label_from_terms`), unless the
+A topic's words are its most relevant terms (:func:`topics.topic_model.term_relevance`: heavy in the
+topic, not common to the whole archive). Labels come from the first of them, phrases first (:func:`topics.topic_model.label_from_terms`), unless the
 user named the topic (``model.rename_topic``), in which case ``label`` is the name and ``auto_label``
 keeps the generated one. This module only turns a fitted model into plain records; it never prints.
 
@@ -26,15 +27,16 @@ import numpy as np
 
 from .errors import ParameterError, QueryError, TopicsError
 from .index import top_k
-from .topic_model import label_from_terms, readable_terms, top_terms
+from .topic_model import label_from_terms, readable_terms, topic_terms
 
 
 @dataclass(frozen=True)
 class Topic:
-    """One topic: label, heaviest words with weights, size, best articles and its nearest other topic.
+    """One topic: label, most relevant words with weights, size, best articles and its nearest other topic.
 
-    ``words`` are the heaviest terms with a phrase standing for its own words
-    (:func:`topics.topic_model.readable_terms`), heaviest first; ``word_weights`` their weights in H.
+    ``words`` are the most relevant terms (:func:`topics.topic_model.term_relevance`) with a phrase standing
+    for its own words (:func:`topics.topic_model.readable_terms`), most relevant first; ``word_weights``
+    their weights in H, so a word common to the whole archive can follow a lighter one.
     """
 
     id: int
@@ -100,7 +102,7 @@ def summarize(model, *, n_words: int = 10, n_articles: int = 3) -> Summary:
     shares, dominant = topic_sizes(W)
     nearest, similarity = nearest_topics(H)
     # A shown phrase can hide its two words, so 3n candidates leave n readable terms.
-    columns = top_terms(H, 3 * max(n_words, 10))
+    columns = topic_terms(H, W, 3 * max(n_words, 10))
     table, names = model.articles_, model.topic_names_
     article_counts = np.diff(model.index_.postings.indptr)   # articles holding each term (CSC postings)
     result = []

@@ -213,6 +213,40 @@ def top_terms(H: np.ndarray, n: int) -> np.ndarray:
     return part[rows, order]
 
 
+# Topic words are ranked by relevance (Sievert & Shirley 2014, the ranking LDAvis shows):
+# λ log p(w|t) + (1 - λ) log(p(w|t) / p(w)), which demotes words the whole archive uses ("australia",
+# "south", "new") below words that say what the topic is about. λ = 1 is the heaviest terms of H.
+# Measured at the default k against λ = 1 (README, "Topic quality"): λ = 0.8 raised NPMI by 0.010 to
+# 0.015 and diversity by 0.03 to 0.07 on Lee news, Wikipedia and 3,757 held-out news articles (newsgroup
+# posts -0.008); 0.9 gained less diversity, 0.6 to 0.7 cost NPMI at larger k.
+RELEVANCE_LAMBDA = 0.8
+
+
+def term_relevance(H: np.ndarray, W: np.ndarray, lam: float = RELEVANCE_LAMBDA) -> np.ndarray:
+    """Scores of shape (k, V), float32, ordering each topic's terms by relevance (highest first).
+
+    p(w|t) is row t of H normalised; p(w) is the term's share of the model's reconstruction W H of the
+    archive (W: the articles' topic weights, shape (n, k)). Within a row, relevance is
+    ``log H_tw + (λ - 1) log p(w)`` plus a constant, so ``H_tw * p(w) ** (λ - 1)`` has the same order
+    and needs no logarithm. A term no topic with articles uses (p(w) = 0) counts as the rarest term.
+    """
+    H = np.asarray(H, dtype=np.float32)
+    if lam == 1:
+        return H
+    mass = np.asarray(W, dtype=np.float64).sum(axis=0) @ np.asarray(H, dtype=np.float64)
+    p = mass / mass.sum() if mass.sum() > 0 else np.ones(H.shape[1])
+    used = p > 0
+    scale = np.empty_like(p)
+    scale[used] = p[used] ** (lam - 1)
+    scale[~used] = scale[used].max() if used.any() else 1.0
+    return H * scale.astype(np.float32)
+
+
+def topic_terms(H: np.ndarray, W: np.ndarray, n: int) -> np.ndarray:
+    """Columns of each topic's n most relevant terms (:func:`term_relevance`): int array of shape (k, n)."""
+    return top_terms(term_relevance(H, W), n)
+
+
 # A phrase stands for a word shown before it when at least this share of the articles using the word
 # use the phrase: "bin laden" replaces "bin" (1.0), "al qaeda" replaces "al" (0.72), while "palestinian"
 # stays beside "palestinian leader" (0.59) and "union" beside "energy union" (0.15). Shares from the Lee
@@ -221,7 +255,7 @@ PHRASE_ABSORBS = 0.7
 
 
 def readable_terms(terms: list[str], n: int, article_counts=None) -> list[int]:
-    """Positions in ``terms`` (a topic's terms, heaviest first) of up to n terms a reader needs, in order.
+    """Positions in ``terms`` (a topic's terms, in rank order) of up to n terms a reader needs, in order.
 
     Two-word terms sit in the vocabulary beside their words, so the raw top terms of a topic about a
     name repeat it two or three times. A term whose words are all shown already is left out, and a

@@ -1,7 +1,7 @@
 """Choosing the number of topics k: fit a range of k, measure each fit, pick one by a stated rule.
 
 For each k the TF-IDF matrix X (of shape (n_articles, V)) is factorised as X ≈ W H and measured with
-:mod:`topics.evaluate`: NPMI coherence of the top-10 terms, diversity of the top-25 terms, the relative
+:mod:`topics.evaluate`: NPMI coherence of the 10 most relevant terms, diversity of the top 25, the relative
 reconstruction error and, optionally, stability against a fit on 80% of the articles. The fits run in
 parallel through :func:`topics.parallel.map_chunks`; archives of more than ``max_articles`` are tuned
 on a random sample of that many articles (the vocabulary still comes from the whole archive).
@@ -21,7 +21,7 @@ import numpy as np
 
 from .errors import ParameterError
 from .evaluate import N_DIVERSITY_WORDS, evaluate_topics, reference_tokens, refit_on_sample
-from .topic_model import fit_topics, nmf_transform, top_terms
+from .topic_model import fit_topics, nmf_transform, topic_terms
 
 MIN_DIVERSITY = 0.85
 NPMI_MARGIN = 0.01
@@ -119,7 +119,7 @@ def vectorise(texts, *, min_df=2, max_df=0.5, ngram_max=2, extra_stop_words=()):
 def _measure_k(k: int, *, X, vocabulary, tokens, random_state, max_iter, stability) -> dict:
     H = fit_topics(X, k, random_state=random_state, max_iter=max_iter)
     W = nmf_transform(X, H)
-    top_words = [[vocabulary[c].decode("utf-8") for c in row] for row in top_terms(H, N_DIVERSITY_WORDS)]
+    top_words = [[vocabulary[c].decode("utf-8") for c in row] for row in topic_terms(H, W, N_DIVERSITY_WORDS)]
     H_other = refit_on_sample(X, k, seed=(random_state or 0) + 1, max_iter=max_iter) if stability else None
     scores = evaluate_topics(top_words, tokens, X=X, W=W, H=H, H_other=H_other)
     scores.pop("topics")
