@@ -10,8 +10,8 @@ Three pipelines, fitted on the same articles with the same number of topics k (t
 
 NPMI is computed identically for all three by :mod:`topics.evaluate`: the same reference token stream
 (:func:`topics.evaluate.reference_tokens` of the texts: boilerplate and stop words removed, as published
-figures are computed), each topic's first 10 words by weight (phrases split,
-:func:`topics.evaluate.coherence_words`), windows of 10. Two more columns score the same topics against
+figures are computed), each topic's first 10 words (phrases split, :func:`topics.evaluate.coherence_words`;
+(a) and (b) by weight in H, (c) by relevance as `topics` ranks them), windows of 10. Two more columns score the same topics against
 other references: the text with its stop words kept (this project's reference before it followed the
 published preparation), and the raw text, headers and all (stop words removed).
 Diversity: distinct share of all topics' top-25 terms. NMI: each article's dominant topic against its
@@ -21,7 +21,8 @@ Similarity: same-label precision@10 of `topics` nearest neighbours (labelled cor
 Every figure is the mean over ``--seeds`` seeds (default 5; a seed changes NMF's start, and on a few hundred
 articles that alone moves NPMI by up to 0.03), and (c)'s lead over (b) is given per seed as mean and smallest.
 
-usage: python benchmarks/quality.py [--data ../shared/data] [--seed 0] [--seeds 5] [--ablation]
+usage: python benchmarks/quality.py [--data ../shared/data] [--corpus NAME=FILE.jsonl] [--only-extra]
+                                   [--seed 0] [--seeds 5] [--ablation]
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ import topics
 from topics.corpus import Article
 from topics.evaluate import _REFERENCE_WORD, coherence_words, evaluate_topics, reference_tokens, topic_npmi
 from topics.text import clean_news
-from topics.topic_model import top_terms
+from topics.topic_model import topic_terms
 
 CORPORA = {
     "lee-news": ["lee-news/background.jsonl", "lee-news/test.jsonl"],
@@ -56,6 +57,26 @@ def read_records(data: Path, files) -> list[dict]:
         with open(data / name, encoding="utf-8") as f:
             records.extend(json.loads(line) for line in f)
     return records
+
+
+def add_corpus_options(parser):
+    """--data, --corpus NAME=FILE and --only-extra, shared by the quality benchmarks."""
+    parser.add_argument("--data", type=Path, default=next(
+        (p for p in (ROOT.parent / "shared" / "data", ROOT.parents[1] / "shared" / "data") if p.is_dir()), None))
+    parser.add_argument("--corpus", action="append", default=[], metavar="NAME=FILE.jsonl",
+                        help="also measure this archive (JSONL records as in ../shared/data), e.g. the held-out "
+                             "news of benchmarks/heldout_news.py; repeatable")
+    parser.add_argument("--only-extra", action="store_true", help="measure only the --corpus archives")
+
+
+def load_corpora(args) -> dict[str, list[dict]]:
+    """Corpus name -> records: the shared corpora (unless --only-extra), then each --corpus."""
+    corpora = {} if args.only_extra else {name: read_records(args.data, files) for name, files in CORPORA.items()}
+    for spec in args.corpus:
+        name, _, path = spec.rpartition("=")
+        path = Path(path)
+        corpora[name or path.stem] = read_records(path.parent, [path.name])
+    return corpora
 
 
 def sklearn_pipeline(texts, k, *, tuned: bool, seed: int):
@@ -79,8 +100,8 @@ def sklearn_pipeline(texts, k, *, tuned: bool, seed: int):
 def project_pipeline(records, k, seed: int, **params):
     articles = [Article(id=str(r["id"]), text=r["text"], title=r.get("title"), date=r.get("date")) for r in records]
     model = topics.TopicModel(k, random_state=seed, **params).fit(articles)
-    # The heaviest terms, as `topics evaluate` scores them (summaries show them with phrases merged).
-    top = [model.vectorizer_.terms(columns) for columns in top_terms(model.components_, 25)]
+    # The most relevant terms, as `topics evaluate` scores them (summaries show them with phrases merged).
+    top = [model.vectorizer_.terms(columns) for columns in topic_terms(model.components_, model.doc_topics_, 25)]
     return top, np.asarray(model.doc_topics_), model
 
 
@@ -190,12 +211,11 @@ def _word_folders():
     return folders
 
 
-def ablation(data: Path, seed: int):
+def ablation(corpora: dict, seed: int):
     """NPMI, diversity and (newsgroups) NMI and P@10 of `topics` with each analyser step toggled, and with
     inflections folded. NPMI's reference is always the original text."""
-    print("| analyser | " + " | ".join(f"{c} NPMI / div" for c in CORPORA) + " | newsgroups NMI | P@10 |")
-    print("|---|" + "---|" * (len(CORPORA) + 2))
-    corpora = {c: read_records(data, files) for c, files in CORPORA.items()}
+    print("| analyser | " + " | ".join(f"{c} NPMI / div" for c in corpora) + " | newsgroups NMI | P@10 |")
+    print("|---|" + "---|" * (len(corpora) + 2))
     for name, builder in _ablation_builders().items():
         print(f"| {name} | " + " | ".join(_ablation_cells(corpora, seed, builder=builder)) + " |", flush=True)
     for name, fold in _word_folders().items():
@@ -251,23 +271,22 @@ def summarise_seeds(per_seed: list[list[dict]]) -> list[dict]:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=next(
-        (p for p in (ROOT.parent / "shared" / "data", ROOT.parents[1] / "shared" / "data") if p.is_dir()), None))
+    add_corpus_options(parser)
     parser.add_argument("--seed", type=int, default=0, help="first seed")
     parser.add_argument("--seeds", type=int, default=5, help="seeds seed, seed+1, ...; figures are their means")
     parser.add_argument("--params", default="{}", help="JSON of TopicModel parameters for (c), for experiments")
     parser.add_argument("--words", action="store_true", help="show the first topics' words of (c)")
     parser.add_argument("--ablation", action="store_true", help="measure each analyser step instead")
     args = parser.parse_args()
+    corpora = load_corpora(args)
     if args.ablation:
-        return ablation(args.data, args.seed)
+        return ablation(corpora, args.seed)
     params = json.loads(args.params)
     started = time.perf_counter()
     print("| corpus | pipeline | k | NPMI (sd) | lead over (b): mean / smallest | NPMI, stop words kept in reference "
           "(lead) | NPMI, raw-text reference | diversity | NMI | same-label P@10 |")
     print("|---|---|---|---|---|---|---|---|---|---|")
-    for corpus, files in CORPORA.items():
-        records = read_records(args.data, files)
+    for corpus, records in corpora.items():
         rows = summarise_seeds([measure(records, seed, params) for seed in range(args.seed, args.seed + args.seeds)])
         for row in rows:
             lead = f"{row['lead'][0]:+.3f} / {row['lead'][1]:+.3f}" if "lead" in row else "–"

@@ -30,7 +30,7 @@ import topics  # noqa: E402
 from topics.corpus import Article  # noqa: E402
 from topics.evaluate import evaluate_topics, reference_tokens  # noqa: E402
 from topics.text import clean_news  # noqa: E402
-from topics.topic_model import default_n_topics, fit_topics, top_terms  # noqa: E402
+from topics.topic_model import default_n_topics, fit_topics, nmf_transform, topic_terms  # noqa: E402
 
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n\s*\n")
 PASSAGE_WORDS = 60
@@ -75,16 +75,18 @@ def parts(text: str, n_words: int = PASSAGE_WORDS, max_parts: int = MAX_PARTS) -
 
 
 def topic_words(records, k: int, seed: int, unit: str) -> list[list[str]]:
-    """Each topic's 25 heaviest terms, the NMF fitted on ``unit`` rows of the article vectoriser."""
+    """Each topic's 25 most relevant terms, the NMF fitted on ``unit`` rows of the article vectoriser and
+    the articles then placed in those topics whole."""
     model = topics.TopicModel(k, random_state=seed).fit(
         [Article(id=str(r["id"]), text=r["text"]) for r in records])
     if unit == "articles":
-        H = model.components_
+        H, W = model.components_, model.doc_topics_
     else:
         split = {"halves": halves, "passages": passages}.get(unit, parts)
         X = model.vectorizer_.transform([part for r in records for part in split(clean_news(r["text"]))])
         H = fit_topics(X[np.asarray(X.getnnz(axis=1)) > 0], k, random_state=seed)
-    return [model.vectorizer_.terms(columns) for columns in top_terms(H, 25)]
+        W = nmf_transform(model.doc_terms_, H)
+    return [model.vectorizer_.terms(columns) for columns in topic_terms(H, W, 25)]
 
 
 def leads(records, tokens, k: int, seed: int) -> dict:
