@@ -233,7 +233,8 @@ def term_relevance(H: np.ndarray, W: np.ndarray, lam: float = RELEVANCE_LAMBDA) 
     H = np.asarray(H, dtype=np.float32)
     if lam == 1:
         return H
-    mass = np.asarray(W, dtype=np.float64).sum(axis=0) @ np.asarray(H, dtype=np.float64)
+    # Summed in place: a float64 copy of W would be 400 MB at a million articles.
+    mass = np.asarray(W).sum(axis=0, dtype=np.float64) @ np.asarray(H, dtype=np.float64)
     p = mass / mass.sum() if mass.sum() > 0 else np.ones(H.shape[1])
     used = p > 0
     scale = np.empty_like(p)
