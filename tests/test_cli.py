@@ -86,6 +86,16 @@ def test_summary_table_and_markdown(fitted, run_cli):
     assert markdown[0] == "| topic | label | share | articles | top words |" and len(markdown) == 12
 
 
+def test_summary_relevance_option(fitted, run_cli):
+    default = run_cli("summary", "--format", "json", "--words", 6).json()
+    heaviest = run_cli("summary", "--format", "json", "--words", 6, "--relevance", 1).json()
+    assert [t["label"] for t in heaviest["topics"]] == [t["label"] for t in default["topics"]]
+    assert all(t["word_weights"] == sorted(t["word_weights"], reverse=True) for t in heaviest["topics"])
+    assert [t["words"] for t in heaviest["topics"]] != [t["words"] for t in default["topics"]]
+    result = run_cli("summary", "--relevance", 2)
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1 and "--relevance" in result.stderr
+
+
 def test_info_reads_footer(fitted, run_cli):
     doc = run_cli("info", "--format", "json").json()
     assert (doc["n_articles"], doc["n_topics"], doc["format_version"]) == (351, 10, 1)

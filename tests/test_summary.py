@@ -33,6 +33,19 @@ def test_summary_records_are_consistent_with_the_weights(sample_model):
     assert {"id", "label", "words", "word_weights", "weight", "n_articles", "articles"} <= set(old[0].to_dict())
 
 
+def test_relevance_one_lists_the_heaviest_terms_and_keeps_the_labels(sample_model):
+    default = sample_model.summary(n_words=6, n_articles=0)
+    heaviest = sample_model.summary(n_words=6, n_articles=0, relevance=1.0)
+    assert [t.label for t in heaviest] == [t.label for t in default]
+    for t in heaviest:
+        assert len(t.words) == 6 and t.word_weights == sorted(t.word_weights, reverse=True)
+    # the default demotes words the whole archive uses, so some topic lists other words
+    assert [t.words for t in heaviest] != [t.words for t in default]
+    for bad in (-0.1, 1.5, "0.5", True, None):
+        with pytest.raises(topics.ParameterError, match="relevance="):
+            sample_model.summary(relevance=bad)
+
+
 def test_nearest_topic_is_the_most_similar_word_profile(sample_model):
     H = np.asarray(sample_model.components_, dtype=np.float64)
     U = H / np.linalg.norm(H, axis=1, keepdims=True)

@@ -37,6 +37,7 @@ from .table import ArticleTable, make_snippet
 from .text import Vectorizer, build_analyzer, english_stop_words, unknown_share
 from .topic_model import (
     LARGE_ARCHIVE_ARTICLES,
+    RELEVANCE_LAMBDA,
     default_n_topics,
     fit_topics,
     fit_topics_on_sample,
@@ -498,10 +499,14 @@ class TopicModel:
         """
         return list(self.summary(n_words=n_words, n_articles=n_articles))
 
-    def summary(self, *, n_words: int = 10, n_articles: int = 3) -> Summary:
-        """A :class:`topics.summary.Summary` of every topic (label, words, size, articles, distinctness)."""
+    def summary(self, *, n_words: int = 10, n_articles: int = 3, relevance: float = RELEVANCE_LAMBDA) -> Summary:
+        """A :class:`topics.summary.Summary` of every topic (label, words, size, articles, distinctness).
+
+        ``relevance``: λ of the words' ranking, from 0 (words most particular to the topic) to 1 (its
+        heaviest terms); see :func:`topics.topic_model.term_relevance`.
+        """
         self._check_fitted()
-        return summarize(self, n_words=n_words, n_articles=n_articles)
+        return summarize(self, n_words=n_words, n_articles=n_articles, relevance=relevance)
 
     def rename_topic(self, topic_id: int, name: str | None) -> TopicModel:
         """Name a topic; the name replaces its generated label and is saved with the model. "" or None resets."""

@@ -27,7 +27,7 @@ import numpy as np
 
 from .errors import ParameterError, QueryError, TopicsError
 from .index import top_k
-from .topic_model import label_from_terms, readable_terms, topic_terms
+from .topic_model import RELEVANCE_LAMBDA, label_from_terms, readable_terms, term_relevance, top_terms, topic_terms
 
 
 @dataclass(frozen=True)
@@ -93,23 +93,32 @@ class Summary:
         return pd.DataFrame(rows).set_index("id")
 
 
-def summarize(model, *, n_words: int = 10, n_articles: int = 3) -> Summary:
-    """Describe every topic of a fitted ``model``; see the module docstring for the fields."""
+def summarize(model, *, n_words: int = 10, n_articles: int = 3, relevance: float = RELEVANCE_LAMBDA) -> Summary:
+    """Describe every topic of a fitted ``model``; see the module docstring for the fields.
+
+    ``relevance``: the λ that ranks each topic's words (1.0: the heaviest terms of H); labels always
+    come from the default ranking, so a topic keeps its name whichever λ lists its words.
+    """
     for name, value in (("n_words", n_words), ("n_articles", n_articles)):
         if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 0:
             raise ParameterError(f"{name}={value!r} is not allowed; use an integer >= 0")
+    if isinstance(relevance, bool) or not isinstance(relevance, (int, float)) or not 0 <= relevance <= 1:
+        raise ParameterError(f"relevance={relevance!r} is not allowed; use a number in [0.0, 1.0] "
+                             f"(1.0: heaviest terms first; default {RELEVANCE_LAMBDA})")
     H, W = np.asarray(model.components_), np.asarray(model.doc_topics_)
     shares, dominant = topic_sizes(W)
     nearest, similarity = nearest_topics(H)
     # A shown phrase can hide its two words, so 3n candidates leave n readable terms.
-    columns = topic_terms(H, W, 3 * max(n_words, 10))
+    n_candidates = 3 * max(n_words, 10)
+    columns = topic_terms(H, W, n_candidates)
+    listed = columns if relevance == RELEVANCE_LAMBDA else top_terms(term_relevance(H, W, relevance), n_candidates)
     table, names = model.articles_, model.topic_names_
     article_counts = np.diff(model.index_.postings.indptr)   # articles holding each term (CSC postings)
     result = []
     for t in range(H.shape[0]):
-        terms, counts = model.vectorizer_.terms(columns[t]), article_counts[columns[t]]
-        auto = label_from_terms(terms)
-        shown = columns[t][readable_terms(terms, n_words, counts)]
+        auto = label_from_terms(model.vectorizer_.terms(columns[t]))
+        terms, counts = model.vectorizer_.terms(listed[t]), article_counts[listed[t]]
+        shown = listed[t][readable_terms(terms, n_words, counts)]
         rows = [r for r in top_k(W[:, t], n_articles) if W[r, t] > 0] if n_articles else []
         result.append(Topic(
             id=t, label=names.get(t) or auto, words=model.vectorizer_.terms(shown),

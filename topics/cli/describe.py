@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ..topic_model import RELEVANCE_LAMBDA
 from ._base import cli, key_option, md_escape, model_option, open_model, shorten, table
 from .story import plot_option
 
@@ -18,11 +19,14 @@ from .story import plot_option
               help="Top words per topic.")
 @click.option("--articles", "-a", "n_articles", type=click.IntRange(min=0), default=3, show_default=True,
               help="Representative articles per topic.")
+@click.option("--relevance", "-r", type=click.FloatRange(0.0, 1.0), default=RELEVANCE_LAMBDA, show_default=True,
+              help="How words are ranked: 1 lists each topic's heaviest terms, lower values favour terms "
+                   "particular to the topic over terms common to the whole archive. Labels do not change.")
 @click.option("--format", "out_format", type=click.Choice(["table", "json", "markdown"]), default="table",
               show_default=True, help="Output format.")
 @plot_option
 @key_option
-def summary(model_path, n_words, n_articles, out_format, plot_path, key_file):
+def summary(model_path, n_words, n_articles, relevance, out_format, plot_path, key_file):
     """What each topic is about: label, top words, share of the archive, representative articles.
 
     Share is the topic's part of all topic weight; "leads in" counts the articles where it is the
@@ -36,11 +40,12 @@ def summary(model_path, n_words, n_articles, out_format, plot_path, key_file):
     \b
     Example:
       topics summary --words 10 --articles 2
+      topics summary --relevance 1      # each topic's heaviest terms
       topics summary --format json > topics.json
       topics summary --plot topics.png
     """
     model = open_model(model_path, key_file)
-    result = model.summary(n_words=n_words, n_articles=n_articles)
+    result = model.summary(n_words=n_words, n_articles=n_articles, relevance=relevance)
     topic_list = list(result)
     if plot_path is not None:
         from ..plots import plot_summary
