@@ -10,9 +10,9 @@ weights. For topic t:
   row t, and that cosine in [0, 1]; ``distinctness = 1 - nearest_similarity`` (1 = shares no words).
 
 A topic's words are its most relevant terms (:func:`topics.topic_model.term_relevance`: heavy in the
-topic, not common to the whole archive). Labels come from the first of them, phrases first (:func:`topics.topic_model.label_from_terms`), unless the
-user named the topic (``model.rename_topic``), in which case ``label`` is the name and ``auto_label``
-keeps the generated one. This module only turns a fitted model into plain records; it never prints.
+topic, not common to the whole archive). Labels come from the first of them, phrases first
+(:func:`topics.topic_model.label_from_terms`), unless the user named the topic (``model.rename_topic``),
+in which case ``label`` is the name and ``auto_label`` keeps the generated one. This module only turns a fitted model into plain records; it never prints.
 
 >>> s = model.summary(n_words=8)                          # doctest: +SKIP
 >>> [(t.id, t.label, round(t.weight, 3)) for t in s]      # doctest: +SKIP
@@ -21,6 +21,7 @@ keeps the generated one. This module only turns a fitted model into plain record
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -102,7 +103,7 @@ def summarize(model, *, n_words: int = 10, n_articles: int = 3, relevance: float
     for name, value in (("n_words", n_words), ("n_articles", n_articles)):
         if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 0:
             raise ParameterError(f"{name}={value!r} is not allowed; use an integer >= 0")
-    if isinstance(relevance, bool) or not isinstance(relevance, (int, float)) or not 0 <= relevance <= 1:
+    if isinstance(relevance, bool) or not isinstance(relevance, numbers.Real) or not 0 <= relevance <= 1:
         raise ParameterError(f"relevance={relevance!r} is not allowed; use a number in [0.0, 1.0] "
                              f"(1.0: heaviest terms first; default {RELEVANCE_LAMBDA})")
     H, W = np.asarray(model.components_), np.asarray(model.doc_topics_)
