@@ -16,7 +16,7 @@ from topics.evaluate import (
     topic_npmi,
     topic_stability,
 )
-from topics.text import Analyzer, clean_news, find_phrases
+from topics.text import Analyzer, clean_news, find_boilerplate, find_phrases, strip_boilerplate
 from topics.topic_model import term_relevance, top_terms, topic_terms
 from topics.tune import auto_range, choose_k, parse_range, tune_texts
 
@@ -213,6 +213,46 @@ def test_clean_news_drops_agency_datelines_and_bylines():
     text = "By Jane Smith\nNEW DELHI, Oct 9 (Reuters) - India and Russia signed a deal."
     assert clean_news(text).strip() == "India and Russia signed a deal."
     assert clean_news("AAP - Bushfires burn near Sydney.").strip() == "Bushfires burn near Sydney."
+
+
+PROMO = "Do you have a story you want to share with the Daily Planet? Here's how to reach us."
+CREDIT = "Source: Planet wire services and news agencies"
+
+
+def with_boilerplate(records, every=5):
+    """Real articles, every ``every``-th one ending with a publisher's promo line and source credit."""
+    return [r["text"] + (f"\n{PROMO}\n{CREDIT}" if i % every == 0 else "") for i, r in enumerate(records)]
+
+
+def test_boilerplate_is_what_many_articles_repeat_word_for_word(lee_records):
+    found = find_boilerplate(with_boilerplate(lee_records))
+    assert found == {"do you have a story you want to share with the daily planet", "here s how to reach us",
+                     "source planet wire services and news agencies"}
+    assert find_boilerplate(r["text"] for r in lee_records) == frozenset()  # real news repeats no sentence
+    # a repeated first line is a title or a thread's subject: content, not boilerplate
+    titled = [f"The week in review from the Daily Planet\n{r['text']}" for r in lee_records[:50]]
+    assert find_boilerplate(titled) == frozenset()
+
+
+def test_stripping_boilerplate_keeps_articles_that_are_mostly_boilerplate():
+    found = {"do you have a story you want to share with the daily planet"}
+    text = "Floods hit the coast.\nRescuers saved 40 people from the roofs of their homes.\n" + PROMO
+    assert strip_boilerplate(text, found) == "Floods hit the coast.\nRescuers saved 40 people from the roofs of their homes.\nHere's how to reach us."
+    short = "Floods.\n" + PROMO  # a syndicated copy or a stub: stripping would leave almost nothing
+    assert strip_boilerplate(short, found) == short
+
+
+def test_fit_learns_boilerplate_and_queries_drop_it_too(lee_records, tmp_path):
+    texts = with_boilerplate(lee_records[:150])
+    model = topics.fit(texts, n_topics=5)
+    vocabulary = {t.decode() for t in model.vectorizer_.vocabulary_}
+    assert "planet" not in vocabulary and "wire services" not in vocabulary
+    assert len(model.vectorizer_.analyzer.boilerplate) == 3
+    loaded = topics.load(model.save(tmp_path / "m.joblib"))
+    assert loaded.fit_info_["format_version"] == 2  # a reader of format 1 would not drop the boilerplate
+    query = lee_records[200]["text"]
+    assert np.allclose(loaded.transform([query + "\n" + PROMO]), loaded.transform([query]))
+    assert loaded.vectorizer_.analyzer.boilerplate == model.vectorizer_.analyzer.boilerplate
 
 
 def test_analyzer_keeps_collocations_as_single_terms():

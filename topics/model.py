@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import itertools
 import logging
 import os
 import time
@@ -34,7 +35,7 @@ from .filters import HitFilter, select
 from .index import SimilarityIndex, batch_scores
 from .summary import ArticleView, Summary, Topic, article_view, rename, summarize
 from .table import ArticleTable, make_snippet
-from .text import Vectorizer, build_analyzer, english_stop_words, unknown_share
+from .text import BOILERPLATE_SAMPLE, Vectorizer, build_analyzer, english_stop_words, find_boilerplate, unknown_share
 from .topic_model import (
     LARGE_ARCHIVE_ARTICLES,
     RELEVANCE_LAMBDA,
@@ -241,6 +242,9 @@ class TopicModel:
         vectorizer = Vectorizer(analyzer, min_df=self.min_df, max_df=self.max_df, max_features=self.max_features,
                                 weighting=self.term_weighting)
         chunks = meta.text_chunks(_progress(articles, progress, "reading"), FIT_CHUNK_ARTICLES)
+        first = next(chunks, [])
+        analyzer.boilerplate = find_boilerplate(first[:BOILERPLATE_SAMPLE])
+        chunks = itertools.chain([first] if first else [], chunks)
         try:
             X = vectorizer.fit_transform_chunks(chunks, n_jobs=n_jobs)
         except ParameterError:

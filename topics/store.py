@@ -49,7 +49,9 @@ from .text import Analyzer, Vectorizer
 logger = logging.getLogger(__name__)
 
 FORMAT_NAME = "topics-model"
-FORMAT_VERSION = 1
+# 2: the analyser may drop boilerplate sentences learned from the archive. A file is written as format 1
+# when it has none, so versions that read only format 1 keep reading it.
+FORMAT_VERSION = 2
 KEY_ENV = "TOPICS_MODEL_KEY"
 _END_MAGIC = b"TPCSEND1"
 _TRAILER = struct.Struct("<Q8s")  # footer length, end magic
@@ -129,7 +131,7 @@ def _append_footer(tmp: Path, model: TopicModel, key: bytes | None) -> None:
     info = model.fit_info_
     footer = {
         "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
+        "format_version": format_version(model),
         "payload_bytes": size,
         "crc32": crc,
         "crc32_block_bytes": _BLOCK,
@@ -244,13 +246,18 @@ def _plain_arrays(value):
     return value
 
 
+def format_version(model: TopicModel) -> int:
+    """The oldest format that holds ``model``: 2 if its analyser drops boilerplate sentences, else 1."""
+    return 2 if model.vectorizer_.analyzer.boilerplate else 1
+
+
 def _payload_fields(model: TopicModel) -> dict:
     import sklearn
 
     vectorizer = model.vectorizer_
     return {
         "kind": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
+        "format_version": format_version(model),
         "versions": {"topics": model.fit_info_.get("topics_version"), "scikit-learn": sklearn.__version__,
                      "numpy": np.__version__, "python": platform.python_version()},
         "params": model.get_params(),

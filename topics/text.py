@@ -104,6 +104,58 @@ def clean_news(text: str) -> str:
     return _AGENCY_PREFIX.sub("", _DATELINE.sub("", text, count=1), count=1)
 
 
+# -- boilerplate repeated across an archive's articles ------------------------------------------------
+# A sentence ends at a line break, or at . ! ? followed by white space and a capital ("the U.S. economy"
+# stays whole, "the U.S. Navy" splits, harmlessly: such a fragment is never repeated word for word).
+_SENTENCE_BREAK = re.compile(r"\n\s*|(?<=[.!?])\s+(?=[\"'“‘(]?[A-Z])")
+_KEY_WORD = re.compile(r"[^\W\d_]+")
+# A sentence is boilerplate when at least this many of its words recur word for word in at least
+# BOILERPLATE_SHARE of the articles (and BOILERPLATE_MIN_ARTICLES). On 3,757 held-out news articles
+# (benchmarks/heldout_news.py) that finds 10 lines: source credits ("Source: Al Jazeera and news
+# agencies"), publisher promos and disclaimers; on the shared Lee, newsgroup and Wikipedia corpora and on
+# make_corpus.py archives, none. Shorter sentences ("Learn more", "The U.S.") are too often content.
+BOILERPLATE_MIN_WORDS = 4
+BOILERPLATE_SHARE = 0.005
+BOILERPLATE_MIN_ARTICLES = 5
+# Boilerplate is learned from an archive's first articles (a fit's first chunk): a publisher's lines
+# recur in every article it sends, so a few thousand show them, and the fit needs no second pass.
+BOILERPLATE_SAMPLE = 5000
+
+
+def sentence_key(sentence: str) -> str:
+    """A sentence's lowercase words joined by single spaces: what two copies of boilerplate share."""
+    return " ".join(_KEY_WORD.findall(sentence.lower()))
+
+
+def find_boilerplate(texts: Iterable[str]) -> frozenset:
+    """The keys (:func:`sentence_key`) of sentences repeated across many of ``texts``: promos, source
+    credits, newsletter plugs, disclaimers.
+
+    Counted after :func:`clean_news`, once per article. An article's first sentence never counts: there
+    a repeat is a title or a thread's subject line, which is content.
+    """
+    articles: defaultdict = defaultdict(int)
+    n_texts = 0
+    for text in texts:
+        n_texts += 1
+        sentences = _SENTENCE_BREAK.split(clean_news(text))[1:]
+        for key in {sentence_key(s) for s in sentences}:
+            if key.count(" ") + 1 >= BOILERPLATE_MIN_WORDS:
+                articles[key] += 1
+    needed = max(BOILERPLATE_MIN_ARTICLES, BOILERPLATE_SHARE * n_texts)
+    return frozenset(key for key, count in articles.items() if count >= needed)
+
+
+def strip_boilerplate(text: str, boilerplate: frozenset) -> str:
+    """``text`` without its boilerplate sentences, or whole when they would be most of it (copies of a
+    syndicated story share every sentence; dropping them all would empty the copies, not clean them)."""
+    sentences = _SENTENCE_BREAK.split(text)
+    kept = sentences[:1] + [s for s in sentences[1:] if sentence_key(s) not in boilerplate]
+    if len(kept) == len(sentences) or sum(map(len, kept)) < sum(map(len, sentences)) / 2:
+        return text
+    return "\n".join(kept)
+
+
 def english_stop_words() -> frozenset:
     """scikit-learn's English stop words plus :data:`NEWS_STOP_WORDS`."""
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS  # only needed when fitting
@@ -139,18 +191,23 @@ class Analyzer:
         neighbouring words beside the words themselves (the behaviour of models saved before phrases).
     clean : bool, default=False
         Remove news and Usenet boilerplate first (:func:`clean_news`). False for models saved before it.
+    boilerplate : iterable of str, default=()
+        Keys of sentences to drop after cleaning (:func:`find_boilerplate` of the archive; only with
+        ``clean``). Empty for models saved before it.
 
     The configuration is plain data (:meth:`get_config`), saved in the model so queries are analysed
     exactly as the archive was.
     """
 
-    def __init__(self, stop_words: Iterable[str] = (), ngram_max: int = 2, phrases=None, clean: bool = False):
+    def __init__(self, stop_words: Iterable[str] = (), ngram_max: int = 2, phrases=None, clean: bool = False,
+                 boilerplate: Iterable[str] = ()):
         if ngram_max not in (1, 2):
             raise ParameterError(f"ngram_max={ngram_max!r} is not allowed; use 1 or 2")
         self.stop_words = frozenset(stop_words)
         self.ngram_max = ngram_max
         self.phrases = None if phrases is None else frozenset(phrases)
         self.clean = bool(clean)
+        self.boilerplate = frozenset(boilerplate)
 
     def get_config(self) -> dict:
         """Plain data that rebuilds this analyser with ``Analyzer(**config)``."""
@@ -159,6 +216,8 @@ class Analyzer:
             config["phrases"] = sorted(self.phrases)
         if self.clean:
             config["clean"] = True
+        if self.boilerplate:
+            config["boilerplate"] = sorted(self.boilerplate)
         return config
 
     def clauses(self, text: str) -> list[list[str]]:
@@ -193,7 +252,11 @@ class Analyzer:
 
     def _prepare(self, text: str) -> str:
         """Lowercase text without boilerplate (if ``clean``), URLs and e-mail addresses."""
-        return _drop_links((clean_news(text) if self.clean else text).lower())
+        if self.clean:
+            text = clean_news(text)
+            if self.boilerplate:
+                text = strip_boilerplate(text, self.boilerplate)
+        return _drop_links(text.lower())
 
     def _tokens(self, text: str) -> list[str]:
         """The words of :meth:`clauses` in text order, with "" wherever a clause ends or a word was
