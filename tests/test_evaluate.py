@@ -16,7 +16,7 @@ from topics.evaluate import (
     topic_npmi,
     topic_stability,
 )
-from topics.text import Analyzer, clean_news, find_boilerplate, find_phrases, strip_boilerplate
+from topics.text import Analyzer, clean_news, find_boilerplate, find_phrases, probe_words, strip_boilerplate
 from topics.topic_model import term_relevance, top_terms, topic_terms
 from topics.tune import auto_range, choose_k, parse_range, tune_texts
 
@@ -240,6 +240,10 @@ def test_stripping_boilerplate_keeps_articles_that_are_mostly_boilerplate():
     assert strip_boilerplate(text, found) == "Floods hit the coast.\nRescuers saved 40 people from the roofs of their homes.\nHere's how to reach us."
     short = "Floods.\n" + PROMO  # a syndicated copy or a stub: stripping would leave almost nothing
     assert strip_boilerplate(short, found) == short
+    probes = probe_words(found, [text, short, "The Daily Planet: a story in the planet's daily life."])
+    assert probes == ("share",)  # in the fewest texts (2; "story" and "planet" are in 3), longest of those
+    for t in (text, short, "No promo here.\nJust a story."):
+        assert strip_boilerplate(t, found, probes) == strip_boilerplate(t, found)
 
 
 def test_fit_learns_boilerplate_and_queries_drop_it_too(lee_records, tmp_path):

@@ -35,7 +35,7 @@ from .filters import HitFilter, select
 from .index import SimilarityIndex, batch_scores
 from .summary import ArticleView, Summary, Topic, article_view, rename, summarize
 from .table import ArticleTable, make_snippet
-from .text import BOILERPLATE_SAMPLE, Vectorizer, build_analyzer, english_stop_words, find_boilerplate, unknown_share
+from .text import Vectorizer, build_analyzer, english_stop_words, unknown_share
 from .topic_model import (
     LARGE_ARCHIVE_ARTICLES,
     RELEVANCE_LAMBDA,
@@ -243,7 +243,7 @@ class TopicModel:
                                 weighting=self.term_weighting)
         chunks = meta.text_chunks(_progress(articles, progress, "reading"), FIT_CHUNK_ARTICLES)
         first = next(chunks, [])
-        analyzer.boilerplate = find_boilerplate(first[:BOILERPLATE_SAMPLE])
+        analyzer.learn_boilerplate(first)  # from the first chunk: no second pass over the archive
         chunks = itertools.chain([first] if first else [], chunks)
         try:
             X = vectorizer.fit_transform_chunks(chunks, n_jobs=n_jobs)

