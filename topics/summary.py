@@ -12,7 +12,8 @@ weights. For topic t:
 A topic's words are its most relevant terms (:func:`topics.topic_model.term_relevance`: heavy in the
 topic, not common to the whole archive). Labels come from the first of them, phrases first
 (:func:`topics.topic_model.label_from_terms`), unless the user named the topic (``model.rename_topic``),
-in which case ``label`` is the name and ``auto_label`` keeps the generated one. This module only turns a fitted model into plain records; it never prints.
+in which case ``label`` is the name and ``auto_label`` keeps the generated one. This module only turns a
+fitted model into plain records; it never prints.
 
 >>> s = model.summary(n_words=8)                          # doctest: +SKIP
 >>> [(t.id, t.label, round(t.weight, 3)) for t in s]      # doctest: +SKIP
@@ -28,7 +29,7 @@ import numpy as np
 
 from .errors import ParameterError, QueryError, TopicsError
 from .index import top_k
-from .topic_model import RELEVANCE_LAMBDA, label_from_terms, readable_terms, term_relevance, top_terms, topic_terms
+from .topic_model import RELEVANCE_LAMBDA, label_from_terms, readable_terms, term_relevance, top_terms
 
 
 @dataclass(frozen=True)
@@ -111,8 +112,9 @@ def summarize(model, *, n_words: int = 10, n_articles: int = 3, relevance: float
     nearest, similarity = nearest_topics(H)
     # A shown phrase can hide its two words, so 3n candidates leave n readable terms.
     n_candidates = 3 * max(n_words, 10)
-    columns = topic_terms(H, W, n_candidates)
-    listed = columns if relevance == RELEVANCE_LAMBDA else top_terms(term_relevance(H, W, relevance), n_candidates)
+    columns = top_terms(term_relevance(H, None, topic_shares=shares), n_candidates)
+    listed = columns if relevance == RELEVANCE_LAMBDA else top_terms(
+        term_relevance(H, None, relevance, topic_shares=shares), n_candidates)
     table, names = model.articles_, model.topic_names_
     article_counts = np.diff(model.index_.postings.indptr)   # articles holding each term (CSC postings)
     result = []
