@@ -1,5 +1,6 @@
-"""Shared fixtures: real corpora from ../shared/data and the bundled sample, and an in-process CLI runner."""
+"""Shared fixtures: real corpora from tests/data and the bundled sample, and an in-process CLI runner."""
 
+import gzip
 import json
 from pathlib import Path
 
@@ -11,26 +12,30 @@ from topics.cli import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
-# ../shared/data from the project root; a git worktree under wt/ finds it one level further up.
-SHARED = next((p for p in (ROOT.parent / "shared" / "data", ROOT.parents[1] / "shared" / "data") if p.is_dir()),
-              ROOT.parent / "shared" / "data")
+# Real corpora the tests use, copied into the repository (sources and licences in tests/data/README.md),
+# so a clone passes its suite with nothing beside it.
+DATA = Path(__file__).resolve().parent / "data"
+LEE_BACKGROUND = DATA / "lee-background.jsonl.gz"
+LEE_TEST = DATA / "lee-test.jsonl.gz"
+NEWSGROUPS = DATA / "newsgroups-mini.jsonl.gz"
+SEED = DATA / "india-russia-2025-10-09.txt"
 
 
 def read_jsonl(path):
-    with open(path, encoding="utf-8") as f:
+    with gzip.open(path, "rt", encoding="utf-8") as f:
         return [json.loads(line) for line in f]
 
 
 @pytest.fixture(scope="session")
 def lee_records():
     """The 300 real ABC news articles of the Lee background corpus, as dicts."""
-    return read_jsonl(SHARED / "lee-news" / "background.jsonl")
+    return read_jsonl(LEE_BACKGROUND)
 
 
 @pytest.fixture(scope="session")
 def newsgroup_records():
     """200 real Usenet posts (alt.atheism and sci.space), with labels."""
-    return read_jsonl(SHARED / "newsgroups-mini" / "docs.jsonl")
+    return read_jsonl(NEWSGROUPS)
 
 
 @pytest.fixture(scope="session")

@@ -243,6 +243,7 @@ def _read_only_folder_command(tmp_path, argv):
     return ["unshare", "-m", "sh", "-c", script, "sh", *argv]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("via", ["cli", "api"])
 def test_no_permission_to_write_the_model(tmp_path, small, via):
     code = "import topics; topics.fit('small.jsonl', 3).save('ro/m.joblib')"

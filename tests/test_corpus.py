@@ -5,7 +5,7 @@ import json
 import shutil
 
 import pytest
-from conftest import SAMPLE, SHARED
+from conftest import LEE_TEST, SAMPLE, SEED
 
 import topics
 from topics import CorpusError, TopicsWarning, read_corpus
@@ -17,7 +17,7 @@ def write_jsonl(path, records):
 
 
 def test_directory_of_txt_files_reads_seed_date_header(tmp_path):
-    shutil.copy(SHARED / "seed" / "india-russia-2025-10-09.txt", tmp_path)
+    shutil.copy(SEED, tmp_path)
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "b.txt").write_text("date 2024-01-31\nSecond article about cricket.", encoding="utf-8")
     articles = list(read_corpus(tmp_path))
@@ -76,11 +76,10 @@ def test_jsonl_fields_meta_and_custom_names(tmp_path):
 
 
 def test_gzip_variants_equal_plain(tmp_path):
-    plain = SHARED / "lee-news" / "test.jsonl"
-    packed = tmp_path / "test.jsonl.gz"
-    with gzip.open(packed, "wb") as f:
-        f.write(plain.read_bytes())
-    assert list(read_corpus(packed)) == list(read_corpus(plain))
+    plain = tmp_path / "test.jsonl"
+    with gzip.open(LEE_TEST, "rb") as f:
+        plain.write_bytes(f.read())
+    assert list(read_corpus(LEE_TEST)) == list(read_corpus(plain))
 
 
 def test_csv_with_quoted_newlines_and_gz(tmp_path):
@@ -139,7 +138,7 @@ def test_missing_path_is_an_error(tmp_path):
 
 
 def test_corpus_is_a_restartable_stream(tmp_path):
-    corpus = read_corpus(SHARED / "lee-news" / "test.jsonl")
+    corpus = read_corpus(LEE_TEST)
     first = iter(corpus)
     assert next(first).id == "lee-00"  # streamed: one article at a time
     assert [a.id for a in corpus] == [a.id for a in corpus]

@@ -5,7 +5,7 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import SAMPLE, SHARED
+from conftest import NEWSGROUPS, SAMPLE
 
 import topics
 from topics import Article, ParameterError
@@ -144,7 +144,7 @@ def test_dask_cluster_gives_the_same_model_as_local(tmp_path, run_cli, newsgroup
     distributed = pytest.importorskip("distributed", reason="dask is not installed: pip install 'topics[dask]'")
     from topics.parallel import use_scheduler
 
-    corpus = SHARED / "newsgroups-mini" / "docs.jsonl"
+    corpus = NEWSGROUPS
     local = topics.fit(corpus, n_topics=6, random_state=3)
     local_report = add_articles(local, _articles(newsgroup_records[:40], prefix="n-"))[1]
     # Threads, not processes: on 2 cores a process cluster takes seconds to start; the tasks still go

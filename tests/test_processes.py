@@ -14,6 +14,8 @@ import pytest
 
 import topics
 
+pytestmark = pytest.mark.slow  # every test here starts real `topics` processes
+
 INTERRUPTED = "topics: error: interrupted; nothing was written\n"
 
 

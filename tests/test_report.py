@@ -101,6 +101,7 @@ def _run_chromium(tmp_path, *args):
     return proc.stdout, [line for line in proc.stderr.splitlines() if ":CONSOLE" in line]
 
 
+@pytest.mark.slow
 def test_console_capture_sees_page_errors(tmp_path):
     """The check below can fail: a page with an error does show up in Chromium's console log."""
     bad = tmp_path / "bad.html"
@@ -109,6 +110,7 @@ def test_console_capture_sees_page_errors(tmp_path):
     assert any("boom" in line for line in console) and any("missingFunction" in line for line in console)
 
 
+@pytest.mark.slow
 def test_report_in_headless_chromium(report_file, dated_model, tmp_path):
     dom, console = _run_chromium(tmp_path, "--dump-dom", report_file.as_uri())
     assert console == []

@@ -8,6 +8,21 @@ with joblib and answer similar-article and topic-summary queries without the ori
 >>> model.similar(text="Putin visits New Delhi", k=3)          # doctest: +SKIP
 >>> model.save("models/default.joblib")                        # doctest: +SKIP
 >>> topics.load("models/default.joblib").topics(n_words=8)     # doctest: +SKIP
+
+The same on six texts in memory (this part runs as a doctest; min_df=1 and max_df=1.0 because the
+defaults are chosen for archives of hundreds of articles):
+
+>>> texts = ["The central bank raised interest rates to fight inflation.",
+...          "Inflation and interest rates worry the central bank again.",
+...          "The football team won the cup final after extra time.",
+...          "Fans cheered as the football team lifted the cup.",
+...          "Rates rise: the bank warns inflation will stay high.",
+...          "A late goal won the final for the football club."]
+>>> model = topics.fit(texts, n_topics=2, min_df=1, max_df=1.0, random_state=0)
+>>> [hit.id for hit in model.similar(id="0", k=2)]             # never article "0" itself
+['1', '4']
+>>> sorted(topic.words[0] for topic in model.topics(n_words=3))
+['bank', 'football']
 """
 
 __version__ = "0.1.0"

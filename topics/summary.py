@@ -17,7 +17,7 @@ fitted model into plain records; it never prints.
 
 >>> s = model.summary(n_words=8)                          # doctest: +SKIP
 >>> [(t.id, t.label, round(t.weight, 3)) for t in s]      # doctest: +SKIP
->>> s.to_frame()                                          # doctest: +SKIP   (needs pandas)
+>>> s.to_frame()  # needs pandas                          # doctest: +SKIP
 """
 
 from __future__ import annotations
