@@ -44,7 +44,7 @@ def fetch_csv() -> str:
 
 
 def records(csv_text: str):
-    """JSONL records (id, title, date, label, text) of the articles with at least MIN_WORDS words."""
+    """JSONL records (id, title, date, label, source: the outlet's web domain, text) of the articles with at least MIN_WORDS words."""
     csv.field_size_limit(1 << 30)
     for row in csv.DictReader(io.StringIO(csv_text)):
         text = row["text"].strip()
@@ -52,8 +52,10 @@ def records(csv_text: str):
             continue
         day = re.match(r"(\d{4})/(\d{1,2})/(\d{1,2})", row["publish_date"])
         date = f"{int(day[1]):04d}-{int(day[2]):02d}-{int(day[3]):02d}" if day else None
+        link = row["article_source_link"]
+        source = re.sub(r"^www\.", "", link.split("/")[2]) if link.count("/") >= 2 else None
         yield {"id": f"news-{row['article_id']}", "title": row["title"] or None, "date": date, "label": None,
-               "text": text}
+               "source": source, "text": text}
 
 
 def main():

@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 import topics
 from topics.corpus import Article
 from topics.evaluate import _REFERENCE_WORD, coherence_words, evaluate_topics, reference_tokens, topic_npmi
-from topics.text import clean_news
+from topics.clean import clean_news
 from topics.topic_model import topic_terms
 
 CORPORA = {

@@ -29,7 +29,7 @@ from quality import CORPORA, ROOT, read_records, sklearn_pipeline  # noqa: E402
 import topics  # noqa: E402
 from topics.corpus import Article  # noqa: E402
 from topics.evaluate import evaluate_topics, reference_tokens  # noqa: E402
-from topics.text import clean_news  # noqa: E402
+from topics.clean import clean_news  # noqa: E402
 from topics.topic_model import default_n_topics, fit_topics, nmf_transform, topic_terms  # noqa: E402
 
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n\s*\n")

@@ -51,8 +51,8 @@ def test_never_overwrites_without_force(tmp_path, sample_model):
 
 def test_footer_records_versions_and_counts(sample_model_file):
     footer = read_footer(sample_model_file)
-    # format 1 (what versions reading only format 1 understand) unless the model drops boilerplate sentences
-    assert footer["format"] == "topics-model" and footer["format_version"] == 1 < FORMAT_VERSION
+    # format 3: the analyser repairs broken text, which readers of formats 1 and 2 would not do
+    assert footer["format"] == "topics-model" and footer["format_version"] == 3 == FORMAT_VERSION
     assert (footer["n_articles"], footer["n_topics"]) == (351, 10)
     assert footer["hmac_sha256"] is None
 

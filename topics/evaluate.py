@@ -47,7 +47,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .text import clean_news
+from .clean import clean_news
 from .topic_model import error_from_sums, error_sums, fit_topics, topic_terms
 
 WINDOW = 10

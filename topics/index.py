@@ -94,7 +94,7 @@ def unit_rows(matrix: np.ndarray) -> np.ndarray:
 def top_k(scores: np.ndarray, k: int, exclude=()) -> np.ndarray:
     """Rows of the k highest scores, best first; ties go to the lower row, so results are stable."""
     scores = np.array(scores, dtype=None if np.issubdtype(np.asarray(scores).dtype, np.floating) else np.float64)
-    scores[list(exclude)] = -np.inf
+    scores[np.asarray(exclude, dtype=np.intp)] = -np.inf
     if k <= 0:
         return np.zeros(0, dtype=np.int64)
     rows = _rows_above_sample_threshold(scores, k)

@@ -27,6 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import __version__
+from .clean import SPAN_SAMPLE
 from .corpus import Article, Corpus, articles_from_texts, read_corpus
 from .duplicates import DEFAULT_THRESHOLD, check_threshold, duplicate_groups
 from .errors import CorpusError, NotFittedError, ParameterError, QueryError
@@ -145,7 +146,13 @@ _PARAMETER_RULES = {
                      "a number in [0.0, 1.0]"),
     "term_weighting": (lambda v: v in Vectorizer.WEIGHTINGS, "'tfidf' or 'log-entropy'"),
     "max_iter": (lambda v: _is_int(v, 1), "an integer >= 1"),
+    "keep_words": (lambda v: isinstance(v, (list, tuple, set, frozenset)) and all(isinstance(w, str) for w in v),
+                   "a list of words"),
+    "min_words": (lambda v: _is_int(v, 0), "an integer >= 0"),
+    "learn_clutter": (lambda v: isinstance(v, bool), "True or False"),
 }
+# Parameters added after format 1, with the value that reproduces models saved before them.
+_LEGACY_PARAMS = {"keep_words": (), "min_words": 0, "learn_clutter": False}
 
 
 class TopicModel:
@@ -179,6 +186,15 @@ class TopicModel:
         0.246 against 0.278 on the Lee news, seed 0) whose neighbours depend more on the seed, so tf-idf stays.
     max_iter : int, default=400
         Iterations for NMF fitting.
+    keep_words : list of str, default=()
+        Words kept whatever the stop lists and the learned clutter say.
+    min_words : int, default=3
+        Articles with fewer distinct known words are stubs (captions, "View Comments"): they stay in the
+        model, findable by id, but do not shape topics, stand for a topic, form duplicate groups or come
+        back as hits.
+    learn_clutter : bool, default=True
+        Learn the archive's clutter and leave it out: spans repeated verbatim across many articles
+        (:class:`topics.clean.RepeatedSpans`) and house formulae (:func:`topics.text.find_formulae`).
 
     Attributes
     ----------
@@ -191,7 +207,8 @@ class TopicModel:
     """
 
     def __init__(self, n_topics=None, *, random_state=0, min_df=2, max_df=0.5, max_features=None, ngram_max=2,
-                 extra_stop_words=(), topic_weight=0.1, max_iter=400, term_weighting="tfidf"):
+                 extra_stop_words=(), topic_weight=0.1, max_iter=400, term_weighting="tfidf", keep_words=(),
+                 min_words=3, learn_clutter=True):
         self.n_topics = n_topics
         self.random_state = random_state
         self.min_df = min_df
@@ -202,10 +219,14 @@ class TopicModel:
         self.topic_weight = topic_weight
         self.max_iter = max_iter
         self.term_weighting = term_weighting
+        self.keep_words = keep_words
+        self.min_words = min_words
+        self.learn_clutter = learn_clutter
 
     def get_params(self) -> dict:
         params = {name: getattr(self, name) for name in _PARAMETER_RULES}
         params["extra_stop_words"] = sorted(params["extra_stop_words"])
+        params["keep_words"] = sorted(params["keep_words"])
         return params
 
     def __repr__(self):
@@ -219,7 +240,7 @@ class TopicModel:
                 raise ParameterError(f"{name}={value!r} is not allowed; use {allowed}")
 
     # -- fitting ------------------------------------------------------------------------------------
-    def fit(self, corpus, *, progress: bool = False, n_jobs: int | None = None) -> "TopicModel":
+    def fit(self, corpus, *, progress: bool = False, n_jobs: int | None = None) -> TopicModel:
         """Fit on an archive: a path (or list of paths), a :class:`Corpus`, Articles, or plain strings.
 
         The archive is streamed in chunks and analysed on ``n_jobs`` worker processes (None: every
@@ -236,32 +257,51 @@ class TopicModel:
         # Text flows from the reader to the vectoriser's workers chunk by chunk; only metadata stays
         # (and the texts themselves only when choosing the number of topics needs them).
         meta = _MetadataSink(keep_texts=self.n_topics == "auto")
-        analyzer = build_analyzer((), stop_words=english_stop_words() | {w.lower() for w in self.extra_stop_words},
-                                  ngram_max=self.ngram_max)
+        keep = {w.lower() for w in self.keep_words}
+        stop_words = (english_stop_words() | {w.lower() for w in self.extra_stop_words}) - keep
+        analyzer = build_analyzer((), stop_words=stop_words, ngram_max=self.ngram_max)
         stages = {"start": time.perf_counter() - started}  # mostly importing scikit-learn (its stop words)
         vectorizer = Vectorizer(analyzer, min_df=self.min_df, max_df=self.max_df, max_features=self.max_features,
-                                weighting=self.term_weighting)
+                                weighting=self.term_weighting, learn_formulae=self.learn_clutter, keep_words=keep)
         chunks = meta.text_chunks(_progress(articles, progress, "reading"), FIT_CHUNK_ARTICLES)
         first = next(chunks, [])
-        analyzer.learn_boilerplate(first)  # from the first chunk: no second pass over the archive
+        if self.learn_clutter:
+            # A small archive is its own first chunk; a larger one is sampled evenly in a quick extra read,
+            # so a publisher whose articles come late is seen too.
+            analyzer.learn_spans(first if len(first) < FIT_CHUNK_ARTICLES else _text_sample(articles))
         chunks = itertools.chain([first] if first else [], chunks)
         try:
             X = vectorizer.fit_transform_chunks(chunks, n_jobs=n_jobs)
         except ParameterError:
             if not meta.ids:
                 raise ParameterError("the corpus has no articles with text") from None
-            raise
+            clutter = _all_clutter_error(analyzer, vectorizer) if self.learn_clutter else None
+            if clutter is None:
+                raise
+            raise clutter from None
         n_articles = len(meta.ids)
         stages["read and vectorise"] = time.perf_counter() - started - sum(stages.values())
-        n_topics, k_rule = self._choose_n_topics(X, vectorizer.vocabulary_, meta.texts)
-        logger.info("fitting %d topics on %d articles x %d terms", n_topics, X.shape[0], X.shape[1])
-        if n_articles > LARGE_ARCHIVE_ARTICLES:
-            H = fit_topics_on_sample(X, n_topics, sample_size=LARGE_ARCHIVE_ARTICLES,
+        stubs = stub_rows(X, vectorizer.vocabulary_, self.min_words)
+        if stubs.size == n_articles:
+            raise ParameterError(f"all {n_articles} articles are stubs with fewer than {self.min_words} known words "
+                                 "(captions, headlines, fragments): nothing to learn topics from "
+                                 "(lower --min-words to keep them)")
+        X_topics = X if stubs.size == 0 else X[np.setdiff1d(np.arange(n_articles), stubs)]
+        texts = meta.texts
+        if texts is not None and stubs.size:
+            stub_set = set(stubs.tolist())
+            texts = [t for i, t in enumerate(texts) if i not in stub_set]
+        n_topics, k_rule = self._choose_n_topics(X_topics, vectorizer.vocabulary_, texts)
+        logger.info("fitting %d topics on %d articles x %d terms", n_topics, X_topics.shape[0], X.shape[1])
+        if X_topics.shape[0] > LARGE_ARCHIVE_ARTICLES:
+            H = fit_topics_on_sample(X_topics, n_topics, sample_size=LARGE_ARCHIVE_ARTICLES,
                                      random_state=self.random_state, max_iter=self.max_iter)
         else:
-            H = fit_topics(X, n_topics, random_state=self.random_state, max_iter=self.max_iter)
+            H = fit_topics(X_topics, n_topics, random_state=self.random_state, max_iter=self.max_iter)
+        del X_topics
         stages["topics"] = time.perf_counter() - started - sum(stages.values())
         W, fit_error = place_articles(X, H, n_jobs=n_jobs)
+        W[stubs] = 0.0  # stubs are kept, but stand for no topic
         stages["place articles"] = time.perf_counter() - started - sum(stages.values())
 
         self.vectorizer_ = vectorizer
@@ -284,6 +324,9 @@ class TopicModel:
             "sources": [str(p) for p in articles.paths] if isinstance(articles, Corpus) else [],
             "skipped": stats.describe() if stats else "",
             "relative_error": round(fit_error, 6),
+            "n_stubs": int(stubs.size),
+            "n_repaired": int(vectorizer.n_repaired_),
+            "formulae": vectorizer.formulae_,
             "unknown_share": unknown_share(vectorizer, meta.drift_sample),  # the baseline for drift in topics.incremental
             "topics_version": __version__,
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -351,6 +394,9 @@ class TopicModel:
         hit_filter = HitFilter.build(since=since, until=until, min_score=min_score, keep_duplicates=keep_duplicates)
         if id is not None:
             row = self.row_of(id)
+            if self.doc_terms_.indptr[row] == self.doc_terms_.indptr[row + 1]:
+                raise QueryError(f"article {id!r} has no words the model knows (it is empty, or only stop words "
+                                 "and clutter): nothing to compare it by")
             scores = self.index_.scores_for_article(row)
         else:
             row = None
@@ -404,6 +450,9 @@ class TopicModel:
         """
         self._check_fitted()
         groups = duplicate_groups(self.doc_terms_, check_threshold(threshold))
+        stubs = self.stub_rows()
+        if stubs.size:  # stubs ("View Comments") are alike by accident, not copies of one story
+            groups = [rows for rows in (np.setdiff1d(g, stubs) for g in groups) if rows.size > 1]
         table = self.articles_
         result = []
         for rows in groups:
@@ -435,12 +484,38 @@ class TopicModel:
         return Hit(id=table.ids[row], score=min(1.0, max(0.0, score)), title=table.titles[row],
                    date=table.date(row), snippet=table.snippets[row], explanation=explanation)
 
+    def clutter(self) -> dict:
+        """What the fit learned to leave out, as plain data: ``spans`` (repeated lines, as lowercase words
+        with "#" for numbers, and the number of sampled articles that held each), ``formulae`` (house-formula
+        terms and the number of articles using each), ``n_stubs`` and ``n_repaired`` (articles whose broken
+        text was mended). Empty for models fitted without ``learn_clutter``."""
+        self._check_fitted()
+        info = self.fit_info_
+        spans = self.vectorizer_.analyzer.spans.spans
+        return {"spans": dict(sorted(spans.items(), key=lambda item: (-item[1], item[0]))),
+                "formulae": dict(sorted(info.get("formulae", {}).items(), key=lambda item: (-item[1], item[0]))),
+                "n_stubs": int(info.get("n_stubs", 0)), "n_repaired": int(info.get("n_repaired", 0))}
+
+    def stub_rows(self) -> np.ndarray:
+        """Rows of the stubs: articles with fewer than ``min_words`` distinct known words (see
+        :func:`stub_rows`). They stay findable by id but never come back as hits or duplicates."""
+        self._check_fitted()
+        key = (id(self.doc_terms_), self.doc_terms_.shape[0])  # a grown model has new arrays
+        cached = self.__dict__.get("_stubs")
+        if cached is None or cached[0] != key:
+            cached = (key, stub_rows(self.doc_terms_, self.vectorizer_.vocabulary_, self.min_words))
+            self.__dict__["_stubs"] = cached
+        return cached[1]
+
     def _hits(self, scores, k, hit_filter, row, text_query, explain) -> list[Hit]:
         """Hits for one query's scores: ``row`` is the query's stored row (or None), ``text_query`` its
         (terms, topics) when it is a text."""
         query_terms = self.doc_terms_[row] if row is not None else None
+        exclude = self.stub_rows()
+        if row is not None:
+            exclude = np.append(exclude, row)
         rows = select(scores, k, hit_filter, dates=self.articles_.dates, doc_terms=self.doc_terms_,
-                      exclude=[] if row is None else [row], query=query_terms)
+                      exclude=exclude, query=query_terms)
         if not explain:
             return [self._hit(r, float(scores[r])) for r in rows]
         terms, topics = text_query if row is None else (self.doc_terms_[row], self.doc_topics_[row])
@@ -610,6 +685,57 @@ def _brief(value) -> str:
 def fit(corpus, n_topics=None, *, random_state=0, progress: bool = False, **params) -> TopicModel:
     """Fit a :class:`TopicModel` on ``corpus`` (a path, list of paths, Corpus, Articles or strings)."""
     return TopicModel(n_topics, random_state=random_state, **params).fit(corpus, progress=progress)
+
+
+# Spans are learned from this many articles of a large archive, drawn in one extra reading pass.
+_SPAN_SAMPLE_SEED = 0
+
+
+def _text_sample(articles, size: int = SPAN_SAMPLE) -> list[str]:
+    """An even sample of ``size`` texts of an archive (reservoir sampling, seeded: the same archive gives
+    the same sample), in archive order."""
+    rng = np.random.default_rng(_SPAN_SAMPLE_SEED)
+    sample: list = []
+    for seen, article in enumerate(articles):
+        if seen < size:
+            sample.append((seen, article.text))
+        else:
+            slot = int(rng.integers(0, seen + 1))
+            if slot < size:
+                sample[slot] = (seen, article.text)
+    return [text for _, text in sorted(sample, key=lambda item: item[0])]
+
+
+def stub_rows(X, vocabulary: np.ndarray, min_words: int) -> np.ndarray:
+    """Rows of X with fewer than ``min_words`` distinct known words (two-word terms not counted)."""
+    if min_words <= 0:
+        return np.zeros(0, dtype=np.int64)
+    is_word = np.char.find(vocabulary, b" ") < 0
+    indptr, indices = X.indptr, X.indices  # read only (a loaded model's arrays are memory-mapped)
+    stubs = []
+    for start in range(0, X.shape[0], _STUB_BLOCK_ROWS):  # blocks bound the temporary to a few MB
+        bounds = indptr[start:start + _STUB_BLOCK_ROWS + 1]
+        words = np.concatenate([[0], np.cumsum(is_word[indices[bounds[0]:bounds[-1]]], dtype=np.int64)])
+        n_words = words[bounds[1:] - bounds[0]] - words[bounds[:-1] - bounds[0]]
+        stubs.append(np.flatnonzero(n_words < min_words) + start)
+    return np.concatenate(stubs) if stubs else np.zeros(0, dtype=np.int64)
+
+
+_STUB_BLOCK_ROWS = 65536
+
+
+def _all_clutter_error(analyzer, vectorizer) -> ParameterError | None:
+    """The error for an archive whose every term was learned clutter, naming what removed them and how to
+    keep it; None when no clutter was learned (the vectoriser's own error says more)."""
+    removed = []
+    if analyzer.spans:
+        removed.append(f"{len(analyzer.spans.spans)} repeated spans")
+    if getattr(vectorizer, "formulae_", None):
+        removed.append(f"{len(vectorizer.formulae_)} house-formula terms")
+    if not removed:
+        return None
+    return ParameterError(f"no terms are left: the archive is all clutter ({' and '.join(removed)} removed); "
+                          "fit with --keep-clutter to keep them")
 
 
 def _as_articles(corpus):

@@ -42,7 +42,7 @@ import scipy.sparse as sp
 
 from .errors import ModelFileError
 from .index import SimilarityIndex
-from .model import _PARAMETER_RULES, TopicModel
+from .model import _LEGACY_PARAMS, _PARAMETER_RULES, TopicModel
 from .table import ArticleTable
 from .text import Analyzer, Vectorizer
 
@@ -50,8 +50,9 @@ logger = logging.getLogger(__name__)
 
 FORMAT_NAME = "topics-model"
 # 2: the analyser may drop boilerplate sentences learned from the archive. A file is written as format 1
-# when it has none, so versions that read only format 1 keep reading it.
-FORMAT_VERSION = 2
+# when it has none, so versions that read only format 1 keep reading it. 3: the analyser may repair text
+# and cut repeated spans (and the parameters keep_words, min_words, learn_clutter exist).
+FORMAT_VERSION = 3
 KEY_ENV = "TOPICS_MODEL_KEY"
 _END_MAGIC = b"TPCSEND1"
 _TRAILER = struct.Struct("<Q8s")  # footer length, end magic
@@ -247,8 +248,12 @@ def _plain_arrays(value):
 
 
 def format_version(model: TopicModel) -> int:
-    """The oldest format that holds ``model``: 2 if its analyser drops boilerplate sentences, else 1."""
-    return 2 if model.vectorizer_.analyzer.boilerplate else 1
+    """The oldest format that holds ``model``: 3 if its analyser repairs text or cuts repeated spans, 2 if
+    it drops boilerplate sentences, else 1."""
+    analyzer = model.vectorizer_.analyzer
+    if analyzer.repair or analyzer.spans:
+        return 3
+    return 2 if analyzer.boilerplate else 1
 
 
 def _payload_fields(model: TopicModel) -> dict:
@@ -436,6 +441,8 @@ def _model_from_payload(payload, footer: dict, path: Path) -> TopicModel:
         params = {k: v for k, v in payload["params"].items() if k in _PARAMETER_RULES}
         params["extra_stop_words"] = tuple(params.get("extra_stop_words", ()))
         params.setdefault("term_weighting", "tfidf")  # files from before the option had tf-idf weights
+        for name, legacy in _LEGACY_PARAMS.items():  # files from before these options behave as they did
+            params.setdefault(name, legacy)
         model = TopicModel(**params)
         analyzer = Analyzer(**payload["analyzer"])
         vector = payload["vectorizer"]

@@ -28,6 +28,15 @@ from typing import Iterable, Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from .clean import (
+    SPAN_SAMPLE,
+    RepeatedSpans,
+    clean_news,
+    find_boilerplate,
+    probe_words,
+    repair_text,
+    strip_boilerplate,
+)
 from .errors import NotFittedError, ParameterError
 
 # Words that carry no topic in news text, on top of scikit-learn's English list.
@@ -45,7 +54,13 @@ writes wrote don didn doesn isn aren wasn ve ll re
 """.split())
 
 _URL = re.compile(r"\b(?:https?://|ftp://|www\.)\S+", re.IGNORECASE)
-_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
+# An e-mail address is found from its '@': the domain by a pattern anchored there, the local part by a
+# bounded look back, so a text full of '@' or of long words is still read in linear time.
+_EMAIL_DOMAIN = re.compile(r"@[\w-]+(?:\.[\w-]+)+\b")
+_EMAIL_LOCAL = re.compile(r"[\w.+-]{1,64}$")
+# With ``repair``: social-media handles (@name) and the debris of cut-off links ("http", "https…").
+_HANDLE = re.compile(r"(?<![\w@])@\w{1,50}")
+_LINK_DEBRIS = re.compile(r"\b(?:https?|www)\b\S{0,200}")
 # A clause: a run of text without sentence punctuation; bigrams never cross clause boundaries. A clause
 # ends at these characters, at a dash between spaces, and at an en or em dash anywhere.
 _CLAUSE_END_CHARS = '.,;:!?()[]{}"“”«»|/\\'
@@ -61,131 +76,6 @@ _TO_TOKENS = bytes(1 if chr(b) in _CLAUSE_END_CHARS else b if chr(b).isalpha() o
 _POSSESSIVE = re.compile(r"['’]s$")
 _CONTRACTION = re.compile(r"['’](?:t|ll|ve|re|d|m)$")
 MAX_TOKEN_CHARS = 30
-
-# News and Usenet boilerplate (see :func:`clean_news`).
-_HEADER_LINE = re.compile(r"^[A-Za-z][\w-]*: ")
-_QUOTE_LINE = re.compile(r"^\s*(?:[>|:]|[A-Za-z]{0,3}>)")
-_ATTRIBUTION = re.compile(r"(?:^|\n)[^\n]*(?:\bIn article <[^>\n]*>|\bwrites:|\bwrote:|\bsays:)[^\n]*(?=\n|$)")
-_DATELINE = re.compile(r"^\s*(?:[A-Z][A-Z.\' -]{1,40}(?:,[^\n(–—-]{0,40})?\s*)?"
-                       r"\((?:Reuters|AP|AFP|AAP|UPI|Bloomberg|dpa|PTI|IANS|Xinhua|CNN|BBC)\)\s*[-–—:]+\s*",
-                       re.IGNORECASE)
-_ATTRIBUTION_MARKERS = ("In article <", "writes:", "wrote:", "says:")  # one of them is in every match
-_AGENCY_PREFIX = re.compile(r"^\s*(?:Reuters|AP|AFP|AAP|UPI|Bloomberg|PTI|IANS|Xinhua)\s*[-–—:]+\s+")
-_BYLINE = re.compile(r"^\s*By [A-Z][\w.\'-]*(?: [A-Z][\w.\'-]*){0,4}\s*(?:,[^\n]{0,60})?$", re.MULTILINE)
-
-
-def clean_news(text: str) -> str:
-    """Remove news and Usenet boilerplate that carries no topic.
-
-    Drops a leading block of e-mail headers (keeping the ``Subject:`` text), quoted reply lines
-    (``>``), attribution lines ("In article <...> X writes:"), a signature after a ``--`` line,
-    agency datelines ("LONDON (Reuters) -", "AAP -") and bylines ("By Jane Smith").
-    """
-    lines = text.split("\n")
-    if len(lines) > 1 and _HEADER_LINE.match(lines[0]) and _HEADER_LINE.match(lines[1]):
-        body_start = next((i for i, line in enumerate(lines) if not line.strip()), len(lines))
-        subject = [line.split(":", 1)[1] for line in lines[:body_start] if line.lower().startswith("subject:")]
-        subject = [re.sub(r"^\s*(?:re:\s*)+", "", s, flags=re.IGNORECASE) for s in subject]
-        lines = subject + [""] + lines[body_start:]
-    kept = []
-    for line in lines:
-        if line.rstrip() == "--":  # signature separator: the rest is a signature
-            break
-        if not _QUOTE_LINE.match(line):
-            kept.append(line)
-    text = "\n".join(kept)
-    # Each pattern runs only when its fixed text is there: most articles have neither, and the scans
-    # cost a fifth of a large fit's analysis.
-    if any(marker in text for marker in _ATTRIBUTION_MARKERS):
-        text = _ATTRIBUTION.sub("\n", text)
-    if "By " in text:
-        text = _BYLINE.sub("", text)
-    text = text.lstrip()
-    return _AGENCY_PREFIX.sub("", _DATELINE.sub("", text, count=1), count=1)
-
-
-# -- boilerplate repeated across an archive's articles ------------------------------------------------
-# A sentence ends at a line break, or at . ! ? followed by white space and a capital ("the U.S. economy"
-# stays whole, "the U.S. Navy" splits, harmlessly: such a fragment is never repeated word for word).
-_SENTENCE_BREAK = re.compile(r"\n\s*|(?<=[.!?])\s+(?=[\"'“‘(]?[A-Z])")
-_KEY_WORD = re.compile(r"[^\W\d_]+")
-# A sentence is boilerplate when at least this many of its words recur word for word in at least
-# BOILERPLATE_SHARE of the articles (and BOILERPLATE_MIN_ARTICLES). On 3,757 held-out news articles
-# (benchmarks/heldout_news.py) that finds 10 lines: source credits ("Source: Al Jazeera and news
-# agencies"), publisher promos and disclaimers; on the shared Lee, newsgroup and Wikipedia corpora and on
-# make_corpus.py archives, none. Shorter sentences ("Learn more", "The U.S.") are too often content.
-BOILERPLATE_MIN_WORDS = 4
-BOILERPLATE_SHARE = 0.005
-BOILERPLATE_MIN_ARTICLES = 5
-# Boilerplate is learned from an archive's first articles (a fit's first chunk): a publisher's lines
-# recur in every article it sends, so a few thousand show them, and the fit needs no second pass.
-BOILERPLATE_SAMPLE = 5000
-
-
-def sentence_key(sentence: str) -> str:
-    """A sentence's lowercase words joined by single spaces: what two copies of boilerplate share."""
-    return " ".join(_KEY_WORD.findall(sentence.lower()))
-
-
-def find_boilerplate(texts: Iterable[str]) -> frozenset:
-    """The keys (:func:`sentence_key`) of sentences repeated across many of ``texts``: promos, source
-    credits, newsletter plugs, disclaimers.
-
-    Counted after :func:`clean_news`, once per article. An article's first sentence never counts: there
-    a repeat is a title or a thread's subject line, which is content.
-    """
-    articles: defaultdict = defaultdict(int)
-    n_texts = 0
-    for text in texts:
-        n_texts += 1
-        sentences = _SENTENCE_BREAK.split(clean_news(text))[1:]
-        for key in {sentence_key(s) for s in sentences}:
-            if key.count(" ") + 1 >= BOILERPLATE_MIN_WORDS:
-                articles[key] += 1
-    needed = max(BOILERPLATE_MIN_ARTICLES, BOILERPLATE_SHARE * n_texts)
-    return frozenset(key for key, count in articles.items() if count >= needed)
-
-
-def probe_words(boilerplate: Iterable[str], texts: Sequence[str] = ()) -> tuple:
-    """One word of each boilerplate key, the one in the fewest of ``texts`` (without texts: the longest).
-
-    A text that holds none of them (as lowercase substrings) holds no boilerplate, and that test runs in
-    C; so the rarer the probes, the fewer articles are split into sentences.
-    """
-    if not boilerplate:
-        return ()
-    lowered = [t.lower() for t in texts]
-
-    def rarity(word):
-        return (sum(word in t for t in lowered), -len(word), word)
-
-    return tuple(sorted({min(key.split(), key=rarity) for key in boilerplate}))
-
-
-def strip_boilerplate(text: str, boilerplate: frozenset, probes: tuple | None = None) -> str:
-    """``text`` without its boilerplate sentences, or whole when they would be most of it (copies of a
-    syndicated story share every sentence; dropping them all would empty the copies, not clean them).
-
-    probes : :func:`probe_words` of ``boilerplate``, to skip in C the texts and sentences without any.
-    Analysing the 3,757 held-out news articles took 1.66 s with every article split into sentences,
-    1.30 s with probes and 1.08 s with no boilerplate to drop.
-    """
-    if probes is not None and not any(probe in text.lower() for probe in probes):
-        return text
-    sentences = _SENTENCE_BREAK.split(text)
-    kept = sentences[:1] + [s for s in sentences[1:] if not _is_boilerplate(s, boilerplate, probes)]
-    if len(kept) == len(sentences) or sum(map(len, kept)) < sum(map(len, sentences)) / 2:
-        return text
-    return "\n".join(kept)
-
-
-def _is_boilerplate(sentence: str, boilerplate: frozenset, probes: tuple | None) -> bool:
-    if probes is not None:  # a substring test in C before the word pattern
-        lowered = sentence.lower()
-        if not any(probe in lowered for probe in probes):
-            return False
-    return sentence_key(sentence) in boilerplate
-
 
 def english_stop_words() -> frozenset:
     """scikit-learn's English stop words plus :data:`NEWS_STOP_WORDS`."""
@@ -221,19 +111,33 @@ class Analyzer:
         replaces its two words (found from the corpus by :func:`find_phrases`). None keeps every pair of
         neighbouring words beside the words themselves (the behaviour of models saved before phrases).
     clean : bool, default=False
-        Remove news and Usenet boilerplate first (:func:`clean_news`). False for models saved before it.
+        Remove news and Usenet boilerplate first (:func:`topics.clean.clean_news`). False for models
+        saved before it.
+    repair : bool, default=False
+        Mend broken text first (:func:`topics.clean.repair_text`: mojibake, HTML entities and markup,
+        words that lost a character) and drop social-media handles and the debris of cut-off links.
+        False for models saved before it.
+    spans : dict or None, default=None
+        :meth:`topics.clean.RepeatedSpans.get_config` of the spans to cut out after cleaning (learned
+        by :meth:`learn_spans`; only with ``clean``).
     boilerplate : iterable of str, default=()
-        Keys of sentences to drop after cleaning (:func:`find_boilerplate` of the archive; only with
-        ``clean``). Empty for models saved before it.
+        Keys of whole sentences to drop after cleaning, as models saved in format 2 learned them
+        (:func:`topics.clean.find_boilerplate`).
     boilerplate_probes : iterable of str or None, default=None
-        :func:`probe_words` of ``boilerplate``, chosen on the archive by :meth:`learn_boilerplate`;
-        None: each key's longest word.
+        :func:`topics.clean.probe_words` of ``boilerplate``; None: each key's longest word.
 
     The configuration is plain data (:meth:`get_config`), saved in the model so queries are analysed
     exactly as the archive was.
+
+    Attributes
+    ----------
+    repaired_count : int
+        How many texts :func:`topics.clean.repair_text` changed since the analyser was made or the
+        count was reset (the fit reports it).
     """
 
     def __init__(self, stop_words: Iterable[str] = (), ngram_max: int = 2, phrases=None, clean: bool = False,
+                 repair: bool = False, spans: dict | None = None,
                  boilerplate: Iterable[str] = (), boilerplate_probes: Iterable[str] | None = None):
         if ngram_max not in (1, 2):
             raise ParameterError(f"ngram_max={ngram_max!r} is not allowed; use 1 or 2")
@@ -241,14 +145,23 @@ class Analyzer:
         self.ngram_max = ngram_max
         self.phrases = None if phrases is None else frozenset(phrases)
         self.clean = bool(clean)
+        self.repair = bool(repair)
+        self.spans = RepeatedSpans(**spans) if spans else RepeatedSpans()
         self.boilerplate = frozenset(boilerplate)
         self.boilerplate_probes = (tuple(boilerplate_probes) if boilerplate_probes is not None
                                    else probe_words(self.boilerplate))
+        self.repaired_count = 0
+
+    def learn_spans(self, texts: Sequence[str]) -> None:
+        """Cut out from now on the spans repeated across ``texts``, a sample of an archive (at most
+        :data:`topics.clean.SPAN_SAMPLE` of them are read)."""
+        step = max(1, -(-len(texts) // SPAN_SAMPLE))
+        sample = [clean_news(repair_text(t) if self.repair else t) for t in texts[::step]]
+        self.spans = RepeatedSpans.learn(sample)
 
     def learn_boilerplate(self, texts: Sequence[str]) -> None:
-        """Drop from now on the boilerplate of the archive whose first texts these are (the first
-        :data:`BOILERPLATE_SAMPLE` count)."""
-        sample = texts[:BOILERPLATE_SAMPLE]
+        """Drop from now on whole boilerplate sentences as format-2 models did (:func:`find_boilerplate`)."""
+        sample = texts[:SPAN_SAMPLE]
         self.boilerplate = find_boilerplate(sample)
         self.boilerplate_probes = probe_words(self.boilerplate, sample)
 
@@ -259,6 +172,10 @@ class Analyzer:
             config["phrases"] = sorted(self.phrases)
         if self.clean:
             config["clean"] = True
+        if self.repair:
+            config["repair"] = True
+        if self.spans:
+            config["spans"] = self.spans.get_config()
         if self.boilerplate:
             config["boilerplate"] = sorted(self.boilerplate)
             config["boilerplate_probes"] = list(self.boilerplate_probes)
@@ -295,12 +212,21 @@ class Analyzer:
         return _merge_phrases(self.clauses(text), self.phrases)
 
     def _prepare(self, text: str) -> str:
-        """Lowercase text without boilerplate (if ``clean``), URLs and e-mail addresses."""
+        """Lowercase text, repaired (if ``repair``), without boilerplate and repeated spans (if ``clean``),
+        URLs and e-mail addresses (and, with ``repair``, handles and link debris)."""
+        if self.repair:
+            repaired = repair_text(text)
+            if repaired != text:
+                self.repaired_count += 1
+                text = repaired
         if self.clean:
             text = clean_news(text)
             if self.boilerplate:
                 text = strip_boilerplate(text, self.boilerplate, self.boilerplate_probes)
-        return _drop_links(text.lower())
+            if self.spans:
+                text = self.spans.strip(text)
+        text = _drop_links(text.lower())
+        return _drop_handles(text) if self.repair else text
 
     def _tokens(self, text: str) -> list[str]:
         """The words of :meth:`clauses` in text order, with "" wherever a clause ends or a word was
@@ -329,7 +255,35 @@ def _drop_links(text: str) -> str:
     if "://" in text or "www." in text:
         text = _URL.sub(" ", text)
     if "@" in text:
-        text = _EMAIL.sub(" ", text)
+        text = _drop_emails(text)
+    return text
+
+
+def _drop_emails(text: str) -> str:
+    """``text`` with each e-mail address replaced by a space; linear in the text (see _EMAIL_DOMAIN)."""
+    pieces, position = [], 0
+    at = text.find("@")
+    while at >= 0:
+        domain = _EMAIL_DOMAIN.match(text, at)
+        local = _EMAIL_LOCAL.search(text, max(position, at - 64), at)
+        if domain and local:
+            start = local.start()
+            while start < at and not (text[start].isalnum() or text[start] == "_"):
+                start += 1  # an address starts with a word character, as the pattern's \b asked
+            if start < at:
+                pieces.append(text[position:start] + " ")
+                position = domain.end()
+        at = text.find("@", max(at + 1, position))
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
+def _drop_handles(text: str) -> str:
+    """Lowercase ``text`` without social-media handles (@name) and the debris of cut-off links."""
+    if "@" in text:
+        text = _HANDLE.sub(" ", text)
+    if "http" in text or "www" in text:
+        text = _LINK_DEBRIS.sub(" ", text)
     return text
 
 
@@ -418,10 +372,10 @@ def build_analyzer(texts: Sequence[str], *, stop_words: Iterable[str], ngram_max
         the default k and with the current reference, 0.278 against 0.247 on news (seed 0).
     """
     if ngram_max == 1 or not collocations:
-        return Analyzer(stop_words, ngram_max=ngram_max, clean=True)
-    base = Analyzer(stop_words, ngram_max=ngram_max, phrases=(), clean=True)
+        return Analyzer(stop_words, ngram_max=ngram_max, clean=True, repair=True)
+    base = Analyzer(stop_words, ngram_max=ngram_max, phrases=(), clean=True, repair=True)
     phrases = find_phrases(base.clauses(t) for t in texts)
-    return Analyzer(stop_words, ngram_max=ngram_max, phrases=phrases, clean=True)
+    return Analyzer(stop_words, ngram_max=ngram_max, phrases=phrases, clean=True, repair=True)
 
 
 class Vectorizer:
@@ -443,22 +397,35 @@ class Vectorizer:
         ``1 + log tf`` and rows have unit length; the global weight is kept in ``idf_``, so applying a
         fitted vectorizer does not depend on which one was chosen.
 
+    learn_formulae : bool, default=False
+        Drop the archive's house formulae (:func:`find_formulae`): terms that many articles use, about as
+        often as their length predicts, whatever they are about.
+    keep_words : iterable of str, default=()
+        Terms never dropped as formulae.
+
     Attributes
     ----------
     vocabulary_ : ndarray of bytes, shape (V,)
         UTF-8 terms in sorted order; a term's column is its position.
     idf_ : ndarray of float32, shape (V,)
         The global term weights (idf or entropy weights, see ``weighting``).
+    formulae_ : dict of str to int
+        The terms dropped as house formulae, with the number of articles that use each.
+    n_repaired_ : int
+        Articles whose text :func:`topics.clean.repair_text` mended.
     """
 
     WEIGHTINGS = ("tfidf", "log-entropy")
 
-    def __init__(self, analyzer: Analyzer, *, min_df=2, max_df=0.5, max_features=None, weighting="tfidf"):
+    def __init__(self, analyzer: Analyzer, *, min_df=2, max_df=0.5, max_features=None, weighting="tfidf",
+                 learn_formulae: bool = False, keep_words: Iterable[str] = ()):
         self.analyzer = analyzer
         self.min_df = min_df
         self.max_df = max_df
         self.max_features = max_features
         self.weighting = weighting
+        self.learn_formulae = learn_formulae
+        self.keep_words = frozenset(keep_words)
 
     # -- fitting ------------------------------------------------------------------------------------
     def fit_transform(self, texts: Iterable[str], *, chunk_size: int = 5000, n_jobs: int | None = 1) -> sp.csr_matrix:
@@ -482,10 +449,19 @@ class Vectorizer:
 
         if self.weighting not in self.WEIGHTINGS:
             raise ParameterError(f"weighting={self.weighting!r} is not allowed; use one of {', '.join(self.WEIGHTINGS)}")
-        parts = map_chunks(partial(_count_chunk, self.analyzer), chunks, n_jobs=n_jobs)
+        results = map_chunks(partial(_count_chunk, self.analyzer), chunks, n_jobs=n_jobs)
+        parts = [(counts, local_terms) for counts, local_terms, _, _ in results]
+        lengths = np.concatenate([length for _, _, _, length in results]) if results else np.zeros(0)
+        self.n_repaired_ = sum(repaired for _, _, repaired, _ in results)
+        del results
         terms, df, totals, clogc = _merge_term_stats(parts)
         n_docs = sum(p[0].shape[0] for p in parts)
         keep = self._select_terms(df, totals, n_docs)
+        self.formulae_ = {}
+        if self.learn_formulae:
+            formulae = find_formulae(terms[keep], df[keep], totals[keep], lengths, keep_words=self.keep_words)
+            self.formulae_ = {terms[keep[i]].decode("utf-8"): int(df[keep[i]]) for i in formulae}
+            keep = np.delete(keep, formulae)
         if keep.size == 0:
             raise ParameterError(
                 f"no terms are left after min_df={self.min_df!r} and max_df={self.max_df!r} on {n_docs} articles; "
@@ -588,8 +564,49 @@ def _count_terms(analyzer: Analyzer, texts: Iterable[str]) -> tuple[sp.csr_matri
 
 
 def _count_chunk(analyzer: Analyzer, texts: Sequence[str]):
-    """One worker's share: counts of a chunk of texts (see :func:`_count_terms`)."""
-    return _count_terms(analyzer, texts)
+    """One worker's share: counts of a chunk of texts (see :func:`_count_terms`), how many of them the
+    analyser repaired, and each text's length in words (for :func:`find_formulae`)."""
+    analyzer.repaired_count = 0
+    counts, terms = _count_terms(analyzer, texts)
+    words = np.char.find(terms, b" ") < 0 if terms.size else np.zeros(0, dtype=bool)
+    lengths = np.asarray(counts @ words.astype(np.float32)).ravel() if terms.size else np.zeros(counts.shape[0])
+    return counts, terms, analyzer.repaired_count, lengths.astype(np.float32)
+
+
+# A term is a house formula when at least FORMULA_MIN_SHARE of the articles use it and it is in at least
+# FORMULA_EVENNESS of the articles a term of its frequency would be in if it were spread evenly (in
+# proportion to each article's length): "hon gentleman" in speeches, "rt" in posts, a paper's credit words,
+# and, in a language without a stop list, its function words. Topic words cluster in the articles about
+# their topic and reach a smaller share. Archives under FORMULA_MIN_ARTICLES are too small to tell.
+FORMULA_MIN_SHARE = 0.05
+FORMULA_EVENNESS = 0.9
+FORMULA_MIN_ARTICLES = 500
+
+
+def find_formulae(terms: np.ndarray, df: np.ndarray, totals: np.ndarray, lengths: np.ndarray, *,
+                  keep_words=frozenset()) -> np.ndarray:
+    """Positions (into ``terms``) of the house formulae of an archive.
+
+    terms : ndarray of bytes, shape (V,); df, totals : ndarray of shape (V,), each term's number of articles
+    and of occurrences; lengths : ndarray of shape (n_articles,), each article's length in words.
+
+    The even spread of a term with ``totals`` occurrences is a Poisson model with rates proportional to
+    article length; the share of articles it would then reach is ``mean(1 - exp(-totals * length / sum
+    of lengths))`` (the length-aware form of Church & Gale's residual IDF).
+    """
+    n_docs = lengths.size
+    if n_docs < FORMULA_MIN_ARTICLES or lengths.sum() == 0:
+        return np.zeros(0, dtype=np.int64)
+    candidates = np.flatnonzero(df >= FORMULA_MIN_SHARE * n_docs)
+    if keep_words:
+        kept = np.array([t.decode("utf-8") in keep_words for t in terms[candidates]], dtype=bool)
+        candidates = candidates[~kept]
+    if candidates.size == 0:
+        return candidates
+    length_values, length_counts = np.unique(lengths, return_counts=True)
+    rates = totals[candidates, None] * (length_values[None, :] / lengths.sum())
+    expected = (-np.expm1(-rates) * length_counts[None, :]).sum(axis=1)
+    return candidates[df[candidates] >= FORMULA_EVENNESS * expected]
 
 
 def _merge_term_stats(parts) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -112,8 +112,8 @@ def vectorise(texts, *, min_df=2, max_df=0.5, ngram_max=2, extra_stop_words=()):
 
     stop_words = english_stop_words() | {w.lower() for w in extra_stop_words}
     analyzer = build_analyzer(texts, stop_words=stop_words, ngram_max=ngram_max)
-    analyzer.learn_boilerplate(texts)  # as TopicModel.fit learns it
-    vectorizer = Vectorizer(analyzer, min_df=min_df, max_df=max_df)
+    analyzer.learn_spans(texts)  # the clutter TopicModel.fit learns
+    vectorizer = Vectorizer(analyzer, min_df=min_df, max_df=max_df, learn_formulae=True)
     return vectorizer.fit_transform(texts), vectorizer.vocabulary_
 
 

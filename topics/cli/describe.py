@@ -82,7 +82,9 @@ def _summary_markdown(topic_list, n_total: int) -> str:
 @cli.command()
 @model_option
 @click.option("--format", "out_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def info(model_path, out_format):
+@click.option("--clutter", is_flag=True, help="Also list what the fit learned to leave out (loads the model).")
+@key_option
+def info(model_path, out_format, clutter, key_file):
     """What a model file holds, read from its footer without loading it.
 
     \b
@@ -93,8 +95,9 @@ def info(model_path, out_format):
 
     footer = read_footer(model_path)
     footer = {"path": str(model_path), "file_bytes": Path(model_path).stat().st_size, **footer}
+    learned = open_model(model_path, key_file).clutter() if clutter else None
     if out_format == "json":
-        click.echo(json.dumps(footer, indent=2))
+        click.echo(json.dumps(footer if learned is None else {**footer, "clutter": learned}, indent=2))
         return
     rows = [[k, str(footer.get(k))] for k in ("path", "file_bytes", "format_version", "topics_version", "created",
                                                "n_articles", "n_terms", "n_topics")]
@@ -103,3 +106,15 @@ def info(model_path, out_format):
                         f"unknown terms {a['unknown_share']:.0%}{', refit advised' if a['refit_advised'] else ''}")]
              for a in footer.get("adds", [])]
     click.echo(table(["field", "value"], rows))
+    if learned is not None:
+        click.echo("")
+        click.echo(clutter_table(learned))
+
+
+def clutter_table(learned: dict) -> str:
+    """The learned clutter as a table: what, how many articles, and the text."""
+    rows = [["repaired", f"{learned['n_repaired']:,}", "articles with broken characters mended"],
+            ["stubs", f"{learned['n_stubs']:,}", "articles too short to shape topics"]]
+    rows += [["line", f"{count:,}", shorten(span, 90)] for span, count in learned["spans"].items()]
+    rows += [["formula", f"{count:,}", term] for term, count in learned["formulae"].items()]
+    return table(["kind", "articles", "text"], rows)

@@ -12,6 +12,20 @@ from ._base import ShareOrCount, TopicCount, cli, human_size, key_option, model_
 from .grow import scheduler_option
 
 
+def clutter_summary(clutter: dict) -> str:
+    """One line on what a fit left out: "repaired broken characters in 12 articles, 9 repeated lines ..."."""
+    parts = []
+    if clutter["n_repaired"]:
+        parts.append(f"repaired broken characters in {clutter['n_repaired']:,} articles")
+    if clutter["spans"]:
+        parts.append(f"cut {len(clutter['spans'])} lines repeated across articles")
+    if clutter["formulae"]:
+        parts.append(f"left out {len(clutter['formulae'])} house-formula terms")
+    if clutter["n_stubs"]:
+        parts.append(f"{clutter['n_stubs']:,} stubs kept out of topics")
+    return "; ".join(parts)
+
+
 # -- fit ------------------------------------------------------------------------------------------------
 @cli.command()
 @click.argument("corpus", nargs=-1, required=True, type=click.Path(path_type=Path))
@@ -37,11 +51,20 @@ from .grow import scheduler_option
               help="Drop terms in more articles (a share, or a count).")
 @click.option("--stop-words", "stop_words_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="File of extra stop words, one per line.")
+@click.option("--keep-words", "keep_words_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="File of words to keep whatever the stop lists and the learned clutter say, one per line.")
+@click.option("--min-words", type=click.IntRange(0), default=3, show_default=True,
+              help="Articles with fewer distinct known words are stubs: kept and findable by id, but left out "
+                   "of topics, duplicates and hits.")
+@click.option("--keep-clutter", is_flag=True,
+              help="Keep what would be learned as clutter: lines repeated across many articles and house "
+                   "formulae (see `topics info --clutter`).")
 @key_option
 @scheduler_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def fit(corpus, model_path, n_topics, seed, force, corpus_format, text_field, id_field, title_field, date_field,
-        skip_bad_lines, min_df, max_df, stop_words_file, key_file, scheduler, quiet):
+        skip_bad_lines, min_df, max_df, stop_words_file, keep_words_file, min_words, keep_clutter, key_file,
+        scheduler, quiet):
     """Fit topics and a similarity index on CORPUS and save the model.
 
     CORPUS is one or more directories (one article per .txt file; .jsonl/.csv inside are read as
@@ -62,7 +85,9 @@ def fit(corpus, model_path, n_topics, seed, force, corpus_format, text_field, id
     check_writable(model_path, force=force)  # fail before a long fit, not after
     key = resolve_key(key_file)
     extra = sorted(read_stop_words_file(stop_words_file)) if stop_words_file else ()
-    model = TopicModel(n_topics, random_state=seed, min_df=min_df, max_df=max_df, extra_stop_words=extra)
+    keep = sorted(read_stop_words_file(keep_words_file)) if keep_words_file else ()
+    model = TopicModel(n_topics, random_state=seed, min_df=min_df, max_df=max_df, extra_stop_words=extra,
+                       keep_words=keep, min_words=min_words, learn_clutter=not keep_clutter)
     started = time.perf_counter()
     with use_scheduler(scheduler):
         model.fit(articles, progress=not quiet and sys.stderr.isatty())
@@ -73,5 +98,8 @@ def fit(corpus, model_path, n_topics, seed, force, corpus_format, text_field, id
                f"in {time.perf_counter() - started:.1f} s ({stages}, then index and save).")
     if info["skipped"]:
         click.echo(f"Skipped or repaired: {info['skipped']}.")
+    cleaned = clutter_summary(model.clutter())
+    if cleaned:
+        click.echo(f"Cleaned: {cleaned} (`topics info --clutter` lists them).")
     signed = " signed," if key else ""
     click.echo(f"Saved{signed} {model_path} ({human_size(model_path)}).")
