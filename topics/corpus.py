@@ -23,8 +23,8 @@ path below the folder the given paths share (``a/news:1``, ``b/news:1``) instead
 to a clash.
 
 A CSV field opened by a quote that is never closed swallows the rows after it. Such a record (the csv
-module's strict parse fails, or one field holds many lines that look like rows of the file, or over
-:data:`MAX_FIELD_LINES` lines) is an error naming its first line, or, with ``skip_bad_lines``, that
+module's strict parse fails, or one field holds many lines that look like rows of the file) is an
+error naming its first line, or, with ``skip_bad_lines``, that
 line is skipped and counted and the rows after it are read again as rows.
 
 Reading is streamed: a :class:`Corpus` is a re-iterable stream of articles that never holds the whole
@@ -73,8 +73,8 @@ _DUPLICATES_SHOWN = 5
 # refused (or skipped and counted with skip_bad_lines) and never held in memory whole.
 MAX_ARTICLE_BYTES = 5_000_000
 _TOO_LONG = f"longer than the {MAX_ARTICLE_BYTES // 1_000_000} MB allowed for one article"
-# A CSV field over this many lines is taken for an unclosed quote that swallowed the rest of the file
-# (real posts with full headers and quotes run to several hundred lines).
+# A CSV field over this many lines with rows of the file in it is taken for an unclosed quote that
+# swallowed the rest of the file (real posts with full headers and quotes run to several hundred lines).
 MAX_FIELD_LINES = 10_000
 _ROW_LIKE_MIN = 3           # ... as is a field with at least this many lines that parse as rows of the file
 _ROW_LIKE_MIN_KEYLESS = 10  # ... of a file without id or date column
@@ -724,9 +724,11 @@ class _RowShape:
     """Tells a CSV field that swallowed rows of its file (an unclosed quote) from a real multi-line text.
 
     A line of a field is row-like when it parses as a row of the file: as many cells as the header has
-    columns, a non-empty id without spaces in the id column and a date in the date column (or nothing,
-    when there is an id column too). A field is suspicious when it has more than MAX_FIELD_LINES lines,
-    or at least _ROW_LIKE_MIN row-like lines that are at least half its non-blank lines. In a file with
+    columns, a non-empty id without white space in the id column and a date in the date column (or
+    nothing, when there is an id column too). A field is suspicious when it has at least _ROW_LIKE_MIN
+    row-like lines that are at least half its non-blank lines, or the field spans more than
+    MAX_FIELD_LINES lines (a swallowed file that also holds multi-line rows). A long field without
+    row-like lines is a long text, however many lines it has. In a file with
     neither column to check, where lists in real texts ("* Alien (band), a 1980s group") parse as rows
     of a two-column file, it takes _ROW_LIKE_MIN_KEYLESS row-like lines that are nine in ten non-blank ones.
     """
@@ -747,12 +749,10 @@ class _RowShape:
             if "\n" not in value:
                 continue
             lines = value.split("\n")
-            if len(lines) > MAX_FIELD_LINES:
-                return f"one field holds {len(lines):,} lines (more than {MAX_FIELD_LINES:,})"
             nonblank = [line for line in lines[1:] if line.strip()]
             row_like = sum(self._row_like(line) for line in nonblank) if self.n_columns > 1 else 0
-            if row_like >= self.need and row_like >= self.share * len(nonblank):
-                return f"one field holds {row_like} lines that look like rows of the file"
+            if row_like >= self.need and (row_like >= self.share * len(nonblank) or len(lines) > MAX_FIELD_LINES):
+                return f"one field holds {len(lines):,} lines, {row_like:,} of them like rows of the file"
         return ""
 
     def _row_like(self, line: str) -> bool:
@@ -763,7 +763,7 @@ class _RowShape:
         if len(cells) != self.n_columns:
             return False
         if self.id_column is not None:
-            value = cells[self.id_column].strip()
+            value = cells[self.id_column]
             if not value or any(c.isspace() for c in value):
                 return False
         if self.date_column is not None:

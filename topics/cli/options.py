@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+from pathlib import Path
 
 import click
 
@@ -90,6 +91,11 @@ def hit_filter_options(f):
     ]):
         f = option(f)
     return f
+
+
+def plot_option(f):
+    return click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                        help="Also draw a PNG chart to this file (needs `pip install 'topics[plot]'`).")(f)
 
 
 def scheduler_option(f):
