@@ -332,3 +332,19 @@ def test_a_file_given_twice_is_read_once_and_counted(tmp_path):
 def test_special_files_named_directly(tmp_path):
     with pytest.raises(CorpusError, match=r"corpus path '/dev/null' is a device, not a file or folder"):
         read_corpus("/dev/null")
+
+
+def test_a_damaged_gzip_file_in_a_folder_is_skipped_and_counted(tmp_path, lee_records):
+    import gzip
+
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    for r in lee_records[:3]:
+        (archive / f"{r['id']}.txt").write_text(r["text"], encoding="utf-8")
+    (archive / "cut.txt.gz").write_bytes(gzip.compress(lee_records[3]["text"].encode())[:40])
+    corpus = read_corpus(archive)
+    with pytest.warns(TopicsWarning, match=r"archive/cut.txt.gz \(unreadable: cannot be read"):
+        assert len(list(corpus)) == 3
+    assert corpus.stats.unreadable_skipped == 1
+    with pytest.raises(CorpusError, match=r"cut.txt.gz: cannot be read"):
+        list(read_corpus(archive / "cut.txt.gz", format="text"))

@@ -793,7 +793,7 @@ def _read_bytes(path: Path, limit: int | None = None) -> bytes | None:
         try:
             raw = f.read() if limit is None else f.read(limit + 1)
         except (OSError, EOFError) as exc:
-            raise CorpusError(f"{path}: cannot be read ({exc})") from None
+            raise _Unreadable(f"{path}: cannot be read ({exc})", f"cannot be read ({exc})") from None
     return None if limit is not None and len(raw) > limit else raw
 
 
