@@ -88,7 +88,8 @@ class Article:
     Attributes
     ----------
     id : str
-        Unique within the corpus; generated as ``"<file stem>:<line>"`` when the source has none.
+        Unique within the corpus; generated as ``"<file stem>:<line>"`` when the source has none (with
+        the file's path instead of its stem when two files' stems clash; see the module docstring).
     text : str
         The body, with any ``date YYYY-MM-DD`` header removed.
     title : str or None

@@ -164,9 +164,7 @@ def batch(queries_file, model_path, input_format, top, since, until, min_score, 
 def _batch_record(n: int, query, answer) -> dict:
     """The output record of query line ``n``: its hits, or its error without the "line N: " the record says."""
     if isinstance(answer, Exception):
-        message = str(answer)
-        prefix = f"line {n}: "
-        return {"line": n, "error": message[len(prefix):] if message.startswith(prefix) else message}
+        return {"line": n, "error": str(answer).removeprefix(f"line {n}: ")}
     return {"line": n, "query": query if isinstance(query, dict) else {"text": query},
             "results": [h.to_dict() for h in answer]}
 
