@@ -18,6 +18,7 @@ DATA = Path(__file__).resolve().parent / "data"
 LEE_BACKGROUND = DATA / "lee-background.jsonl.gz"
 LEE_TEST = DATA / "lee-test.jsonl.gz"
 NEWSGROUPS = DATA / "newsgroups-mini.jsonl.gz"
+WIKIPEDIA_LISTS = DATA / "wikipedia-lists.jsonl.gz"
 SEED = DATA / "india-russia-2025-10-09.txt"
 
 

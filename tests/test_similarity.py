@@ -292,7 +292,10 @@ def test_cli_batch_jsonl_and_lines(fitted, run_cli, tmp_path):
     assert [json.loads(line)["results"] for line in jsonl.stdout.splitlines()] == [records[0]["results"],
                                                                                     records[1]["results"]]
     bad = run_cli("batch", "-", "--input", "ids", input="lee-bg-010\nnope\n")
-    assert bad.exit_code == 2 and bad.stderr == "topics: error: query 2: no article with id 'nope' in this model (101 articles)\n"
+    assert bad.exit_code == 1 and bad.stderr == ("topics: error: 1 of 2 queries could not be answered (line 2); "
+                                                 "the other 1 were answered\n")
+    assert [json.loads(line) for line in bad.stdout.splitlines()][1] == {
+        "line": 2, "error": "no article with id 'nope' in this model (101 articles)"}
 
 
 def test_new_commands_teach_with_examples(run_cli):

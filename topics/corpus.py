@@ -3,8 +3,10 @@
 This is the only module that opens corpus files. It understands
 
 * a directory: every ``.txt`` (or other plain-text) file is one article, and structured files inside it
-  (``.jsonl``, ``.csv``, ``.tsv``, each optionally ``.gz``) are read as below; binary files are skipped
-  and counted;
+  (``.jsonl``, ``.csv``, ``.tsv``, each optionally ``.gz``) are read as below. Binary files, hidden
+  entries and odd ones (FIFOs, sockets and devices, broken or looping symlinks, files and folders that
+  cannot be opened, a file reached twice through links) are skipped and counted, never opened blindly:
+  a FIFO is never read, so it cannot block. Symlinks to folders are followed, once;
 * a ``.txt`` file with one article per line;
 * JSON Lines (``.jsonl``, ``.ndjson``, ``.json``) and CSV/TSV with named fields;
 * the ``.gz`` variant of each file type.
@@ -14,8 +16,21 @@ date is parsed and kept out of the text. Files are decoded as UTF-8; a line or f
 decoded as latin-1 and counted in :attr:`ReadStats.latin1_fallbacks` (and a :class:`TopicsWarning` is
 issued), never silently.
 
+Ids come from the records' id field or, when there is none, from file names: ``"<file stem>:<line>"``
+for a line of a file, the path below the folder without ``.txt``/``.gz`` for a whole-file article. When
+two files would give the same ids (``a/news.txt`` and ``b/news.txt``), those files are named by their
+path below the folder the given paths share (``a/news:1``, ``b/news:1``) instead, so no article is lost
+to a clash.
+
+A CSV field opened by a quote that is never closed swallows the rows after it. Such a record (the csv
+module's strict parse fails, or one field holds many lines that look like rows of the file) is an
+error naming its first line, or, with ``skip_bad_lines``, that
+line is skipped and counted and the rows after it are read again as rows.
+
 Reading is streamed: a :class:`Corpus` is a re-iterable stream of articles that never holds the whole
-archive in memory. Each full pass checks that ids are unique and refreshes :attr:`Corpus.stats`.
+archive in memory. Each full pass checks that ids are unique and refreshes :attr:`Corpus.stats`;
+whatever a pass skips is counted there, and skipped bad lines and odd folder entries are also named in
+a :class:`TopicsWarning`.
 
 Example
 -------
@@ -28,12 +43,15 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
+import errno
 import gzip
 import json
 import logging
 import os
 import re
+import stat as _stat
 import warnings
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping
@@ -43,6 +61,9 @@ from .errors import CorpusError, ParameterError, TopicsWarning
 logger = logging.getLogger(__name__)
 
 FORMATS = ("auto", "lines", "text", "jsonl", "csv", "tsv")
+# The keyword arguments of read_corpus that say how an archive is read; a model stores them (plain data)
+# so that `add`, `refit` and `evaluate` read the same way.
+READING_OPTIONS = ("format", "text_field", "id_field", "title_field", "date_field", "skip_bad_lines")
 _RECORD_SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".tsv": "tsv"}
 _DATE_HEADER = re.compile(r"\A\ufeff?\s*date[:=]?[ \t]+(\d{4}-\d{2}-\d{2})\b[ \t]*(?:\r?\n)?", re.IGNORECASE)
 _BINARY_PROBE = 8192
@@ -52,6 +73,12 @@ _DUPLICATES_SHOWN = 5
 # refused (or skipped and counted with skip_bad_lines) and never held in memory whole.
 MAX_ARTICLE_BYTES = 5_000_000
 _TOO_LONG = f"longer than the {MAX_ARTICLE_BYTES // 1_000_000} MB allowed for one article"
+# A CSV field over this many lines with rows of the file in it is taken for an unclosed quote that
+# swallowed the rest of the file (real posts with full headers and quotes run to several hundred lines).
+MAX_FIELD_LINES = 10_000
+_ROW_LIKE_MIN = 3           # ... as is a field with at least this many lines that parse as rows of the file
+_ROW_LIKE_MIN_KEYLESS = 10  # ... of a file without id or date column
+_SHOWN = 3             # skipped lines and entries named in a warning
 
 
 @dataclass(frozen=True)
@@ -61,7 +88,8 @@ class Article:
     Attributes
     ----------
     id : str
-        Unique within the corpus; generated as ``"<file stem>:<line>"`` when the source has none.
+        Unique within the corpus; generated as ``"<file stem>:<line>"`` when the source has none (with
+        the file's path instead of its stem when two files' stems clash; see the module docstring).
     text : str
         The body, with any ``date YYYY-MM-DD`` header removed.
     title : str or None
@@ -91,6 +119,15 @@ class ReadStats:
     generated_ids: int = 0
     too_long_skipped: int = 0
     bad_lines: list = field(default_factory=list)  # (source, line number, reason), with skip_bad_lines
+    hidden_skipped: int = 0        # folder entries whose names start with "."
+    special_skipped: int = 0       # FIFOs, sockets and devices in folders
+    broken_links_skipped: int = 0  # symlinks to nothing, or to themselves
+    link_loops_skipped: int = 0    # symlinks to a folder being read already
+    unreadable_skipped: int = 0    # files and folders in folders that cannot be opened
+    repeated_skipped: int = 0      # files reached a second time (through links, or paths given twice)
+    extra_cells: int = 0           # CSV rows with more cells than the header has columns (the extra ignored)
+    renamed_sources: int = 0       # files whose ids use their path because their names clash
+    odd_entries: list = field(default_factory=list)  # (path, what it is) of the skipped odd entries
 
     def describe(self) -> str:
         """A short human summary of what was skipped or repaired, or '' when nothing was."""
@@ -107,6 +144,16 @@ class ReadStats:
             parts.append(f"{self.latin1_fallbacks} read as latin-1")
         if self.bad_dates:
             parts.append(f"{self.bad_dates} unreadable dates ignored")
+        for count, what in ((self.special_skipped, "special files (FIFOs, sockets, devices) skipped"),
+                            (self.broken_links_skipped, "broken symlinks skipped"),
+                            (self.link_loops_skipped, "symlink loops skipped"),
+                            (self.unreadable_skipped, "unreadable files or folders skipped"),
+                            (self.repeated_skipped, "files reached twice skipped"),
+                            (self.hidden_skipped, "hidden entries skipped"),
+                            (self.extra_cells, "CSV rows with extra cells (ignored)"),
+                            (self.renamed_sources, "files with clashing names identified by their path")):
+            if count:
+                parts.append(f"{count} {what}")
         return ", ".join(parts)
 
 
@@ -134,6 +181,16 @@ def split_date_header(text: str) -> tuple[str | None, str]:
     return date, text[match.end():].lstrip()
 
 
+@dataclass(frozen=True)
+class _Source:
+    """One file to read: its kind, whether it is one article of a folder, and the folder it was found in."""
+
+    path: Path
+    kind: str
+    whole: bool              # a plain file of a folder: the whole file is one article
+    root: Path | None        # the folder given, for files found in one
+
+
 class Corpus:
     """A re-iterable stream of :class:`Article` records read from files.
 
@@ -155,12 +212,17 @@ class Corpus:
     def __repr__(self):
         return f"Corpus({[str(p) for p in self.paths]!r}, format={self.format!r})"
 
+    def reading_options(self) -> dict:
+        """The keyword arguments of :func:`read_corpus` this corpus was opened with, as plain data."""
+        return {name: getattr(self, name) for name in READING_OPTIONS}
+
     def __iter__(self) -> Iterator[Article]:
         stats = ReadStats()
         seen: set[str] = set()
         duplicates: dict[str, int] = {}
-        for path in self.paths:
-            for article in self._read_path(path, stats):
+        sources = self._sources(stats)
+        for source, label in zip(sources, _labels(sources, self.paths, stats)):
+            for article in self._read_source(source, label, stats):
                 if article.id in seen:
                     duplicates[article.id] = duplicates.get(article.id, 1) + 1
                     continue
@@ -177,42 +239,72 @@ class Corpus:
         if stats.latin1_fallbacks:
             warnings.warn(f"{stats.latin1_fallbacks} lines or files were not valid UTF-8 and were read as latin-1",
                           TopicsWarning, stacklevel=2)
+        if stats.bad_lines:
+            shown = ", ".join(f"{s}:{n} ({reason.split(';')[0]})" for s, n, reason in stats.bad_lines[:_SHOWN])
+            more = ", ..." if len(stats.bad_lines) > _SHOWN else ""
+            warnings.warn(f"skipped {len(stats.bad_lines)} bad line{'s' if len(stats.bad_lines) != 1 else ''}: "
+                          f"{shown}{more}", TopicsWarning, stacklevel=2)
+        if stats.odd_entries:
+            shown = ", ".join(f"{p} ({what})" for p, what in stats.odd_entries[:_SHOWN])
+            more = ", ..." if len(stats.odd_entries) > _SHOWN else ""
+            warnings.warn(f"skipped {len(stats.odd_entries)} folder entr{'ies' if len(stats.odd_entries) != 1 else 'y'} "
+                          f"that are not readable files or folders: {shown}{more}", TopicsWarning, stacklevel=2)
         self.stats = stats
 
     def _names(self) -> str:
         return ", ".join(str(p) for p in self.paths)
 
-    # -- one path -------------------------------------------------------------------------------
-    def _read_path(self, path: Path, stats: ReadStats) -> Iterator[Article]:
-        if path.is_dir():
-            yield from self._read_directory(path, stats)
+    # -- which files ------------------------------------------------------------------------------
+    def _sources(self, stats: ReadStats) -> list[_Source]:
+        """Every file to read, in order; odd folder entries and files reached twice are counted, not listed."""
+        sources, seen_files = [], set()
+        for path in self.paths:
+            if path.is_dir():
+                found = [(p, _kind_from_suffix(p)) for p in _walk(path, stats)]
+                candidates = [_Source(p, kind, kind not in ("jsonl", "csv", "tsv"), path) for p, kind in found]
+            else:
+                kind = self.format if self.format != "auto" else _kind_from_suffix(path)
+                candidates = [_Source(path, kind, False, None)]
+            for source in candidates:
+                identity = _identity(source.path)
+                if identity is not None and identity in seen_files:
+                    stats.repeated_skipped += 1
+                    logger.info("skipped %s: read already", source.path)
+                    continue
+                if identity is not None:
+                    seen_files.add(identity)
+                sources.append(source)
+        return sources
+
+    def _read_source(self, source: _Source, label: str, stats: ReadStats) -> Iterator[Article]:
+        if source.root is None:
+            yield from self._read_file(source.path, source.kind, label, stats)
             return
-        kind = self.format if self.format != "auto" else _kind_from_suffix(path)
-        yield from self._read_file(path, kind, stats)
+        try:  # a file of a folder that cannot be opened is skipped and counted, not fatal
+            if source.whole:
+                yield from self._read_whole(source.path, label, stats)
+            else:
+                yield from self._read_file(source.path, source.kind, label, stats)
+        except _Unreadable as exc:
+            stats.unreadable_skipped += 1
+            stats.odd_entries.append((str(source.path), f"unreadable: {exc.reason}"))
 
-    def _read_directory(self, root: Path, stats: ReadStats) -> Iterator[Article]:
-        for path in sorted(_walk_files(root)):
-            kind = _kind_from_suffix(path)
-            if kind in ("jsonl", "csv", "tsv"):
-                yield from self._read_file(path, kind, stats)
-                continue
-            raw = _read_bytes(path, limit=MAX_ARTICLE_BYTES)
-            stats.files += 1
-            if raw is None:
-                self._too_long(path, None, stats)
-                continue
-            if b"\x00" in raw[:_BINARY_PROBE]:
-                stats.binary_skipped += 1
-                logger.info("skipped binary file %s", path)
-                continue
-            text = _decode(raw, stats)
-            article_id = path.relative_to(root).as_posix()
-            article_id = re.sub(r"(\.txt)?(\.gz)?$", "", article_id)
-            article = self._make_article(article_id, text, None, None, {}, stats, generated=False)
-            if article is not None:
-                yield article
+    def _read_whole(self, path: Path, article_id: str, stats: ReadStats) -> Iterator[Article]:
+        """A plain file of a folder as one article (binary files are skipped and counted)."""
+        raw = _read_bytes(path, limit=MAX_ARTICLE_BYTES)
+        stats.files += 1
+        if raw is None:
+            self._too_long(path, None, stats)
+            return
+        if b"\x00" in raw[:_BINARY_PROBE]:
+            stats.binary_skipped += 1
+            logger.info("skipped binary file %s", path)
+            return
+        article = self._make_article(article_id, _decode(raw, stats), None, None, {}, stats, generated=False)
+        if article is not None:
+            yield article
 
-    def _read_file(self, path: Path, kind: str, stats: ReadStats) -> Iterator[Article]:
+    def _read_file(self, path: Path, kind: str, label: str, stats: ReadStats) -> Iterator[Article]:
         stats.files += 1
         if kind == "text":
             raw = _read_bytes(path, limit=MAX_ARTICLE_BYTES)
@@ -221,18 +313,17 @@ class Corpus:
                 return
             if b"\x00" in raw[:_BINARY_PROBE]:
                 raise CorpusError(f"{path} looks like a binary file, not text")
-            article = self._make_article(_stem(path), _decode(raw, stats), None, None, {}, stats, generated=False)
+            article = self._make_article(label, _decode(raw, stats), None, None, {}, stats, generated=False)
             if article is not None:
                 yield article
         elif kind == "lines":
-            yield from self._read_lines(path, stats)
+            yield from self._read_lines(path, label, stats)
         elif kind == "jsonl":
-            yield from self._read_jsonl(path, stats)
+            yield from self._read_jsonl(path, label, stats)
         else:
-            yield from self._read_csv(path, stats, delimiter="\t" if kind == "tsv" else ",")
+            yield from self._read_csv(path, label, stats, delimiter="\t" if kind == "tsv" else ",")
 
-    def _read_lines(self, path: Path, stats: ReadStats) -> Iterator[Article]:
-        stem = _stem(path)
+    def _read_lines(self, path: Path, stem: str, stats: ReadStats) -> Iterator[Article]:
         for lineno, line in _decoded_lines(path, stats, self._too_long):
             if "\x00" in line:
                 raise CorpusError(f"{path} looks like a binary file, not text (NUL byte on line {lineno})")
@@ -240,8 +331,7 @@ class Corpus:
             if article is not None:
                 yield article
 
-    def _read_jsonl(self, path: Path, stats: ReadStats) -> Iterator[Article]:
-        stem = _stem(path)
+    def _read_jsonl(self, path: Path, stem: str, stats: ReadStats) -> Iterator[Article]:
         for lineno, line in _decoded_lines(path, stats, self._too_long):
             if not line.strip():
                 continue
@@ -258,15 +348,15 @@ class Corpus:
             if article is not None:
                 yield article
 
-    def _read_csv(self, path: Path, stats: ReadStats, delimiter: str) -> Iterator[Article]:
-        stem = _stem(path)
+    def _read_csv(self, path: Path, stem: str, stats: ReadStats, delimiter: str) -> Iterator[Article]:
         old_limit = csv.field_size_limit()
         csv.field_size_limit(2**31 - 1)  # news articles exceed csv's 128 KiB default; restored below
         try:
-            lines = (line for _, line in _decoded_lines(path, stats, self._too_long, keep_ends=True))
-            reader = csv.DictReader(lines, delimiter=delimiter)
+            lines = _Lines(_decoded_lines(path, stats, self._too_long, keep_ends=True))
+            # strict: a quote closed in the middle of a field, or never, is an error, not a silent merge
+            reader = csv.reader(lines, delimiter=delimiter, strict=True)
             try:
-                columns = reader.fieldnames
+                columns = next(reader, None)
             except csv.Error as exc:
                 raise CorpusError(f"{path}: not readable as CSV: {exc}") from None
             if not columns:
@@ -274,16 +364,34 @@ class Corpus:
             if self.text_field not in columns:
                 raise CorpusError(f"{path} has no column {self.text_field!r} (columns: {', '.join(columns)}); "
                                   f"name the text column with --text-field")
+            shape = _RowShape(columns, delimiter, id_field=self.id_field, date_field=self.date_field)
             while True:
+                lines.start_record()
                 try:
-                    record = next(reader)
+                    row = next(reader)
                 except StopIteration:
                     break
                 except csv.Error as exc:
-                    self._bad_line(path, reader.line_num, f"not readable as CSV: {exc}", stats)
+                    problem = f"not readable as CSV ({exc})"
+                else:
+                    problem = shape.suspicious(row, len(lines.taken))
+                if problem:
+                    taken = lines.taken
+                    first, last = taken[0][0], taken[-1][0]
+                    if last > first:
+                        problem = (f"a quoted field opened here swallows lines {first + 1}-{last} "
+                                   f"(an unclosed quote?): {problem}")
+                    self._bad_line(path, first, problem, stats)
+                    # Skip the first line only, and read the lines it swallowed again as rows.
+                    lines.push_back(taken[1:])
+                    reader = csv.reader(lines, delimiter=delimiter, strict=True)
                     continue
-                record.pop(None, None)  # surplus cells of a ragged row
-                article = self._from_record(record, path, stem, reader.line_num, stats)
+                if not row:
+                    continue
+                if len(row) > len(columns):
+                    stats.extra_cells += 1
+                record = {name: row[i] if i < len(row) else None for i, name in enumerate(columns)}
+                article = self._from_record(record, path, stem, lines.taken[-1][0], stats)
                 if article is not None:
                     yield article
         finally:
@@ -370,6 +478,9 @@ def read_corpus(paths, *, format: str = "auto", text_field: str = "text", id_fie
     for path in paths:
         if not Path(path).exists():
             raise CorpusError(f"corpus path {str(path)!r} does not exist")
+        mode = os.stat(path).st_mode
+        if not (_stat.S_ISDIR(mode) or _stat.S_ISREG(mode) or _stat.S_ISFIFO(mode)):  # a FIFO named is read
+            raise CorpusError(f"corpus path {str(path)!r} is a {_special_kind(mode)}, not a file or folder")
     return Corpus(paths, format=format, text_field=text_field, id_field=id_field, title_field=title_field,
                   date_field=date_field, skip_bad_lines=skip_bad_lines)
 
@@ -384,6 +495,51 @@ def articles_from_texts(texts: Iterable[str]) -> Iterator[Article]:
         date, body = split_date_header(text)
         if body.strip():
             yield Article(id=str(i), text=body.strip(), date=date)
+
+
+def read_query_lines(source) -> Iterator[tuple[int, str | None, str | None]]:
+    """``(line number, text, None)`` or ``(line number, None, reason)`` for each line of a query file.
+
+    ``source`` is a path or a binary stream (standard input). Lines are numbered as in the file (split at
+    ``\n`` only), decoded like corpus lines, and the one-article size limit applies to each line: a
+    longer line is reported with its reason (and read past, never held whole), the others still come.
+    A first line that is only a ``date YYYY-MM-DD`` header, as texts may start with, is left out (its
+    number is not reused). CorpusError when the file cannot be read or looks binary.
+    """
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if not path.is_file():
+            raise CorpusError(f"{str(path)!r} is not a file" if path.exists() else f"file {str(path)!r} does not exist")
+        with _open_binary(path) as f:
+            yield from _query_lines(f, str(path))
+    else:
+        yield from _query_lines(source, "standard input")
+
+
+def _query_lines(f, name: str):
+    stats, lineno = ReadStats(), 0
+    try:
+        while raw := f.readline(MAX_ARTICLE_BYTES + 1):
+            lineno += 1
+            if len(raw.rstrip(b"\r\n")) > MAX_ARTICLE_BYTES:
+                while not raw.endswith(b"\n") and (raw := f.readline(1 << 20)):
+                    pass
+                yield lineno, None, f"line is longer than the {MAX_ARTICLE_BYTES // 1_000_000} MB allowed for one query"
+                continue
+            if b"\x00" in raw:
+                if lineno == 1:
+                    raise CorpusError(f"{name} looks like a binary file, not text")
+                yield lineno, None, "line holds a NUL byte (binary data?)"
+                continue
+            line = _decode(raw, stats).rstrip("\r\n")
+            if lineno == 1:
+                line = line.lstrip("\ufeff")
+                date, rest = split_date_header(line)
+                if date is not None and not rest.strip():
+                    continue
+            yield lineno, line, None
+    except (OSError, EOFError) as exc:
+        raise CorpusError(f"{name}: cannot be read after line {lineno} ({exc})") from None
 
 
 def read_query_file(path) -> str:
@@ -415,21 +571,225 @@ def _stem(path: Path) -> str:
     return name or path.name
 
 
-def _walk_files(root: Path):
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        for name in filenames:
-            if not name.startswith("."):
-                yield Path(dirpath) / name
+def _walk(root: Path, stats: ReadStats) -> list[Path]:
+    """The regular files under ``root`` in path order. Symlinks to folders are followed unless they lead to
+    a folder read already (a loop); hidden entries, special files (FIFOs, sockets, devices), broken links
+    and entries that cannot be opened are skipped and counted. Nothing is opened but folders, so a FIFO
+    cannot block the read."""
+    files: list[Path] = []
+    visited: set = set()
+
+    def entries(folder: Path):
+        info = os.stat(folder)
+        visited.add((info.st_dev, info.st_ino))
+        with os.scandir(folder) as it:
+            return iter(sorted(it, key=lambda e: e.name))
+
+    def odd(path, what, counter):
+        setattr(stats, counter, getattr(stats, counter) + 1)
+        stats.odd_entries.append((str(path), what))
+        logger.info("skipped %s: %s", path, what)
+
+    try:
+        stack = [entries(root)]
+    except OSError as exc:
+        raise CorpusError(f"cannot read folder {root}: {exc.strerror or exc}") from None
+    while stack:
+        entry = next(stack[-1], None)
+        if entry is None:
+            stack.pop()
+            continue
+        path = Path(entry.path)
+        if entry.name.startswith("."):
+            stats.hidden_skipped += 1
+            continue
+        try:
+            info = os.stat(path)  # follows symlinks
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                odd(path, "symlink loop", "link_loops_skipped")
+            elif isinstance(exc, FileNotFoundError):
+                odd(path, "broken symlink", "broken_links_skipped")
+            else:
+                odd(path, f"unreadable: {exc.strerror or exc}", "unreadable_skipped")
+            continue
+        if _stat.S_ISDIR(info.st_mode):
+            if (info.st_dev, info.st_ino) in visited:
+                odd(path, "link to a folder read already", "link_loops_skipped")
+                continue
+            try:
+                stack.append(entries(path))
+            except OSError as exc:
+                odd(path, f"unreadable folder: {exc.strerror or exc}", "unreadable_skipped")
+        elif _stat.S_ISREG(info.st_mode):
+            files.append(path)
+        else:
+            odd(path, _special_kind(info.st_mode), "special_skipped")
+    return files
+
+
+def _special_kind(mode: int) -> str:
+    if _stat.S_ISFIFO(mode):
+        return "FIFO"
+    if _stat.S_ISSOCK(mode):
+        return "socket"
+    return "device" if _stat.S_ISCHR(mode) or _stat.S_ISBLK(mode) else "special file"
+
+
+def _identity(path: Path):
+    """(device, inode) of a file, to notice the same file reached twice; None when it cannot be stat'ed."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
+def _labels(sources: list, given: list[Path], stats: ReadStats) -> list[str]:
+    """The id (whole-file articles) or id prefix (``"<label>:<line>"``) of each source, unique among sources.
+
+    Each source is first named as before (its stem, or its path below its folder for a whole-file
+    article); sources whose names clash are named by their path below the folder all given paths share,
+    without suffixes, and, if they still clash, with them.
+    """
+    natural = [_natural_label(s) for s in sources]
+    labels = list(natural)
+    if len(sources) < 2:
+        return labels
+    anchors = [os.path.abspath(p) if Path(p).is_dir() else os.path.dirname(os.path.abspath(p)) for p in given]
+    common = os.path.commonpath(anchors)
+    for full in (False, True):
+        keys = [(s.whole or s.kind == "text", label) for s, label in zip(sources, labels)]
+        counts = Counter(keys)
+        if all(counts[k] == 1 for k in keys):
+            break
+        labels = [_path_label(s, common, full) if counts[k] > 1 else label
+                  for s, k, label in zip(sources, keys, labels)]
+    stats.renamed_sources = sum(a != b for a, b in zip(labels, natural))
+    return labels
+
+
+def _natural_label(source) -> str:
+    if source.whole:
+        return _strip_text_suffix(source.path.relative_to(source.root).as_posix())
+    return _stem(source.path)
+
+
+def _path_label(source, common: str, full: bool) -> str:
+    relative = Path(os.path.relpath(os.path.abspath(source.path), common)).as_posix()
+    if full:
+        return relative
+    if source.whole or source.kind == "text":
+        return _strip_text_suffix(relative)
+    folder = relative.rpartition("/")[0]
+    return f"{folder}/{_stem(source.path)}" if folder else _stem(source.path)
+
+
+def _strip_text_suffix(name: str) -> str:
+    return re.sub(r"(\.txt)?(\.gz)?$", "", name)
+
+
+class _Unreadable(CorpusError):
+    """A file that cannot be opened (permissions, say): fatal when named directly, skipped in a folder."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+class _Lines:
+    """Numbered lines handed to a csv reader one at a time. It remembers the lines of the record being
+    read (``taken``), and lines pushed back are handed out again first."""
+
+    def __init__(self, numbered):
+        self._numbered = iter(numbered)
+        self._back: deque = deque()
+        self.taken: list = []
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        item = self._back.popleft() if self._back else next(self._numbered)
+        self.taken.append(item)
+        return item[1]
+
+    def start_record(self):
+        self.taken = []
+
+    def push_back(self, items):
+        self._back.extendleft(reversed(items))
+
+
+class _RowShape:
+    """Tells a CSV field that swallowed rows of its file (an unclosed quote) from a real multi-line text.
+
+    A line of a field is row-like when it parses as a row of the file: as many cells as the header has
+    columns, a non-empty id without white space in the id column and a date in the date column (or
+    nothing, when there is an id column too), with an id no other row-like line of the field has. A field
+    is suspicious when it has at least _ROW_LIKE_MIN row-like lines that are at least half its non-blank lines, or the field spans more than
+    MAX_FIELD_LINES lines (a swallowed file that also holds multi-line rows). A long field without
+    row-like lines is a long text, however many lines it has. In a file with
+    neither column to check, where lists in real texts ("* Alien (band), a 1980s group") parse as rows
+    of a two-column file, it takes _ROW_LIKE_MIN_KEYLESS row-like lines that are nine in ten non-blank ones.
+    """
+
+    def __init__(self, columns, delimiter: str, *, id_field: str, date_field: str):
+        self.n_columns = len(columns)
+        self.delimiter = delimiter
+        self.id_column = columns.index(id_field) if id_field in columns else None
+        self.date_column = columns.index(date_field) if date_field in columns else None
+        keyed = self.id_column is not None or self.date_column is not None
+        self.need, self.share = (_ROW_LIKE_MIN, 0.5) if keyed else (_ROW_LIKE_MIN_KEYLESS, 0.9)
+
+    def suspicious(self, row: list, n_lines: int) -> str:
+        """Why the record looks like an unclosed quote, or '' when it does not."""
+        if n_lines < 2:
+            return ""
+        for value in row:
+            if "\n" not in value:
+                continue
+            lines = value.split("\n")
+            nonblank = [line for line in lines[1:] if line.strip()]
+            # Rows of a real file have distinct ids: lines that repeat one id ("0,0" fifty times) are text.
+            keys = [self._row_key(line) for line in nonblank] if self.n_columns > 1 else []
+            row_like = len({k for k in keys if k is not None})
+            if row_like >= self.need and (row_like >= self.share * len(nonblank) or len(lines) > MAX_FIELD_LINES):
+                return f"one field holds {len(lines):,} lines, {row_like:,} of them like rows of the file"
+        return ""
+
+    def _row_key(self, line: str):
+        """The id of a line that parses as a row of the file (its line itself when there is no id column),
+        or None."""
+        try:
+            cells = next(csv.reader([line], delimiter=self.delimiter))
+        except (csv.Error, StopIteration):
+            return None
+        if len(cells) != self.n_columns:
+            return None
+        if self.id_column is not None:
+            value = cells[self.id_column]
+            if not value or any(c.isspace() for c in value):
+                return None
+        if self.date_column is not None:
+            try:
+                date = parse_date(cells[self.date_column])
+            except (ValueError, TypeError):
+                return None
+            if date is None and self.id_column is None:
+                return None
+        return cells[self.id_column] if self.id_column is not None else line
 
 
 def _open_binary(path: Path):
     try:
         return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")
     except PermissionError:
-        raise CorpusError(f"no permission to read {path}") from None
+        raise _Unreadable(f"no permission to read {path}", "no permission") from None
     except IsADirectoryError:
         raise CorpusError(f"{path} is a directory") from None
+    except OSError as exc:
+        raise _Unreadable(f"cannot open {path}: {exc.strerror or exc}", exc.strerror or str(exc)) from None
 
 
 def _read_bytes(path: Path, limit: int | None = None) -> bytes | None:
@@ -438,7 +798,7 @@ def _read_bytes(path: Path, limit: int | None = None) -> bytes | None:
         try:
             raw = f.read() if limit is None else f.read(limit + 1)
         except (OSError, EOFError) as exc:
-            raise CorpusError(f"{path}: cannot be read ({exc})") from None
+            raise _Unreadable(f"{path}: cannot be read ({exc})", f"cannot be read ({exc})") from None
     return None if limit is not None and len(raw) > limit else raw
 
 

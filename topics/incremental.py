@@ -20,6 +20,10 @@ Drift says how well the fixed topics explain a batch:
 - ``topic_shares``: the batch's share of topic weight per topic, and ``topic_shift``, half the L1
   distance between those shares and the archive's (0 = same mix, 1 = disjoint).
 
+Paths given to :func:`add_articles` and :func:`refit` are read as the fitted archive was (the
+``read_corpus`` options the model keeps in ``fit_info_["reading"]``: format, field names,
+skip_bad_lines), so a model fitted with ``id_field="url"`` keeps its ids when it grows or is refitted.
+
 Example
 -------
 >>> import topics
@@ -34,6 +38,7 @@ from __future__ import annotations
 import copy
 import datetime
 import logging
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from functools import partial
@@ -41,6 +46,7 @@ from functools import partial
 import numpy as np
 import scipy.sparse as sp
 
+from .corpus import READING_OPTIONS, Corpus, read_corpus
 from .errors import ParameterError
 from .evaluate import relative_error
 from .index import SimilarityIndex, unit_rows
@@ -77,6 +83,7 @@ class AddReport:
     reasons: list = field(default_factory=list)
     seconds: float = 0.0
     at: str = ""
+    skipped: str = ""      # what reading the batch skipped or repaired (ReadStats.describe), '' when nothing
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -91,6 +98,7 @@ class RefitReport:
     n_missing: int
     matches: list          # [{"old": t, "new": u, "cosine": c, "name": kept name or None}]
     seconds: float
+    skipped: str = ""      # what reading the archive skipped or repaired, '' when nothing
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -108,7 +116,8 @@ def add_articles(model: TopicModel, corpus, *, replace: bool = False) -> tuple[T
     if not isinstance(replace, bool):
         raise ParameterError(f"replace={replace!r} is not allowed; use True or False")
     started = time.perf_counter()
-    articles = [a for a in _as_articles(corpus) if a.text.strip()]
+    source = _as_articles(read_as_fitted(model, corpus))
+    articles = [a for a in source if a.text.strip()]
     if not articles:
         raise ParameterError("the corpus has no articles with text to add")
     _check_unique_ids(articles)
@@ -137,7 +146,7 @@ def add_articles(model: TopicModel, corpus, *, replace: bool = False) -> tuple[T
     grown.topic_names_ = dict(model.topic_names_)
     grown.index_ = SimilarityIndex(X, W, model.topic_weight, postings=X.tocsc())
     report = _drift(model, X_new, W_new, W_old, texts, n_replaced=len(old_rows), n_articles=X.shape[0],
-                    started=started)
+                    started=started, skipped=source.stats.describe() if isinstance(source, Corpus) else "")
     grown.fit_info_ = {**model.fit_info_, "adds": [*model.fit_info_.get("adds", []), report.to_dict()]}
     logger.info("added %d articles (%d replaced); error ratio %.2f", report.n_added, report.n_replaced,
                 report.error_ratio)
@@ -156,7 +165,7 @@ def _place_chunk(vectorizer, H, texts):
     return X, nmf_transform(X, H)
 
 
-def _drift(model, X_new, W_new, W_old, texts, *, n_replaced, n_articles, started) -> AddReport:
+def _drift(model, X_new, W_new, W_old, texts, *, n_replaced, n_articles, started, skipped="") -> AddReport:
     fitted_error = float(model.fit_info_.get("relative_error") or 0.0)
     error = round(relative_error(X_new, W_new, model.components_), 6)
     ratio = error / fitted_error if fitted_error > 0 else 1.0
@@ -181,7 +190,7 @@ def _drift(model, X_new, W_new, W_old, texts, *, n_replaced, n_articles, started
         unknown_share=unknown, fitted_unknown_share=fitted_unknown, topic_shift=round(0.5 * float(np.abs(batch - archive).sum()), 4),
         topic_shares=[round(float(s), 4) for s in batch], refit_advised=bool(reasons), reasons=reasons,
         seconds=round(time.perf_counter() - started, 3),
-        at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
+        at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), skipped=skipped)
 
 
 def _shares(W: np.ndarray) -> np.ndarray:
@@ -200,7 +209,9 @@ def refit(model: TopicModel, corpus, *, progress: bool = False) -> tuple[TopicMo
     """
     model._check_fitted()
     started = time.perf_counter()
-    fresh = TopicModel(**model.get_params()).fit(corpus, progress=progress)
+    fresh = TopicModel(**model.get_params()).fit(read_as_fitted(model, corpus), progress=progress)
+    if not fresh.fit_info_.get("reading"):  # refitted on in-memory articles: keep how the files were read
+        fresh.fit_info_["reading"] = dict(model.fit_info_.get("reading") or {})
     matches = match_topics(model.components_, model.vectorizer_.vocabulary_, fresh.components_,
                            fresh.vectorizer_.vocabulary_)
     for match in matches:
@@ -210,9 +221,27 @@ def refit(model: TopicModel, corpus, *, progress: bool = False) -> tuple[TopicMo
         match["name"] = name
     missing = sum(fresh.articles_.row_of(i) is None for i in model.articles_.ids)
     report = RefitReport(n_articles_before=len(model.articles_), n_articles=len(fresh.articles_),
-                         n_missing=int(missing), matches=matches, seconds=round(time.perf_counter() - started, 3))
+                         n_missing=int(missing), matches=matches, seconds=round(time.perf_counter() - started, 3),
+                         skipped=fresh.fit_info_.get("skipped", ""))
     fresh.fit_info_["refit"] = {k: v for k, v in report.to_dict().items() if k != "matches"}
     return fresh, report
+
+
+def reading_of(model: TopicModel) -> dict:
+    """The ``read_corpus`` keywords the model's archive was read with (``{}``: the defaults, for models
+    fitted on in-memory articles or saved before models kept them)."""
+    stored = model.fit_info_.get("reading") or {}
+    return {name: stored[name] for name in READING_OPTIONS if name in stored}
+
+
+def read_as_fitted(model: TopicModel, corpus, **overrides):
+    """``corpus`` as a :class:`Corpus` read like the model's archive when it is a path or a list of paths
+    (``overrides``: read_corpus keywords that differ); anything else (a Corpus, Articles, texts) as it is."""
+    if isinstance(corpus, (str, os.PathLike)):
+        corpus = [corpus]
+    elif not (isinstance(corpus, (list, tuple)) and corpus and all(isinstance(p, os.PathLike) for p in corpus)):
+        return corpus
+    return read_corpus(corpus, **{**reading_of(model), **overrides})
 
 
 def match_topics(H_old, vocabulary_old, H_new, vocabulary_new) -> list[dict]:

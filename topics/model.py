@@ -323,6 +323,8 @@ class TopicModel:
             "corpus_fingerprint": meta.fingerprint.hexdigest()[:32],
             "sources": [str(p) for p in articles.paths] if isinstance(articles, Corpus) else [],
             "skipped": stats.describe() if stats else "",
+            # how the archive was read (read_corpus keywords), so add, refit and evaluate read it the same way
+            "reading": articles.reading_options() if isinstance(articles, Corpus) else {},
             "relative_error": round(fit_error, 6),
             "n_stubs": int(stubs.size),
             "n_repaired": int(vectorizer.n_repaired_),
@@ -359,7 +361,7 @@ class TopicModel:
             if not sources or not all(os.path.exists(p) for p in sources):
                 raise ParameterError("evaluate needs the articles' texts: pass corpus=... (the model was fitted "
                                      "on in-memory articles or its files have moved)")
-            corpus = [Path(p) for p in sources]
+            corpus = read_corpus(sources, **self.fit_info_.get("reading", {}))
         texts = [a.text for a in _as_articles(corpus)]
         return evaluate_model(self, texts, stability=stability)
 

@@ -9,7 +9,7 @@ import click
 
 from ..topic_model import RELEVANCE_LAMBDA
 from ._base import cli, key_option, md_escape, model_option, open_model, shorten, table
-from .story import plot_option
+from .options import plot_option
 
 
 # -- summary --------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ._base import cli, key_option, model_option, open_model, table
+from .options import corpus_options
 
 
 def _echo_json(data):
@@ -18,24 +19,30 @@ def _echo_json(data):
 @click.argument("corpus", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @model_option
 @key_option
+@corpus_options(from_model=True)
 @click.option("--no-stability", is_flag=True, help="Skip the stability refit (faster).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def evaluate(corpus, model_path, key_file, no_stability, fmt):
+def evaluate(corpus, model_path, key_file, reading, no_stability, fmt):
     """Measure the topics of a model against CORPUS, the archive it was fitted on.
 
     NPMI: coherence of each topic's top-10 words (gensim's c_npmi, windows of 10 words of the texts
     without stop words or Usenet boilerplate, as published figures count them; higher is better, 0 is
     chance). Diversity: share of distinct words in all topics' top 25. Error: relative
     reconstruction error. Stability: how closely a refit on 80% of the articles finds the same topics.
+    CORPUS is read as the model's archive was, except for the reading options given.
 
     \b
     Example:
       topics evaluate data/sample --model models/default.joblib --format json
     """
+    from ..incremental import read_as_fitted
+
     model = open_model(model_path, key_file)
-    result = model.evaluate(list(corpus), stability=not no_stability)
+    articles = read_as_fitted(model, list(corpus), **reading)
+    result = model.evaluate(articles, stability=not no_stability)
+    skipped = articles.stats.describe()
     if fmt == "json":
-        _echo_json(result)
+        _echo_json({**result, "skipped": skipped} if skipped else result)
         return
     overall = [f"{name} {result[name]:.3f}" for name in ("npmi", "diversity", "relative_error", "stability")
                if name in result]
@@ -44,6 +51,8 @@ def evaluate(corpus, model_path, key_file, no_stability, fmt):
              f"{t['stability']:.2f}" if "stability" in t else "-", " ".join(t["words"][:8])]
             for t in result["topics"]]
     click.echo(table(["topic", "npmi", "unique", "stable", "top words"], rows))
+    if skipped:
+        click.echo(f"Skipped or repaired while reading CORPUS: {skipped}.")
 
 
 @cli.command()
@@ -56,8 +65,9 @@ def evaluate(corpus, model_path, key_file, no_stability, fmt):
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes; default: all cores.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Save a PNG of the metrics against k (needs matplotlib: pip install 'topics[plot]').")
+@corpus_options
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def tune(corpus, spec, seed, stability, jobs, plot_path, fmt):
+def tune(corpus, spec, seed, stability, jobs, plot_path, reading, fmt):
     """Fit CORPUS with each number of topics, measure each fit and choose one.
 
     The rule (also used by `topics fit --topics auto`): among the k whose diversity is at least 0.85,
@@ -76,19 +86,23 @@ def tune(corpus, spec, seed, stability, jobs, plot_path, fmt):
         from ..plots import check_chart_path
 
         check_chart_path(plot_path)  # before the fits, not after
-    texts = [a.text for a in read_corpus(list(corpus))]
+    articles = read_corpus(list(corpus), **reading)
+    texts = [a.text for a in articles]
     result = tune_texts(texts, k_values, random_state=seed, stability=stability, n_jobs=jobs)
     if plot_path is not None:
         from ..plots import plot_tuning
 
         plot_path = plot_tuning(result, plot_path)
+    skipped = articles.stats.describe()
     if fmt == "json":
-        _echo_json(result)
+        _echo_json({**result, "skipped": skipped} if skipped else result)
         return
     names = [n for n in ("npmi", "diversity", "relative_error", "stability") if n in result["rows"][0]]
     rows = [[r["k"], *(f"{r[n]:.3f}" for n in names), "<- chosen" if r["k"] == result["chosen"] else ""]
             for r in result["rows"]]
     click.echo(table(["k", *names, ""], rows))
     click.echo(f"Chosen k = {result['chosen']}: {result['reason']}.")
+    if skipped:
+        click.echo(f"Skipped or repaired while reading CORPUS: {skipped}.")
     if plot_path is not None:
         click.echo(f"Plot saved to {plot_path}.")

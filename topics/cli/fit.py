@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ._base import ShareOrCount, TopicCount, cli, human_size, key_option, model_option, save
-from .grow import scheduler_option
+from .options import corpus_options, legacy_format_option, scheduler_option
 
 
 def clutter_summary(clutter: dict) -> str:
@@ -36,15 +36,8 @@ def clutter_summary(clutter: dict) -> str:
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
               help="Random seed: the same data and seed give the same topics.")
 @click.option("--force", is_flag=True, help="Replace the model file if it exists.")
-@click.option("--format", "corpus_format", type=click.Choice(["auto", "lines", "text", "jsonl", "csv", "tsv"]),
-              default="auto", show_default=True,
-              help="How to read files named directly: by suffix (auto; .txt is one article per line), "
-                   "or each file as one article (text).")
-@click.option("--text-field", default="text", show_default=True, help="Text field of JSONL/CSV records.")
-@click.option("--id-field", default="id", show_default=True, help="Id field of JSONL/CSV records.")
-@click.option("--title-field", default="title", show_default=True, help="Title field of JSONL/CSV records.")
-@click.option("--date-field", default="date", show_default=True, help="Date field (YYYY-MM-DD) of JSONL/CSV records.")
-@click.option("--skip-bad-lines", is_flag=True, help="Skip and count malformed JSONL/CSV lines instead of stopping.")
+@corpus_options
+@legacy_format_option
 @click.option("--min-df", type=ShareOrCount(), default=2, show_default=True,
               help="Drop terms in fewer articles (a count, or a share such as 0.001).")
 @click.option("--max-df", type=ShareOrCount(), default=0.5, show_default=True,
@@ -62,17 +55,18 @@ def clutter_summary(clutter: dict) -> str:
 @key_option
 @scheduler_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def fit(corpus, model_path, n_topics, seed, force, corpus_format, text_field, id_field, title_field, date_field,
-        skip_bad_lines, min_df, max_df, stop_words_file, keep_words_file, min_words, keep_clutter, key_file,
-        scheduler, quiet):
+def fit(corpus, model_path, n_topics, seed, force, reading, min_df, max_df, stop_words_file, keep_words_file,
+        min_words, keep_clutter, key_file, scheduler, quiet):
     """Fit topics and a similarity index on CORPUS and save the model.
 
     CORPUS is one or more directories (one article per .txt file; .jsonl/.csv inside are read as
-    records), .txt files (one article per line), .jsonl or .csv files, or their .gz versions.
+    records), .txt files (one article per line), .jsonl or .csv files, or their .gz versions. The
+    model keeps the reading options, so `add`, `refit` and `evaluate` read new files the same way.
 
     \b
     Example:
       topics fit data/sample --topics 12 --seed 1 --model models/sample.joblib
+      topics fit news.csv --text-field body --id-field url --date-field published
     """
     from ..corpus import read_corpus
     from ..model import TopicModel
@@ -80,8 +74,7 @@ def fit(corpus, model_path, n_topics, seed, force, corpus_format, text_field, id
     from ..store import check_writable, resolve_key
     from ..text import read_stop_words_file
 
-    articles = read_corpus(corpus, format=corpus_format, text_field=text_field, id_field=id_field,
-                           title_field=title_field, date_field=date_field, skip_bad_lines=skip_bad_lines)
+    articles = read_corpus(corpus, **reading)  # the model keeps these options: add and refit read alike
     check_writable(model_path, force=force)  # fail before a long fit, not after
     key = resolve_key(key_file)
     extra = sorted(read_stop_words_file(stop_words_file)) if stop_words_file else ()

@@ -2,11 +2,14 @@
 
 JSON shapes (``--format json``):
 
-- ``add``:   {"model", "n_added", "n_replaced", "n_articles", "n_without_known_terms", "relative_error",
-  "fitted_relative_error", "error_ratio", "unknown_share", "fitted_unknown_share", "topic_shift",
-  "topic_shares", "refit_advised", "reasons", "seconds", "at"}
-- ``refit``: {"model", "n_articles_before", "n_articles", "n_missing", "matches": [{"old", "new", "cosine",
-  "name"}], "seconds"}
+- ``add``:   {"model", "reading", "n_added", "n_replaced", "n_articles", "n_without_known_terms",
+  "relative_error", "fitted_relative_error", "error_ratio", "unknown_share", "fitted_unknown_share",
+  "topic_shift", "topic_shares", "refit_advised", "reasons", "seconds", "at", "skipped"}
+- ``refit``: {"model", "reading", "n_articles_before", "n_articles", "n_missing", "matches": [{"old", "new",
+  "cosine", "name"}], "seconds", "skipped"}
+
+"reading" holds the read_corpus options the files were read with: those given, the rest as the model's
+archive was read (see `topics/cli/options.py`).
 """
 
 from __future__ import annotations
@@ -18,13 +21,7 @@ from pathlib import Path
 import click
 
 from ._base import cli, key_option, model_option, open_model, save
-
-
-def scheduler_option(f):
-    return click.option("--scheduler", default=None, metavar="ADDRESS",
-                        help="Run the parallel stages on a Dask cluster: a scheduler address such as "
-                             "tcp://host:8786, or local:N for a local cluster of N workers "
-                             "(needs `pip install 'topics[dask]'`).")(f)
+from .options import corpus_options, scheduler_option
 
 
 def _format_option(f):
@@ -32,10 +29,19 @@ def _format_option(f):
                         show_default=True, help="Output format (JSON shapes: see `topics/cli/grow.py`).")(f)
 
 
-def _read(corpus):
-    from ..corpus import read_corpus
+def _read(model, corpus, reading: dict):
+    """CORPUS read with the options given, the others as the model's archive was read."""
+    from ..incremental import read_as_fitted
 
-    return read_corpus(corpus)
+    return read_as_fitted(model, list(corpus), **reading)
+
+
+def _echo_reading(corpus):
+    from .options import describe_reading
+
+    described = describe_reading(corpus.reading_options())
+    if described:
+        click.echo(f"Read with {described}.")
 
 
 # -- add ------------------------------------------------------------------------------------------------
@@ -43,30 +49,35 @@ def _read(corpus):
 @click.argument("corpus", nargs=-1, required=True, type=click.Path(path_type=Path))
 @model_option
 @click.option("--replace", is_flag=True, help="Replace stored articles with the same ids instead of refusing.")
+@corpus_options(from_model=True)
 @scheduler_option
 @key_option
 @_format_option
-def add(corpus, model_path, replace, scheduler, key_file, out_format):
+def add(corpus, model_path, replace, reading, scheduler, key_file, out_format):
     """Add the articles of CORPUS to a fitted model, in its existing topics, and save it in place.
 
     New articles are found by `similar` and counted by `summary` and `trends` at once. The model file
     is replaced atomically: if anything fails it is left as it was. Prints how well the existing
-    topics explain the new articles, and advises `topics refit` when they no longer do.
+    topics explain the new articles, and advises `topics refit` when they no longer do. Files are read
+    as the model's archive was (its --input-format, --text-field, ...), except for the options given.
 
     \b
     Example:
       topics add news/2025-11-01.jsonl --model models/news.joblib
       topics add corrections.jsonl --replace --format json
+      topics add extra.csv --text-field body
     """
     from ..parallel import use_scheduler
     from ..store import resolve_key
 
     model = open_model(model_path, key_file)
+    articles = _read(model, corpus, reading)
     with use_scheduler(scheduler):
-        report = model.add(_read(corpus), replace=replace)
+        report = model.add(articles, replace=replace)
     save(model, model_path, force=True, key=resolve_key(key_file))
     if out_format == "json":
-        click.echo(json.dumps({"model": str(model_path), **report.to_dict()}, ensure_ascii=False, indent=2))
+        click.echo(json.dumps({"model": str(model_path), "reading": articles.reading_options(), **report.to_dict()},
+                              ensure_ascii=False, indent=2))
         return
     click.echo(f"Added {report.n_added:,} articles ({report.n_replaced:,} replaced): {model_path} now holds "
                f"{report.n_articles:,} articles.")
@@ -74,6 +85,9 @@ def add(corpus, model_path, replace, scheduler, key_file, out_format):
     click.echo(f"Drift: reconstruction error {report.error_ratio:.2f}x the fit's, "
                f"{report.unknown_share:.0%} of terms outside the vocabulary{fitted_unknown}, "
                f"topic mix shift {report.topic_shift:.2f}.")
+    _echo_reading(articles)
+    if report.skipped:
+        click.echo(f"Skipped or repaired: {report.skipped}.")
     for reason in report.reasons:
         click.echo(f"Refit advised: {reason}.")
     if report.refit_advised:
@@ -84,14 +98,16 @@ def add(corpus, model_path, replace, scheduler, key_file, out_format):
 @cli.command()
 @click.argument("corpus", nargs=-1, required=True, type=click.Path(path_type=Path))
 @model_option
+@corpus_options(from_model=True)
 @key_option
 @_format_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def refit(corpus, model_path, key_file, out_format, quiet):
+def refit(corpus, model_path, reading, key_file, out_format, quiet):
     """Fit the model afresh on CORPUS, the whole archive, keeping the names of topics that match.
 
     A model keeps only snippets of its articles, so give every file again: the fitted ones and every
-    batch added since. The model's parameters are kept; the file is replaced atomically.
+    batch added since. The model's parameters are kept, and so is how its archive was read (the options
+    given replace those); the file is replaced atomically.
 
     \b
     Example:
@@ -101,15 +117,20 @@ def refit(corpus, model_path, key_file, out_format, quiet):
     from ..store import resolve_key
 
     model = open_model(model_path, key_file)
-    report = model.refit(_read(corpus), progress=not quiet and sys.stderr.isatty())
+    articles = _read(model, corpus, reading)
+    report = model.refit(articles, progress=not quiet and sys.stderr.isatty())
     save(model, model_path, force=True, key=resolve_key(key_file))
     if out_format == "json":
-        click.echo(json.dumps({"model": str(model_path), **report.to_dict()}, ensure_ascii=False, indent=2))
+        click.echo(json.dumps({"model": str(model_path), "reading": articles.reading_options(), **report.to_dict()},
+                              ensure_ascii=False, indent=2))
         return
     kept = [m for m in report.matches if m["name"]]
     close = sum(m["cosine"] >= MIN_TOPIC_MATCH for m in report.matches)
     click.echo(f"Refitted {report.n_articles:,} articles (the model held {report.n_articles_before:,}) "
                f"in {report.seconds:.1f} s: {close} of {len(report.matches)} topics match an old one, "
                f"{len(kept)} names kept.")
+    _echo_reading(articles)
+    if report.skipped:
+        click.echo(f"Skipped or repaired: {report.skipped}.")
     if report.n_missing:
         click.echo(f"Note: {report.n_missing:,} articles of the old model are not in CORPUS and were dropped.")

@@ -9,20 +9,7 @@ from pathlib import Path
 import click
 
 from ._base import cli, key_option, model_option, open_model, shorten, table, write_csv
-
-
-def hit_filter_options(f):
-    """--since, --until, --min-score and --keep-duplicates, shared by `similar` and `batch`."""
-    for option in reversed([
-        click.option("--since", metavar="YYYY-MM-DD", help="Only articles dated on or after this day."),
-        click.option("--until", metavar="YYYY-MM-DD", help="Only articles dated on or before this day."),
-        click.option("--min-score", type=click.FloatRange(0.0, 1.0), default=None,
-                     help="Leave out hits scoring below this (so fewer than --top may be listed)."),
-        click.option("--keep-duplicates", is_flag=True,
-                     help="Also list near-duplicates of the query and of better hits (left out by default)."),
-    ]):
-        f = option(f)
-    return f
+from .options import hit_filter_options
 
 
 def explanation_line(e) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ._base import cli, key_option, model_option, open_model, shorten, table
-from .query import hit_filter_options
+from .options import hit_filter_options
 
 
 # -- compare --------------------------------------------------------------------------------------------
@@ -113,35 +113,69 @@ def duplicates(model_path, threshold, out_format, key_file):
                    "id if the model has it and a text if not).")
 @click.option("--top", "-n", type=click.IntRange(min=1), default=10, show_default=True, help="Hits per query.")
 @hit_filter_options
-@click.option("--format", "out_format", type=click.Choice(["jsonl", "json"]), default="jsonl", show_default=True,
-              help="One JSON object per query and line, or one JSON document.")
+@click.option("--format", "out_format", type=click.Choice(["jsonl", "json", "table"]), default="jsonl",
+              show_default=True, help="One JSON object per query and line, one JSON document, or a table.")
 @key_option
 def batch(queries_file, model_path, input_format, top, since, until, min_score, keep_duplicates, out_format,
           key_file):
     """Similar articles for many queries at once, read from QUERIES_FILE ('-' for standard input).
 
     All queries are scored together with one sparse matrix product per block, so a thousand queries
-    take far less than a thousand `topics similar` runs.
+    take far less than a thousand `topics similar` runs. Every query line gets its own record, numbered
+    as the line in the file; a line that cannot be answered (an unknown id, a text of unknown words,
+    bad JSON, over 5 MB) gets {"line": N, "error": "..."} instead, the others are still answered, and
+    the exit code is 1.
 
     \b
     Example:
       topics batch queries.txt --top 5 > hits.jsonl
       printf 'lee-00\\nbushfire near Sydney\\n' | topics batch - --top 3
     """
-    from ..corpus import read_query_file
-    from ..queries import parse_queries
+    from ..corpus import read_query_lines
+    from ..queries import answer_queries, parse_query_lines
 
-    text = sys.stdin.read() if str(queries_file) == "-" else read_query_file(queries_file)
+    source = sys.stdin.buffer if str(queries_file) == "-" else queries_file
+    lines = list(read_query_lines(source))
     model = open_model(model_path, key_file)
     known = (lambda line: model.articles_.row_of(line) is not None)
-    numbered = parse_queries(text.splitlines(), input_format=input_format, known_id=known)
-    results = model.similar_batch([q for _, q in numbered], k=top, since=since, until=until, min_score=min_score,
-                                  keep_duplicates=keep_duplicates)
-    records = [{"line": n, "query": q if isinstance(q, dict) else {"text": q}, "results": [h.to_dict() for h in hits]}
-               for (n, q), hits in zip(numbered, results)]
+    numbered = parse_query_lines(lines, input_format=input_format, known_id=known)
+    asked = [i for i, (_, q) in enumerate(numbered) if not isinstance(q, Exception)]
+    answers = dict(zip(asked, answer_queries(model, [numbered[i][1] for i in asked], k=top, since=since,
+                                             until=until, min_score=min_score, keep_duplicates=keep_duplicates)))
+    answered = [(n, query, answers.get(i, query)) for i, (n, query) in enumerate(numbered)]
+    records = [_batch_record(*a) for a in answered]
     if out_format == "json":
         click.echo(json.dumps({"model": str(model_path), "queries": records}, ensure_ascii=False, indent=2))
+    elif out_format == "table":
+        click.echo(_batch_table(answered, records))
     else:
         for record in records:
             click.echo(json.dumps(record, ensure_ascii=False))
+    failed = [r["line"] for r in records if "error" in r]
+    if failed:
+        shown = ", ".join(map(str, failed[:10])) + (", ..." if len(failed) > 10 else "")
+        answered = f"; the other {len(records) - len(failed)} were answered" if len(failed) < len(records) else ""
+        click.echo(f"topics: error: {len(failed)} of {len(records)} queries could not be answered "
+                   f"(line{'s' if len(failed) > 1 else ''} {shown}){answered}", err=True)
+        return 1
+    return 0
 
+
+def _batch_record(n: int, query, answer) -> dict:
+    """The output record of query line ``n``: its hits, or its error without the "line N: " the record says."""
+    if isinstance(answer, Exception):
+        return {"line": n, "error": str(answer).removeprefix(f"line {n}: ")}
+    return {"line": n, "query": query if isinstance(query, dict) else {"text": query},
+            "results": [h.to_dict() for h in answer]}
+
+
+def _batch_table(answered, records) -> str:
+    rows = []
+    for (n, _, answer), record in zip(answered, records):
+        if "error" in record:
+            rows.append([str(n), "-", "-", "ERROR", record["error"]])
+        elif not answer:
+            rows.append([str(n), "-", "-", "-", "no articles match"])
+        for i, h in enumerate(answer if "error" not in record else [], 1):
+            rows.append([str(n), str(i), f"{h.score:.3f}", h.id, shorten(h.title or h.snippet, 60)])
+    return table(["line", "#", "score", "id", "title (or start of text)"], rows)

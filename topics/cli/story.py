@@ -20,6 +20,7 @@ from pathlib import Path
 import click
 
 from ._base import cli, key_option, model_option, open_model, save, shorten, table
+from .options import plot_option
 
 
 def _echo_json(doc):
@@ -29,11 +30,6 @@ def _echo_json(doc):
 def _format_option(*choices):
     return click.option("--format", "out_format", type=click.Choice(["table", *choices]), default="table",
                         show_default=True, help="Output format (JSON shapes: see `topics/cli/story.py`).")
-
-
-def plot_option(f):
-    return click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                        help="Also draw a PNG chart to this file (needs `pip install 'topics[plot]'`).")(f)
 
 
 # -- label ----------------------------------------------------------------------------------------------
