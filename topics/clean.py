@@ -128,11 +128,17 @@ def clean_news(text: str) -> str:
 
 
 def _is_attribution(line: str) -> bool:
-    """ "In article <id> X writes:" and the like: a line that only says who wrote what follows."""
-    if any(marker in line for marker in _ATTRIBUTION_MARKERS):
+    """ "In article <id> X writes:" and the like: a short line that only says who wrote what follows.
+    Prose that quotes ("The report says: ...") is longer and goes on after the marker."""
+    if len(line) > _ATTRIBUTION_MAX_CHARS:
+        return False
+    if line.rstrip().endswith(_ATTRIBUTION_MARKERS):
         return True
     start = line.find("In article <")
     return start >= 0 and line.find(">", start) >= 0
+
+
+_ATTRIBUTION_MAX_CHARS = 300
 
 
 # -- boilerplate sentences (models saved in format 2) -----------------------------------------------------

@@ -50,7 +50,7 @@ from .corpus import READING_OPTIONS, Corpus, read_corpus
 from .errors import ParameterError
 from .evaluate import relative_error
 from .index import SimilarityIndex, unit_rows
-from .model import TopicModel, _as_articles, _check_unique_ids
+from .model import TopicModel, _as_articles, _check_unique_ids, _source_of, stub_rows
 from .parallel import map_chunks, row_chunks
 from .table import ArticleTable, make_snippet
 from .text import unknown_share
@@ -131,8 +131,10 @@ def add_articles(model: TopicModel, corpus, *, replace: bool = False) -> tuple[T
 
     texts = [a.text for a in articles]
     X_new, W_new = _vectorise_and_place(model, texts)
+    W_new[stub_rows(X_new, model.vectorizer_.vocabulary_, model.min_words)] = 0.0  # as the fit treats stubs
     new_table = ArticleTable.build([a.id for a in articles], [a.title for a in articles],
-                                   [a.date for a in articles], [make_snippet(t) for t in texts])
+                                   [a.date for a in articles], [make_snippet(t) for t in texts],
+                                   [_source_of(a, model.source_field) for a in articles])
     X_old, W_old = model.doc_terms_, np.asarray(model.doc_topics_)
     if old_rows:
         keep = np.setdiff1d(np.arange(len(table)), old_rows)

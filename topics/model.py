@@ -93,8 +93,10 @@ FIT_CHUNK_ARTICLES = 5000
 class _MetadataSink:
     """Keeps what the model stores about each article while its text streams past to the vectoriser."""
 
-    def __init__(self, *, keep_texts: bool = False):
+    def __init__(self, *, keep_texts: bool = False, source_field: str = "source"):
         self.ids, self.titles, self.dates, self.snippets = [], [], [], []
+        self.source_field = source_field
+        self.sources: list = []
         self.texts = [] if keep_texts else None
         self.drift_sample: list[str] = []  # the first texts, a bounded baseline for drift reports
         self.fingerprint = hashlib.sha256()
@@ -107,6 +109,7 @@ class _MetadataSink:
             self.titles.append(article.title)
             self.dates.append(article.date)
             self.snippets.append(make_snippet(article.text))
+            self.sources.append(_source_of(article, self.source_field))
             self.fingerprint.update(article.id.encode("utf-8") + b"\x00" + article.text.encode("utf-8") + b"\x00")
             chunk.append(article.text)
             if self.texts is not None:
@@ -150,9 +153,10 @@ _PARAMETER_RULES = {
                    "a list of words"),
     "min_words": (lambda v: _is_int(v, 0), "an integer >= 0"),
     "learn_clutter": (lambda v: isinstance(v, bool), "True or False"),
+    "source_field": (lambda v: isinstance(v, str) and v != "", "a field name"),
 }
 # Parameters added after format 1, with the value that reproduces models saved before them.
-_LEGACY_PARAMS = {"keep_words": (), "min_words": 0, "learn_clutter": False}
+_LEGACY_PARAMS = {"keep_words": (), "min_words": 0, "learn_clutter": False, "source_field": "source"}
 
 
 class TopicModel:
@@ -194,7 +198,11 @@ class TopicModel:
         back as hits.
     learn_clutter : bool, default=True
         Learn the archive's clutter and leave it out: spans repeated verbatim across many articles
-        (:class:`topics.clean.RepeatedSpans`) and house formulae (:func:`topics.text.find_formulae`).
+        (:class:`topics.clean.RepeatedSpans`), house formulae (:func:`topics.text.find_formulae`) and, where
+        articles name their source, each source's house terms (:func:`topics.text.find_source_terms`).
+    source_field : str, default="source"
+        The metadata field (JSONL or CSV) that names an article's source or outlet; kept per article
+        (``summary`` says which sources a topic draws from).
 
     Attributes
     ----------
@@ -208,7 +216,7 @@ class TopicModel:
 
     def __init__(self, n_topics=None, *, random_state=0, min_df=2, max_df=0.5, max_features=None, ngram_max=2,
                  extra_stop_words=(), topic_weight=0.1, max_iter=400, term_weighting="tfidf", keep_words=(),
-                 min_words=3, learn_clutter=True):
+                 min_words=3, learn_clutter=True, source_field="source"):
         self.n_topics = n_topics
         self.random_state = random_state
         self.min_df = min_df
@@ -222,6 +230,7 @@ class TopicModel:
         self.keep_words = keep_words
         self.min_words = min_words
         self.learn_clutter = learn_clutter
+        self.source_field = source_field
 
     def get_params(self) -> dict:
         params = {name: getattr(self, name) for name in _PARAMETER_RULES}
@@ -256,7 +265,7 @@ class TopicModel:
         articles = _as_articles(corpus)
         # Text flows from the reader to the vectoriser's workers chunk by chunk; only metadata stays
         # (and the texts themselves only when choosing the number of topics needs them).
-        meta = _MetadataSink(keep_texts=self.n_topics == "auto")
+        meta = _MetadataSink(keep_texts=self.n_topics == "auto", source_field=self.source_field)
         keep = {w.lower() for w in self.keep_words}
         stop_words = (english_stop_words() | {w.lower() for w in self.extra_stop_words}) - keep
         analyzer = build_analyzer((), stop_words=stop_words, ngram_max=self.ngram_max)
@@ -271,7 +280,7 @@ class TopicModel:
             analyzer.learn_spans(first if len(first) < FIT_CHUNK_ARTICLES else _text_sample(articles))
         chunks = itertools.chain([first] if first else [], chunks)
         try:
-            X = vectorizer.fit_transform_chunks(chunks, n_jobs=n_jobs)
+            X = vectorizer.fit_transform_chunks(chunks, n_jobs=n_jobs, sources=meta.sources)
         except ParameterError:
             if not meta.ids:
                 raise ParameterError("the corpus has no articles with text") from None
@@ -308,7 +317,7 @@ class TopicModel:
         self.components_ = H
         self.doc_topics_ = W
         self.doc_terms_ = X
-        self.articles_ = ArticleTable.build(meta.ids, meta.titles, meta.dates, meta.snippets)
+        self.articles_ = ArticleTable.build(meta.ids, meta.titles, meta.dates, meta.snippets, meta.sources)
         self.topic_names_ = {}
         self.index_ = SimilarityIndex(X, W, self.topic_weight)
         stats = articles.stats if isinstance(articles, Corpus) else None
@@ -329,6 +338,7 @@ class TopicModel:
             "n_stubs": int(stubs.size),
             "n_repaired": int(vectorizer.n_repaired_),
             "formulae": vectorizer.formulae_,
+            "source_terms": vectorizer.source_terms_,
             "unknown_share": unknown_share(vectorizer, meta.drift_sample),  # the baseline for drift in topics.incremental
             "topics_version": __version__,
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -489,13 +499,15 @@ class TopicModel:
     def clutter(self) -> dict:
         """What the fit learned to leave out, as plain data: ``spans`` (repeated lines, as lowercase words
         with "#" for numbers, and the number of sampled articles that held each), ``formulae`` (house-formula
-        terms and the number of articles using each), ``n_stubs`` and ``n_repaired`` (articles whose broken
+        terms and the number of articles using each), ``source_terms`` (terms and the source whose house
+        style they are), ``n_stubs`` and ``n_repaired`` (articles whose broken
         text was mended). Empty for models fitted without ``learn_clutter``."""
         self._check_fitted()
         info = self.fit_info_
         spans = self.vectorizer_.analyzer.spans.spans
         return {"spans": dict(sorted(spans.items(), key=lambda item: (-item[1], item[0]))),
                 "formulae": dict(sorted(info.get("formulae", {}).items(), key=lambda item: (-item[1], item[0]))),
+                "source_terms": dict(sorted(info.get("source_terms", {}).items(), key=lambda item: (item[1], item[0]))),
                 "n_stubs": int(info.get("n_stubs", 0)), "n_repaired": int(info.get("n_repaired", 0))}
 
     def stub_rows(self) -> np.ndarray:
@@ -706,6 +718,15 @@ def _text_sample(articles, size: int = SPAN_SAMPLE) -> list[str]:
             if slot < size:
                 sample[slot] = (seen, article.text)
     return [text for _, text in sorted(sample, key=lambda item: item[0])]
+
+
+def _source_of(article: Article, field: str) -> str | None:
+    """An article's source from its metadata field, as text (None when missing or empty)."""
+    value = article.meta.get(field) if article.meta else None
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    value = str(value).strip()
+    return value or None
 
 
 def stub_rows(X, vocabulary: np.ndarray, min_words: int) -> np.ndarray:

@@ -52,6 +52,7 @@ class Topic:
     named: bool = False
     nearest_topic: int | None = None
     nearest_similarity: float = 0.0
+    sources: list = field(default_factory=list)
 
     @property
     def distinctness(self) -> float:
@@ -63,7 +64,9 @@ class Topic:
                 "n_articles": self.n_articles, "articles": list(self.articles), "auto_label": self.auto_label,
                 "named": self.named, "nearest_topic": self.nearest_topic,
                 "nearest_similarity": round(self.nearest_similarity, 6),
-                "distinctness": round(self.distinctness, 6)}
+                "distinctness": round(self.distinctness, 6),
+                **({"sources": [{"source": name, "share": round(share, 6)} for name, share in self.sources]}
+                   if self.sources else {})}
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,7 @@ def summarize(model, *, n_words: int = 10, n_articles: int = 3, relevance: float
         term_relevance(H, None, relevance, topic_shares=shares), n_candidates)
     table, names = model.articles_, model.topic_names_
     article_counts = np.diff(model.index_.postings.indptr)   # articles holding each term (CSC postings)
+    sources = source_shares(W, table.sources)
     result = []
     for t in range(H.shape[0]):
         auto = label_from_terms(model.vectorizer_.terms(columns[t]))
@@ -127,9 +131,34 @@ def summarize(model, *, n_words: int = 10, n_articles: int = 3, relevance: float
             id=t, label=names.get(t) or auto, words=model.vectorizer_.terms(shown),
             word_weights=[float(w) for w in H[t, shown]], weight=float(shares[t]),
             n_articles=int(dominant[t]), articles=[{**table.record(r), "weight": round(float(W[r, t]), 6)} for r in rows],
-            auto_label=auto, named=t in names, nearest_topic=nearest[t], nearest_similarity=float(similarity[t])))
+            auto_label=auto, named=t in names, nearest_topic=nearest[t], nearest_similarity=float(similarity[t]),
+            sources=sources[t]))
     n_dated = int((~np.isnat(table.dates)).sum())
     return Summary(topics=result, n_articles=len(table), n_dated=n_dated)
+
+
+# A topic lists the sources of at least this share of its weight, at most SOURCES_SHOWN of them.
+SOURCE_SHOWN_SHARE = 0.05
+SOURCES_SHOWN = 5
+
+
+def source_shares(W: np.ndarray, sources) -> list:
+    """For each topic, its main sources as ``[(source, share of the topic's weight)]``, largest first;
+    empty lists when the articles name no source. A topic drawn mostly from one outlet is one outlet's
+    beat or house style, which the reader should know."""
+    if sources is None:
+        return [[] for _ in range(W.shape[1])]
+    names, codes = np.unique(np.array(["" if s is None else s for s in sources], dtype=object), return_inverse=True)
+    weight = np.zeros((len(names), W.shape[1]))
+    np.add.at(weight, codes, W)
+    totals = weight.sum(axis=0)
+    result = []
+    for t in range(W.shape[1]):
+        shares = weight[:, t] / totals[t] if totals[t] > 0 else np.zeros(len(names))
+        order = [i for i in np.argsort(-shares, kind="stable")[:SOURCES_SHOWN]
+                 if shares[i] >= SOURCE_SHOWN_SHARE and names[i] != ""]
+        result.append([(str(names[i]), float(shares[i])) for i in order])
+    return result
 
 
 def topic_sizes(W: np.ndarray):

@@ -72,23 +72,27 @@ class StringColumn:
 
 class ArticleTable:
     """Per-article metadata in fitted order: ``ids``, ``titles``, ``dates`` (datetime64[D], NaT when
-    unknown) and ``snippets``, with a sorted id order for lookups by id."""
+    unknown), ``snippets`` and, when the archive names them, ``sources`` (outlets), with a sorted id
+    order for lookups by id."""
 
     def __init__(self, ids: StringColumn, titles: StringColumn, dates: np.ndarray, snippets: StringColumn,
-                 id_order: np.ndarray):
+                 id_order: np.ndarray, sources: StringColumn | None = None):
         self.ids = ids
         self.titles = titles
         self.dates = dates
         self.snippets = snippets
         self.id_order = id_order
+        self.sources = sources
 
     @classmethod
-    def build(cls, ids, titles, dates, snippets) -> "ArticleTable":
-        """A table from per-article values in order; ``snippets`` as made by :func:`make_snippet`."""
+    def build(cls, ids, titles, dates, snippets, sources=None) -> "ArticleTable":
+        """A table from per-article values in order; ``snippets`` as made by :func:`make_snippet`;
+        ``sources`` None (or all None) when the archive names none."""
         ids = StringColumn.from_strings(ids)
         dates = np.array([d if d else "NaT" for d in dates], dtype="datetime64[D]")
-        return cls(ids, StringColumn.from_strings(titles), dates,
-                   StringColumn.from_strings(snippets), _id_order(ids))
+        has_sources = sources is not None and any(s is not None for s in sources)
+        return cls(ids, StringColumn.from_strings(titles), dates, StringColumn.from_strings(snippets),
+                   _id_order(ids), StringColumn.from_strings(sources) if has_sources else None)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -112,29 +116,47 @@ class ArticleTable:
         return None if np.isnat(value) else str(value)
 
     def record(self, row: int) -> dict:
-        """Plain metadata of one article: id, title, date, snippet."""
-        return {"id": self.ids[row], "title": self.titles[row], "date": self.date(row), "snippet": self.snippets[row]}
+        """Plain metadata of one article: id, title, date, snippet (and source, when the table has them)."""
+        record = {"id": self.ids[row], "title": self.titles[row], "date": self.date(row), "snippet": self.snippets[row]}
+        if self.sources is not None:
+            record["source"] = self.sources[row]
+        return record
+
+    def source(self, row: int) -> str | None:
+        return None if self.sources is None else self.sources[row]
 
     def take(self, rows) -> "ArticleTable":
         """A new table of the given rows, in that order."""
         rows = np.asarray(rows, dtype=np.int64)
         return ArticleTable(self.ids.take(rows), self.titles.take(rows), np.asarray(self.dates)[rows],
-                            self.snippets.take(rows), _id_order(self.ids.take(rows)))
+                            self.snippets.take(rows), _id_order(self.ids.take(rows)),
+                            None if self.sources is None else self.sources.take(rows))
 
     def append(self, other: "ArticleTable") -> "ArticleTable":
         """A new table: these rows, then ``other``'s (ids are not checked for duplicates here)."""
         ids = self.ids.concat(other.ids)
+        sources = None
+        if self.sources is not None or other.sources is not None:
+            sources = _or_missing(self.sources, len(self)).concat(_or_missing(other.sources, len(other)))
         return ArticleTable(ids, self.titles.concat(other.titles), np.concatenate([self.dates, other.dates]),
-                            self.snippets.concat(other.snippets), _id_order(ids))
+                            self.snippets.concat(other.snippets), _id_order(ids), sources)
 
     def to_dict(self) -> dict:
-        return {"ids": self.ids.to_dict(), "titles": self.titles.to_dict(), "dates": self.dates,
-                "snippets": self.snippets.to_dict(), "id_order": self.id_order}
+        d = {"ids": self.ids.to_dict(), "titles": self.titles.to_dict(), "dates": self.dates,
+             "snippets": self.snippets.to_dict(), "id_order": self.id_order}
+        if self.sources is not None:
+            d["sources"] = self.sources.to_dict()
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "ArticleTable":
+        sources = StringColumn.from_dict(d["sources"]) if d.get("sources") is not None else None
         return cls(StringColumn.from_dict(d["ids"]), StringColumn.from_dict(d["titles"]), d["dates"],
-                   StringColumn.from_dict(d["snippets"]), d["id_order"])
+                   StringColumn.from_dict(d["snippets"]), d["id_order"], sources)
+
+
+def _or_missing(column: StringColumn | None, n: int) -> StringColumn:
+    return column if column is not None else StringColumn.from_strings([None] * n)
 
 
 def _missing(column: StringColumn) -> np.ndarray:

@@ -39,12 +39,15 @@ from .clean import (
 )
 from .errors import NotFittedError, ParameterError
 
-# Words that carry no topic in news text, on top of scikit-learn's English list.
+# Words that carry no topic in news text, on top of scikit-learn's English list. Month names date a story
+# (an agency's dateline puts one in every article); "march" and "may" are also words, and stay.
 NEWS_STOP_WORDS = frozenset("""
 said says say saying told tell tells according reported reports report added asked
 mr mrs ms dr
 year years month months week weeks day days today yesterday tomorrow tonight
 monday tuesday wednesday thursday friday saturday sunday
+january february april june july august september october november december
+jan feb apr jun jul aug sep sept oct nov dec
 just like also would could might may shall will can must
 percent per cent
 one two three four five six seven eight nine ten
@@ -411,6 +414,8 @@ class Vectorizer:
         The global term weights (idf or entropy weights, see ``weighting``).
     formulae_ : dict of str to int
         The terms dropped as house formulae, with the number of articles that use each.
+    source_terms_ : dict of str to str
+        The terms dropped as one source's house terms (:func:`find_source_terms`), with the source.
     n_repaired_ : int
         Articles whose text :func:`topics.clean.repair_text` mended.
     """
@@ -435,13 +440,18 @@ class Vectorizer:
         """
         return self.fit_transform_chunks(_chunked(texts, chunk_size), n_jobs=n_jobs)
 
-    def fit_transform_chunks(self, chunks: Iterable[Sequence[str]], *, n_jobs: int | None = None) -> sp.csr_matrix:
+    def fit_transform_chunks(self, chunks: Iterable[Sequence[str]], *, n_jobs: int | None = None,
+                             sources: Sequence | None = None) -> sp.csr_matrix:
         """Like :meth:`fit_transform`, over a stream of chunks of texts, analysed in parallel.
 
         Each chunk is counted by a worker (:func:`topics.parallel.map_chunks`) and dropped, so the raw
         text of the whole archive is never held: memory is bounded by the raw count matrix (the size
         of X) and the distinct-term list. Chunk counts are merged exactly, so the vocabulary, idf and
         X do not depend on the chunking or on ``n_jobs``.
+
+        sources : sequence of str or None, one per text, read once the chunks are counted (so it may be a
+            list filled while they stream). With ``learn_formulae``, terms that one source uses in all its
+            stories (its name, credits, house style: :func:`find_source_terms`) are dropped too.
         """
         from functools import partial
 
@@ -462,6 +472,11 @@ class Vectorizer:
             formulae = find_formulae(terms[keep], df[keep], totals[keep], lengths, keep_words=self.keep_words)
             self.formulae_ = {terms[keep[i]].decode("utf-8"): int(df[keep[i]]) for i in formulae}
             keep = np.delete(keep, formulae)
+        self.source_terms_ = {}
+        if self.learn_formulae and sources is not None:
+            found = find_source_terms(parts, terms[keep], df[keep], sources, lengths, keep_words=self.keep_words)
+            self.source_terms_ = {terms[keep[i]].decode("utf-8"): source for i, source in found.items()}
+            keep = np.delete(keep, sorted(found))
         if keep.size == 0:
             raise ParameterError(
                 f"no terms are left after min_df={self.min_df!r} and max_df={self.max_df!r} on {n_docs} articles; "
@@ -561,6 +576,65 @@ def _count_terms(analyzer: Analyzer, texts: Iterable[str]) -> tuple[sp.csr_matri
                             np.array(indptr, dtype=np.int64)), shape=(len(indptr) - 1, len(ids)))
     counts.sum_duplicates()             # also sorts each row's columns
     return counts, terms[order]
+
+
+# A term is a source's house term when at least SOURCE_SHARE of the articles using it come from one source,
+# it is in at least SOURCE_COVERAGE of that source's articles, and within the source it is spread as evenly
+# as FORMULA_EVENNESS asks: an outlet's name, its credit line, its share buttons. A source's own subjects
+# ("taoiseach" at an Irish broadcaster) cluster in some of its stories and stay. Only sources with
+# SOURCE_MIN_ARTICLES articles count, and only when two or more sources have that many.
+SOURCE_SHARE = 0.9
+SOURCE_COVERAGE = 0.1
+SOURCE_MIN_ARTICLES = 20
+
+
+def find_source_terms(parts, terms: np.ndarray, df: np.ndarray, sources: Sequence, lengths: np.ndarray, *,
+                      keep_words=frozenset()) -> dict:
+    """The source terms (:data:`SOURCE_SHARE`) among ``terms``, as ``{position in terms: source}``.
+
+    parts : the raw chunk counts ``[(counts, local_terms), ...]`` in article order; terms, df : the kept
+    terms (sorted) and their article counts; sources : each article's source (None when unknown);
+    lengths : each article's length in words.
+    """
+    names, codes = np.unique(np.array(["" if s is None else str(s) for s in sources], dtype=object),
+                             return_inverse=True)
+    per_source = np.bincount(codes, minlength=len(names))
+    large = (per_source >= SOURCE_MIN_ARTICLES) & (names != "")
+    if large.sum() < 2:
+        return {}
+    codes = np.where(large[codes], codes, -1)
+    candidates = np.flatnonzero(df >= SOURCE_COVERAGE * SOURCE_MIN_ARTICLES)
+    if keep_words:
+        candidates = np.array([c for c in candidates if terms[c].decode("utf-8") not in keep_words], dtype=np.int64)
+    if candidates.size == 0:
+        return {}
+    n_sources, n_candidates = len(names), candidates.size
+    source_df = np.zeros(n_sources * n_candidates)
+    source_totals = np.zeros(n_sources * n_candidates)
+    row = 0
+    for counts, local_terms in parts:
+        position, found = _find_sorted(terms[candidates], local_terms)
+        column = np.where(found, position, -1)[counts.indices]
+        rows = np.repeat(np.arange(row, row + counts.shape[0]), np.diff(counts.indptr))
+        take = (column >= 0) & (codes[rows] >= 0)
+        key = codes[rows[take]] * n_candidates + column[take]
+        source_df += np.bincount(key, minlength=source_df.size)
+        source_totals += np.bincount(key, weights=counts.data[take], minlength=source_df.size)
+        row += counts.shape[0]
+    source_df = source_df.reshape(n_sources, n_candidates)
+    source_totals = source_totals.reshape(n_sources, n_candidates)
+    top = source_df.argmax(axis=0)
+    top_df = source_df[top, np.arange(n_candidates)]
+    chosen = (top_df >= SOURCE_SHARE * df[candidates]) & (top_df >= SOURCE_COVERAGE * per_source[top])
+    found = {}
+    for source in np.unique(top[chosen]):
+        at = np.flatnonzero(chosen & (top == source))
+        length_values, length_counts = np.unique(lengths[codes == source], return_counts=True)
+        rates = source_totals[source, at, None] * (length_values[None, :] / max(length_values @ length_counts, 1))
+        expected = (-np.expm1(-rates) * length_counts[None, :]).sum(axis=1)
+        for i in at[top_df[at] >= FORMULA_EVENNESS * expected]:
+            found[int(candidates[i])] = str(names[source])
+    return found
 
 
 def _count_chunk(analyzer: Analyzer, texts: Sequence[str]):

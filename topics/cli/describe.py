@@ -35,7 +35,8 @@ def summary(model_path, n_words, n_articles, relevance, out_format, plot_path, k
     \b
     JSON: {"model", "n_articles", "n_dated", "topics": [{"id", "label", "auto_label", "named", "words",
            "word_weights", "weight", "n_articles", "nearest_topic", "nearest_similarity", "distinctness",
-           "articles": [{"id", "title", "date", "snippet", "weight"}]}]}
+           "articles": [{"id", "title", "date", "snippet", "weight"}], "sources": [{"source", "share"}]}]}
+    ("sources" only when the articles name their source.)
 
     \b
     Example:
@@ -63,6 +64,8 @@ def summary(model_path, n_words, n_articles, relevance, out_format, plot_path, k
         click.echo(f"  words: {', '.join(f'{w} {x:.2f}' for w, x in zip(t.words, t.word_weights))}")
         if t.nearest_topic is not None:
             click.echo(f"  nearest topic: {t.nearest_topic} (distinctness {t.distinctness:.2f})")
+        if t.sources:
+            click.echo(f"  sources: {', '.join(f'{name} {share:.0%}' for name, share in t.sources)}")
         for a in t.articles:
             date = f"{a['date']}  " if a["date"] else ""
             click.echo(f"  · {a['id']}  {date}{shorten(a['title'] or a['snippet'], 80)}")
@@ -117,4 +120,5 @@ def clutter_table(learned: dict) -> str:
             ["stubs", f"{learned['n_stubs']:,}", "articles too short to shape topics"]]
     rows += [["line", f"{count:,}", shorten(span, 90)] for span, count in learned["spans"].items()]
     rows += [["formula", f"{count:,}", term] for term, count in learned["formulae"].items()]
+    rows += [["source term", source, term] for term, source in learned["source_terms"].items()]
     return table(["kind", "articles", "text"], rows)

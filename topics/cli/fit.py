@@ -21,6 +21,8 @@ def clutter_summary(clutter: dict) -> str:
         parts.append(f"cut {len(clutter['spans'])} lines repeated across articles")
     if clutter["formulae"]:
         parts.append(f"left out {len(clutter['formulae'])} house-formula terms")
+    if clutter["source_terms"]:
+        parts.append(f"{len(clutter['source_terms'])} terms of one source's house style")
     if clutter["n_stubs"]:
         parts.append(f"{clutter['n_stubs']:,} stubs kept out of topics")
     return "; ".join(parts)
@@ -49,6 +51,9 @@ def clutter_summary(clutter: dict) -> str:
 @click.option("--min-words", type=click.IntRange(0), default=3, show_default=True,
               help="Articles with fewer distinct known words are stubs: kept and findable by id, but left out "
                    "of topics, duplicates and hits.")
+@click.option("--source-field", default="source", show_default=True,
+              help="JSONL/CSV field naming each article's source or outlet: its house terms (name, credits) "
+                   "are left out of topics, and `summary` shows each topic's sources.")
 @click.option("--keep-clutter", is_flag=True,
               help="Keep what would be learned as clutter: lines repeated across many articles and house "
                    "formulae (see `topics info --clutter`).")
@@ -56,7 +61,7 @@ def clutter_summary(clutter: dict) -> str:
 @scheduler_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def fit(corpus, model_path, n_topics, seed, force, reading, min_df, max_df, stop_words_file, keep_words_file,
-        min_words, keep_clutter, key_file, scheduler, quiet):
+        min_words, source_field, keep_clutter, key_file, scheduler, quiet):
     """Fit topics and a similarity index on CORPUS and save the model.
 
     CORPUS is one or more directories (one article per .txt file; .jsonl/.csv inside are read as
@@ -80,7 +85,8 @@ def fit(corpus, model_path, n_topics, seed, force, reading, min_df, max_df, stop
     extra = sorted(read_stop_words_file(stop_words_file)) if stop_words_file else ()
     keep = sorted(read_stop_words_file(keep_words_file)) if keep_words_file else ()
     model = TopicModel(n_topics, random_state=seed, min_df=min_df, max_df=max_df, extra_stop_words=extra,
-                       keep_words=keep, min_words=min_words, learn_clutter=not keep_clutter)
+                       keep_words=keep, min_words=min_words, learn_clutter=not keep_clutter,
+                       source_field=source_field)
     started = time.perf_counter()
     with use_scheduler(scheduler):
         model.fit(articles, progress=not quiet and sys.stderr.isatty())
