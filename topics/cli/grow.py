@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from ._base import cli, key_option, model_option, open_model, save
+from ._base import cli, key_option, model_option, update_model
 
 
 def scheduler_option(f):
@@ -59,12 +59,11 @@ def add(corpus, model_path, replace, scheduler, key_file, out_format):
       topics add corrections.jsonl --replace --format json
     """
     from ..parallel import use_scheduler
-    from ..store import resolve_key
 
-    model = open_model(model_path, key_file)
-    with use_scheduler(scheduler):
-        report = model.add(_read(corpus), replace=replace)
-    save(model, model_path, force=True, key=resolve_key(key_file))
+    with update_model(model_path, key_file) as update:  # locked from load to save: no concurrent add is lost
+        with use_scheduler(scheduler):
+            report = update.model.add(_read(corpus), replace=replace)
+        update.save()
     if out_format == "json":
         click.echo(json.dumps({"model": str(model_path), **report.to_dict()}, ensure_ascii=False, indent=2))
         return
@@ -98,11 +97,10 @@ def refit(corpus, model_path, key_file, out_format, quiet):
       topics refit news/ --model models/news.joblib
     """
     from ..incremental import MIN_TOPIC_MATCH
-    from ..store import resolve_key
 
-    model = open_model(model_path, key_file)
-    report = model.refit(_read(corpus), progress=not quiet and sys.stderr.isatty())
-    save(model, model_path, force=True, key=resolve_key(key_file))
+    with update_model(model_path, key_file) as update:
+        report = update.model.refit(_read(corpus), progress=not quiet and sys.stderr.isatty())
+        update.save()
     if out_format == "json":
         click.echo(json.dumps({"model": str(model_path), **report.to_dict()}, ensure_ascii=False, indent=2))
         return
