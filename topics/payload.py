@@ -83,6 +83,7 @@ def check_payload(payload, footer: dict) -> None:
     k, v = H.shape
     articles = payload["articles"]
     n = _string_column(articles.get("ids"), "articles.ids", None)
+    _need(n >= 1 and k >= 1 and v >= 1, f"it holds {n} articles, {k} topics and {v} terms")
     W = _array(payload.get("doc_topics"), "doc_topics", 2, "f")
     _need(W.shape == (n, k), f"doc_topics has shape {W.shape}, not ({n}, {k})")
     idf = _array(payload.get("idf"), "idf", 1, "f")
@@ -94,7 +95,7 @@ def check_payload(payload, footer: dict) -> None:
     for name in ("titles", "snippets"):
         _string_column(articles.get(name), f"articles.{name}", n)
     dates = _array(articles.get("dates"), "articles.dates", 1, "M")
-    _need(dates.shape == (n,), "articles.dates has the wrong length")
+    _need(dates.dtype == np.dtype("datetime64[D]") and dates.shape == (n,), "articles.dates are malformed")
     order = _array(articles.get("id_order"), "articles.id_order", 1, "i")
     _need(order.shape == (n,) and (n == 0 or (order.min() >= 0 and order.max() < n))
           and bool(np.all(np.bincount(order, minlength=n) == 1)), "articles.id_order is not an order of the articles")

@@ -81,9 +81,9 @@ def _summary_markdown(topic_list, n_total: int) -> str:
 # -- info -----------------------------------------------------------------------------------------------
 _SIGNATURE_TEXT = {
     "none": "no",
-    "unverified": "yes, unverified (no key given: --key-file or TOPICS_MODEL_KEY)",
-    "verified": "yes, verified",
-    "payload verified": "yes, payload verified; footer (history, creation time) unsigned: saved by an older topics",
+    "unverified": "unverified (give the key with --key-file or TOPICS_MODEL_KEY to check the signature)",
+    "verified": "verified",
+    "payload verified": "payload verified; footer (history, creation time) unsigned: saved by an older topics",
 }
 
 
