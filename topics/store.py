@@ -170,7 +170,7 @@ def check_writable(path, *, force: bool = False) -> None:
 
 @contextmanager
 def lock_model(path, *, on_wait=None):
-    """Hold the writer lock of the model at ``path`` (of its target, if a symlink) for the ``with`` block.
+    """Hold the writer lock of the existing model at ``path`` (of its target, if a symlink) for the ``with`` block.
 
     Hold it from loading a model to saving it again, so that no other writer's change is lost between.
     Waits for the writer that holds it, calling ``on_wait()`` first; Ctrl-C stops the wait. Re-entrant
@@ -178,6 +178,7 @@ def lock_model(path, *, on_wait=None):
     """
     from filelock import FileLock, Timeout
 
+    _existing_file(Path(path))  # never leave a lock file where there is no model
     target = _target(Path(path))  # one canonical name per model, so re-entry in a process finds the same lock
     lock = FileLock(Path(os.path.realpath(target.parent)) / f".{target.name}.lock", is_singleton=True)
     try:
