@@ -281,8 +281,8 @@ def test_changing_a_signed_model_with_its_key_keeps_it_signed(run_cli, signed, m
     assert footer["footer_hmac_sha256"] and signature_status(footer, KEY) == "verified"
 
 
-def _footer_changed(path, **changes) -> bytes:
-    payload, footer = split(path.read_bytes())
+def _footer_changed(source, /, **changes) -> bytes:
+    payload, footer = split(source.read_bytes())
     footer.update(changes)
     encoded = json.dumps(footer).encode()
     return payload + encoded + struct.pack("<Q8s", len(encoded), b"TPCSEND1")
@@ -422,3 +422,10 @@ def test_a_signature_of_any_text_is_unverified_without_a_key_and_refused_with_on
     assert refused.exit_code == 2 and refused.stderr.count("\n") == 1 and "changed after it was signed" in refused.stderr
     with pytest.raises(ModelFileError, match="changed after it was signed"):
         topics.load(forged, key=KEY)
+
+
+def test_a_footer_cannot_claim_to_be_verified(run_cli, tmp_path, signed, monkeypatch):
+    monkeypatch.delenv("TOPICS_MODEL_KEY", raising=False)
+    forged = write(tmp_path, _footer_changed(signed, signature="verified", path="elsewhere"), "forged.joblib")
+    doc = run_cli("info", "--model", forged, "--format", "json").json()
+    assert (doc["signature"], doc["path"]) == ("unverified", str(forged))

@@ -108,8 +108,9 @@ def info(model_path, key_file, out_format):
 
     key = resolve_key(key_file)
     footer = read_footer(model_path, key=key)
-    footer = {"path": str(model_path), "file_bytes": Path(model_path).stat().st_size,
-              "signature": signature_status(footer, key), **footer}
+    ours = {"path": str(model_path), "file_bytes": Path(model_path).stat().st_size,
+            "signature": signature_status(footer, key)}
+    footer = {**ours, **{k: v for k, v in footer.items() if k not in ours}}  # a footer cannot claim "verified"
     if out_format == "json":
         click.echo(json.dumps(footer, indent=2))
         return
