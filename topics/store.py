@@ -48,6 +48,7 @@ import secrets
 import socket
 import stat
 import struct
+import threading
 import zlib
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -168,6 +169,12 @@ def check_writable(path, *, force: bool = False) -> None:
         raise ModelFileError(f"no permission to write in {folder}")
 
 
+# One FileLock per lock file in this process: re-entering it (the CLI holds it, save_model takes it again)
+# only counts, where a second FileLock would open the file again and wait for itself.
+_LOCKS: dict = {}
+_LOCKS_GUARD = threading.Lock()
+
+
 @contextmanager
 def lock_model(path, *, on_wait=None):
     """Hold the writer lock of the existing model at ``path`` (of its target, if a symlink) for the ``with`` block.
@@ -180,7 +187,9 @@ def lock_model(path, *, on_wait=None):
 
     _existing_file(Path(path))  # never leave a lock file where there is no model
     target = _target(Path(path))  # one canonical name per model, so re-entry in a process finds the same lock
-    lock = FileLock(Path(os.path.realpath(target.parent)) / f".{target.name}.lock", is_singleton=True)
+    name = os.path.join(os.path.realpath(target.parent), f".{target.name}.lock")
+    with _LOCKS_GUARD:
+        lock = _LOCKS.get(name) or _LOCKS.setdefault(name, FileLock(name))
     try:
         try:
             lock.acquire(timeout=0)
