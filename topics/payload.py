@@ -24,6 +24,10 @@ import codecs
 import numpy as np
 
 MAX_DEPTH = 32
+# Values walked at most, counted as a tree: a payload has at most one per byte, and real ones hold a few
+# thousand outside their arrays (stop words, phrases, history); this cap keeps a huge padded file from
+# buying minutes of walking.
+MAX_VALUES = 20_000_000
 _ANALYZER_KEYS = {"stop_words", "ngram_max", "phrases", "clean", "boilerplate", "boilerplate_probes"}
 _LEAVES = (str, bytes, bool, float, type(None))
 
@@ -78,7 +82,7 @@ def check_payload(payload, footer: dict) -> None:
     """Raise ValueError unless ``payload`` is a well-formed topics model whose counts match ``footer``."""
     if not isinstance(payload, dict) or payload.get("kind") != "topics-model":
         raise ValueError("not a topics model payload")
-    check_plain(payload, budget=int(footer.get("payload_bytes") or 0) + 1024)
+    check_plain(payload, budget=min(int(footer.get("payload_bytes") or 0) + 1024, MAX_VALUES))
     for name in ("params", "fit_info", "analyzer", "vectorizer", "doc_terms", "postings", "articles"):
         _need(isinstance(payload.get(name), dict), f"{name} is missing or not a mapping")
     H = _array(payload.get("components"), "components", 2, "f")

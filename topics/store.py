@@ -574,8 +574,13 @@ def _footer_well_formed(footer: dict) -> bool:
     def scalar(v):
         return text(v) or isinstance(v, (bool, float)) or (isinstance(v, int) and abs(v) < 2**63)
 
+    def shallow(value, depth=0):  # fields of later versions too: a footer is a few flat records
+        if isinstance(value, dict):
+            value = list(value.values())
+        return not isinstance(value, list) or (depth < 4 and all(shallow(v, depth + 1) for v in value))
+
     adds = footer.get("adds", [])
-    return (count(footer.get("payload_bytes")) and count(footer.get("crc32"))
+    return (shallow(footer) and count(footer.get("payload_bytes")) and count(footer.get("crc32"))
             and all(footer.get(k) is None or count(footer[k])
                     for k in ("n_articles", "n_topics", "n_terms", "crc32_block_bytes"))
             and all(text(footer.get(k)) for k in ("created", "topics_version", "hmac_sha256", _FOOTER_MAC))
