@@ -28,6 +28,10 @@ MAX_DEPTH = 32
 # thousand outside their arrays (stop words, phrases, history); this cap keeps a huge padded file from
 # buying minutes of walking.
 MAX_VALUES = 20_000_000
+# The fields of each `topics add` record that the footer repeats, so `topics info` shows the history
+# without loading the model; they must be JSON values.
+FOOTER_ADD_FIELDS = ("at", "n_added", "n_replaced", "n_articles", "error_ratio", "unknown_share", "refit_advised")
+_JSON_SCALARS = (str, int, float, bool, type(None))
 _ANALYZER_KEYS = {"stop_words", "ngram_max", "phrases", "clean", "boilerplate", "boilerplate_probes"}
 _LEAVES = (str, bytes, bool, float, type(None))
 
@@ -199,8 +203,25 @@ def _check_settings(payload: dict, k: int) -> None:
     names = payload.get("topic_names", {})
     _need(isinstance(names, dict) and all(isinstance(t, str) and t.isascii() and t.isdigit() and int(t) < k and isinstance(s, str)
                                           for t, s in names.items()), "topic_names are malformed")
-    adds = payload["fit_info"].get("adds", [])
-    _need(isinstance(adds, list) and all(isinstance(a, dict) for a in adds), "fit_info.adds is malformed")
+    _check_fit_info(payload["fit_info"])
+
+
+def _check_fit_info(info: dict) -> None:
+    """The fields that growing, evaluating and saving a model compute with, of types they can use."""
+    def number(v):
+        return v is None or (isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool))
+
+    def text(v):
+        return v is None or isinstance(v, str)
+
+    _need(all(number(info.get(k)) for k in ("n_articles", "relative_error", "unknown_share"))
+          and text(info.get("created")) and text(info.get("topics_version")), "fit_info is malformed")
+    sources = info.get("sources", [])
+    _need(isinstance(sources, list) and all(isinstance(p, str) for p in sources), "fit_info.sources is malformed")
+    adds = info.get("adds", [])
+    _need(isinstance(adds, list) and all(isinstance(a, dict) and _is_count(a.get("n_added"))
+                                         and all(isinstance(a.get(k), _JSON_SCALARS) for k in FOOTER_ADD_FIELDS)
+                                         for a in adds), "fit_info.adds is malformed")
 
 
 def _is_count(value) -> bool:

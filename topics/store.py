@@ -59,7 +59,7 @@ import scipy.sparse as sp
 from .errors import ModelFileError
 from .index import SimilarityIndex
 from .model import _PARAMETER_RULES, TopicModel
-from .payload import check_payload
+from .payload import FOOTER_ADD_FIELDS, check_payload
 from .table import ArticleTable
 from .text import Analyzer, Vectorizer
 
@@ -79,8 +79,6 @@ _CHUNK = 1 << 24
 # in one thread and 0.76 s in two (README, "Large archives").
 _BLOCK = 1 << 26
 _LOAD_ATTEMPTS = 3
-# A short history of `topics add` in the footer, so `topics info` shows it without loading the model.
-_FOOTER_ADD_FIELDS = ("at", "n_added", "n_replaced", "n_articles", "error_ratio", "unknown_share", "refit_advised")
 _FOOTER_MAC = "footer_hmac_sha256"
 # Temporary files carry this host and process, so a later save can tell a dead process's leftovers.
 _HOST = hashlib.sha256(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:8]
@@ -286,7 +284,7 @@ def _append_footer(tmp: Path, model: TopicModel, key: bytes | None) -> None:
         "n_articles": len(model.articles_),
         "n_topics": int(model.components_.shape[0]),
         "n_terms": int(model.components_.shape[1]),
-        "adds": [{k: a.get(k) for k in _FOOTER_ADD_FIELDS} for a in info.get("adds", [])],
+        "adds": [{k: a.get(k) for k in FOOTER_ADD_FIELDS} for a in info.get("adds", [])],
     }
     if key is not None:
         footer[_FOOTER_MAC] = _footer_mac(footer, key)
