@@ -114,6 +114,7 @@ HOSTILE = {
     "no articles": (lambda p: [p["articles"][c].__setitem__("offsets", np.zeros(1, np.int64))
                                for c in ("ids", "titles", "snippets")], "it holds 0 articles"),
     "dates in seconds": (_set("articles", "dates", lambda a: a.astype("datetime64[s]")), "articles.dates are malformed"),
+    "a term that is not UTF-8": (_set("vocabulary", lambda a: _with(a, 5, b"caf\xc3")), "vocabulary is not valid UTF-8"),
     "id order with a repeat": (_set("articles", "id_order", lambda a: _with(a, 0, a[1])), "id_order is not an order"),
     "topic name for a missing topic": (_set("topic_names", {"99": "x"}), "topic_names are malformed"),
     "parameter out of range": (_set("params", "topic_weight", 7.5), "params.topic_weight is not allowed"),

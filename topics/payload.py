@@ -100,6 +100,7 @@ def check_payload(payload, footer: dict) -> None:
     _need(idf.shape == (v,), f"idf has shape {idf.shape}, not ({v},)")
     vocabulary = _array(payload.get("vocabulary"), "vocabulary", 1, "S")
     _need(vocabulary.shape == (v,), f"vocabulary has {vocabulary.shape[0]} terms, not {v}")
+    _need(_valid_terms(vocabulary), "vocabulary is not valid UTF-8")
     nnz = _sparse(payload["doc_terms"], "doc_terms", "csr", (n, v))
     _need(_sparse(payload["postings"], "postings", "csc", (n, v)) == nnz, "doc_terms and postings differ in size")
     for name in ("titles", "snippets"):
@@ -164,6 +165,13 @@ def _string_column(d, name: str, n: int | None) -> int:
         _need(isinstance(missing, np.ndarray) and missing.dtype == bool and missing.shape == (size,),
               f"{name}.missing is malformed")
     return size
+
+
+def _valid_terms(vocabulary: np.ndarray) -> bool:
+    """Whether every term decodes as UTF-8: the fixed-width cells, NUL-padded, are valid as one text
+    and none starts with a continuation byte (so no character runs from one cell into the next)."""
+    cells = np.ascontiguousarray(vocabulary).view(np.uint8).reshape(len(vocabulary), vocabulary.dtype.itemsize)
+    return cells.shape[1] == 0 or (not np.any((cells[:, 0] & 0xC0) == 0x80) and _valid_utf8(cells.reshape(-1)))
 
 
 def _valid_utf8(blob: np.ndarray, step: int = 1 << 20) -> bool:
