@@ -90,7 +90,8 @@ def test_cli_add_replaces_the_file_atomically_and_info_shows_history(run_cli, mo
     assert (doc["n_added"], doc["n_articles"]) == (50, 401)
     assert {"error_ratio", "unknown_share", "topic_shares", "refit_advised"} <= set(doc)
     assert len(topics.load(model_file).articles_) == 401
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.joblib", "new.jsonl"]   # no temporary left
+    # no temporary left; the writers' lock file stays (removing it would let two writers lock different files)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".model.joblib.lock", "model.joblib", "new.jsonl"]
 
     before = model_file.read_bytes()
     again = run_cli("add", batch, "--model", model_file)
@@ -105,7 +106,7 @@ def test_cli_add_replaces_the_file_atomically_and_info_shows_history(run_cli, mo
     failed = run_cli("add", batch, "--model", model_file, "--replace")
     assert failed.exit_code == 2 and "No space left on device" in failed.stderr
     assert model_file.read_bytes() == before                       # old file intact after failed adds
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.joblib", "new.jsonl"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".model.joblib.lock", "model.joblib", "new.jsonl"]
     monkeypatch.undo()
 
     info = run_cli("info", "--model", model_file)

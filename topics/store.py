@@ -9,8 +9,11 @@ pickled estimators), followed by a footer::
 
 The footer names the format and its version and carries the payload's size, its CRC-32 (of the whole
 payload, and of each 64 MiB block so that loading checks blocks in parallel) and, when the model was
-saved with a key, an HMAC-SHA256 of the payload. :func:`load_model` reads the footer first
-and checks version, size, checksum and signature before joblib reads (and so unpickles) anything.
+saved with a key, an HMAC-SHA256 of the payload (``hmac_sha256``) and one of the rest of the footer
+(``footer_hmac_sha256``, so its history and creation time are signed too; files signed before it
+existed have only the first, and ``topics info`` says their footer is unsigned). :func:`load_model`
+reads the footer first and checks version, size, checksum and signature before joblib reads (and so
+unpickles) anything, then checks every array's structure (:mod:`topics.payload`) before using it.
 Arrays are stored uncompressed so they load memory-mapped: a query process maps the file instead of
 reading it, and starts fast however large the model.
 
@@ -21,7 +24,15 @@ are refused before they are unpickled.
 
 Saving is atomic: the model is written to a temporary file beside the target, synced, and then moved
 into place, so a crash or Ctrl-C leaves the previous model intact and never a half-written one. An
-existing file is replaced only with ``force=True``.
+existing file is replaced only with ``force=True``; it keeps its permission bits (a model holds article
+snippets: a private 0600 file stays private), and a symlink is followed, its target replaced. A
+temporary file is named ``.NAME.topics-HOST-PID-RANDOM.tmp``: one left by a killed process (SIGKILL, power
+loss) is removed by the next save into that folder once its process is gone. Folders a failed save
+created are removed again.
+
+Writers of one model take its lock (:func:`lock_model`, a ``.NAME.lock`` file beside it, via
+``filelock``) across load, change and save, so two ``topics add`` runs never lose one's articles;
+:func:`save_model` takes it too whenever it replaces a file. Readers never take it.
 """
 
 from __future__ import annotations
@@ -32,9 +43,14 @@ import json
 import logging
 import os
 import platform
+import re
 import secrets
+import socket
+import stat
 import struct
+import threading
 import zlib
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +59,7 @@ import scipy.sparse as sp
 from .errors import ModelFileError
 from .index import SimilarityIndex
 from .model import _LEGACY_PARAMS, _PARAMETER_RULES, TopicModel
+from .payload import FOOTER_ADD_FIELDS, check_payload
 from .table import ArticleTable
 from .text import Analyzer, Vectorizer
 
@@ -63,8 +80,10 @@ _CHUNK = 1 << 24
 # in one thread and 0.76 s in two (README, "Large archives").
 _BLOCK = 1 << 26
 _LOAD_ATTEMPTS = 3
-# A short history of `topics add` in the footer, so `topics info` shows it without loading the model.
-_FOOTER_ADD_FIELDS = ("at", "n_added", "n_replaced", "n_articles", "error_ratio", "unknown_share", "refit_advised")
+_FOOTER_MAC = "footer_hmac_sha256"
+# Temporary files carry this host and process, so a later save can tell a dead process's leftovers.
+_HOST = hashlib.sha256(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:8]
+_TEMP_NAME = re.compile(r"\..+\.topics-(?P<host>[0-9a-f]{8})-(?P<pid>[0-9]{1,10})-[0-9a-f]{16}\.tmp")
 
 
 # -- keys -----------------------------------------------------------------------------------------------
@@ -83,30 +102,52 @@ def resolve_key(key_file=None) -> bytes | None:
 
 
 # -- saving ---------------------------------------------------------------------------------------------
-def save_model(model: TopicModel, path, *, force: bool = False, key: bytes | None = None) -> Path:
-    """Write ``model`` to ``path`` atomically and return the path. The in-memory model is not changed."""
+def save_model(model: TopicModel, path, *, force: bool = False, key: bytes | None = None, replacing=None) -> Path:
+    """Write ``model`` to ``path`` atomically and return the path. The in-memory model is not changed.
+
+    A symlink at ``path`` is followed and its target replaced. An existing file keeps its permission
+    bits; a new one gets the usual ones (0666 less the umask). With ``replacing``, the stamp that
+    :func:`load_for_update` returned, the save is refused if the file is no longer the one loaded.
+    """
     import joblib
 
     path = Path(path)
     check_writable(path, force=force)
+    target = _target(path)
     payload = _payload(model)
+    created = _missing_folders(target.parent)
     tmp = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"  # named first, so Ctrl-C can remove it
-        try:  # created with the usual permissions (mkstemp would make the model private, 0600)
-            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_temporaries(target.parent)
+        existing = _stat_or_none(target)
+        tmp = target.parent / f".{target.name}.topics-{_HOST}-{os.getpid()}-{secrets.token_hex(8)}.tmp"
+        try:  # private while written when it replaces a file; else the usual permissions (mkstemp's are 0600)
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if existing else 0o666))
         except FileExistsError:
             tmp = None  # 64 random bits clashed: that file is not ours to remove
             raise
         joblib.dump(payload, tmp, compress=0)
         _append_footer(tmp, model, key)
-        _publish(tmp, path, force=force)
+        with lock_model(target) if existing is not None or replacing is not None else nullcontext():
+            if replacing is not None and _stamp(_stat_or_none(target)) != replacing:
+                raise ModelFileError(f"{path} was replaced by another program while this command ran; "
+                                     f"nothing was written: run it again")
+            existing = _stat_or_none(target)
+            if existing is not None:
+                _copy_permissions(existing, tmp)
+            _publish(tmp, target, force=force, shown=path)
+        created = []
     except OSError as exc:
         raise ModelFileError(f"cannot write {path}: {exc.strerror or exc}") from None
-    finally:  # also on KeyboardInterrupt: never leave a temporary file behind
+    finally:  # also on KeyboardInterrupt (and SIGTERM in the CLI): never leave a temporary file behind
         if tmp is not None:
             tmp.unlink(missing_ok=True)
+        for folder in created:  # deepest first: a failed save leaves no new empty folders
+            try:
+                folder.rmdir()
+            except OSError:
+                break
     logger.info("saved model to %s", path)
     return path
 
@@ -118,13 +159,114 @@ def check_writable(path, *, force: bool = False) -> None:
         raise ModelFileError(f"{path} is a directory; give a file path such as {path / 'default.joblib'}")
     if path.exists() and not force:
         raise ModelFileError(f"{path} already exists; use --force (force=True) to replace it")
-    folder = path.parent  # checked without creating it: a failed command must leave nothing behind
+    folder = _target(path).parent  # checked without creating it: a failed command must leave nothing behind
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
     if not folder.is_dir():
         raise ModelFileError(f"cannot write {path}: {folder} is a file, not a folder")
     if not os.access(folder, os.W_OK):
         raise ModelFileError(f"no permission to write in {folder}")
+
+
+# One FileLock per lock file in this process: re-entering it (the CLI holds it, save_model takes it again)
+# only counts, where a second FileLock would open the file again and wait for itself.
+_LOCKS: dict = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+@contextmanager
+def lock_model(path, *, on_wait=None):
+    """Hold the writer lock of the existing model at ``path`` (of its target, if a symlink) for the ``with`` block.
+
+    Hold it from loading a model to saving it again, so that no other writer's change is lost between.
+    Waits for the writer that holds it, calling ``on_wait()`` first; Ctrl-C stops the wait. Re-entrant
+    in one thread; a crashed holder's lock is freed by the operating system. Readers never take it.
+    """
+    from filelock import FileLock, Timeout
+
+    _existing_file(Path(path))  # never leave a lock file where there is no model
+    target = _target(Path(path))  # one canonical name per model, so re-entry in a process finds the same lock
+    name = os.path.join(os.path.realpath(target.parent), f".{target.name}.lock")
+    with _LOCKS_GUARD:
+        lock = _LOCKS.get(name) or _LOCKS.setdefault(name, FileLock(name))
+    try:
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            if on_wait is not None:
+                on_wait()
+            lock.acquire()
+    except OSError as exc:
+        raise ModelFileError(f"cannot lock {path} for writing: {exc.strerror or exc}") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _target(path: Path) -> Path:
+    """The file a save replaces: ``path`` itself, or the end of its chain of symlinks."""
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
+def _missing_folders(folder: Path) -> list:
+    """The folders a save into ``folder`` would create, deepest first."""
+    missing = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
+
+
+def _stat_or_none(path: Path):
+    try:
+        return os.stat(path)
+    except FileNotFoundError:
+        return None
+
+
+def _stamp(stat_result):
+    """What a save changes: a replaced file is another inode (size and time also change for an in-place write)."""
+    if stat_result is None:
+        return None
+    return stat_result.st_dev, stat_result.st_ino, stat_result.st_size, stat_result.st_mtime_ns
+
+
+def _copy_permissions(existing: os.stat_result, tmp: Path) -> None:
+    if existing.st_gid != os.stat(tmp).st_gid:
+        try:
+            os.chown(tmp, -1, existing.st_gid)
+        except OSError:
+            pass  # not a member of that group: the mode below still applies
+    os.chmod(tmp, stat.S_IMODE(existing.st_mode))
+
+
+def _remove_stale_temporaries(folder: Path) -> None:
+    """Remove temporary files of saves into ``folder`` whose process (on this host) no longer runs."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        match = _TEMP_NAME.fullmatch(entry.name)
+        if match and match["host"] == _HOST and not _process_alive(int(match["pid"])):
+            try:
+                os.unlink(entry.path)
+                logger.info("removed %s, left by a save that was killed", entry.path)
+            except OSError:
+                pass
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid() or os.name == "nt":  # on Windows os.kill would end the process: never guess there
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (OSError, OverflowError):  # PermissionError: alive, another user's
+        return True
+    return True
 
 
 def _append_footer(tmp: Path, model: TopicModel, key: bytes | None) -> None:
@@ -143,8 +285,10 @@ def _append_footer(tmp: Path, model: TopicModel, key: bytes | None) -> None:
         "n_articles": len(model.articles_),
         "n_topics": int(model.components_.shape[0]),
         "n_terms": int(model.components_.shape[1]),
-        "adds": [{k: a.get(k) for k in _FOOTER_ADD_FIELDS} for a in info.get("adds", [])],
+        "adds": [{k: a.get(k) for k in FOOTER_ADD_FIELDS} for a in info.get("adds", [])],
     }
+    if key is not None:
+        footer[_FOOTER_MAC] = _footer_mac(footer, key)
     encoded = json.dumps(footer, sort_keys=True).encode("utf-8")
     with open(tmp, "ab") as f:
         f.write(encoded + _TRAILER.pack(len(encoded), _END_MAGIC))
@@ -152,17 +296,25 @@ def _append_footer(tmp: Path, model: TopicModel, key: bytes | None) -> None:
         os.fsync(f.fileno())
 
 
-def _publish(tmp: Path, path: Path, *, force: bool) -> None:
+def _footer_mac(footer: dict, key: bytes) -> str:
+    """HMAC-SHA256 of every footer field but itself (which include the payload's HMAC), canonically encoded."""
+    body = {k: v for k, v in footer.items() if k != _FOOTER_MAC}
+    encoded = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+    return hmac.new(key, b"topics-model footer\n" + encoded, hashlib.sha256).hexdigest()
+
+
+def _publish(tmp: Path, path: Path, *, force: bool, shown: Path) -> None:
+    exists = f"{shown} already exists; use --force (force=True) to replace it"
     if force:
         os.replace(tmp, path)
     else:
         try:
             os.link(tmp, path)  # fails if the target appeared meanwhile: never overwrite silently
         except FileExistsError:
-            raise ModelFileError(f"{path} already exists; use --force (force=True) to replace it") from None
+            raise ModelFileError(exists) from None
         except OSError:  # file systems without hard links
             if path.exists():
-                raise ModelFileError(f"{path} already exists; use --force (force=True) to replace it") from None
+                raise ModelFileError(exists) from None
             os.replace(tmp, path)
     try:
         dir_fd = os.open(path.parent, os.O_RDONLY)
@@ -290,35 +442,66 @@ def _sparse_to_dict(matrix) -> dict:
 
 
 # -- loading --------------------------------------------------------------------------------------------
-def read_footer(path) -> dict:
-    """The footer of a model file (format, version, sizes, counts), checksum verified, without unpickling."""
+def read_footer(path, *, key: bytes | None = None) -> dict:
+    """The footer of a model file (format, version, sizes, counts), checksum verified, without unpickling.
+
+    With ``key``, a signed file's signature (payload and footer) is verified too and a mismatch refused,
+    as loading does; an unsigned file is returned as it is (see :func:`signature_status`).
+    """
     path = _existing_file(Path(path))
     with _open_model(path) as f:
         footer = _check_footer(path, f, os.fstat(f.fileno()).st_size)
-        _check_digest(path, f, footer, key=None)
+        _check_digest(path, f, footer, key if footer.get("hmac_sha256") else None)
         return footer
+
+
+def signature_status(footer: dict, key: bytes | None) -> str:
+    """"none" (not signed), "unverified" (signed, no key given), "verified" (payload and footer), or
+    "payload verified" (signed before footers were); ``footer`` as :func:`read_footer` with ``key`` gave it."""
+    if not footer.get("hmac_sha256"):
+        return "none"
+    if key is None:
+        return "unverified"
+    return "verified" if footer.get(_FOOTER_MAC) else "payload verified"
 
 
 def load_model(path, *, key: bytes | None = None, mmap: bool = True) -> TopicModel:
     """Open a saved model, verifying format, checksum and (with ``key``) signature before unpickling.
 
-    Raises ModelFileError for a missing, truncated, damaged, unsigned-when-a-key-is-given, foreign or
-    too-new file. With ``mmap`` (the default) large arrays stay on disk, memory-mapped read-only.
+    Raises ModelFileError for a missing, truncated, damaged, malformed, unsigned-when-a-key-is-given,
+    foreign or too-new file. With ``mmap`` (the default) large arrays stay on disk, memory-mapped read-only.
     """
-    path = _existing_file(Path(path))
+    return _load(Path(path), key, mmap, for_update=False)[0]
+
+
+def load_for_update(path, *, key: bytes | None = None):
+    """``(model, stamp)``: the model at ``path``, to change and save again with
+    ``save_model(model, path, force=True, key=key, replacing=stamp)``. Hold :func:`lock_model` around both.
+
+    A signed model is refused without its key: saving it again would silently drop the signature.
+    """
+    return _load(Path(path), key, True, for_update=True)
+
+
+def _load(path: Path, key: bytes | None, mmap: bool, *, for_update: bool):
+    path = _existing_file(path)
     for _ in range(_LOAD_ATTEMPTS):
         with _open_model(path) as f:
-            stat = os.fstat(f.fileno())
-            footer = _check_footer(path, f, stat.st_size)
+            stat_result = os.fstat(f.fileno())
+            footer = _check_footer(path, f, stat_result.st_size)
+            if for_update and key is None and footer.get("hmac_sha256"):
+                raise ModelFileError(f"{path} is signed: give its key with --key-file (or TOPICS_MODEL_KEY) to "
+                                     f"change it; without the key it would be saved unsigned")
             _check_digest(path, f, footer, key)
             payload = _unpickle(path, mmap)
-            if _same_file(path, stat):  # not replaced by a concurrent save while we read it
-                return _model_from_payload(payload, footer, path)
+            if _same_file(path, stat_result):  # not replaced by a concurrent save while we read it
+                return _model_from_payload(payload, footer, path), _stamp(stat_result)
     raise ModelFileError(f"{path} kept changing while it was being read; try again")
 
 
 def _check_digest(path: Path, f, footer: dict, key: bytes | None) -> None:
-    """Refuse a payload whose CRC-32 (or, with a key, HMAC) does not match the footer."""
+    """Refuse a payload whose CRC-32 (or, with a key, HMAC) does not match the footer, and with a key a
+    footer whose own HMAC does not match."""
     if key is None:  # the signature needs one pass in order; without it, check blocks in parallel
         intact = _blocks_intact(f, footer)
         if intact is not None:
@@ -331,7 +514,10 @@ def _check_digest(path: Path, f, footer: dict, key: bytes | None) -> None:
     if key is not None:
         if not footer.get("hmac_sha256"):
             raise ModelFileError(f"{path} is not signed and a key was given: refusing to load it")
-        if not hmac.compare_digest(mac, footer["hmac_sha256"]):
+        footer_mac = footer.get(_FOOTER_MAC)  # compared as bytes: a forged value may be any text
+        if not hmac.compare_digest(mac.encode(), footer["hmac_sha256"].encode()) or (
+                footer_mac is not None and not hmac.compare_digest(_footer_mac(footer, key).encode(),
+                                                                   footer_mac.encode())):
             raise ModelFileError(f"{path} was changed after it was signed, or the key is wrong: refusing to load it")
 
 
@@ -361,12 +547,14 @@ def _check_footer(path: Path, f, size: int) -> dict:
     if magic != _END_MAGIC or not 0 < length <= min(_MAX_FOOTER, size - _TRAILER.size):
         raise ModelFileError(not_model)
     f.seek(size - _TRAILER.size - length)
-    try:
+    try:  # ValueError: also numbers of thousands of digits; RecursionError: arrays nested thousands deep
         footer = json.loads(f.read(length).decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise ModelFileError(f"{path} is damaged (unreadable footer)") from None
     if not isinstance(footer, dict) or footer.get("format") != FORMAT_NAME:
         raise ModelFileError(not_model)
+    if not _footer_well_formed(footer):
+        raise ModelFileError(f"{path} is damaged (malformed footer)")
     version = footer.get("format_version")
     if not isinstance(version, int) or version < 1:
         raise ModelFileError(f"{path} is damaged (bad format version {version!r})")
@@ -376,6 +564,30 @@ def _check_footer(path: Path, f, size: int) -> dict:
     if footer.get("payload_bytes") != size - _TRAILER.size - length:
         raise ModelFileError(f"{path} is damaged (its size does not match its footer: truncated or appended to)")
     return footer
+
+
+def _footer_well_formed(footer: dict) -> bool:
+    """Whether every field that is read has a type it can be read as (sizes, counts, text, digests)."""
+    def count(v):
+        return isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**63
+
+    def text(v):
+        return v is None or (isinstance(v, str) and len(v) <= 200)
+
+    def scalar(v):
+        return text(v) or isinstance(v, (bool, float)) or (isinstance(v, int) and abs(v) < 2**63)
+
+    def shallow(value, depth=0):  # fields of later versions too: a footer is a few flat records
+        if isinstance(value, dict):
+            value = list(value.values())
+        return not isinstance(value, list) or (depth < 4 and all(shallow(v, depth + 1) for v in value))
+
+    adds = footer.get("adds", [])
+    return (shallow(footer) and count(footer.get("payload_bytes")) and count(footer.get("crc32"))
+            and all(footer.get(k) is None or count(footer[k])
+                    for k in ("n_articles", "n_topics", "n_terms", "crc32_block_bytes"))
+            and all(text(footer.get(k)) for k in ("created", "topics_version", "hmac_sha256", _FOOTER_MAC))
+            and isinstance(adds, list) and all(isinstance(a, dict) and all(scalar(x) for x in a.values()) for a in adds))
 
 
 def _unpickle(path: Path, mmap: bool):
@@ -389,7 +601,9 @@ def _unpickle(path: Path, mmap: bool):
                 unpickler = unpickler_class(str(path), f, mmap_mode="r" if mmap else None)
             return unpickler.load()
     except Exception as exc:  # a verified file should always load; report rather than crash
-        raise ModelFileError(f"{path} could not be read ({type(exc).__name__}: {exc})") from None
+        reason = " ".join(str(exc).split())
+        reason = reason if len(reason) <= 200 else reason[:199] + "…"
+        raise ModelFileError(f"{path} could not be read ({type(exc).__name__}: {reason})") from None
 
 
 # The only classes a model payload may name: everything else in it is a str, int, float, bool, None,
@@ -407,13 +621,39 @@ def _plain_data_unpickler():
 
     from joblib.numpy_pickle import NumpyArrayWrapper, NumpyUnpickler
 
+    def refuse_objects(value):
+        if isinstance(value, (np.ndarray, np.dtype, np.generic)):
+            dtype = value if isinstance(value, np.dtype) else value.dtype
+            if dtype.hasobject:  # object arrays hold nested pickles: not plain data
+                raise pickle.UnpicklingError("the model holds an array of Python objects")
+            if isinstance(value, np.ndarray) and type(value) not in (np.ndarray, np.memmap):
+                raise pickle.UnpicklingError(f"the model holds an array of type {type(value).__name__}")
+        return value
+
     class PlainArrayWrapper(NumpyArrayWrapper):
         def read(self, unpickler, *args, **kwargs):
-            if self.dtype.hasobject:  # object arrays hold nested pickles: not plain data
-                raise pickle.UnpicklingError("the model holds an array of Python objects")
+            refuse_objects(getattr(self, "dtype", None))
+            if not isinstance(getattr(self, "dtype", None), np.dtype) or not isinstance(self.shape, tuple) \
+                    or not all(isinstance(d, int) and 0 <= d < 2**48 for d in self.shape):
+                raise pickle.UnpicklingError("the model holds a malformed array")
+            handle = unpickler.file_handle
+            left = os.fstat(handle.fileno()).st_size - handle.tell()
+            if int(np.prod(self.shape, dtype=object)) * self.dtype.itemsize > left:
+                raise pickle.UnpicklingError("the model holds an array larger than the file")
             return super().read(unpickler, *args, **kwargs)
 
+    def checked(real, name):
+        def build(*args):
+            if name == "_reconstruct" and (not args or args[0] is not np.ndarray):
+                raise pickle.UnpicklingError("it rebuilds an array of another type")
+            if name == "scalar" and args:
+                refuse_objects(args[0])
+            return refuse_objects(real(*args))
+        return build
+
     class PlainDataUnpickler(NumpyUnpickler):
+        dispatch = dict(NumpyUnpickler.dispatch)  # noqa: RUF012  (pickle's own per-class opcode table)
+
         def find_class(self, module, name):
             if (module, name) not in _ALLOWED_GLOBALS:
                 raise pickle.UnpicklingError(f"it names {module}.{name}, which a topics model never holds")
@@ -421,7 +661,34 @@ def _plain_data_unpickler():
                 return PlainArrayWrapper
             if name == "memmap":  # an array saved from a mapped model; never let the file call np.memmap
                 return np.ndarray
-            return super().find_class(module, name)
+            real = super().find_class(module, name)
+            return checked(real, name) if name in ("dtype", "_reconstruct", "scalar") else real
+
+        def load_build(self):  # after joblib's, which reads a wrapped array: check what was built
+            NumpyUnpickler.load_build(self)
+            refuse_objects(self.stack[-1])
+
+        def load_reduce(self):  # ndarray(...) called directly could map any memory it is given
+            self._refuse_call(self.stack[-2])
+            NumpyUnpickler.load_reduce(self)
+
+        def load_newobj(self):
+            self._refuse_call(self.stack[-2])
+            NumpyUnpickler.load_newobj(self)
+
+        def load_newobj_ex(self):
+            self._refuse_call(self.stack[-3])
+            NumpyUnpickler.load_newobj_ex(self)
+
+        @staticmethod
+        def _refuse_call(func):
+            if func is np.ndarray or func is np.dtype:
+                raise pickle.UnpicklingError(f"it calls {func.__name__} directly")
+
+        dispatch[pickle.BUILD[0]] = load_build
+        dispatch[pickle.REDUCE[0]] = load_reduce
+        dispatch[pickle.NEWOBJ[0]] = load_newobj
+        dispatch[pickle.NEWOBJ_EX[0]] = load_newobj_ex
 
     return PlainDataUnpickler
 
@@ -436,8 +703,7 @@ def _same_file(path: Path, stat: os.stat_result) -> bool:
 
 def _model_from_payload(payload, footer: dict, path: Path) -> TopicModel:
     try:
-        if not isinstance(payload, dict) or payload.get("kind") != FORMAT_NAME:
-            raise ValueError("not a topics model payload")
+        check_payload(payload, footer)  # every array's structure, before scipy or numpy index with it
         params = {k: v for k, v in payload["params"].items() if k in _PARAMETER_RULES}
         params["extra_stop_words"] = tuple(params.get("extra_stop_words", ()))
         params.setdefault("term_weighting", "tfidf")  # files from before the option had tf-idf weights
@@ -460,8 +726,8 @@ def _model_from_payload(payload, footer: dict, path: Path) -> TopicModel:
             raise ValueError("array shapes do not agree")
         if (footer.get("n_articles"), footer.get("n_topics"), footer.get("n_terms")) != (n, k, v):
             raise ValueError("footer and contents disagree")
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise ModelFileError(f"{path} is damaged or not a topics model ({exc})") from None
+    except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+        raise ModelFileError(f"{path} is damaged or not a topics model ({' '.join(str(exc).split())[:200]})") from None
     model.vectorizer_ = vectorizer
     model.components_ = H
     model.doc_topics_ = W
@@ -483,4 +749,5 @@ def file_size(path) -> int:
     return Path(path).stat().st_size
 
 
-__all__ = ["save_model", "load_model", "read_footer", "resolve_key", "check_writable", "FORMAT_VERSION"]
+__all__ = ["save_model", "load_model", "load_for_update", "lock_model", "read_footer", "signature_status",
+           "resolve_key", "check_writable", "FORMAT_VERSION"]

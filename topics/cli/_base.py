@@ -2,7 +2,10 @@
 
 This is the only module that prints. Library errors (:class:`topics.TopicsError`) and usage errors
 become one line on stderr and exit code 2; ``--debug`` shows the traceback instead. Ctrl-C exits 130
-and, because saving is atomic, leaves any existing model as it was.
+and SIGTERM 143, and, because saving is atomic, either leaves any existing model as it was.
+
+Commands that change a saved model (add, refit, label) open it with :func:`update_model`, which holds
+the model's writer lock from loading to saving, so concurrent changes queue instead of being lost.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import os
 import signal
 import sys
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -20,6 +24,7 @@ import click
 DEFAULT_MODEL = Path("models") / "default.joblib"
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports a process that SIGTERM ended
 
 
 # Set by the console script (`topics.cli.main`), not by in-process callers such as click's test runner,
@@ -33,14 +38,28 @@ def finish_without_interrupts():
     "nothing was written" about a model that was, or hit the interpreter's teardown with a traceback."""
     if _own_process:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
-def save(model, path, *, force: bool, key: bytes | None) -> None:
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, like Ctrl-C: temporary files are removed on the way out."""
+
+
+def _terminate(signum, frame):
+    raise Terminated()
+
+
+def save(model, path, *, force: bool, key: bytes | None, replacing=None) -> None:
     """Save the model atomically. A Ctrl-C that lands once the new file is in place (while the save
     syncs its folder, say) no longer stops the command: it would report that nothing was written."""
     before = _file_identity(path)
     try:
-        model.save(path, force=force, key=key)
+        if replacing is None:
+            model.save(path, force=force, key=key)
+        else:
+            from ..store import save_model
+
+            save_model(model, path, force=force, key=key, replacing=replacing)
         finish_without_interrupts()
     except KeyboardInterrupt:
         if _file_identity(path) == before:
@@ -57,8 +76,42 @@ def _file_identity(path):
     return stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns
 
 
+class ModelUpdate:
+    """A model opened to be changed and saved again in place: see :func:`update_model`."""
+
+    def __init__(self, model, path: Path, key: bytes | None, stamp):
+        self.model, self.path, self.key, self._stamp = model, path, key, stamp
+
+    def save(self) -> None:
+        """Save the changed model over the file it came from (signed again with the same key)."""
+        save(self.model, self.path, force=True, key=self.key, replacing=self._stamp)
+
+
+@contextmanager
+def update_model(model_path: Path, key_file):
+    """Open the model at ``model_path`` to change it, holding its writer lock until the block ends.
+
+    Another command changing the same model waits (and says so on stderr); readers never wait. A signed
+    model needs its key, or its signature would be dropped. Call ``.save()`` on what this yields.
+    """
+    from ..store import load_for_update, lock_model, resolve_key
+
+    key = resolve_key(key_file)
+
+    def waiting():
+        click.echo(f"topics: waiting for another command to finish changing {model_path}", err=True)
+
+    with lock_model(model_path, on_wait=waiting):
+        model, stamp = load_for_update(model_path, key=key)
+        yield ModelUpdate(model, model_path, key, stamp)
+
+
 class _Interrupted(Exception):
-    """Ctrl-C, carried past click's own handler (which would print a stray blank line first)."""
+    """Ctrl-C or SIGTERM, carried past click's own handler (which would print a stray blank line first)."""
+
+    def __init__(self, terminated: bool = False):
+        super().__init__()
+        self.terminated = terminated
 
 
 class TopicsGroup(click.Group):
@@ -67,14 +120,16 @@ class TopicsGroup(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except KeyboardInterrupt:
-            raise _Interrupted() from None
+        except KeyboardInterrupt as exc:
+            raise _Interrupted(isinstance(exc, Terminated)) from None
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         from ..errors import TopicsError
 
         args = list(sys.argv[1:] if args is None else args)
         debug = "--debug" in args
+        if _own_process:  # SIGTERM (kill, systemd, docker stop) ends the command as cleanly as Ctrl-C
+            signal.signal(signal.SIGTERM, _terminate)
         try:
             with warnings.catch_warnings():
                 warnings.showwarning = _show_warning  # one plain line, not file:line plus source
@@ -84,11 +139,15 @@ class TopicsGroup(click.Group):
             if debug:
                 raise
             _fail(str(exc))
-        except click.exceptions.Abort:
+        except click.exceptions.Abort as exc:  # click's own handler caught it (outside a command)
+            if isinstance(exc.__cause__, Terminated):
+                _fail("terminated; nothing was written", EXIT_TERMINATED)
             _fail("interrupted; nothing was written", EXIT_INTERRUPTED)
-        except (KeyboardInterrupt, _Interrupted):
+        except (KeyboardInterrupt, _Interrupted) as exc:
             if debug:
                 raise
+            if isinstance(exc, Terminated) or getattr(exc, "terminated", False):
+                _fail("terminated; nothing was written", EXIT_TERMINATED)
             _fail("interrupted; nothing was written", EXIT_INTERRUPTED)
         except click.ClickException as exc:
             _fail(exc.format_message(), exc.exit_code)

@@ -82,32 +82,47 @@ def _summary_markdown(topic_list, n_total: int) -> str:
 
 
 # -- info -----------------------------------------------------------------------------------------------
+_SIGNATURE_TEXT = {
+    "none": "no",
+    "unverified": "unverified (give the key with --key-file or TOPICS_MODEL_KEY to check the signature)",
+    "verified": "verified",
+    "payload verified": "payload verified; footer (history, creation time) unsigned: saved by an older topics",
+}
+
+
 @cli.command()
 @model_option
+@key_option
 @click.option("--format", "out_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--clutter", is_flag=True, help="Also list what the fit learned to leave out (loads the model).")
-@key_option
-def info(model_path, out_format, clutter, key_file):
+def info(model_path, key_file, out_format, clutter):
     """What a model file holds, read from its footer without loading it.
+
+    With a key (--key-file or $TOPICS_MODEL_KEY) the signature is verified, and a file changed after
+    it was signed is refused; without one a signed file shows as "unverified".
+
+    \b
+    JSON: {"path", "file_bytes", "signature": "none"|"unverified"|"verified"|"payload verified", ...footer}
 
     \b
     Example:
       topics info --model models/default.joblib
     """
-    from ..store import read_footer
+    from ..store import read_footer, resolve_key, signature_status
 
-    footer = read_footer(model_path)
-    footer = {"path": str(model_path), "file_bytes": Path(model_path).stat().st_size, **footer}
+    key = resolve_key(key_file)
+    footer = read_footer(model_path, key=key)
+    ours = {"path": str(model_path), "file_bytes": Path(model_path).stat().st_size,
+            "signature": signature_status(footer, key)}
+    footer = {**ours, **{k: v for k, v in footer.items() if k not in ours}}  # a footer cannot claim "verified"
     learned = open_model(model_path, key_file).clutter() if clutter else None
     if out_format == "json":
         click.echo(json.dumps(footer if learned is None else {**footer, "clutter": learned}, indent=2))
         return
     rows = [[k, str(footer.get(k))] for k in ("path", "file_bytes", "format_version", "topics_version", "created",
                                                "n_articles", "n_terms", "n_topics")]
-    rows.append(["signed", "yes" if footer.get("hmac_sha256") else "no"])
-    rows += [["added", (f"{a['at']}: +{a['n_added']} ({a['n_replaced']} replaced), error x{a['error_ratio']}, "
-                        f"unknown terms {a['unknown_share']:.0%}{', refit advised' if a['refit_advised'] else ''}")]
-             for a in footer.get("adds", [])]
+    rows.append(["signed", _SIGNATURE_TEXT[footer["signature"]]])
+    rows += [["added", _add_line(a)] for a in footer.get("adds", [])]
     click.echo(table(["field", "value"], rows))
     if learned is not None:
         click.echo("")
@@ -122,3 +137,13 @@ def clutter_table(learned: dict) -> str:
     rows += [["formula", f"{count:,}", term] for term, count in learned["formulae"].items()]
     rows += [["source term", source, term] for term, source in learned["source_terms"].items()]
     return table(["kind", "articles", "text"], rows)
+
+
+def _add_line(add: dict) -> str:
+    def number(key, fmt):
+        value = add.get(key)
+        return format(value, fmt) if isinstance(value, (int, float)) and not isinstance(value, bool) else "?"
+
+    advised = ", refit advised" if add.get("refit_advised") is True else ""
+    return (f"{add.get('at')}: +{number('n_added', '')} ({number('n_replaced', '')} replaced), "
+            f"error x{add.get('error_ratio')}, unknown terms {number('unknown_share', '.0%')}{advised}")

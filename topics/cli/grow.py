@@ -20,7 +20,7 @@ from pathlib import Path
 
 import click
 
-from ._base import cli, key_option, model_option, open_model, save
+from ._base import cli, key_option, model_option, update_model
 from .options import corpus_options, scheduler_option
 
 
@@ -68,13 +68,12 @@ def add(corpus, model_path, replace, reading, scheduler, key_file, out_format):
       topics add extra.csv --text-field body
     """
     from ..parallel import use_scheduler
-    from ..store import resolve_key
 
-    model = open_model(model_path, key_file)
-    articles = _read(model, corpus, reading)
-    with use_scheduler(scheduler):
-        report = model.add(articles, replace=replace)
-    save(model, model_path, force=True, key=resolve_key(key_file))
+    with update_model(model_path, key_file) as update:  # locked from load to save: no concurrent add is lost
+        articles = _read(update.model, corpus, reading)
+        with use_scheduler(scheduler):
+            report = update.model.add(articles, replace=replace)
+        update.save()
     if out_format == "json":
         click.echo(json.dumps({"model": str(model_path), "reading": articles.reading_options(), **report.to_dict()},
                               ensure_ascii=False, indent=2))
@@ -114,12 +113,11 @@ def refit(corpus, model_path, reading, key_file, out_format, quiet):
       topics refit news/ --model models/news.joblib
     """
     from ..incremental import MIN_TOPIC_MATCH
-    from ..store import resolve_key
 
-    model = open_model(model_path, key_file)
-    articles = _read(model, corpus, reading)
-    report = model.refit(articles, progress=not quiet and sys.stderr.isatty())
-    save(model, model_path, force=True, key=resolve_key(key_file))
+    with update_model(model_path, key_file) as update:
+        articles = _read(update.model, corpus, reading)
+        report = update.model.refit(articles, progress=not quiet and sys.stderr.isatty())
+        update.save()
     if out_format == "json":
         click.echo(json.dumps({"model": str(model_path), "reading": articles.reading_options(), **report.to_dict()},
                               ensure_ascii=False, indent=2))

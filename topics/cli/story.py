@@ -19,7 +19,7 @@ from pathlib import Path
 
 import click
 
-from ._base import cli, key_option, model_option, open_model, save, shorten, table
+from ._base import cli, key_option, model_option, open_model, shorten, table, update_model
 from .options import plot_option
 
 
@@ -47,10 +47,9 @@ def label(topic_id, name, model_path, key_file, out_format):
       topics label 3 "India–Russia ties"
       topics label 3 ""
     """
-    from ..store import resolve_key
-
-    model = open_model(model_path, key_file).rename_topic(topic_id, name)
-    save(model, model_path, force=True, key=resolve_key(key_file))   # atomic: a crash keeps the old file
+    with update_model(model_path, key_file) as update:  # locked from load to save: no concurrent change is lost
+        model = update.model = update.model.rename_topic(topic_id, name)
+        update.save()   # atomic: a crash keeps the old file
     topic = model.summary(n_words=10, n_articles=0)[topic_id]
     if out_format == "json":
         _echo_json({"model": str(model_path), "topic": topic.id, "label": topic.label,
