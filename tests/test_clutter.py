@@ -175,3 +175,47 @@ def test_a_sources_house_terms_do_not_lead_topics(lee_records, tmp_path):
     assert "zorblax" in vocabulary(kept) and kept.clutter()["source_terms"] == {}
     other_field = topics.fit(path, n_topics=6, source_field="missing")
     assert other_field.clutter()["source_terms"] == {} and not other_field.summary()[0].sources
+
+
+def test_evaluate_flags_clutter_topics_and_tune_is_not_drawn_to_them(lee_records, tmp_path, run_cli):
+    from topics.tune import choose_k
+
+    # a share strip glued to a third of the articles, kept in the model on purpose
+    texts = [r["text"] + (" " + SHARE_STRIP if i % 3 == 0 else "") for i, r in enumerate(lee_records)]
+    kept = topics.fit(texts, n_topics=8, learn_clutter=False)
+    result = kept.evaluate(texts, stability=False)
+    strip_topics = [t for t in result["topics"] if {"digg", "reddit", "newsvine"} & set(t["words"])]
+    assert strip_topics and all(t["clutter"] and t["span_share"] >= 0.3 for t in strip_topics)
+    assert result["n_clutter"] == len(strip_topics) and result["npmi_clean"] < result["npmi"]
+    clean = topics.fit(texts, n_topics=8).evaluate(texts, stability=False)
+    assert clean["n_clutter"] == 0
+    # the CLI lists a flagged topic after every clean one, saying why
+    (tmp_path / "texts.txt").write_text("\n".join(t.replace("\n", " ") for t in texts) + "\n", encoding="utf-8")
+    kept.save(tmp_path / "kept.joblib")
+    listed = run_cli("evaluate", tmp_path / "texts.txt", "--model", "kept.joblib", "--no-stability")
+    assert listed.exit_code == 0, listed.stderr
+    rows = listed.stdout.splitlines()[2:]
+    flagged = [i for i, row in enumerate(rows) if "lines " in row]
+    assert flagged and flagged == list(range(len(rows) - len(flagged), len(rows)))
+    # choose_k prefers the clean score: a k whose NPMI comes from clutter loses
+    rows = [{"k": 5, "npmi": 0.20, "npmi_clean": 0.20, "diversity": 0.9},
+            {"k": 10, "npmi": 0.30, "npmi_clean": 0.15, "diversity": 0.9}]
+    assert choose_k(rows)[0] == 5
+
+
+def test_adding_another_kind_of_text_says_so_and_advises_a_refit(lee_records, newsgroup_records, run_cli, tmp_path):
+    import json
+
+    model = topics.fit([topics.Article(id=f"lee-{i}", text=r["text"]) for i, r in enumerate(lee_records[:250])],
+                       n_topics=8)
+    model.save(tmp_path / "news.joblib")
+    more_news = model.add([topics.Article(id=f"more-{i}", text=r["text"]) for i, r in enumerate(lee_records[250:])])
+    assert not more_news.another_domain
+    (tmp_path / "posts.jsonl").write_text("".join(json.dumps({"id": f"p{r['id']}", "text": r["text"]}) + "\n"
+                                                  for r in newsgroup_records[:80]), encoding="utf-8")
+    result = run_cli("add", "posts.jsonl", "--model", "news.joblib")
+    assert result.exit_code == 0, result.stderr
+    assert "Refit advised: the new articles read like another kind of text than the archive" in result.stdout
+    assert "topics refit CORPUS" in result.stdout
+    report = run_cli("add", "posts.jsonl", "--model", "news.joblib", "--replace", "--format", "json").json()
+    assert report["another_domain"] and report["refit_advised"]

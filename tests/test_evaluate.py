@@ -172,8 +172,10 @@ def test_auto_topics_uses_the_tune_rule(newsgroup_records):
 # -- model.evaluate -----------------------------------------------------------------------------------
 def test_model_evaluate_reports_every_metric(sample_model):
     result = sample_model.evaluate(SAMPLE)
-    assert set(result) == {"n_topics", "npmi", "diversity", "relative_error", "stability", "topics"}
+    assert set(result) == {"n_topics", "npmi", "npmi_clean", "diversity", "n_clutter", "clutter_rate",
+                           "relative_error", "stability", "topics"}
     assert result["n_topics"] == 10 and len(result["topics"]) == 10
+    assert result["n_clutter"] == 0 and result["npmi_clean"] == result["npmi"]  # real ABC news: no clutter
     assert 0.05 < result["npmi"] < 0.5 and result["diversity"] >= 0.85
     assert abs(result["relative_error"] - sample_model.fit_info_["relative_error"]) < 1e-5
     assert 0.5 < result["stability"] <= 1.0
@@ -303,8 +305,10 @@ def test_cli_evaluate_json(run_cli, sample_model_file):
     result = run_cli("evaluate", SAMPLE, "--model", sample_model_file, "--format", "json", "--no-stability")
     assert result.exit_code == 0, result.stderr
     data = result.json()
-    assert set(data) == {"n_topics", "npmi", "diversity", "relative_error", "topics"}
-    assert set(data["topics"][0]) == {"id", "words", "npmi", "unique_words"} and len(data["topics"][0]["words"]) == 10
+    assert set(data) == {"n_topics", "npmi", "npmi_clean", "diversity", "n_clutter", "clutter_rate", "relative_error",
+                         "topics"}
+    assert set(data["topics"][0]) == {"id", "words", "npmi", "unique_words", "span_share", "source_share",
+                                      "stub_share", "clutter"} and len(data["topics"][0]["words"]) == 10
 
 
 def test_cli_evaluate_table(run_cli, sample_model_file):
@@ -312,7 +316,8 @@ def test_cli_evaluate_table(run_cli, sample_model_file):
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith("10 topics: npmi ") and "stability" in lines[0]
-    assert lines[1].split() == ["topic", "npmi", "unique", "stable", "top", "words"] and len(lines) == 12
+    assert lines[1].split() == ["topic", "npmi", "unique", "stable", "clutter", "top", "words"] and len(lines) == 12
+    assert "0 flagged as clutter" in lines[0]
 
 
 def test_cli_tune_json_and_table(run_cli):
@@ -321,7 +326,7 @@ def test_cli_tune_json_and_table(run_cli):
     data = result.json()
     assert set(data) == {"rows", "chosen", "reason", "n_articles"} and data["n_articles"] == 351
     assert [r["k"] for r in data["rows"]] == [4, 8] and data["chosen"] in (4, 8)
-    assert set(data["rows"][0]) == {"k", "npmi", "diversity", "relative_error"}
+    assert set(data["rows"][0]) == {"k", "npmi", "npmi_clean", "n_clutter", "clutter_rate", "diversity", "relative_error"}
     table = run_cli("tune", SAMPLE, "--topics", "4,8", "--jobs", 1)
     assert table.stdout.splitlines()[0].split() == ["k", "npmi", "diversity", "relative_error"]
     assert "<- chosen" in table.stdout and table.stdout.rstrip().endswith("NPMI.")

@@ -32,6 +32,12 @@ NPMI is about half as high for every pipeline. The stream does not depend on the
 so models with different cleaning are compared on the same footing.
 
 **Diversity** is the share of distinct terms among all topics' top-25 terms (1.0: no term repeats).
+**Clutter** (:func:`topic_clutter`): clutter co-occurs perfectly, so NPMI rewards it (a share-button strip
+scores better than any story). Each topic gets three signals: the share of its top words' occurrences
+that stand inside lines the archive repeats verbatim (:class:`topics.clean.RepeatedSpans`, learned from
+the texts), the share of its weight from its largest source, and the share of stubs among its top
+articles. A topic past any limit (:data:`CLUTTER_LIMITS`) is flagged; ``npmi_clean`` averages NPMI with a
+flagged topic counting at most 0, so clutter cannot raise it, and that is the NPMI ``tune`` chooses k by.
 **Stability** matches topics of two fits one-to-one (Hungarian assignment on the cosine of H rows) and
 averages the matched cosines (1.0: the same topics).
 
@@ -47,7 +53,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .clean import clean_news
+from collections import Counter
+
+from .clean import SPAN_SAMPLE, RepeatedSpans, clean_news, repair_text
 from .topic_model import error_from_sums, error_sums, fit_topics, topic_terms
 
 WINDOW = 10
@@ -218,16 +226,80 @@ def relative_error(X, W, H, *, block: int = 10_000) -> float:
 
 
 # -- all metrics of one fit ---------------------------------------------------------------------------
-def evaluate_topics(top_words, tokens, *, X=None, W=None, H=None, H_other=None) -> dict:
+# A topic is clutter past any of these: share of its top words' occurrences inside repeated lines, share of
+# its weight from one source (only with two sources or more), share of stubs among its top articles.
+CLUTTER_LIMITS = {"span_share": 0.3, "source_share": 0.9, "stub_share": 0.5}
+CLUTTER_TOP_ARTICLES = 20
+
+
+def span_word_shares(texts) -> dict:
+    """For each reference word of ``texts`` (:func:`reference_tokens`) found inside lines they repeat
+    verbatim, the share of its occurrences that stand there."""
+    step = max(1, -(-len(texts) // SPAN_SAMPLE))
+    spans = RepeatedSpans.learn([clean_news(repair_text(t)) for t in texts[::step]])
+    if not spans:
+        return {}
+    total, kept = Counter(), Counter()
+    for text in texts:
+        cleaned = clean_news(repair_text(text))
+        stripped = spans.strip(cleaned)
+        if stripped is not cleaned:
+            total.update(reference_tokens(cleaned))
+            kept.update(reference_tokens(stripped))
+    return {w: (n - kept[w]) / n for w, n in total.items() if n > kept[w]}
+
+
+def topic_clutter(top_words, span_shares: dict, *, W=None, sources=None, stubs=None) -> list[dict]:
+    """The clutter signals of each topic (see the module docstring) and whether it is flagged.
+
+    top_words : k lists of terms; span_shares : :func:`span_word_shares` of the texts; W : ndarray
+    (n_articles, k) or None; sources : each article's source or None; stubs : rows of stub articles.
+    """
+    from .summary import source_shares
+
+    k = len(top_words)
+    by_source = source_shares(W, sources) if W is not None and sources is not None else [[] for _ in range(k)]
+    n_sources = len({s for s in sources if s is not None}) if sources is not None else 0
+    stub_set = set(np.asarray(stubs).tolist()) if stubs is not None else set()
+    result = []
+    for t in range(k):
+        words = coherence_words(top_words[t])
+        signals = {"span_share": float(np.mean([span_shares.get(w, 0.0) for w in words])) if words else 0.0,
+                   "source_share": by_source[t][0][1] if by_source[t] and n_sources >= 2 else 0.0,
+                   "stub_share": 0.0}
+        if W is not None and stub_set:
+            top = np.argsort(-W[:, t], kind="stable")[:CLUTTER_TOP_ARTICLES]
+            top = top[W[top, t] > 0]
+            signals["stub_share"] = float(np.mean([r in stub_set for r in top.tolist()])) if top.size else 0.0
+        signals = {name: round(value, 6) for name, value in signals.items()}
+        signals["clutter"] = any(signals[name] >= limit for name, limit in CLUTTER_LIMITS.items())
+        result.append(signals)
+    return result
+
+
+def clean_npmi(npmi: np.ndarray, clutter: list[dict]) -> float:
+    """Mean NPMI with each flagged topic counting at most 0: a score clutter cannot raise."""
+    if npmi.size == 0:
+        return 0.0
+    flagged = np.array([c["clutter"] for c in clutter], dtype=bool)
+    return float(np.where(flagged, np.minimum(npmi, 0.0), npmi).mean())
+
+
+def evaluate_topics(top_words, tokens, *, X=None, W=None, H=None, H_other=None, span_shares=None, sources=None,
+                    stubs=None) -> dict:
     """Every metric of one fit, overall and per topic, as plain data.
 
     top_words : list of k lists of at least 25 terms, in rank order; tokens : reference token lists;
-    X, W, H : the fit's matrices (for the reconstruction error); H_other : H of a second fit (stability).
+    X, W, H : the fit's matrices (for the reconstruction error); H_other : H of a second fit (stability);
+    span_shares, sources, stubs : for the clutter signals (:func:`topic_clutter`).
     """
     npmi = topic_npmi([coherence_words(w) for w in top_words], tokens)
     diversity, own = topic_diversity([w[:N_DIVERSITY_WORDS] for w in top_words])
+    clutter = topic_clutter(top_words, span_shares or {}, W=W, sources=sources, stubs=stubs)
+    n_clutter = sum(c["clutter"] for c in clutter)
     result = {"n_topics": len(top_words), "npmi": round(float(npmi.mean()), 6) if npmi.size else 0.0,
-              "diversity": round(diversity, 6)}
+              "npmi_clean": round(clean_npmi(npmi, clutter), 6), "diversity": round(diversity, 6),
+              "n_clutter": n_clutter, "clutter_rate": round(n_clutter / len(top_words), 6) if top_words else 0.0}
     if X is not None:
         result["relative_error"] = round(relative_error(X, W, H), 6)
     matched = None
@@ -237,7 +309,7 @@ def evaluate_topics(top_words, tokens, *, X=None, W=None, H=None, H_other=None) 
     result["topics"] = [
         {"id": t, "words": coherence_words(top_words[t]), "npmi": round(float(npmi[t]), 6),
          "unique_words": round(float(own[t]), 6),
-         **({"stability": round(float(matched[t]), 6)} if matched is not None else {})}
+         **({"stability": round(float(matched[t]), 6)} if matched is not None else {}), **clutter[t]}
         for t in range(len(top_words))]
     return result
 
@@ -249,13 +321,21 @@ def evaluate_model(model, texts, *, stability: bool = True, sample_share: float 
     TF-IDF matrix on a random ``sample_share`` of its articles (seed ``random_state + 1``) and matches
     the topics of that fit to the model's.
     """
+    from .model import stub_rows
+
     H, W, X = model.components_, np.asarray(model.doc_topics_), model.doc_terms_
     columns = topic_terms(H, W, N_DIVERSITY_WORDS)
     top_words = [model.vectorizer_.terms(row) for row in columns]
     tokens = [reference_tokens(t) for t in texts]
     H_other = refit_on_sample(X, H.shape[0], seed=(model.random_state or 0) + 1, share=sample_share,
                               max_iter=model.max_iter) if stability else None
-    return evaluate_topics(top_words, tokens, X=X, W=W, H=H, H_other=H_other)
+    # Stubs by the default rule even for models fitted without it (they may stand for a topic there).
+    stubs = stub_rows(X, model.vectorizer_.vocabulary_, max(model.min_words, STUB_WORDS))
+    return evaluate_topics(top_words, tokens, X=X, W=W, H=H, H_other=H_other, span_shares=span_word_shares(texts),
+                           sources=model.articles_.sources, stubs=stubs)
+
+
+STUB_WORDS = 3
 
 
 def refit_on_sample(X, n_topics: int, *, seed: int, share: float = 0.8, max_iter: int = 400) -> np.ndarray:

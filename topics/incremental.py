@@ -62,6 +62,10 @@ REFIT_ERROR_RATIO = 1.25   # batch error / fitted error above which a refit is a
 REFIT_GROWTH = 1.0         # articles added since the fit / articles fitted, above which a refit is advised
 MIN_TOPIC_MATCH = 0.5      # cosine of topic-term rows above which a refitted topic keeps an old name
 REFIT_UNKNOWN_RATIO = 1.5  # batch unknown_share / the fitted archive's, above which a refit is advised
+# A batch is another kind of text than the archive above this unknown-term ratio or with more stubs than
+# this share (how they were chosen: docs/decisions.md, "Drift").
+DOMAIN_UNKNOWN_RATIO = 1.7
+DOMAIN_STUB_SHARE = 0.2
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,8 @@ class AddReport:
     seconds: float = 0.0
     at: str = ""
     skipped: str = ""      # what reading the batch skipped or repaired (ReadStats.describe), '' when nothing
+    another_domain: bool = False  # the batch reads like another kind of text than the archive
+    n_stubs: int = 0       # added articles with too few known words to weigh in any topic
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -179,9 +185,19 @@ def _drift(model, X_new, W_new, W_old, texts, *, n_replaced, n_articles, started
         reasons.append(f"the topics explain the new articles {ratio:.2f}x worse than the fitted archive "
                        f"(refit above {REFIT_ERROR_RATIO})")
     unknown, fitted_unknown = unknown_share(model.vectorizer_, texts), model.fit_info_.get("unknown_share")
-    if fitted_unknown and unknown > REFIT_UNKNOWN_RATIO * fitted_unknown:
+    new_words = bool(fitted_unknown) and unknown > REFIT_UNKNOWN_RATIO * fitted_unknown
+    if new_words:
         reasons.append(f"{unknown:.0%} of the new articles' terms are outside the vocabulary, against "
                        f"{fitted_unknown:.0%} for the fitted archive (refit above {REFIT_UNKNOWN_RATIO}x)")
+    n_stubs = int((np.asarray(W_new).sum(axis=1) == 0).sum())
+    # Far more new words than new stories bring, or many articles this model cannot read at all: not news
+    # of the same archive but another kind of text (speeches or forum posts added to news).
+    another_domain = (bool(fitted_unknown) and unknown > DOMAIN_UNKNOWN_RATIO * fitted_unknown) \
+        or n_stubs > DOMAIN_STUB_SHARE * len(texts)
+    if another_domain:
+        reasons.insert(0, "the new articles read like another kind of text than the archive (their words are "
+                          "largely new to it): its topics cannot describe them, so they will hardly show in "
+                          "topics or trends until the model is refitted on the whole archive")
     if added_since_fit > REFIT_GROWTH * fitted:
         reasons.append(f"{added_since_fit:,} articles were added since the fit on {fitted:,}: "
                        "the vocabulary and idf no longer describe the archive")
@@ -192,7 +208,8 @@ def _drift(model, X_new, W_new, W_old, texts, *, n_replaced, n_articles, started
         unknown_share=unknown, fitted_unknown_share=fitted_unknown, topic_shift=round(0.5 * float(np.abs(batch - archive).sum()), 4),
         topic_shares=[round(float(s), 4) for s in batch], refit_advised=bool(reasons), reasons=reasons,
         seconds=round(time.perf_counter() - started, 3),
-        at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), skipped=skipped)
+        at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), skipped=skipped,
+        another_domain=bool(another_domain), n_stubs=n_stubs)
 
 
 def _shares(W: np.ndarray) -> np.ndarray:

@@ -8,7 +8,9 @@ on a random sample of that many articles (the vocabulary still comes from the wh
 
 **The rule** (:func:`choose_k`): among the k whose diversity is at least 0.85 (topics that do not
 repeat each other's words), take the k with the highest NPMI; a larger k must beat a smaller one by
-more than 0.01 NPMI, the noise between neighbouring fits, so ties go to fewer, broader topics.
+more than 0.01 NPMI, the noise between neighbouring fits, so ties go to fewer, broader topics. The NPMI
+is ``npmi_clean`` (:func:`topics.evaluate.clean_npmi`): a topic made of lines the archive repeats counts
+at most 0, since clutter co-occurs perfectly and would otherwise steer the choice toward it.
 ``topics fit --topics auto`` and ``TopicModel(n_topics="auto")`` apply the same rule over
 :func:`auto_range`.
 """
@@ -20,7 +22,7 @@ import functools
 import numpy as np
 
 from .errors import ParameterError
-from .evaluate import N_DIVERSITY_WORDS, evaluate_topics, reference_tokens, refit_on_sample
+from .evaluate import N_DIVERSITY_WORDS, evaluate_topics, reference_tokens, refit_on_sample, span_word_shares
 from .topic_model import fit_topics, nmf_transform, topic_terms
 
 MIN_DIVERSITY = 0.85
@@ -53,15 +55,21 @@ def auto_range(n_articles: int) -> list[int]:
 
 
 def choose_k(rows: list[dict]) -> tuple[int, str]:
-    """The chosen k and why, from rows with "k", "npmi" and "diversity" (see the module docstring)."""
+    """The chosen k and why, from rows with "k", "npmi" (or "npmi_clean", preferred) and "diversity" (see
+    the module docstring)."""
     rows = sorted(rows, key=lambda r: r["k"])
     diverse = [r for r in rows if r["diversity"] >= MIN_DIVERSITY]
     pool = diverse or rows
+
+    def score(row):
+        return row.get("npmi_clean", row["npmi"])
+
     best = pool[0]
     for row in pool[1:]:
-        if row["npmi"] > best["npmi"] + NPMI_MARGIN:
+        if score(row) > score(best) + NPMI_MARGIN:
             best = row
-    why = (f"highest NPMI ({best['npmi']:.3f})" + (f" among k with diversity >= {MIN_DIVERSITY}" if diverse else
+    clutter = "; topics of repeated lines count at most 0" if "npmi_clean" in best else ""
+    why = (f"highest NPMI ({score(best):.3f}{clutter})" + (f" among k with diversity >= {MIN_DIVERSITY}" if diverse else
            f"; no k reached diversity {MIN_DIVERSITY}") + f"; a larger k must gain > {NPMI_MARGIN} NPMI")
     return best["k"], why
 
@@ -83,12 +91,13 @@ def tune_topics(X, vocabulary, texts, k_values, *, random_state=0, max_iter: int
         rows = np.sort(np.random.default_rng(random_state).choice(rows.size, size=max_articles, replace=False))
         X = X[rows]
     tokens = [reference_tokens(texts[r]) for r in rows]
+    span_shares = span_word_shares([texts[r] for r in rows])
     too_many = [k for k in k_values if k > X.shape[0] or k > X.shape[1]]
     if too_many:
         raise ParameterError(f"topics={too_many[0]} is more than the {X.shape[0]} articles or {X.shape[1]} terms; "
                              "ask for fewer topics")
     work = functools.partial(_measure_k, X=X, vocabulary=vocabulary, tokens=tokens, random_state=random_state,
-                             max_iter=max_iter, stability=stability)
+                             max_iter=max_iter, stability=stability, span_shares=span_shares)
     rows = map_chunks(work, k_values, n_jobs=n_jobs)
     chosen, reason = choose_k(rows)
     return {"rows": rows, "chosen": chosen, "reason": reason, "n_articles": int(X.shape[0])}
@@ -117,12 +126,12 @@ def vectorise(texts, *, min_df=2, max_df=0.5, ngram_max=2, extra_stop_words=()):
     return vectorizer.fit_transform(texts), vectorizer.vocabulary_
 
 
-def _measure_k(k: int, *, X, vocabulary, tokens, random_state, max_iter, stability) -> dict:
+def _measure_k(k: int, *, X, vocabulary, tokens, random_state, max_iter, stability, span_shares=None) -> dict:
     H = fit_topics(X, k, random_state=random_state, max_iter=max_iter)
     W = nmf_transform(X, H)
     top_words = [[vocabulary[c].decode("utf-8") for c in row] for row in topic_terms(H, W, N_DIVERSITY_WORDS)]
     H_other = refit_on_sample(X, k, seed=(random_state or 0) + 1, max_iter=max_iter) if stability else None
-    scores = evaluate_topics(top_words, tokens, X=X, W=W, H=H, H_other=H_other)
+    scores = evaluate_topics(top_words, tokens, X=X, W=W, H=H, H_other=H_other, span_shares=span_shares)
     scores.pop("topics")
     scores["k"] = scores.pop("n_topics")
     return scores

@@ -15,6 +15,16 @@ def _echo_json(data):
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
+def _clutter_note(topic: dict) -> str:
+    """Why a topic is flagged: "lines 64%", "source 95%", "stubs 60%"; "-" when it is not."""
+    from ..evaluate import CLUTTER_LIMITS
+
+    if not topic["clutter"]:
+        return "-"
+    names = {"span_share": "lines", "source_share": "source", "stub_share": "stubs"}
+    return ", ".join(f"{names[k]} {topic[k]:.0%}" for k, limit in CLUTTER_LIMITS.items() if topic[k] >= limit)
+
+
 @cli.command()
 @click.argument("corpus", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @model_option
@@ -27,7 +37,9 @@ def evaluate(corpus, model_path, key_file, reading, no_stability, fmt):
 
     NPMI: coherence of each topic's top-10 words (gensim's c_npmi, windows of 10 words of the texts
     without stop words or Usenet boilerplate, as published figures count them; higher is better, 0 is
-    chance). Diversity: share of distinct words in all topics' top 25. Error: relative
+    chance). Clutter: a topic is flagged when its words stand mostly inside lines the archive repeats
+    (share strips, credits), its weight comes from one source, or its best articles are stubs; flagged
+    topics are listed last, and npmi_clean counts each at most 0. Diversity: share of distinct words in all topics' top 25. Error: relative
     reconstruction error. Stability: how closely a refit on 80% of the articles finds the same topics.
     CORPUS is read as the model's archive was, except for the reading options given.
 
@@ -44,13 +56,15 @@ def evaluate(corpus, model_path, key_file, reading, no_stability, fmt):
     if fmt == "json":
         _echo_json({**result, "skipped": skipped} if skipped else result)
         return
-    overall = [f"{name} {result[name]:.3f}" for name in ("npmi", "diversity", "relative_error", "stability")
-               if name in result]
-    click.echo(f"{result['n_topics']} topics: " + ", ".join(overall))
+    overall = [f"{name} {result[name]:.3f}" for name in ("npmi", "npmi_clean", "diversity", "relative_error",
+                                                         "stability") if name in result]
+    click.echo(f"{result['n_topics']} topics: " + ", ".join(overall) + f"; {result['n_clutter']} flagged as clutter")
+    # Best first, and a flagged topic after every clean one: clutter co-occurs perfectly, so its NPMI is high.
+    ranked = sorted(result["topics"], key=lambda t: (t["clutter"], -t["npmi"]))
     rows = [[t["id"], f"{t['npmi']:.3f}", f"{t['unique_words']:.2f}",
-             f"{t['stability']:.2f}" if "stability" in t else "-", " ".join(t["words"][:8])]
-            for t in result["topics"]]
-    click.echo(table(["topic", "npmi", "unique", "stable", "top words"], rows))
+             f"{t['stability']:.2f}" if "stability" in t else "-", _clutter_note(t), " ".join(t["words"][:8])]
+            for t in ranked]
+    click.echo(table(["topic", "npmi", "unique", "stable", "clutter", "top words"], rows))
     if skipped:
         click.echo(f"Skipped or repaired while reading CORPUS: {skipped}.")
 

@@ -4,7 +4,8 @@ JSON shapes (``--format json``):
 
 - ``add``:   {"model", "reading", "n_added", "n_replaced", "n_articles", "n_without_known_terms",
   "relative_error", "fitted_relative_error", "error_ratio", "unknown_share", "fitted_unknown_share",
-  "topic_shift", "topic_shares", "refit_advised", "reasons", "seconds", "at", "skipped"}
+  "topic_shift", "topic_shares", "refit_advised", "reasons", "seconds", "at", "skipped", "another_domain",
+  "n_stubs"}
 - ``refit``: {"model", "reading", "n_articles_before", "n_articles", "n_missing", "matches": [{"old", "new",
   "cosine", "name"}], "seconds", "skipped"}
 
