@@ -1,4 +1,9 @@
-"""TopicModel as a scikit-learn estimator: clone, Pipeline, set_params and scikit-learn's own API checks."""
+"""TopicModel as a scikit-learn estimator (clone, Pipeline, set_params), and one error type for a missing
+optional extra."""
+
+import copy
+import pickle
+import sys
 
 import joblib
 import numpy as np
@@ -140,3 +145,54 @@ def test_saved_word_lists_come_back_in_order_and_answer_the_same(tmp_path, lee_t
     assert sorted(loaded.extra_stop_words) == ["said", "told"] and sorted(loaded.keep_words) == ["pm", "us"]
     assert model.extra_stop_words == {"told", "said"} and model.keep_words == ["us", "pm"]  # saving changed nothing
     np.testing.assert_array_equal(loaded.transform(lee_texts[:5]), model.transform(lee_texts[:5]))
+
+
+# -- a missing optional extra -----------------------------------------------------------------------------
+def _assert_missing_extra(error, extra, module):
+    assert isinstance(error, topics.MissingExtraError)
+    assert isinstance(error, topics.TopicsError) and isinstance(error, ImportError)
+    assert error.extra == extra and error.name == module
+    assert str(error).endswith(f": pip install 'topics[{extra}]'") and "\n" not in str(error)
+
+
+def test_missing_pandas_names_the_pandas_extra(monkeypatch, lee_model, dated_model):
+    summary, trends = lee_model.summary(), dated_model.trends(by="month")
+    monkeypatch.setitem(sys.modules, "pandas", None)    # `import pandas` now fails as if not installed
+    for result in (summary, trends):
+        with pytest.raises(topics.MissingExtraError) as error:
+            result.to_frame()
+        _assert_missing_extra(error.value, "pandas", "pandas")
+        assert str(error.value) == "to_frame() needs pandas: pip install 'topics[pandas]'"
+
+
+def test_missing_matplotlib_names_the_plot_extra_and_is_still_a_plot_error(monkeypatch, tmp_path, lee_model):
+    from topics.plots import PlotError, plot_summary
+
+    summary = lee_model.summary()
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    with pytest.raises(PlotError) as error:   # what callers caught before MissingExtraError existed
+        plot_summary(summary, tmp_path / "sizes.png")
+    _assert_missing_extra(error.value, "plot", "matplotlib")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_dask_names_the_dask_extra(monkeypatch, run_cli, tmp_path, lee_records):
+    from topics.parallel import use_scheduler
+
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    with pytest.raises(topics.MissingExtraError) as error:
+        with use_scheduler("local:1"):
+            pass
+    _assert_missing_extra(error.value, "dask", "distributed")
+    (tmp_path / "a.txt").write_text(lee_records[0]["text"], encoding="utf-8")
+    result = run_cli("fit", tmp_path / "a.txt", "--model", tmp_path / "m.joblib", "--scheduler", "local:1")
+    assert result.exit_code == 2
+    assert result.stderr == "topics: error: scheduler='local:1' needs Dask: pip install 'topics[dask]'\n"
+    assert not (tmp_path / "m.joblib").exists()
+
+
+def test_missing_extra_error_survives_pickling_and_copying():
+    error = topics.MissingExtraError("to_frame() needs pandas", extra="pandas", module="pandas")
+    for again in (pickle.loads(pickle.dumps(error)), copy.copy(error)):
+        assert type(again) is type(error) and str(again) == str(error)
+        assert (again.extra, again.name) == ("pandas", "pandas")

@@ -28,7 +28,16 @@ defaults are chosen for archives of hundreds of articles):
 __version__ = "0.1.0"
 
 from .corpus import Article, Corpus, ReadStats, read_corpus
-from .errors import CorpusError, ModelFileError, NotFittedError, ParameterError, QueryError, TopicsError, TopicsWarning
+from .errors import (
+    CorpusError,
+    MissingExtraError,
+    ModelFileError,
+    NotFittedError,
+    ParameterError,
+    QueryError,
+    TopicsError,
+    TopicsWarning,
+)
 from .explain import Explanation
 from .model import DuplicateGroup, Hit, Topic, TopicModel, fit
 
@@ -44,5 +53,5 @@ __all__ = [
     "Article", "Corpus", "ReadStats", "read_corpus",
     "TopicModel", "Hit", "Topic", "Explanation", "DuplicateGroup", "fit", "load",
     "TopicsError", "CorpusError", "ParameterError", "ModelFileError", "QueryError", "NotFittedError",
-    "TopicsWarning", "__version__",
+    "MissingExtraError", "TopicsWarning", "__version__",
 ]
