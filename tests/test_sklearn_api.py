@@ -1,9 +1,10 @@
-"""TopicModel as a scikit-learn estimator (clone, Pipeline, set_params), and one error type for a missing
-optional extra."""
+"""TopicModel as a scikit-learn estimator (clone, Pipeline, set_params), the exported return types, and
+one error type for a missing optional extra."""
 
 import copy
 import pickle
 import sys
+import typing
 
 import joblib
 import numpy as np
@@ -16,7 +17,7 @@ from sklearn.utils import estimator_checks
 from sklearn.utils.validation import check_is_fitted
 
 import topics
-from topics import TopicModel
+from topics import Article, TopicModel
 
 # scikit-learn's own checks that hold for an estimator of texts: the rest fit on numeric arrays, and their
 # text equivalents are the tests below. A check the installed scikit-learn lacks is skipped.
@@ -145,6 +146,38 @@ def test_saved_word_lists_come_back_in_order_and_answer_the_same(tmp_path, lee_t
     assert sorted(loaded.extra_stop_words) == ["said", "told"] and sorted(loaded.keep_words) == ["pm", "us"]
     assert model.extra_stop_words == {"told", "said"} and model.keep_words == ["us", "pm"]  # saving changed nothing
     np.testing.assert_array_equal(loaded.transform(lee_texts[:5]), model.transform(lee_texts[:5]))
+
+
+# -- exported types -------------------------------------------------------------------------------------
+def _topics_classes(annotation):
+    if isinstance(annotation, type):
+        return {annotation} if annotation.__module__.startswith("topics") else set()
+    return set().union(*(_topics_classes(arg) for arg in typing.get_args(annotation)))
+
+
+def test_every_type_a_public_method_returns_is_exported():
+    returned = set()
+    for name, member in vars(TopicModel).items():
+        if callable(member) and not name.startswith("_"):
+            returned |= _topics_classes(typing.get_type_hints(member).get("return"))
+    assert {"Summary", "ArticleView", "Trends", "Hit", "Topic", "Explanation", "DuplicateGroup"} <= \
+        {cls.__name__ for cls in returned}
+    for cls in returned | {topics.AddReport, topics.RefitReport, topics.ReadStats}:
+        assert cls.__name__ in topics.__all__ and getattr(topics, cls.__name__) is cls
+    assert all(hasattr(topics, name) for name in topics.__all__)
+
+
+def test_add_and_refit_return_exported_reports(lee_records):
+    articles = [Article(id=r["id"], text=r["text"], title=r.get("title"), date=r.get("date")) for r in lee_records]
+    model = TopicModel(n_topics=3).fit(articles[:250])
+    assert isinstance(model.add(articles[250:]), topics.AddReport)
+    assert isinstance(model.refit(articles), topics.RefitReport)
+
+
+def test_summary_view_and_trends_are_the_exported_types(lee_model, dated_model):
+    assert isinstance(lee_model.summary(), topics.Summary)
+    assert isinstance(lee_model.article(lee_model.articles_.ids[0], k=2), topics.ArticleView)
+    assert isinstance(dated_model.trends(by="month"), topics.Trends)
 
 
 # -- a missing optional extra -----------------------------------------------------------------------------
