@@ -28,9 +28,21 @@ defaults are chosen for archives of hundreds of articles):
 __version__ = "0.1.0"
 
 from .corpus import Article, Corpus, ReadStats, read_corpus
-from .errors import CorpusError, ModelFileError, NotFittedError, ParameterError, QueryError, TopicsError, TopicsWarning
+from .errors import (
+    CorpusError,
+    MissingExtraError,
+    ModelFileError,
+    NotFittedError,
+    ParameterError,
+    QueryError,
+    TopicsError,
+    TopicsWarning,
+)
 from .explain import Explanation
-from .model import DuplicateGroup, Hit, Topic, TopicModel, fit
+from .incremental import AddReport, RefitReport
+from .model import DuplicateGroup, Hit, TopicModel, fit
+from .summary import ArticleView, Summary, Topic
+from .trends import Trends
 
 
 def load(path, *, key=None, mmap=True) -> TopicModel:
@@ -42,7 +54,9 @@ def load(path, *, key=None, mmap=True) -> TopicModel:
 
 __all__ = [
     "Article", "Corpus", "ReadStats", "read_corpus",
-    "TopicModel", "Hit", "Topic", "Explanation", "DuplicateGroup", "fit", "load",
+    "TopicModel", "fit", "load",
+    # what TopicModel's methods return
+    "Hit", "Topic", "Summary", "ArticleView", "Trends", "Explanation", "DuplicateGroup", "AddReport", "RefitReport",
     "TopicsError", "CorpusError", "ParameterError", "ModelFileError", "QueryError", "NotFittedError",
-    "TopicsWarning", "__version__",
+    "MissingExtraError", "TopicsWarning", "__version__",
 ]

@@ -5,6 +5,8 @@ cannot be answered) is a :class:`TopicsError`; the CLI turns it into one line on
 code 2. Anything else escaping the library is a bug.
 """
 
+import functools
+
 
 class TopicsError(Exception):
     """Base class for errors caused by the user's input, not by a bug."""
@@ -28,6 +30,24 @@ class QueryError(TopicsError):
 
 class NotFittedError(TopicsError):
     """A method that needs a fitted model was called before `fit`."""
+
+
+class MissingExtraError(TopicsError, ImportError):
+    """An optional extra (matplotlib, pandas, Dask) is not installed; the message ends with the pip
+    command that installs it.
+
+    ``extra`` is the extra's name (``"plot"``, ``"pandas"``, ``"dask"``) and ``name``, as for any
+    ImportError, the module that could not be imported. Being an ImportError, it is caught where code
+    already guards an optional import.
+    """
+
+    def __init__(self, what: str, *, extra: str, module: str):
+        super().__init__(f"{what}: pip install 'topics[{extra}]'", name=module)
+        self.what = what
+        self.extra = extra
+
+    def __reduce__(self):  # keyword-only arguments: rebuild from the parts, so it crosses processes
+        return functools.partial(type(self), extra=self.extra, module=self.name), (self.what,)
 
 
 class TopicsWarning(UserWarning):

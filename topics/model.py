@@ -232,10 +232,34 @@ class TopicModel:
         self.learn_clutter = learn_clutter
         self.source_field = source_field
 
-    def get_params(self) -> dict:
-        params = {name: getattr(self, name) for name in _PARAMETER_RULES}
-        params["extra_stop_words"] = sorted(params["extra_stop_words"])
-        params["keep_words"] = sorted(params["keep_words"])
+    # -- scikit-learn's estimator API: clone, Pipeline, GridSearchCV ------------------------------------
+    def get_params(self, deep: bool = True) -> dict:
+        """The parameters, exactly the objects given to ``__init__`` or :meth:`set_params`.
+
+        ``deep`` is there for scikit-learn; a TopicModel holds no other estimators, so it changes nothing.
+        """
+        return {name: getattr(self, name) for name in _PARAMETER_RULES}
+
+    def set_params(self, **params) -> TopicModel:
+        """Set parameters by name; returns self. Values are checked by the next :meth:`fit`, which is also
+        when they take effect: a fitted model keeps answering as it was fitted until then.
+
+        Raises ParameterError, before changing anything, for a name that is not a parameter.
+        """
+        unknown = [name for name in params if name not in _PARAMETER_RULES]
+        if unknown:
+            raise ParameterError(f"TopicModel has no parameter {', '.join(map(repr, unknown))}; "
+                                 f"its parameters are {', '.join(_PARAMETER_RULES)}")
+        for name, value in params.items():
+            setattr(self, name, value)
+        return self
+
+    def _saved_params(self) -> dict:
+        """The parameters as a model file keeps them: word lists as sorted tuples of str, plain data that
+        is the same whichever order or container (list, set, tuple) they were given in."""
+        params = self.get_params()
+        for name in ("extra_stop_words", "keep_words"):
+            params[name] = tuple(sorted(str(word) for word in params[name]))
         return params
 
     def __repr__(self):
@@ -248,9 +272,27 @@ class TopicModel:
             if not ok(value):
                 raise ParameterError(f"{name}={value!r} is not allowed; use {allowed}")
 
+    def __sklearn_tags__(self):
+        """What scikit-learn may assume: a transformer of texts (a list of str), never of numeric arrays.
+        Only scikit-learn (>= 1.6) calls it, so importing scikit-learn here costs a query process nothing."""
+        from sklearn.utils import InputTags, Tags, TargetTags, TransformerTags
+
+        return Tags(estimator_type="transformer", target_tags=TargetTags(required=False),
+                    transformer_tags=TransformerTags(preserves_dtype=[]),
+                    input_tags=InputTags(two_d_array=False, string=True))
+
+    def fit_transform(self, corpus, y=None, *, progress: bool = False, n_jobs: int | None = None) -> np.ndarray:
+        """:meth:`fit`, then the topic weights W of the fitted articles.
+
+        Returns a copy of ``doc_topics_``: ndarray of shape (n_articles, k), float32, rows in the order
+        the articles were read; stubs (see ``min_words``) have all-zero rows. ``y`` is ignored.
+        """
+        return self.fit(corpus, progress=progress, n_jobs=n_jobs).doc_topics_.copy()
+
     # -- fitting ------------------------------------------------------------------------------------
-    def fit(self, corpus, *, progress: bool = False, n_jobs: int | None = None) -> TopicModel:
+    def fit(self, corpus, y=None, *, progress: bool = False, n_jobs: int | None = None) -> TopicModel:
         """Fit on an archive: a path (or list of paths), a :class:`Corpus`, Articles, or plain strings.
+        ``y`` is ignored: it is there so that scikit-learn's Pipeline can call ``fit(X, y)``.
 
         The archive is streamed in chunks and analysed on ``n_jobs`` worker processes (None: every
         core; 1: this process only); the result does not depend on ``n_jobs``. Archives larger than

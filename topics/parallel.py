@@ -87,7 +87,9 @@ def use_scheduler(scheduler):
     try:
         from distributed import Client, LocalCluster
     except ImportError:
-        raise ParameterError(f"scheduler={scheduler!r} needs Dask: pip install 'topics[dask]'") from None
+        from .errors import MissingExtraError
+
+        raise MissingExtraError(f"scheduler={scheduler!r} needs Dask", extra="dask", module="distributed") from None
     with contextlib.ExitStack() as stack:
         if isinstance(scheduler, Client):
             client = scheduler

@@ -12,18 +12,23 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import TopicsError
+from .errors import MissingExtraError, TopicsError
 
 
 class PlotError(TopicsError):
     """A chart cannot be drawn (matplotlib missing, or the file cannot be written)."""
 
 
+class _NoMatplotlib(MissingExtraError, PlotError):
+    """matplotlib is not installed: a MissingExtraError like every missing extra, and still the
+    PlotError it always was, so ``except PlotError`` keeps catching it."""
+
+
 def _figure(width: float, height: float):
     try:
         from matplotlib.figure import Figure
     except ImportError:
-        raise PlotError("plots need matplotlib: pip install 'topics[plot]'") from None
+        raise _NoMatplotlib("plots need matplotlib", extra="plot", module="matplotlib") from None
     return Figure(figsize=(width, height), dpi=100, layout="constrained")
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import ParameterError, QueryError, TopicsError
+from .errors import MissingExtraError, ParameterError, QueryError
 from .index import top_k
 from .topic_model import RELEVANCE_LAMBDA, label_from_terms, readable_terms, term_relevance, top_terms
 
@@ -245,5 +245,5 @@ def _pandas():
     try:
         import pandas as pd
     except ImportError:
-        raise TopicsError("to_frame() needs pandas: pip install 'topics[pandas]'") from None
+        raise MissingExtraError("to_frame() needs pandas", extra="pandas", module="pandas") from None
     return pd

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import ParameterError, QueryError
+from .errors import MissingExtraError, ParameterError, QueryError
 
 PERIODS = ("day", "week", "month", "year")
 MIN_CHANGE = 0.02   # a topic "rises" or "falls" when its share moves by at least 2 points
@@ -70,9 +70,7 @@ class Trends:
         try:
             import pandas as pd
         except ImportError:
-            from .errors import TopicsError
-
-            raise TopicsError("to_frame() needs pandas: pip install 'topics[pandas]'") from None
+            raise MissingExtraError("to_frame() needs pandas", extra="pandas", module="pandas") from None
         frame = pd.DataFrame(self.shares, index=pd.Index(self.periods, name=self.by),
                              columns=[f"{t}: {label}" for t, label in zip(self.topics, self.labels)])
         frame.insert(0, "n_articles", self.n_articles)
