@@ -78,7 +78,8 @@ def test_drift_flags_a_foreign_batch_but_not_more_of_the_same(sample_model, lee_
         assert 0 <= report.topic_shift <= 1
     assert not same.refit_advised and same.unknown_share < 1.25 * same.fitted_unknown_share  # articles of the fit
     assert foreign.unknown_share > 1.5 * foreign.fitted_unknown_share
-    assert foreign.refit_advised and "outside the vocabulary" in foreign.reasons[0]
+    assert foreign.refit_advised and foreign.another_domain and not same.another_domain
+    assert "another kind of text" in foreign.reasons[0] and "outside the vocabulary" in foreign.reasons[1]
 
 
 def test_cli_add_replaces_the_file_atomically_and_info_shows_history(run_cli, model_file, tmp_path,

@@ -417,7 +417,7 @@ def _payload_fields(model: TopicModel) -> dict:
         "format_version": format_version(model),
         "versions": {"topics": model.fit_info_.get("topics_version"), "scikit-learn": sklearn.__version__,
                      "numpy": np.__version__, "python": platform.python_version()},
-        "params": model.get_params(),
+        "params": model._saved_params(),
         "fit_info": dict(model.fit_info_),
         "analyzer": vectorizer.analyzer.get_config(),
         "vectorizer": {"min_df": vectorizer.min_df, "max_df": vectorizer.max_df,
