@@ -16,7 +16,7 @@ def clutter_summary(clutter: dict) -> str:
     """One line on what a fit left out: "repaired broken characters in 12 articles, 9 repeated lines ..."."""
     parts = []
     if clutter["n_repaired"]:
-        parts.append(f"repaired broken characters in {clutter['n_repaired']:,} articles")
+        parts.append(f"repaired broken characters in {_articles(clutter['n_repaired'])}")
     if clutter["spans"]:
         parts.append(f"cut {len(clutter['spans'])} lines repeated across articles")
     if clutter["formulae"]:
@@ -24,8 +24,12 @@ def clutter_summary(clutter: dict) -> str:
     if clutter["source_terms"]:
         parts.append(f"{len(clutter['source_terms'])} terms of one source's house style")
     if clutter["n_stubs"]:
-        parts.append(f"{clutter['n_stubs']:,} stubs kept out of topics")
+        parts.append(f"{clutter['n_stubs']:,} stub{'s' if clutter['n_stubs'] != 1 else ''} kept out of topics")
     return "; ".join(parts)
+
+
+def _articles(n: int) -> str:
+    return f"{n:,} article{'s' if n != 1 else ''}"
 
 
 # -- fit ------------------------------------------------------------------------------------------------

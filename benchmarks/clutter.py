@@ -1,0 +1,173 @@
+"""Clutter in topics: how many topics are page furniture, formulae or broken text, on real and hazard archives.
+
+Archives:
+- ``news``: the held-out news of ``benchmarks/heldout_news.py`` (3,757 articles from 9 outlets, 2017), as
+  published, with its share strips, credit lines, promos, appeals and broken characters;
+- ``hazard-lee``, ``hazard-newsgroups``, ``hazard-wikipedia``: the shared corpora with the clutter of
+  real archives injected (a share strip glued to the last sentence, a credit line glued without a space,
+  a police appeal with its phone number written three ways, a promo, mojibake, HTML entities, an outlet
+  name in every story of one source, and caption stubs).
+
+Pipelines, at the same k (the k `topics fit` picks for the archive):
+(b) a hand-tuned scikit-learn pipeline (stop words, words of 3+ letters, min_df=2, max_df=0.5, sublinear
+    tf, NNDSVD): the anchor of the "any archive" issue;
+(c) `topics` defaults (clutter learned and left out);
+(k) `topics` with ``learn_clutter=False`` (``--keep-clutter``), for the effect of the step alone.
+
+Measures, each the mean over ``--seeds`` seeds:
+- clutter rate: share of topics with at least CLUTTER_WORDS of their top 10 words in the archive's clutter
+  vocabulary (for hazard archives the words of what was injected that the original texts never use; for
+  the news a list read off its topics: outlet names, credit, share-strip and promo words, broken-text
+  debris). A proxy for judging topics by eye, stated with its rule;
+- NPMI of the top 10 words, windows of 10, stop words kept in the reference text (the issue's measure),
+  and diversity of the top 25;
+- fit seconds of (c) and (k) (ratio in the last column).
+
+usage: python benchmarks/clutter.py [--news benchmarks/data/news-articles.jsonl] [--seeds 3] [--only NAME]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import topics  # noqa: E402
+from quality import read_records, sklearn_pipeline  # noqa: E402
+from topics.clean import clean_news  # noqa: E402
+from topics.evaluate import _REFERENCE_WORD, coherence_words, topic_diversity, topic_npmi  # noqa: E402
+from topics.topic_model import topic_terms  # noqa: E402
+
+CLUTTER_WORDS = 3
+SHARED = next((p for p in (ROOT.parent / "shared" / "data", ROOT.parents[1] / "shared" / "data") if p.is_dir()),
+              ROOT.parent / "shared" / "data")
+
+SHARE_STRIP = "Send Facebook Twitter Google+ Whatsapp Tumblr linkedin stumble Digg reddit Newsvine Permalink"
+CREDIT = "(Planetary Herald Weekly {date} page{page})"
+APPEAL = ("Anyone with information is asked to contact Kilbarry Garda Station on {phone}, the Garda Confidential "
+          "Line on {phone2} or any garda station.")
+PROMO = "Do you have a story you want to share with the Planetary Herald? Here's how to reach us."
+OUTLET = "(Zorblax)"
+STUBS = [" March 20", "View Comments", "Like the poll tax.", "Photo gallery", "Watch the video"]
+
+NEWS_CLUTTER = set("""
+tass jazeera aljazeera huffington huffpost slide slides learn subscribe permalink newsvine digg reddit whatsapp
+tumblr linkedin stumble dpa afp reuters agencies weekly european page daily chinadaily china_daily rte
+source sources il rt amp http https www com dw bbc cnn abc getinspired inbox newsletter sign
+january february april june july august september october november december
+""".split())
+
+
+def hazard(records: list[dict], seed: int = 0) -> tuple[list[dict], set]:
+    """``records`` with the clutter of real archives injected, and the clutter vocabulary."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i, r in enumerate(records):
+        text = r["text"].rstrip()
+        source = ("zorblax", "herald", "courier")[i % 3]
+        if i % 4 == 0:
+            text += SHARE_STRIP + f" http://news.example/p/{i:05d}"             # glued to the last sentence
+        if i % 5 == 1:
+            text += CREDIT.format(date=f"0{1 + i % 9}/1{i % 10}/2017", page=i % 40)  # glued, numbers vary
+        if i % 6 == 2:
+            phone = ("1800 666 111", "1800-666-111", "1800 666111")[i % 3]
+            text += " " + APPEAL.format(phone=f"0{i % 9}{i % 7}-{1000 + i}", phone2=phone)
+        if i % 7 == 3:
+            text += "\n" + PROMO
+        if i % 8 == 4:
+            text = text.replace("'", "\u00e2\u20ac\u2122").replace(" - ", " \u00e2\u20ac\u201d ")  # mojibake
+        if i % 9 == 5:
+            text = text.replace(" and ", " &amp; ")
+        if source == "zorblax":
+            words = text.split(" ")
+            at = int(rng.integers(0, len(words) + 1))
+            words[at:at] = [OUTLET]
+            text = " ".join(words)
+        out.append({**r, "id": str(r["id"]), "text": text, "source": source})
+    out += [{"id": f"stub-{i}", "text": STUBS[i % len(STUBS)], "source": "courier"} for i in range(len(records) // 20)]
+    original = {w for r in records for w in _REFERENCE_WORD.findall(r["text"].lower())}
+    injected = {w for s in (SHARE_STRIP, CREDIT, APPEAL, PROMO, OUTLET, " ".join(STUBS), "http news example amp")
+                for w in _REFERENCE_WORD.findall(s.lower())}
+    debris = {"â", "ã", "amp"}
+    return out, (injected - original) | debris
+
+
+def clutter_rate(top_words, clutter: set) -> float:
+    flagged = [sum(w in clutter for w in coherence_words(t)[:10]) >= CLUTTER_WORDS for t in top_words]
+    return float(np.mean(flagged)) if flagged else 0.0
+
+
+def run(records, clutter: set, seed: int) -> dict:
+    texts = [r["text"] for r in records]
+    kept_tokens = [_REFERENCE_WORD.findall(clean_news(t).lower()) for t in texts]
+    articles = [topics.Article(id=str(r["id"]), text=r["text"], date=r.get("date"),
+                               meta={"source": r["source"]} if r.get("source") else {}) for r in records]
+    rows = {}
+    timings = {}
+    k = None
+    for name, params in (("(c) topics", {}), ("(k) topics, keep clutter", {"learn_clutter": False})):
+        started = time.perf_counter()
+        model = topics.TopicModel(k, random_state=seed, **params).fit(articles)
+        timings[name] = time.perf_counter() - started
+        k = model.fit_info_["n_topics"]
+        rows[name] = [model.vectorizer_.terms(c) for c in topic_terms(model.components_, model.doc_topics_, 25)]
+    rows["(b) sklearn hand-tuned"] = sklearn_pipeline(texts, k, tuned=True, seed=seed)[0]
+    result = {"k": k}
+    for name, top in rows.items():
+        words = [coherence_words(t) for t in top]
+        result[name] = {"clutter": clutter_rate(top, clutter), "npmi_kept": float(topic_npmi(words, kept_tokens).mean()),
+                        "diversity": topic_diversity([t[:25] for t in top])[0],
+                        "seconds": timings.get(name), "examples": [" ".join(t[:6]) for t in top
+                                                                   if sum(w in clutter for w in coherence_words(t)[:10])
+                                                                   >= CLUTTER_WORDS][:3]}
+    return result
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--news", type=Path, default=ROOT / "benchmarks" / "data" / "news-articles.jsonl")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--only", action="append", default=[], help="measure only these archives")
+    args = parser.parse_args()
+    archives = {}
+    if args.news.exists():
+        archives["news"] = (read_records(args.news.parent, [args.news.name]), NEWS_CLUTTER)
+    else:
+        print(f"({args.news} not found: python benchmarks/heldout_news.py writes it)")
+    for name, files in (("lee", ["lee-news/background.jsonl", "lee-news/test.jsonl"]),
+                        ("newsgroups", ["newsgroups-mini/docs.jsonl"]), ("wikipedia", ["wikipedia-sample/docs.jsonl"])):
+        archives[f"hazard-{name}"] = hazard(read_records(SHARED, files))
+    if args.only:
+        archives = {name: value for name, value in archives.items() if name in args.only}
+    topics.fit([r["text"] for r in archives[next(iter(archives))][0][:300]], n_topics=5)  # imports, caches: untimed
+    started = time.perf_counter()
+    print("| archive | k | pipeline | clutter rate | NPMI (stop words kept) | diversity | fit s | clutter topics (seed 0) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, (records, clutter) in archives.items():
+        runs = [run(records, clutter, seed) for seed in range(args.seeds)]
+        for pipeline in ("(b) sklearn hand-tuned", "(k) topics, keep clutter", "(c) topics"):
+            figures = {key: np.mean([r[pipeline][key] for r in runs]) for key in ("clutter", "npmi_kept", "diversity")}
+            seconds = [r[pipeline]["seconds"] for r in runs if r[pipeline]["seconds"] is not None]
+            fit = f"{np.median(seconds):.1f}" if seconds else "–"
+            print(f"| {name} ({len(records)}) | {runs[0]['k']} | {pipeline} | {figures['clutter']:.2f} | "
+                  f"{figures['npmi_kept']:.3f} | {figures['diversity']:.2f} | {fit} | "
+                  + "; ".join(runs[0][pipeline]["examples"]) + " |", flush=True)
+        lead = [r["(c) topics"]["npmi_kept"] - r["(b) sklearn hand-tuned"]["npmi_kept"] for r in runs]
+        ratio = np.median([r["(c) topics"]["seconds"] / r["(k) topics, keep clutter"]["seconds"] for r in runs])
+        print(f"| {name} | | (c) - (b) NPMI: mean {np.mean(lead):+.3f}, smallest {np.min(lead):+.3f}; "
+              f"fit time (c) / (k): {ratio:.2f} | | | | | |", flush=True)
+    print(f"\n{time.perf_counter() - started:.0f} s; {args.seeds} seeds; a topic is clutter when >= {CLUTTER_WORDS} "
+          "of its top 10 words are clutter words; NPMI: c_npmi, top 10 words, windows of 10, stop words kept.")
+
+
+if __name__ == "__main__":
+    main()
