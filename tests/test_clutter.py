@@ -1,6 +1,7 @@
 """Clutter an archive carries is learned and left out: broken text, repeated lines, house formulae, stubs."""
 
 import itertools
+import re
 import time
 
 import numpy as np
@@ -219,3 +220,19 @@ def test_adding_another_kind_of_text_says_so_and_advises_a_refit(lee_records, ne
     assert "topics refit CORPUS" in result.stdout
     report = run_cli("add", "posts.jsonl", "--model", "news.joblib", "--replace", "--format", "json").json()
     assert report["another_domain"] and report["refit_advised"]
+
+
+def test_copies_of_a_syndicated_story_are_content_not_clutter(lee_records):
+    # eight outlets print the same wire story; a promo follows a fifth of all articles
+    story = lee_records[0]["text"]
+    texts = [r["text"] for r in lee_records[1:200]] + [f"Outlet {i} headline.\n{story}" for i in range(8)]
+    texts = [t + ("\nDo you have a story you want to share with the Daily Planet? Here's how to reach us."
+                  if i % 5 == 0 else "") for i, t in enumerate(texts)]
+    spans = RepeatedSpans.learn(texts)
+    promo = "do you have a story you want to share with the daily planet here s how to reach us"
+    assert spans.spans and all(span.endswith(promo) and len(span) < len(promo) + 10 for span in spans.spans)
+    copy = texts[-1]  # a copy without the promo is left whole
+    assert spans.strip(copy) == copy
+    alone = spans.strip("Just a promo.\nDo you have a story you want to share with the Daily Planet? Here's how "
+                        "to reach us.")
+    assert re.findall(r"\w+", alone) == ["Just", "a", "promo"]  # a text that is mostly clutter loses it too

@@ -215,7 +215,8 @@ def _is_boilerplate(sentence: str, boilerplate: frozenset, probes: tuple | None)
 # A span is a run of at least SPAN_WORDS words that recurs verbatim (same words, any punctuation) in at
 # least SPAN_SHARE of the sampled articles and in SPAN_MIN_ARTICLES of them. Six words: shorter windows
 # ("one of the most") are ordinary English, and the shortest clutter seen ("Source: Al Jazeera and news
-# agencies") has six. An article's first sentence never counts: a repeated title or subject is content.
+# agencies") has six. An article's first sentence never counts: a repeated title or subject is content; nor
+# does a run that is most of its article: copies of a syndicated story share every word.
 SPAN_WORDS = 6
 SPAN_SHARE = 0.003
 SPAN_MIN_ARTICLES = 5
@@ -267,7 +268,7 @@ class RepeatedSpans:
         frequent = _frequent(hashes, needed)
         if frequent.size == 0:
             return cls()
-        runs, held, apart = defaultdict(int), defaultdict(int), defaultdict(int)
+        runs, held, apart, whole = defaultdict(int), defaultdict(int), defaultdict(int), defaultdict(int)
         for text, h in zip(texts, hashes):
             covered = np.isin(h, frequent)
             if not covered.any():
@@ -282,14 +283,18 @@ class RepeatedSpans:
                 run = keys[start:end]
                 sides = _sides_apart(body, offsets[first[start]][0], offsets[last[end - 1]][1])
                 stands_apart = sides == 2 or (sides == 1 and len(run) >= LONG_SPAN_WORDS)
+                most = len(run) * 2 > len(keys)  # most of its article: a copy of a syndicated story
                 runs[" ".join(run)] += 1
                 for i in range(len(run) - SPAN_WORDS + 1):
                     window = " ".join(run[i:i + SPAN_WORDS])
                     held[window] += 1
                     apart[window] += stands_apart
-        # A window is clutter when most of its copies stand apart; copies of one line vary at the edges
-        # (a phone number written two ways, a place name), so the verdict is per window, not per line.
-        windows = {w for w, count in held.items() if count >= needed and apart[w] * 2 >= count}
+                    whole[window] += most
+        # A window is clutter when most of its copies stand apart and are not most of their article (copies
+        # of a syndicated story share every word); copies of one line vary at the edges (a phone number
+        # written two ways, a place name), so the verdict is per window, not per line.
+        windows = {w for w, count in held.items()
+                   if count >= needed and apart[w] * 2 >= count and whole[w] * 2 < count}
         spans = {span: count for span, count in runs.items() if count >= SPAN_MIN_ARTICLES and all(
             " ".join(words[i:i + SPAN_WORDS]) in windows for words in [span.split()]
             for i in range(len(words) - SPAN_WORDS + 1))}
@@ -297,8 +302,8 @@ class RepeatedSpans:
         return cls(windows, _span_probes(windows, lambda word: articles_with[ids[word]]), spans)
 
     def strip(self, text: str) -> str:
-        """``text`` with every span cut out (each cut ends a clause), or whole when spans would be most of
-        it: copies of a syndicated story share every word, and emptying them would not clean them."""
+        """``text`` with every span cut out (each cut ends a clause). A text that is all clutter (a promo
+        posted alone) is left with no words, and so weighs in no topic."""
         if not self.windows:
             return text
         lowered = text.lower()
@@ -312,7 +317,7 @@ class RepeatedSpans:
             for i in range(max(0, at - SPAN_WORDS + 1), min(at + 1, len(keys) - SPAN_WORDS + 1)):
                 if " ".join(keys[i:i + SPAN_WORDS]) in windows:
                     covered[i:i + SPAN_WORDS] = True
-        if not covered.any() or covered.sum() * 2 > covered.size:
+        if not covered.any():
             return text
         offsets = [m.span() for m in _SPAN_WORD.finditer(text)]
         if not last or last[-1] != len(offsets) - 1:  # lowercasing changed the words (rare letters)
