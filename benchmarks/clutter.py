@@ -23,7 +23,12 @@ Measures, each the mean over ``--seeds`` seeds:
   and diversity of the top 25;
 - fit seconds of (c) and (k) (ratio in the last column).
 
+``--timing FILE.jsonl`` instead times whole fits of an archive with the clutter steps on and off,
+alternating, ``--runs`` times each (fixed k, so NMF does the same work), and reports the medians and
+their ratio, with the "read and vectorise" stage (where the steps run) on its own.
+
 usage: python benchmarks/clutter.py [--news benchmarks/data/news-articles.jsonl] [--seeds 3] [--only NAME]
+       python benchmarks/clutter.py --timing ARCHIVE.jsonl [--runs 3] [--k 20]
 """
 
 from __future__ import annotations
@@ -132,12 +137,37 @@ def run(records, clutter: set, seed: int) -> dict:
     return result
 
 
+def timing(path: Path, runs: int, k: int) -> None:
+    """Median fit seconds with the clutter steps on and off, alternating runs."""
+    records = read_records(path.parent, [path.name])
+    articles = [topics.Article(id=str(r["id"]), text=r["text"], date=r.get("date"),
+                               meta={"source": r["source"]} if r.get("source") else {}) for r in records]
+    topics.TopicModel(5, max_iter=20).fit(articles[:500])  # imports and caches, untimed
+    seconds = {True: [], False: []}
+    stage = {True: [], False: []}
+    for _ in range(runs):
+        for learn in (True, False):
+            started = time.perf_counter()
+            model = topics.TopicModel(k, learn_clutter=learn).fit(articles)
+            seconds[learn].append(time.perf_counter() - started)
+            stage[learn].append(model.fit_info_["stage_seconds"]["read and vectorise"])
+    on, off = np.median(seconds[True]), np.median(seconds[False])
+    print(f"| {path.name} ({len(records):,}) | k={k} | clutter steps on {on:.1f} s, off {off:.1f} s: ratio {on / off:.3f} "
+          f"| read and vectorise on {np.median(stage[True]):.2f} s, off {np.median(stage[False]):.2f} s | "
+          f"{runs} runs each, alternating |")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--timing", type=Path, help="time fits of this archive instead")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--k", type=int, default=20)
     parser.add_argument("--news", type=Path, default=ROOT / "benchmarks" / "data" / "news-articles.jsonl")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--only", action="append", default=[], help="measure only these archives")
     args = parser.parse_args()
+    if args.timing:
+        return timing(args.timing, args.runs, args.k)
     archives = {}
     if args.news.exists():
         archives["news"] = (read_records(args.news.parent, [args.news.name]), NEWS_CLUTTER)

@@ -137,7 +137,6 @@ def add_articles(model: TopicModel, corpus, *, replace: bool = False) -> tuple[T
 
     texts = [a.text for a in articles]
     X_new, W_new = _vectorise_and_place(model, texts)
-    W_new[stub_rows(X_new, model.vectorizer_.vocabulary_, model.min_words)] = 0.0  # as the fit treats stubs
     new_table = ArticleTable.build([a.id for a in articles], [a.title for a in articles],
                                    [a.date for a in articles], [make_snippet(t) for t in texts],
                                    [_source_of(a, model.source_field) for a in articles])
@@ -189,7 +188,7 @@ def _drift(model, X_new, W_new, W_old, texts, *, n_replaced, n_articles, started
     if new_words:
         reasons.append(f"{unknown:.0%} of the new articles' terms are outside the vocabulary, against "
                        f"{fitted_unknown:.0%} for the fitted archive (refit above {REFIT_UNKNOWN_RATIO}x)")
-    n_stubs = int((np.asarray(W_new).sum(axis=1) == 0).sum())
+    n_stubs = int(stub_rows(X_new, model.vectorizer_.vocabulary_, model.min_words).size)
     # Far more new words than new stories bring, or many articles this model cannot read at all: not news
     # of the same archive but another kind of text (speeches or forum posts added to news).
     another_domain = (bool(fitted_unknown) and unknown > DOMAIN_UNKNOWN_RATIO * fitted_unknown) \

@@ -194,8 +194,8 @@ class TopicModel:
         Words kept whatever the stop lists and the learned clutter say.
     min_words : int, default=3
         Articles with fewer distinct known words are stubs (captions, "View Comments"): they stay in the
-        model, findable by id, but do not shape topics, stand for a topic, form duplicate groups or come
-        back as hits.
+        model, findable by id and placed in the topics like a query, but do not shape the topics (the NMF
+        is fitted without them), stand for a topic, form duplicate groups or come back as hits.
     learn_clutter : bool, default=True
         Learn the archive's clutter and leave it out: spans repeated verbatim across many articles
         (:class:`topics.clean.RepeatedSpans`), house formulae (:func:`topics.text.find_formulae`) and, where
@@ -352,7 +352,6 @@ class TopicModel:
         del X_topics
         stages["topics"] = time.perf_counter() - started - sum(stages.values())
         W, fit_error = place_articles(X, H, n_jobs=n_jobs)
-        W[stubs] = 0.0  # stubs are kept, but stand for no topic
         stages["place articles"] = time.perf_counter() - started - sum(stages.values())
 
         self.vectorizer_ = vectorizer

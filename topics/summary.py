@@ -121,12 +121,13 @@ def summarize(model, *, n_words: int = 10, n_articles: int = 3, relevance: float
     table, names = model.articles_, model.topic_names_
     article_counts = np.diff(model.index_.postings.indptr)   # articles holding each term (CSC postings)
     sources = source_shares(W, table.sources)
+    stubs = model.stub_rows()  # a stub never stands for a topic
     result = []
     for t in range(H.shape[0]):
         auto = label_from_terms(model.vectorizer_.terms(columns[t]))
         terms, counts = model.vectorizer_.terms(listed[t]), article_counts[listed[t]]
         shown = listed[t][readable_terms(terms, n_words, counts)]
-        rows = [r for r in top_k(W[:, t], n_articles) if W[r, t] > 0] if n_articles else []
+        rows = [r for r in top_k(W[:, t], n_articles, exclude=stubs) if W[r, t] > 0] if n_articles else []
         result.append(Topic(
             id=t, label=names.get(t) or auto, words=model.vectorizer_.terms(shown),
             word_weights=[float(w) for w in H[t, shown]], weight=float(shares[t]),
