@@ -69,8 +69,8 @@ def test_duplicate_ids_are_refused_then_replaced(model_file, lee_records):
 
 
 def test_drift_flags_a_foreign_batch_but_not_more_of_the_same(sample_model, lee_records, newsgroup_records):
-    same = add_articles(sample_model, _articles(lee_records[:60], prefix="again-"))[1]
-    foreign = add_articles(sample_model, _articles(newsgroup_records))[1]
+    same = add_articles(sample_model.state_, _articles(lee_records[:60], prefix="again-"), sample_model.get_params())[1]
+    foreign = add_articles(sample_model.state_, _articles(newsgroup_records), sample_model.get_params())[1]
     for report in (same, foreign):
         assert report.fitted_relative_error == sample_model.fit_info_["relative_error"] > 0
         assert 0 < report.relative_error <= 1 and report.error_ratio > 0
@@ -151,14 +151,14 @@ def test_dask_cluster_gives_the_same_model_as_local(tmp_path, run_cli, newsgroup
 
     corpus = NEWSGROUPS
     local = topics.fit(corpus, n_topics=6, random_state=3)
-    local_report = add_articles(local, _articles(newsgroup_records[:40], prefix="n-"))[1]
+    local_report = add_articles(local.state_, _articles(newsgroup_records[:40], prefix="n-"), local.get_params())[1]
     # Threads, not processes: on 2 cores a process cluster takes seconds to start; the tasks still go
     # through the scheduler, the joblib Dask backend and (de)serialisation.
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                                   dashboard_address=None) as cluster:
         with use_scheduler(cluster.scheduler_address) as client, distributed.get_task_stream(client) as stream:
             on_dask = topics.fit(corpus, n_topics=6, random_state=3)
-            dask_report = add_articles(on_dask, _articles(newsgroup_records[:40], prefix="n-"))[1]
+            dask_report = add_articles(on_dask.state_, _articles(newsgroup_records[:40], prefix="n-"), on_dask.get_params())[1]
         assert len(stream.data) >= 4                       # the chunks really ran on the cluster
         result = run_cli("fit", corpus, "--topics", 6, "--seed", 3, "--model", tmp_path / "m.joblib",
                          "--scheduler", cluster.scheduler_address)

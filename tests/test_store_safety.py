@@ -21,7 +21,8 @@ import pytest
 
 import topics
 from topics import ModelFileError
-from topics.store import load_for_update, lock_model, read_footer, save_model, signature_status
+from topics.model import load_for_update, save_model
+from topics.store import lock_model, read_footer, signature_status
 
 KEY = b"newsroom-secret"
 

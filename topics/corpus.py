@@ -497,6 +497,46 @@ def articles_from_texts(texts: Iterable[str]) -> Iterator[Article]:
             yield Article(id=str(i), text=body.strip(), date=date)
 
 
+def as_articles(corpus):
+    """Articles of anything :func:`topics.fit` accepts: a path or list of paths (read with
+    :func:`read_corpus`), a :class:`Corpus`, a list of Articles (ids checked unique) or plain strings."""
+    if isinstance(corpus, (str, os.PathLike)):
+        return read_corpus(corpus)
+    if isinstance(corpus, Corpus):
+        return corpus
+    try:
+        items = list(corpus)
+    except TypeError:
+        kind = type(corpus).__name__
+        raise CorpusError(f"a corpus is a path, a list of paths, Articles or strings, not {kind}") from None
+    if items and all(isinstance(i, os.PathLike) for i in items):
+        return read_corpus(items)
+    if all(isinstance(i, Article) for i in items):
+        check_unique_ids(items)
+        return items
+    return list(articles_from_texts(items))
+
+
+def check_unique_ids(articles: list[Article]) -> None:
+    """Raise CorpusError naming (up to five of) the ids that occur more than once."""
+    seen, duplicates = set(), []
+    for a in articles:
+        if a.id in seen:
+            duplicates.append(a.id)
+        seen.add(a.id)
+    if duplicates:
+        raise CorpusError(f"duplicate article ids: {', '.join(map(repr, duplicates[:5]))}")
+
+
+def source_of(article: Article, field: str) -> str | None:
+    """An article's source from its metadata field, as text (None when missing or empty)."""
+    value = article.meta.get(field) if article.meta else None
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    value = str(value).strip()
+    return value or None
+
+
 def read_query_lines(source) -> Iterator[tuple[int, str | None, str | None]]:
     """``(line number, text, None)`` or ``(line number, None, reason)`` for each line of a query file.
 

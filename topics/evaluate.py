@@ -56,6 +56,7 @@ import numpy as np
 from collections import Counter
 
 from .clean import SPAN_SAMPLE, RepeatedSpans, clean_news, repair_text
+from .text import stub_rows
 from .topic_model import error_from_sums, error_sums, fit_topics, topic_terms
 
 WINDOW = 10
@@ -321,8 +322,6 @@ def evaluate_model(model, texts, *, stability: bool = True, sample_share: float 
     TF-IDF matrix on a random ``sample_share`` of its articles (seed ``random_state + 1``) and matches
     the topics of that fit to the model's.
     """
-    from .model import stub_rows
-
     H, W, X = model.components_, np.asarray(model.doc_topics_), model.doc_terms_
     columns = topic_terms(H, W, N_DIVERSITY_WORDS)
     top_words = [model.vectorizer_.terms(row) for row in columns]

@@ -23,6 +23,8 @@ import codecs
 
 import numpy as np
 
+from .params import PARAMETER_RULES
+
 MAX_DEPTH = 32
 # Values walked at most, counted as a tree: a payload has at most one per byte, and real ones hold a few
 # thousand outside their arrays (stop words, phrases, history); this cap keeps a huge padded file from
@@ -194,10 +196,8 @@ def _valid_utf8(blob: np.ndarray, step: int = 1 << 20) -> bool:
 
 
 def _check_settings(payload: dict, k: int) -> None:
-    from .model import _PARAMETER_RULES
-
     for name, value in payload["params"].items():
-        rule = _PARAMETER_RULES.get(name)
+        rule = PARAMETER_RULES.get(name)
         _need(rule is None or rule[0](value), f"params.{name} is not allowed")
     analyzer = payload["analyzer"]
     _need(set(analyzer) <= _ANALYZER_KEYS and analyzer.get("ngram_max", 2) in (1, 2)
@@ -210,7 +210,7 @@ def _check_settings(payload: dict, k: int) -> None:
                             and _words(spans.get("probes")) and _word_counts(spans.get("spans"))),
           "analyzer.spans is malformed")
     vector = payload["vectorizer"]
-    rules = _PARAMETER_RULES
+    rules = PARAMETER_RULES
     _need(rules["min_df"][0](vector.get("min_df")) and rules["max_df"][0](vector.get("max_df"))
           and rules["max_features"][0](vector.get("max_features")) and _is_count(vector.get("n_documents")),
           "vectorizer settings are malformed")

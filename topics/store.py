@@ -1,5 +1,9 @@
 """Saving and loading fitted models.
 
+What a file holds is a model's :class:`topics.state.FittedState` and its parameters as plain data:
+:func:`save_state` writes them and :func:`load_state` reads them back; :func:`topics.model.save_model` and
+:func:`topics.model.load_model` turn them into a ``TopicModel`` and back, so this module never imports it.
+
 File layout
 -----------
 A model file is a joblib pickle of plain data (numpy arrays, strings, numbers, lists and dicts; no
@@ -11,7 +15,7 @@ The footer names the format and its version and carries the payload's size, its 
 payload, and of each 64 MiB block so that loading checks blocks in parallel) and, when the model was
 saved with a key, an HMAC-SHA256 of the payload (``hmac_sha256``) and one of the rest of the footer
 (``footer_hmac_sha256``, so its history and creation time are signed too; files signed before it
-existed have only the first, and ``topics info`` says their footer is unsigned). :func:`load_model`
+existed have only the first, and ``topics info`` says their footer is unsigned). :func:`load_state`
 reads the footer first and checks version, size, checksum and signature before joblib reads (and so
 unpickles) anything, then checks every array's structure (:mod:`topics.payload`) before using it.
 Arrays are stored uncompressed so they load memory-mapped: a query process maps the file instead of
@@ -32,7 +36,7 @@ created are removed again.
 
 Writers of one model take its lock (:func:`lock_model`, a ``.NAME.lock`` file beside it, via
 ``filelock``) across load, change and save, so two ``topics add`` runs never lose one's articles;
-:func:`save_model` takes it too whenever it replaces a file. Readers never take it.
+:func:`save_state` takes it too whenever it replaces a file. Readers never take it.
 """
 
 from __future__ import annotations
@@ -57,9 +61,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from .errors import ModelFileError
-from .index import SimilarityIndex
-from .model import _LEGACY_PARAMS, _PARAMETER_RULES, TopicModel
+from .params import DEFAULT_TOPIC_WEIGHT, params_from_file, saved_params
 from .payload import FOOTER_ADD_FIELDS, check_payload
+from .state import FittedState
 from .table import ArticleTable
 from .text import Analyzer, Vectorizer
 
@@ -102,19 +106,21 @@ def resolve_key(key_file=None) -> bytes | None:
 
 
 # -- saving ---------------------------------------------------------------------------------------------
-def save_model(model: TopicModel, path, *, force: bool = False, key: bytes | None = None, replacing=None) -> Path:
-    """Write ``model`` to ``path`` atomically and return the path. The in-memory model is not changed.
+def save_state(state: FittedState, params: dict, path, *, force: bool = False, key: bytes | None = None,
+               replacing=None) -> Path:
+    """Write a model, its fitted ``state`` and its ``params`` (``TopicModel.get_params()``), to ``path``
+    atomically and return the path. Neither is changed.
 
     A symlink at ``path`` is followed and its target replaced. An existing file keeps its permission
     bits; a new one gets the usual ones (0666 less the umask). With ``replacing``, the stamp that
-    :func:`load_for_update` returned, the save is refused if the file is no longer the one loaded.
+    :func:`load_state_for_update` returned, the save is refused if the file is no longer the one loaded.
     """
     import joblib
 
     path = Path(path)
     check_writable(path, force=force)
     target = _target(path)
-    payload = _payload(model)
+    payload = _payload(state, params)
     created = _missing_folders(target.parent)
     tmp = None
     try:
@@ -128,7 +134,7 @@ def save_model(model: TopicModel, path, *, force: bool = False, key: bytes | Non
             tmp = None  # 64 random bits clashed: that file is not ours to remove
             raise
         joblib.dump(payload, tmp, compress=0)
-        _append_footer(tmp, model, key)
+        _append_footer(tmp, state, key)
         with lock_model(target) if existing is not None or replacing is not None else nullcontext():
             if replacing is not None and _stamp(_stat_or_none(target)) != replacing:
                 raise ModelFileError(f"{path} was replaced by another program while this command ran; "
@@ -168,7 +174,7 @@ def check_writable(path, *, force: bool = False) -> None:
         raise ModelFileError(f"no permission to write in {folder}")
 
 
-# One FileLock per lock file in this process: re-entering it (the CLI holds it, save_model takes it again)
+# One FileLock per lock file in this process: re-entering it (the CLI holds it, save_state takes it again)
 # only counts, where a second FileLock would open the file again and wait for itself.
 _LOCKS: dict = {}
 _LOCKS_GUARD = threading.Lock()
@@ -269,12 +275,12 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-def _append_footer(tmp: Path, model: TopicModel, key: bytes | None) -> None:
+def _append_footer(tmp: Path, state: FittedState, key: bytes | None) -> None:
     crc, mac, size, blocks = _digest(tmp, key, blocks=True)
-    info = model.fit_info_
+    info = state.fit_info
     footer = {
         "format": FORMAT_NAME,
-        "format_version": format_version(model),
+        "format_version": format_version(state),
         "payload_bytes": size,
         "crc32": crc,
         "crc32_block_bytes": _BLOCK,
@@ -282,9 +288,9 @@ def _append_footer(tmp: Path, model: TopicModel, key: bytes | None) -> None:
         "hmac_sha256": mac,
         "created": info.get("created"),
         "topics_version": info.get("topics_version"),
-        "n_articles": len(model.articles_),
-        "n_topics": int(model.components_.shape[0]),
-        "n_terms": int(model.components_.shape[1]),
+        "n_articles": len(state.articles),
+        "n_topics": int(state.components.shape[0]),
+        "n_terms": int(state.components.shape[1]),
         "adds": [{k: a.get(k) for k in FOOTER_ADD_FIELDS} for a in info.get("adds", [])],
     }
     if key is not None:
@@ -384,8 +390,8 @@ def _blocks_intact(f, footer: dict) -> bool | None:
         return list(pool.map(block_crc, range(len(expected)))) == expected
 
 
-def _payload(model: TopicModel) -> dict:
-    return _plain_arrays(_payload_fields(model))
+def _payload(state: FittedState, params: dict) -> dict:
+    return _plain_arrays(_payload_fields(state, params))
 
 
 def _plain_arrays(value):
@@ -399,37 +405,37 @@ def _plain_arrays(value):
     return value
 
 
-def format_version(model: TopicModel) -> int:
-    """The oldest format that holds ``model``: 3 if its analyser repairs text or cuts repeated spans, 2 if
-    it drops boilerplate sentences, else 1."""
-    analyzer = model.vectorizer_.analyzer
+def format_version(state: FittedState) -> int:
+    """The oldest format that holds a model's ``state``: 3 if its analyser repairs text or cuts repeated
+    spans, 2 if it drops boilerplate sentences, else 1."""
+    analyzer = state.vectorizer.analyzer
     if analyzer.repair or analyzer.spans:
         return 3
     return 2 if analyzer.boilerplate else 1
 
 
-def _payload_fields(model: TopicModel) -> dict:
+def _payload_fields(state: FittedState, params: dict) -> dict:
     import sklearn
 
-    vectorizer = model.vectorizer_
+    vectorizer = state.vectorizer
     return {
         "kind": FORMAT_NAME,
-        "format_version": format_version(model),
-        "versions": {"topics": model.fit_info_.get("topics_version"), "scikit-learn": sklearn.__version__,
+        "format_version": format_version(state),
+        "versions": {"topics": state.fit_info.get("topics_version"), "scikit-learn": sklearn.__version__,
                      "numpy": np.__version__, "python": platform.python_version()},
-        "params": model._saved_params(),
-        "fit_info": dict(model.fit_info_),
+        "params": saved_params(params),
+        "fit_info": dict(state.fit_info),
         "analyzer": vectorizer.analyzer.get_config(),
         "vectorizer": {"min_df": vectorizer.min_df, "max_df": vectorizer.max_df,
                        "max_features": vectorizer.max_features, "n_documents": vectorizer.n_documents_},
         "vocabulary": vectorizer.vocabulary_,
         "idf": vectorizer.idf_,
-        "components": np.ascontiguousarray(model.components_, dtype=np.float32),
-        "doc_topics": np.ascontiguousarray(model.doc_topics_, dtype=np.float32),
-        "doc_terms": _sparse_to_dict(model.doc_terms_),
-        "postings": _sparse_to_dict(model.index_.postings),
-        "articles": model.articles_.to_dict(),
-        "topic_names": {str(k): v for k, v in model.topic_names_.items()},
+        "components": np.ascontiguousarray(state.components, dtype=np.float32),
+        "doc_topics": np.ascontiguousarray(state.doc_topics, dtype=np.float32),
+        "doc_terms": _sparse_to_dict(state.doc_terms),
+        "postings": _sparse_to_dict(state.index.postings),
+        "articles": state.articles.to_dict(),
+        "topic_names": {str(k): v for k, v in state.topic_names.items()},
     }
 
 
@@ -465,18 +471,22 @@ def signature_status(footer: dict, key: bytes | None) -> str:
     return "verified" if footer.get(_FOOTER_MAC) else "payload verified"
 
 
-def load_model(path, *, key: bytes | None = None, mmap: bool = True) -> TopicModel:
-    """Open a saved model, verifying format, checksum and (with ``key``) signature before unpickling.
+def load_state(path, *, key: bytes | None = None, mmap: bool = True) -> tuple[dict, FittedState]:
+    """``(params, state)`` of a saved model, verifying format, checksum and (with ``key``) signature before
+    unpickling. ``params`` are ``TopicModel`` keywords (:func:`topics.params.params_from_file`);
+    :func:`topics.model.load_model` turns both into a model.
 
     Raises ModelFileError for a missing, truncated, damaged, malformed, unsigned-when-a-key-is-given,
     foreign or too-new file. With ``mmap`` (the default) large arrays stay on disk, memory-mapped read-only.
     """
-    return _load(Path(path), key, mmap, for_update=False)[0]
+    params, state, _ = _load(Path(path), key, mmap, for_update=False)
+    return params, state
 
 
-def load_for_update(path, *, key: bytes | None = None):
-    """``(model, stamp)``: the model at ``path``, to change and save again with
-    ``save_model(model, path, force=True, key=key, replacing=stamp)``. Hold :func:`lock_model` around both.
+def load_state_for_update(path, *, key: bytes | None = None) -> tuple[dict, FittedState, tuple]:
+    """``(params, state, stamp)``: the model at ``path``, to change and save again with
+    ``save_state(state, params, path, force=True, key=key, replacing=stamp)``. Hold :func:`lock_model`
+    around both.
 
     A signed model is refused without its key: saving it again would silently drop the signature.
     """
@@ -495,7 +505,7 @@ def _load(path: Path, key: bytes | None, mmap: bool, *, for_update: bool):
             _check_digest(path, f, footer, key)
             payload = _unpickle(path, mmap)
             if _same_file(path, stat_result):  # not replaced by a concurrent save while we read it
-                return _model_from_payload(payload, footer, path), _stamp(stat_result)
+                return (*_state_from_payload(payload, footer, path), _stamp(stat_result))
     raise ModelFileError(f"{path} kept changing while it was being read; try again")
 
 
@@ -701,15 +711,11 @@ def _same_file(path: Path, stat: os.stat_result) -> bool:
     return (now.st_ino, now.st_dev) == (stat.st_ino, stat.st_dev)
 
 
-def _model_from_payload(payload, footer: dict, path: Path) -> TopicModel:
+def _state_from_payload(payload, footer: dict, path: Path) -> tuple[dict, FittedState]:
+    """``(params, state)`` of a checked payload, params as ``TopicModel`` keywords."""
     try:
         check_payload(payload, footer)  # every array's structure, before scipy or numpy index with it
-        params = {k: v for k, v in payload["params"].items() if k in _PARAMETER_RULES}
-        params["extra_stop_words"] = tuple(params.get("extra_stop_words", ()))
-        params.setdefault("term_weighting", "tfidf")  # files from before the option had tf-idf weights
-        for name, legacy in _LEGACY_PARAMS.items():  # files from before these options behave as they did
-            params.setdefault(name, legacy)
-        model = TopicModel(**params)
+        params = params_from_file(payload["params"])
         analyzer = Analyzer(**payload["analyzer"])
         vector = payload["vectorizer"]
         vectorizer = Vectorizer(analyzer, min_df=vector["min_df"], max_df=vector["max_df"],
@@ -728,16 +734,12 @@ def _model_from_payload(payload, footer: dict, path: Path) -> TopicModel:
             raise ValueError("footer and contents disagree")
     except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
         raise ModelFileError(f"{path} is damaged or not a topics model ({' '.join(str(exc).split())[:200]})") from None
-    model.vectorizer_ = vectorizer
-    model.components_ = H
-    model.doc_topics_ = W
-    model.doc_terms_ = X
-    model.articles_ = articles
-    model.topic_names_ = {int(t): name for t, name in payload.get("topic_names", {}).items()}
-    model.index_ = SimilarityIndex(X, W, model.topic_weight, postings=postings)
-    model.fit_info_ = dict(payload.get("fit_info", {}))
-    model.fit_info_["format_version"] = footer["format_version"]
-    return model
+    fit_info = {**payload.get("fit_info", {}), "format_version": footer["format_version"]}
+    topic_weight = params.get("topic_weight", DEFAULT_TOPIC_WEIGHT)
+    state = FittedState.build(vectorizer=vectorizer, components=H, doc_topics=W, doc_terms=X, articles=articles,
+                              topic_names={int(t): name for t, name in payload.get("topic_names", {}).items()},
+                              fit_info=fit_info, topic_weight=topic_weight, postings=postings)
+    return params, state
 
 
 def _sparse_from_dict(d: dict):
@@ -749,5 +751,5 @@ def file_size(path) -> int:
     return Path(path).stat().st_size
 
 
-__all__ = ["save_model", "load_model", "load_for_update", "lock_model", "read_footer", "signature_status",
+__all__ = ["save_state", "load_state", "load_state_for_update", "lock_model", "read_footer", "signature_status",
            "resolve_key", "check_writable", "FORMAT_VERSION"]

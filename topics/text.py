@@ -838,3 +838,25 @@ def unknown_share(vectorizer, texts: list[str], *, sample: int = 2_000) -> float
         total += terms.size
         unknown += int((vocabulary[cols] != terms).sum())
     return round(unknown / total, 4) if total else 0.0
+
+
+def stub_rows(X, vocabulary: np.ndarray, min_words: int) -> np.ndarray:
+    """Rows of X with fewer than ``min_words`` distinct known words (two-word terms not counted).
+
+    X : csr_matrix of shape (n_articles, V); vocabulary : ndarray of UTF-8 bytes (V,). Returns the rows
+    as a sorted int64 array.
+    """
+    if min_words <= 0:
+        return np.zeros(0, dtype=np.int64)
+    is_word = np.char.find(vocabulary, b" ") < 0
+    indptr, indices = X.indptr, X.indices  # read only (a loaded model's arrays are memory-mapped)
+    stubs = []
+    for start in range(0, X.shape[0], _STUB_BLOCK_ROWS):  # blocks bound the temporary to a few MB
+        bounds = indptr[start:start + _STUB_BLOCK_ROWS + 1]
+        words = np.concatenate([[0], np.cumsum(is_word[indices[bounds[0]:bounds[-1]]], dtype=np.int64)])
+        n_words = words[bounds[1:] - bounds[0]] - words[bounds[:-1] - bounds[0]]
+        stubs.append(np.flatnonzero(n_words < min_words) + start)
+    return np.concatenate(stubs) if stubs else np.zeros(0, dtype=np.int64)
+
+
+_STUB_BLOCK_ROWS = 65536

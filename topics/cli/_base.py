@@ -57,7 +57,7 @@ def save(model, path, *, force: bool, key: bytes | None, replacing=None) -> None
         if replacing is None:
             model.save(path, force=force, key=key)
         else:
-            from ..store import save_model
+            from ..model import save_model
 
             save_model(model, path, force=force, key=key, replacing=replacing)
         finish_without_interrupts()
@@ -94,7 +94,8 @@ def update_model(model_path: Path, key_file):
     Another command changing the same model waits (and says so on stderr); readers never wait. A signed
     model needs its key, or its signature would be dropped. Call ``.save()`` on what this yields.
     """
-    from ..store import load_for_update, lock_model, resolve_key
+    from ..model import load_for_update
+    from ..store import lock_model, resolve_key
 
     key = resolve_key(key_file)
 

@@ -50,7 +50,7 @@ def evaluate(corpus, model_path, key_file, reading, no_stability, fmt):
     from ..incremental import read_as_fitted
 
     model = open_model(model_path, key_file)
-    articles = read_as_fitted(model, list(corpus), **reading)
+    articles = read_as_fitted(model.fit_info_, list(corpus), **reading)
     result = model.evaluate(articles, stability=not no_stability)
     skipped = articles.stats.describe()
     if fmt == "json":

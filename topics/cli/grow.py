@@ -34,7 +34,7 @@ def _read(model, corpus, reading: dict):
     """CORPUS read with the options given, the others as the model's archive was read."""
     from ..incremental import read_as_fitted
 
-    return read_as_fitted(model, list(corpus), **reading)
+    return read_as_fitted(model.fit_info_, list(corpus), **reading)
 
 
 def _echo_reading(corpus):
