@@ -7,12 +7,13 @@ changed, so the library stays safe to call from notebooks and servers.
 from __future__ import annotations
 
 import os
-import secrets
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from .errors import MissingExtraError, TopicsError
+from .files import atomic_write
 
 
 class PlotError(TopicsError):
@@ -51,15 +52,10 @@ def _save(fig, path) -> Path:
     path = Path(path)
     if not path.suffix:
         path = path.with_suffix(".png")
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        fig.savefig(tmp, format=path.suffix[1:].lower())
-        os.replace(tmp, path)
+    try:  # the temporary file goes also on Ctrl-C (topics.files.atomic_write)
+        return atomic_write(path, partial(fig.savefig, format=path.suffix[1:].lower()), force=True)
     except (OSError, ValueError) as exc:
         raise PlotError(f"cannot write the chart to {path}: {exc}") from None
-    finally:  # also on Ctrl-C
-        tmp.unlink(missing_ok=True)
-    return path
 
 
 def plot_summary(summary, path, *, n_words: int = 5) -> Path:

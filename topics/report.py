@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import html
 import math
-import os
-import tempfile
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from .errors import TopicsError
+from .files import atomic_write
 
 MAX_TITLES = 5000   # titles listed for the search box; keeps the page a few hundred kB
 _CSS = """
@@ -97,24 +97,15 @@ def render_report(model, *, n_words: int = 10, n_articles: int = 5, by: str = "m
 
 
 def write_report(model, path, *, force: bool = True, **options) -> Path:
-    """Write :func:`render_report` to ``path`` atomically (temporary file, then rename); returns the path."""
+    """Write :func:`render_report` to ``path`` atomically (:func:`topics.files.atomic_write`); returns the path."""
     path = Path(path)
     if path.exists() and not force:
         raise TopicsError(f"{path} exists; pass force=True to replace it")
     text = render_report(model, **options)
-    folder = path.parent if str(path.parent) else Path(".")
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
+    try:  # a failed or interrupted write leaves no temporary file and the old report as it was
+        return atomic_write(path, partial(Path.write_text, data=text, encoding="utf-8"), force=True)
     except OSError as exc:
         raise TopicsError(f"cannot write the report to {path}: {exc.strerror or exc}") from None
-    finally:  # a failed or interrupted write leaves no temporary file
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-    return path
 
 
 def _led_rows(W: np.ndarray, max_titles: int) -> list:

@@ -26,13 +26,13 @@ damage. Loading a file from someone else is safe only when both of you use a sig
 (``TOPICS_MODEL_KEY`` or ``--key-file``) that nobody else has: with a key, unsigned or altered files
 are refused before they are unpickled.
 
-Saving is atomic: the model is written to a temporary file beside the target, synced, and then moved
-into place, so a crash or Ctrl-C leaves the previous model intact and never a half-written one. An
-existing file is replaced only with ``force=True``; it keeps its permission bits (a model holds article
-snippets: a private 0600 file stays private), and a symlink is followed, its target replaced. A
-temporary file is named ``.NAME.topics-HOST-PID-RANDOM.tmp``: one left by a killed process (SIGKILL, power
-loss) is removed by the next save into that folder once its process is gone. Folders a failed save
-created are removed again.
+Saving is atomic (:func:`topics.files.atomic_write`): the model is written to a temporary file beside
+the target, synced, and then moved into place, so a crash or Ctrl-C leaves the previous model intact and
+never a half-written one. An existing file is replaced only with ``force=True``; it keeps its permission
+bits (a model holds article snippets: a private 0600 file stays private), and a symlink is followed, its
+target replaced. A temporary file is named ``.NAME.topics-HOST-PID-RANDOM.tmp``: one left by a killed
+process (SIGKILL, power loss) is removed by the next save into that folder once its process is gone.
+Folders a failed save created are removed again.
 
 Writers of one model take its lock (:func:`lock_model`, a ``.NAME.lock`` file beside it, via
 ``filelock``) across load, change and save, so two ``topics add`` runs never lose one's articles;
@@ -47,10 +47,6 @@ import json
 import logging
 import os
 import platform
-import re
-import secrets
-import socket
-import stat
 import struct
 import threading
 import zlib
@@ -61,6 +57,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .errors import ModelFileError
+from .files import TargetExistsError, atomic_write, stat_or_none, target_of
 from .params import DEFAULT_TOPIC_WEIGHT, params_from_file, saved_params
 from .payload import FOOTER_ADD_FIELDS, check_payload
 from .state import FittedState
@@ -85,9 +82,6 @@ _CHUNK = 1 << 24
 _BLOCK = 1 << 26
 _LOAD_ATTEMPTS = 3
 _FOOTER_MAC = "footer_hmac_sha256"
-# Temporary files carry this host and process, so a later save can tell a dead process's leftovers.
-_HOST = hashlib.sha256(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:8]
-_TEMP_NAME = re.compile(r"\..+\.topics-(?P<host>[0-9a-f]{8})-(?P<pid>[0-9]{1,10})-[0-9a-f]{16}\.tmp")
 
 
 # -- keys -----------------------------------------------------------------------------------------------
@@ -109,7 +103,7 @@ def resolve_key(key_file=None) -> bytes | None:
 def save_state(state: FittedState, params: dict, path, *, force: bool = False, key: bytes | None = None,
                replacing=None) -> Path:
     """Write a model, its fitted ``state`` and its ``params`` (``TopicModel.get_params()``), to ``path``
-    atomically and return the path. Neither is changed.
+    atomically (:func:`topics.files.atomic_write`) and return the path. Neither is changed.
 
     A symlink at ``path`` is followed and its target replaced. An existing file keeps its permission
     bits; a new one gets the usual ones (0666 less the umask). With ``replacing``, the stamp that
@@ -119,41 +113,26 @@ def save_state(state: FittedState, params: dict, path, *, force: bool = False, k
 
     path = Path(path)
     check_writable(path, force=force)
-    target = _target(path)
     payload = _payload(state, params)
-    created = _missing_folders(target.parent)
-    tmp = None
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        _remove_stale_temporaries(target.parent)
-        existing = _stat_or_none(target)
-        tmp = target.parent / f".{target.name}.topics-{_HOST}-{os.getpid()}-{secrets.token_hex(8)}.tmp"
-        try:  # private while written when it replaces a file; else the usual permissions (mkstemp's are 0600)
-            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if existing else 0o666))
-        except FileExistsError:
-            tmp = None  # 64 random bits clashed: that file is not ours to remove
-            raise
+
+    def write(tmp: Path) -> None:
         joblib.dump(payload, tmp, compress=0)
         _append_footer(tmp, state, key)
+
+    @contextmanager
+    def guard(target: Path, existing):
         with lock_model(target) if existing is not None or replacing is not None else nullcontext():
-            if replacing is not None and _stamp(_stat_or_none(target)) != replacing:
+            if replacing is not None and _stamp(stat_or_none(target)) != replacing:
                 raise ModelFileError(f"{path} was replaced by another program while this command ran; "
                                      f"nothing was written: run it again")
-            existing = _stat_or_none(target)
-            if existing is not None:
-                _copy_permissions(existing, tmp)
-            _publish(tmp, target, force=force, shown=path)
-        created = []
+            yield
+
+    try:
+        atomic_write(path, write, force=force, make_folders=True, guard=guard)
+    except TargetExistsError:
+        raise ModelFileError(f"{path} already exists; use --force (force=True) to replace it") from None
     except OSError as exc:
         raise ModelFileError(f"cannot write {path}: {exc.strerror or exc}") from None
-    finally:  # also on KeyboardInterrupt (and SIGTERM in the CLI): never leave a temporary file behind
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)
-        for folder in created:  # deepest first: a failed save leaves no new empty folders
-            try:
-                folder.rmdir()
-            except OSError:
-                break
     logger.info("saved model to %s", path)
     return path
 
@@ -165,7 +144,7 @@ def check_writable(path, *, force: bool = False) -> None:
         raise ModelFileError(f"{path} is a directory; give a file path such as {path / 'default.joblib'}")
     if path.exists() and not force:
         raise ModelFileError(f"{path} already exists; use --force (force=True) to replace it")
-    folder = _target(path).parent  # checked without creating it: a failed command must leave nothing behind
+    folder = target_of(path).parent  # checked without creating it: a failed command must leave nothing behind
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
     if not folder.is_dir():
@@ -191,7 +170,7 @@ def lock_model(path, *, on_wait=None):
     from filelock import FileLock, Timeout
 
     _existing_file(Path(path))  # never leave a lock file where there is no model
-    target = _target(Path(path))  # one canonical name per model, so re-entry in a process finds the same lock
+    target = target_of(Path(path))  # one canonical name per model, so re-entry in a process finds the same lock
     name = os.path.join(os.path.realpath(target.parent), f".{target.name}.lock")
     with _LOCKS_GUARD:
         lock = _LOCKS.get(name) or _LOCKS.setdefault(name, FileLock(name))
@@ -210,69 +189,11 @@ def lock_model(path, *, on_wait=None):
         lock.release()
 
 
-def _target(path: Path) -> Path:
-    """The file a save replaces: ``path`` itself, or the end of its chain of symlinks."""
-    return Path(os.path.realpath(path)) if path.is_symlink() else path
-
-
-def _missing_folders(folder: Path) -> list:
-    """The folders a save into ``folder`` would create, deepest first."""
-    missing = []
-    while not folder.exists() and folder != folder.parent:
-        missing.append(folder)
-        folder = folder.parent
-    return missing
-
-
-def _stat_or_none(path: Path):
-    try:
-        return os.stat(path)
-    except FileNotFoundError:
-        return None
-
-
 def _stamp(stat_result):
     """What a save changes: a replaced file is another inode (size and time also change for an in-place write)."""
     if stat_result is None:
         return None
     return stat_result.st_dev, stat_result.st_ino, stat_result.st_size, stat_result.st_mtime_ns
-
-
-def _copy_permissions(existing: os.stat_result, tmp: Path) -> None:
-    if existing.st_gid != os.stat(tmp).st_gid:
-        try:
-            os.chown(tmp, -1, existing.st_gid)
-        except OSError:
-            pass  # not a member of that group: the mode below still applies
-    os.chmod(tmp, stat.S_IMODE(existing.st_mode))
-
-
-def _remove_stale_temporaries(folder: Path) -> None:
-    """Remove temporary files of saves into ``folder`` whose process (on this host) no longer runs."""
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return
-    for entry in entries:
-        match = _TEMP_NAME.fullmatch(entry.name)
-        if match and match["host"] == _HOST and not _process_alive(int(match["pid"])):
-            try:
-                os.unlink(entry.path)
-                logger.info("removed %s, left by a save that was killed", entry.path)
-            except OSError:
-                pass
-
-
-def _process_alive(pid: int) -> bool:
-    if pid == os.getpid() or os.name == "nt":  # on Windows os.kill would end the process: never guess there
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (OSError, OverflowError):  # PermissionError: alive, another user's
-        return True
-    return True
 
 
 def _append_footer(tmp: Path, state: FittedState, key: bytes | None) -> None:
@@ -296,10 +217,8 @@ def _append_footer(tmp: Path, state: FittedState, key: bytes | None) -> None:
     if key is not None:
         footer[_FOOTER_MAC] = _footer_mac(footer, key)
     encoded = json.dumps(footer, sort_keys=True).encode("utf-8")
-    with open(tmp, "ab") as f:
+    with open(tmp, "ab") as f:  # atomic_write syncs the file before moving it into place
         f.write(encoded + _TRAILER.pack(len(encoded), _END_MAGIC))
-        f.flush()
-        os.fsync(f.fileno())
 
 
 def _footer_mac(footer: dict, key: bytes) -> str:
@@ -307,29 +226,6 @@ def _footer_mac(footer: dict, key: bytes) -> str:
     body = {k: v for k, v in footer.items() if k != _FOOTER_MAC}
     encoded = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
     return hmac.new(key, b"topics-model footer\n" + encoded, hashlib.sha256).hexdigest()
-
-
-def _publish(tmp: Path, path: Path, *, force: bool, shown: Path) -> None:
-    exists = f"{shown} already exists; use --force (force=True) to replace it"
-    if force:
-        os.replace(tmp, path)
-    else:
-        try:
-            os.link(tmp, path)  # fails if the target appeared meanwhile: never overwrite silently
-        except FileExistsError:
-            raise ModelFileError(exists) from None
-        except OSError:  # file systems without hard links
-            if path.exists():
-                raise ModelFileError(exists) from None
-            os.replace(tmp, path)
-    try:
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass  # directory fsync is not possible everywhere; the rename itself is still atomic
 
 
 def _digest(path: Path, key: bytes | None, limit: int | None = None, fileobj=None, blocks: bool = False):
