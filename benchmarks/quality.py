@@ -225,22 +225,22 @@ def ablation(corpora: dict, seed: int):
 def _ablation_cells(corpora, seed: int, *, builder=None, fold=None) -> list[str]:
     from sklearn.metrics import normalized_mutual_info_score
 
-    import topics.model as model_module
+    import topics.text as text_module  # TopicModel.fit builds its analyser through topics.text.make_vectorizer
 
     cells, extra = [], ["–", "–"]
     for records in corpora.values():
         fitted_on = records
         if fold is not None:
             fitted_on = [dict(r, text=text) for r, text in zip(records, fold([r["text"] for r in records]))]
-        original = model_module.build_analyzer
+        original = text_module.build_analyzer
         if builder is not None:
             # The fit streams its texts and passes none to the builder; collocations need them.
             texts = [r["text"] for r in fitted_on]
-            model_module.build_analyzer = lambda _streamed, **options: builder(texts, **options)
+            text_module.build_analyzer = lambda _streamed, **options: builder(texts, **options)
         try:
             top, W, model = project_pipeline(fitted_on, None, seed)
         finally:
-            model_module.build_analyzer = original
+            text_module.build_analyzer = original
         scores = evaluate_topics(top, [reference_tokens(r["text"]) for r in records])
         cells.append(f"{scores['npmi']:.3f} / {scores['diversity']:.2f}")
         labels = [r.get("label") for r in records]

@@ -19,7 +19,7 @@ from topics.evaluate import (
 from topics.clean import clean_news, find_boilerplate, probe_words, strip_boilerplate
 from topics.text import Analyzer, find_phrases
 from topics.topic_model import term_relevance, top_terms, topic_terms
-from topics.tune import auto_range, choose_k, parse_range, tune_texts
+from topics.tune import auto_range, choose_k, parse_k_range, tune_texts
 
 EPS = 1e-12
 
@@ -139,14 +139,14 @@ def test_choose_k_prefers_coherent_diverse_and_smaller():
 
 
 @pytest.mark.parametrize("spec, expected", [("5:20:5", [5, 10, 15, 20]), ("3:5", [3, 4, 5]), ("8,4,6", [4, 6, 8])])
-def test_parse_range(spec, expected):
-    assert parse_range(spec) == expected
+def test_parse_k_range(spec, expected):
+    assert parse_k_range(spec) == expected
 
 
 @pytest.mark.parametrize("spec", ["five", "5:", "1:3", "20:5:5", "5:10:0"])
-def test_parse_range_rejects(spec):
+def test_parse_k_range_rejects(spec):
     with pytest.raises(topics.ParameterError, match="topics="):
-        parse_range(spec)
+        parse_k_range(spec)
 
 
 def test_tune_on_real_news_follows_its_rule(lee_records):
@@ -160,6 +160,16 @@ def test_tune_on_real_news_follows_its_rule(lee_records):
             assert row["npmi"] <= chosen["npmi"] + 0.01 or row["k"] < chosen["k"]
     errors = [r["relative_error"] for r in result["rows"]]
     assert errors == sorted(errors, reverse=True)  # more topics always reconstruct better
+
+
+def test_tune_vectorises_texts_as_fit_does(lee_records):
+    from topics.tune import vectorise
+
+    texts = [r["text"].strip() for r in lee_records[:120]]
+    X, vocabulary = vectorise(texts, min_df=2, max_df=0.5, extra_stop_words=["said"])
+    model = topics.fit(texts, n_topics=4, min_df=2, max_df=0.5, extra_stop_words=["said"], keep_words=(), random_state=0)
+    assert np.array_equal(vocabulary, model.vectorizer_.vocabulary_)
+    assert (X != model.doc_terms_).nnz == 0
 
 
 def test_auto_topics_uses_the_tune_rule(newsgroup_records):

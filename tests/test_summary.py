@@ -6,7 +6,7 @@ from newsgroup_dates import dated_articles
 
 import topics
 from topics.topic_model import readable_terms, term_relevance
-from topics.trends import parse_range, topic_trends
+from topics.trends import parse_date_range, topic_trends
 
 
 # -- summary --------------------------------------------------------------------------------------------
@@ -172,14 +172,14 @@ def test_compare_flags_rising_and_falling(dated_model):
     assert changes[0]["direction"] == "rising" and changes[-1]["direction"] == "falling"
 
 
-def test_parse_range():
-    assert [str(d) for d in parse_range("2025-01:2025-06")] == ["2025-01-01", "2025-06-30"]
-    assert [str(d) for d in parse_range("2024-02")] == ["2024-02-01", "2024-02-29"]
-    assert [str(d) for d in parse_range("2025")] == ["2025-01-01", "2025-12-31"]
+def test_parse_date_range():
+    assert [str(d) for d in parse_date_range("2025-01:2025-06")] == ["2025-01-01", "2025-06-30"]
+    assert [str(d) for d in parse_date_range("2024-02")] == ["2024-02-01", "2024-02-29"]
+    assert [str(d) for d in parse_date_range("2025")] == ["2025-01-01", "2025-12-31"]
     with pytest.raises(topics.ParameterError, match="YYYY, YYYY-MM or YYYY-MM-DD"):
-        parse_range("January:June")
+        parse_date_range("January:June")
     with pytest.raises(topics.QueryError, match="ends before it starts"):
-        parse_range("2025-06:2025-01")
+        parse_date_range("2025-06:2025-01")
 
 
 def test_trend_errors_are_clear(dated_model, sample_model, lee_records):

@@ -157,8 +157,11 @@ class ReadStats:
         return ", ".join(parts)
 
 
-def parse_date(value) -> str | None:
-    """``"YYYY-MM-DD"`` from an ISO date or datetime string; None when absent; ValueError when unreadable."""
+def parse_date(value, *, whole: bool = False) -> str | None:
+    """``"YYYY-MM-DD"`` from an ISO date or datetime string, or a date; None when absent or blank;
+    ValueError when unreadable. The one date parser of topics: for an article's date field a datetime
+    string gives its day; with ``whole`` (a date someone typed, :func:`topics.filters.date_bound`) the text
+    must be a date and nothing more."""
     if value is None or value == "":
         return None
     if isinstance(value, (_dt.date, _dt.datetime)):
@@ -166,7 +169,7 @@ def parse_date(value) -> str | None:
     text = str(value).strip()
     if not text:
         return None
-    return _dt.date.fromisoformat(text[:10]).isoformat()
+    return _dt.date.fromisoformat(text if whole else text[:10]).isoformat()
 
 
 def split_date_header(text: str) -> tuple[str | None, str]:

@@ -57,7 +57,7 @@ from collections import Counter
 
 from .clean import SPAN_SAMPLE, RepeatedSpans, clean_news, repair_text
 from .text import stub_rows
-from .topic_model import error_from_sums, error_sums, fit_topics, topic_terms
+from .topic_model import error_from_sums, error_sums, fit_topics, match_topics_by_cosine, topic_terms
 
 WINDOW = 10
 N_COHERENCE_WORDS = 10
@@ -199,21 +199,10 @@ def topic_stability(H_a: np.ndarray, H_b: np.ndarray) -> tuple[float, np.ndarray
     H_a : (k, V), H_b : (k2, V) over the same vocabulary. Returns the mean matched cosine and, for each
     topic of H_a, the cosine of its match (0 when H_b has fewer topics): (float, ndarray (k,)).
     """
-    from scipy.optimize import linear_sum_assignment
-
-    A, B = _unit(H_a), _unit(H_b)
-    similarity = A @ B.T
-    rows, cols = linear_sum_assignment(-similarity)
-    matched = np.zeros(A.shape[0])
+    rows, cols, similarity = match_topics_by_cosine(H_a, H_b)
+    matched = np.zeros(similarity.shape[0])
     matched[rows] = similarity[rows, cols]
     return float(matched.mean()) if matched.size else 0.0, matched
-
-
-def _unit(H):
-    H = np.asarray(H, dtype=np.float64)
-    norms = np.linalg.norm(H, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return H / norms
 
 
 def relative_error(X, W, H, *, block: int = 10_000) -> float:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .corpus import parse_date
 from .duplicates import DEFAULT_THRESHOLD, distinct_rows
 from .errors import ParameterError
 from .index import top_k
@@ -29,7 +30,7 @@ class HitFilter:
 
     @classmethod
     def build(cls, *, since=None, until=None, min_score=None, keep_duplicates=False) -> HitFilter:
-        since, until = parse_date(since, "since"), parse_date(until, "until")
+        since, until = date_bound(since, "since"), date_bound(until, "until")
         if since is not None and until is not None and since > until:
             raise ParameterError(f"since={str(since)!r} is after until={str(until)!r}; no article can match")
         if min_score is not None and (isinstance(min_score, bool) or not isinstance(min_score, (int, float))
@@ -51,17 +52,20 @@ class HitFilter:
         return ok
 
 
-def parse_date(value, name: str) -> np.datetime64 | None:
-    """A date given as ``YYYY-MM-DD`` text, a ``datetime.date`` or None, as datetime64[D]."""
+def date_bound(value, name: str) -> np.datetime64 | None:
+    """The ``since`` or ``until`` bound given as ``YYYY-MM-DD`` text, a ``datetime.date`` or None, as
+    datetime64[D] (text read by :func:`topics.corpus.parse_date`); ParameterError naming ``name``."""
     if value is None:
         return None
     if isinstance(value, (datetime.date, np.datetime64)):
         return np.datetime64(value, "D")
     if isinstance(value, str):
         try:
-            return np.datetime64(datetime.date.fromisoformat(value.strip()), "D")
+            day = parse_date(value, whole=True)
         except ValueError:
-            pass
+            day = None
+        if day is not None:
+            return np.datetime64(day, "D")
     raise ParameterError(f"{name}={value!r} is not allowed; use a date as YYYY-MM-DD")
 
 

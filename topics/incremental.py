@@ -48,12 +48,11 @@ import scipy.sparse as sp
 from .corpus import READING_OPTIONS, Corpus, as_articles, check_unique_ids, read_corpus, source_of
 from .errors import ParameterError
 from .evaluate import relative_error
-from .index import unit_rows
 from .parallel import map_chunks, row_chunks
 from .state import FittedState
 from .table import ArticleTable, make_snippet
 from .text import stub_rows, unknown_share
-from .topic_model import nmf_transform
+from .topic_model import match_topics_by_cosine, nmf_transform
 
 logger = logging.getLogger(__name__)
 
@@ -269,10 +268,7 @@ def match_topics(H_old, vocabulary_old, H_new, vocabulary_new) -> list[dict]:
     H_old : (k_old, V_old) and H_new : (k_new, V_new) with sorted byte-string vocabularies; the cosine is
     taken over the terms both vocabularies share.
     """
-    from scipy.optimize import linear_sum_assignment
-
     _, cols_old, cols_new = np.intersect1d(vocabulary_old, vocabulary_new, assume_unique=True, return_indices=True)
-    similarity = unit_rows(np.asarray(H_old)[:, cols_old]) @ unit_rows(np.asarray(H_new)[:, cols_new]).T
-    rows, cols = linear_sum_assignment(-similarity)
+    rows, cols, similarity = match_topics_by_cosine(np.asarray(H_old)[:, cols_old], np.asarray(H_new)[:, cols_new])
     pairs = [{"old": int(r), "new": int(c), "cosine": round(float(similarity[r, c]), 4)} for r, c in zip(rows, cols)]
     return sorted(pairs, key=lambda p: -p["cosine"])

@@ -40,7 +40,7 @@ from .params import DEFAULT_TOPIC_WEIGHT, PARAMETER_RULES, check_params, is_int
 from .state import FittedState
 from .summary import ArticleView, Summary, Topic, article_view, rename, summarize
 from .table import ArticleTable, make_snippet
-from .text import Vectorizer, build_analyzer, english_stop_words, stub_rows, unknown_share
+from .text import make_vectorizer, stub_rows, unknown_share
 from .topic_model import (
     LARGE_ARCHIVE_ARTICLES,
     RELEVANCE_LAMBDA,
@@ -271,12 +271,12 @@ class TopicModel:
         # Text flows from the reader to the vectoriser's workers chunk by chunk; only metadata stays
         # (and the texts themselves only when choosing the number of topics needs them).
         meta = _MetadataSink(keep_texts=self.n_topics == "auto", source_field=self.source_field)
-        keep = {w.lower() for w in self.keep_words}
-        stop_words = (english_stop_words() | {w.lower() for w in self.extra_stop_words}) - keep
-        analyzer = build_analyzer((), stop_words=stop_words, ngram_max=self.ngram_max)
+        vectorizer = make_vectorizer(min_df=self.min_df, max_df=self.max_df, max_features=self.max_features,
+                                     ngram_max=self.ngram_max, extra_stop_words=self.extra_stop_words,
+                                     keep_words=self.keep_words, weighting=self.term_weighting,
+                                     learn_clutter=self.learn_clutter)
+        analyzer = vectorizer.analyzer
         stages = {"start": time.perf_counter() - started}  # mostly importing scikit-learn (its stop words)
-        vectorizer = Vectorizer(analyzer, min_df=self.min_df, max_df=self.max_df, max_features=self.max_features,
-                                weighting=self.term_weighting, learn_formulae=self.learn_clutter, keep_words=keep)
         chunks = meta.text_chunks(_progress(articles, progress, "reading"), FIT_CHUNK_ARTICLES)
         first = next(chunks, [])
         if self.learn_clutter:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import MissingExtraError, ParameterError, QueryError
-from .index import top_k
+from .index import top_k, unit_rows
 from .topic_model import RELEVANCE_LAMBDA, label_from_terms, readable_terms, term_relevance, top_terms
 
 
@@ -177,9 +177,7 @@ def nearest_topics(H: np.ndarray):
         return [None] * k, np.zeros(k)
     # float64 throughout: a float32 product can differ in the last bit between an in-memory and a
     # memory-mapped H, and the rounded figures must be identical after a save/load round trip.
-    U = np.array(H, dtype=np.float64)
-    norms = np.linalg.norm(U, axis=1, keepdims=True)
-    U /= np.where(norms > 0, norms, 1.0)
+    U = unit_rows(H, dtype=np.float64)
     cos = U @ U.T
     np.fill_diagonal(cos, -np.inf)
     nearest = cos.argmax(axis=1)

@@ -38,6 +38,7 @@ from .clean import (
     strip_boilerplate,
 )
 from .errors import NotFittedError, ParameterError
+from .index import unit_rows
 
 # Words that carry no topic in news text, on top of scikit-learn's English list. Month names date a story
 # (an agency's dateline puts one in every article); "march" and "may" are also words, and stay.
@@ -379,6 +380,21 @@ def build_analyzer(texts: Sequence[str], *, stop_words: Iterable[str], ngram_max
     base = Analyzer(stop_words, ngram_max=ngram_max, phrases=(), clean=True, repair=True)
     phrases = find_phrases(base.clauses(t) for t in texts)
     return Analyzer(stop_words, ngram_max=ngram_max, phrases=phrases, clean=True, repair=True)
+
+
+def make_vectorizer(*, min_df=2, max_df=0.5, max_features=None, ngram_max: int = 2, extra_stop_words=(),
+                    keep_words=(), weighting: str = "tfidf", learn_clutter: bool = True) -> Vectorizer:
+    """The unfitted analyser and vectoriser that ``TopicModel.fit`` uses for these parameters (see
+    :class:`topics.TopicModel`): English and news stop words plus ``extra_stop_words``, less ``keep_words``
+    (compared in lower case), which the learned clutter never removes either. With ``learn_clutter`` the
+    vectoriser learns house formulae while fitting; repeated spans are learned by the caller
+    (``vectorizer.analyzer.learn_spans(texts)``), from the texts it chooses.
+    """
+    keep = {w.lower() for w in keep_words}
+    stop_words = (english_stop_words() | {w.lower() for w in extra_stop_words}) - keep
+    analyzer = build_analyzer((), stop_words=stop_words, ngram_max=ngram_max)
+    return Vectorizer(analyzer, min_df=min_df, max_df=max_df, max_features=max_features, weighting=weighting,
+                      learn_formulae=learn_clutter, keep_words=keep)
 
 
 class Vectorizer:
@@ -796,19 +812,7 @@ def _weight(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
     np.log(x.data, out=x.data)
     x.data += 1.0
     x = sp.csr_matrix(x @ sp.diags(idf.astype(np.float32)))
-    return normalize_rows(x)
-
-
-def normalize_rows(x) -> sp.csr_matrix:
-    """A float32 CSR copy with rows scaled to unit L2 norm (all-zero rows stay zero).
-
-    Dense topic vectors are normalised by :func:`topics.index.unit_rows`.
-    """
-    x = sp.csr_matrix(x, dtype=np.float32, copy=True)
-    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
-    norms[norms == 0] = 1.0
-    x.data /= np.repeat(norms, np.diff(x.indptr)).astype(np.float32)
-    return x
+    return unit_rows(x)
 
 
 def _as_count(value, n_docs: int, name: str) -> float:

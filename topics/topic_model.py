@@ -20,6 +20,7 @@ import math
 import numpy as np
 
 from .errors import ParameterError
+from .index import unit_rows
 
 MAX_DEFAULT_TOPICS = 50
 # Above this many articles, topics are learned on a seeded sample of this size (see fit_topics_on_sample).
@@ -202,6 +203,20 @@ def _place_block(H: np.ndarray, X_block):
     XHt, HHt = _products(X_block, H)
     W = _solve_w(XHt, HHt, max_iter=TRANSFORM_MAX_ITER, tol=TRANSFORM_TOL)
     return W, error_sums(X_block, W, H, XHt=XHt)
+
+
+def match_topics_by_cosine(H_a, H_b) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Match the topics of two fits one-to-one by the cosine of their term rows (Hungarian assignment).
+
+    H_a : (k_a, V), H_b : (k_b, V) over the same terms. Returns ``(rows, cols, cosines)``: topic
+    ``rows[i]`` of H_a matches topic ``cols[i]`` of H_b, min(k_a, k_b) pairs with the highest total cosine,
+    and ``cosines``, the float64 (k_a, k_b) matrix of all pairs.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    cosines = unit_rows(H_a, dtype=np.float64) @ unit_rows(H_b, dtype=np.float64).T
+    rows, cols = linear_sum_assignment(-cosines)
+    return rows, cols, cosines
 
 
 def top_terms(H: np.ndarray, n: int) -> np.ndarray:

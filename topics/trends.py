@@ -118,7 +118,7 @@ def compare_ranges(W: np.ndarray, dates: np.ndarray, labels: list, ranges, *, to
                              "('2025-01:2025-06', '2025-07:2025-12')")
     share = []
     for text in ranges:
-        low, high = parse_range(text)
+        low, high = parse_date_range(text)
         inside = (dates >= low) & (dates <= high)
         if not inside.any():
             raise QueryError(f"no dated articles in {text} ({low} to {high}); the archive's dates run from "
@@ -134,7 +134,7 @@ def compare_ranges(W: np.ndarray, dates: np.ndarray, labels: list, ranges, *, to
     return sorted(rows, key=lambda r: -r["change"])
 
 
-def parse_range(text: str):
+def parse_date_range(text: str):
     """``"2025-01:2025-06"`` → (2025-01-01, 2025-06-30) as datetime64[D]; ``"2025"`` alone is that year."""
     if not isinstance(text, str):
         raise ParameterError(f"range {text!r} is not allowed; use START:END such as 2025-01:2025-06")

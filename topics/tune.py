@@ -30,7 +30,7 @@ NPMI_MARGIN = 0.01
 MAX_TUNE_ARTICLES = 3000
 
 
-def parse_range(spec: str) -> list[int]:
+def parse_k_range(spec: str) -> list[int]:
     """``"5:80:5"`` (start:stop:step, stop included), ``"5:20"`` (step 1) or ``"5,10,20"`` as a list of k."""
     try:
         if ":" in spec:
@@ -117,12 +117,10 @@ def tune_texts(texts, k_values=None, *, min_df=2, max_df=0.5, ngram_max=2, extra
 
 def vectorise(texts, *, min_df=2, max_df=0.5, ngram_max=2, extra_stop_words=()):
     """The TF-IDF matrix (n_texts, V) and vocabulary (V,) that ``TopicModel.fit`` learns from ``texts``."""
-    from .text import Vectorizer, build_analyzer, english_stop_words
+    from .text import make_vectorizer
 
-    stop_words = english_stop_words() | {w.lower() for w in extra_stop_words}
-    analyzer = build_analyzer(texts, stop_words=stop_words, ngram_max=ngram_max)
-    analyzer.learn_spans(texts)  # the clutter TopicModel.fit learns
-    vectorizer = Vectorizer(analyzer, min_df=min_df, max_df=max_df, learn_formulae=True)
+    vectorizer = make_vectorizer(min_df=min_df, max_df=max_df, ngram_max=ngram_max, extra_stop_words=extra_stop_words)
+    vectorizer.analyzer.learn_spans(texts)  # the clutter TopicModel.fit learns
     return vectorizer.fit_transform(texts), vectorizer.vocabulary_
 
 

@@ -93,9 +93,9 @@ def tune(corpus, spec, seed, stability, jobs, plot_path, reading, fmt):
       topics tune data/sample --topics 5:30:5 --plot tune.png
     """
     from ..corpus import read_corpus
-    from ..tune import parse_range, tune_texts
+    from ..tune import parse_k_range, tune_texts
 
-    k_values = parse_range(spec) if spec else None
+    k_values = parse_k_range(spec) if spec else None
     if plot_path is not None:
         from ..plots import check_chart_path
 
