@@ -124,7 +124,8 @@ def add_to_fitted(args):
     with tempfile.TemporaryDirectory(prefix="topics-grow-", dir=args.model.parent) as tmp:
         model_path = Path(tmp) / "model.joblib"
         shutil.copyfile(args.model, model_path)
-        n_new = sum(1 for _ in open(args.new, encoding="utf-8"))
+        with open(args.new, encoding="utf-8") as lines:
+            n_new = sum(1 for _ in lines)
 
         def add_and_save():
             model = topics.load(model_path)

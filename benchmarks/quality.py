@@ -39,9 +39,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import topics
+from topics.clean import clean_news
 from topics.corpus import Article
 from topics.evaluate import _REFERENCE_WORD, coherence_words, evaluate_topics, reference_tokens, topic_npmi
-from topics.clean import clean_news
 from topics.topic_model import topic_terms
 
 CORPORA = {
@@ -231,12 +231,12 @@ def _ablation_cells(corpora, seed: int, *, builder=None, fold=None) -> list[str]
     for records in corpora.values():
         fitted_on = records
         if fold is not None:
-            fitted_on = [dict(r, text=text) for r, text in zip(records, fold([r["text"] for r in records]))]
+            fitted_on = [dict(r, text=text) for r, text in zip(records, fold([r["text"] for r in records]), strict=True)]
         original = text_module.build_analyzer
         if builder is not None:
             # The fit streams its texts and passes none to the builder; collocations need them.
             texts = [r["text"] for r in fitted_on]
-            text_module.build_analyzer = lambda _streamed, **options: builder(texts, **options)
+            text_module.build_analyzer = lambda _streamed, texts=texts, **options: builder(texts, **options)
         try:
             top, W, model = project_pipeline(fitted_on, None, seed)
         finally:

@@ -160,7 +160,7 @@ print(json.dumps({"load": load, "p50": q(t, 50), "p99": q(t, 99), "p50_all": q(t
 def run_timed(cmd, log: Path) -> tuple[float, int, str]:
     """Wall seconds, peak RSS (bytes) and stdout of ``cmd`` run under /usr/bin/time -v."""
     started = time.perf_counter()
-    proc = subprocess.run(["/usr/bin/time", "-v", "-o", str(log)] + cmd, capture_output=True, text=True)
+    proc = subprocess.run(["/usr/bin/time", "-v", "-o", str(log), *cmd], capture_output=True, text=True)
     wall = time.perf_counter() - started
     if proc.returncode != 0:
         raise RuntimeError(f"{cmd[:4]} failed: {proc.stderr[-2000:]}")
@@ -219,7 +219,7 @@ def table(results) -> str:
         n = f"{r['n']:,}"
         b = r.get("b_warm")
 
-        def row(name, ours, base, fmt, ratio=True):
+        def row(name, ours, base, fmt, ratio=True, n=n):
             cell = fmt(base) if base is not None else "–"
             rat = f"{ours / base:.2f}" if base and ratio else ""
             lines.append(f"| {n} | {name} | {fmt(ours)} | {cell} | {rat} |")

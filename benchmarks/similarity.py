@@ -84,7 +84,7 @@ def neighbours(scores, k=10):
 
 
 def overlap(a, b):
-    return float(np.mean([len(set(x) & set(y)) / len(x) for x, y in zip(a, b)]))
+    return float(np.mean([len(set(x) & set(y)) / len(x) for x, y in zip(a, b, strict=True)]))
 
 
 class Bench:
@@ -92,7 +92,7 @@ class Bench:
         lee = read_jsonl(SHARED / "lee-news" / "background.jsonl") + read_jsonl(SHARED / "lee-news" / "test.jsonl")
         split = [halves(r["text"]) for r in lee]
         self.halves = [topics.Article(id=f"{r['id']}/{part}", text=pair[part])
-                       for part in (0, 1) for r, pair in zip(lee, split)]
+                       for part in (0, 1) for r, pair in zip(lee, split, strict=True)]
         news = read_jsonl(SHARED / "newsgroups-mini" / "docs.jsonl")
         self.posts = [topics.Article(id=r["id"], text=post_body(r["text"])) for r in news]
         labels = np.array([r["label"] for r in news])
@@ -115,7 +115,7 @@ class Bench:
         n = len(self.halves) // 2
         X, W = split.doc_terms_, np.asarray(split.doc_topics_)
         S = score_matrix(split, weight, X[:n], W[:n], X[n:], W[n:])
-        ranks = (S > np.diag(S)[:, None]).sum(axis=1) + 1
+        ranks = (np.diag(S)[:, None] < S).sum(axis=1) + 1
         same = np.eye(len(S), dtype=bool)
         lee = self.fitted("sample", weighting, n_topics)
         stored = score_matrix(lee, weight, lee.doc_terms_, lee.doc_topics_)

@@ -24,13 +24,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from quality import CORPORA, ROOT, read_records, sklearn_pipeline  # noqa: E402
+from quality import CORPORA, ROOT, read_records, sklearn_pipeline
 
-import topics  # noqa: E402
-from topics.corpus import Article  # noqa: E402
-from topics.evaluate import evaluate_topics, reference_tokens  # noqa: E402
-from topics.clean import clean_news  # noqa: E402
-from topics.topic_model import default_n_topics, fit_topics, nmf_transform, topic_terms  # noqa: E402
+import topics
+from topics.clean import clean_news
+from topics.corpus import Article
+from topics.evaluate import evaluate_topics, reference_tokens
+from topics.topic_model import default_n_topics, fit_topics, nmf_transform, topic_terms
 
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n\s*\n")
 PASSAGE_WORDS = 60

@@ -32,10 +32,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from quality import add_corpus_options, load_corpora, project_pipeline, sklearn_pipeline  # noqa: E402
+from quality import add_corpus_options, load_corpora, project_pipeline, sklearn_pipeline
 
-from topics.evaluate import count_windows, evaluate_topics, npmi_matrix, reference_tokens  # noqa: E402
-from topics.topic_model import RELEVANCE_LAMBDA, term_relevance, top_terms  # noqa: E402
+from topics.evaluate import count_windows, evaluate_topics, npmi_matrix, reference_tokens
+from topics.topic_model import RELEVANCE_LAMBDA, term_relevance, top_terms
 
 
 def by_cooccurrence(model, tokens, n_candidates: int, n_words: int = 25) -> list[list[str]]:
@@ -73,7 +73,7 @@ def measure(records, k, seeds: int, lambdas, n_candidates: int) -> dict:
         _, _, model = project_pipeline(records, k, seed)
         tuned_words, _ = sklearn_pipeline(texts, model.n_topics_, tuned=True, seed=seed)
 
-        def lead(words, judged_on):
+        def lead(words, judged_on, tuned_words=tuned_words):
             return evaluate_topics(words, judged_on)["npmi"] - evaluate_topics(tuned_words, judged_on)["npmi"]
 
         for lam in lambdas:

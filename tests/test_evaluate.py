@@ -7,6 +7,7 @@ import pytest
 from conftest import SAMPLE
 
 import topics
+from topics.clean import clean_news, find_boilerplate, probe_words, strip_boilerplate
 from topics.corpus import Article
 from topics.evaluate import (
     coherence_words,
@@ -16,7 +17,6 @@ from topics.evaluate import (
     topic_npmi,
     topic_stability,
 )
-from topics.clean import clean_news, find_boilerplate, probe_words, strip_boilerplate
 from topics.text import Analyzer, find_phrases
 from topics.topic_model import term_relevance, top_terms, topic_terms
 from topics.tune import auto_range, choose_k, parse_k_range, tune_texts
@@ -169,7 +169,7 @@ def test_tune_vectorises_texts_as_fit_does(lee_records):
     X, vocabulary = vectorise(texts, min_df=2, max_df=0.5, extra_stop_words=["said"])
     model = topics.fit(texts, n_topics=4, min_df=2, max_df=0.5, extra_stop_words=["said"], keep_words=(), random_state=0)
     assert np.array_equal(vocabulary, model.vectorizer_.vocabulary_)
-    assert (X != model.doc_terms_).nnz == 0
+    assert (model.doc_terms_ != X).nnz == 0
 
 
 def test_auto_topics_uses_the_tune_rule(newsgroup_records):

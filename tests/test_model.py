@@ -54,7 +54,7 @@ def test_stored_text_as_query_finds_itself_with_score_one(sample_model, lee_reco
 
 
 def test_exact_duplicate_is_listed_only_on_request_and_query_never(lee_records):
-    articles = lee_subset(lee_records, 60) + [topics.Article(id="copy", text=lee_records[5]["text"])]
+    articles = [*lee_subset(lee_records, 60), topics.Article(id="copy", text=lee_records[5]["text"])]
     model = topics.fit(articles, n_topics=5)
     hits = model.similar(id=lee_records[5]["id"], k=3, keep_duplicates=True)
     assert hits[0].id == "copy" and hits[0].score == pytest.approx(1.0, abs=1e-5)

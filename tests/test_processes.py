@@ -114,7 +114,7 @@ def test_sigint_after_the_model_is_saved_is_ignored(tmp_path, lee_records, previ
             if line.startswith("Saved"):
                 process.send_signal(signal.SIGINT)
                 break
-        rest, stderr = process.communicate(timeout=60)
+        _, stderr = process.communicate(timeout=60)
     finally:
         process.kill()
     assert (process.returncode, stderr) == (0, ""), stderr
@@ -177,13 +177,13 @@ def test_queries_while_the_model_is_replaced_see_old_or_new_never_a_mixture(tmp_
         stop.touch()
         outputs = [p.communicate(timeout=120) for p in readers + cli_readers]
     seen = set()
-    for process, (stdout, stderr) in zip(readers, outputs):
+    for process, (stdout, stderr) in zip(readers, outputs[:len(readers)], strict=True):
         assert process.returncode == 0 and stderr == "", stderr
         lines = stdout.splitlines()
         assert len(lines) >= 3
         seen |= set(lines)
     assert seen <= expected  # every query answered by the old or the new model, whole
-    for process, (stdout, stderr) in zip(cli_readers, outputs[len(readers):]):
+    for process, (stdout, stderr) in zip(cli_readers, outputs[len(readers):], strict=True):
         assert process.returncode == 0 and stderr == "", stderr
         hits = [[h["id"], h["score"]] for h in json.loads(stdout)["results"]]
         assert hits in ([[i, round(s, 6)] for i, s in answer(m)[1]] for m in (model_a, model_b))
@@ -212,7 +212,7 @@ def test_queries_while_articles_are_added_see_old_or_new_never_a_mixture(tmp_pat
         stop.touch()
         outputs = [p.communicate(timeout=120) for p in readers]
     seen = set()
-    for process, (stdout, stderr) in zip(readers, outputs):
+    for process, (stdout, stderr) in zip(readers, outputs, strict=True):
         assert process.returncode == 0 and stderr == "", stderr
         seen |= set(stdout.splitlines())
     assert seen <= expected  # every query answered by the model before or after an add, whole

@@ -3,6 +3,7 @@
 articles read + counted skips == records written. And the analyser's fast path finds exactly the terms
 of its word pattern."""
 
+import contextlib
 import csv
 import io
 import json
@@ -49,7 +50,7 @@ GOOD = "Reserve Bank cuts interest rates again."  # appended to every generated 
 
 
 @FAST
-@given(texts=st.lists(TEXT, max_size=12).map(lambda ts: ts + [GOOD]), ascii_only=st.booleans())
+@given(texts=st.lists(TEXT, max_size=12).map(lambda ts: [*ts, GOOD]), ascii_only=st.booleans())
 def test_jsonl_never_loses_a_record(tmp_path_factory, texts, ascii_only):
     path = tmp_path_factory.mktemp("p") / "news.jsonl"
     path.write_text("".join(json.dumps({"id": str(i), "text": t}, ensure_ascii=ascii_only) + "\n"
@@ -59,7 +60,7 @@ def test_jsonl_never_loses_a_record(tmp_path_factory, texts, ascii_only):
 
 @FAST
 @given(texts=st.lists(TEXT.map(lambda t: t.replace("\n", " ").replace("\x00", "")), max_size=12)
-       .map(lambda ts: ts + [GOOD]))
+       .map(lambda ts: [*ts, GOOD]))
 def test_one_article_per_line_never_loses_a_line(tmp_path_factory, texts):
     path = tmp_path_factory.mktemp("p") / "news.txt"
     path.write_bytes("".join(t + "\n" for t in texts).encode("utf-8"))
@@ -67,7 +68,7 @@ def test_one_article_per_line_never_loses_a_line(tmp_path_factory, texts):
 
 
 @FAST
-@given(texts=st.lists(TEXT, max_size=10).map(lambda ts: ts + [GOOD]))
+@given(texts=st.lists(TEXT, max_size=10).map(lambda ts: [*ts, GOOD]))
 def test_csv_never_loses_a_row(tmp_path_factory, texts):
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer)
@@ -79,7 +80,7 @@ def test_csv_never_loses_a_row(tmp_path_factory, texts):
 
 
 @FAST
-@given(texts=st.lists(TEXT, max_size=8).map(lambda ts: ts + [GOOD]))
+@given(texts=st.lists(TEXT, max_size=8).map(lambda ts: [*ts, GOOD]))
 def test_a_folder_never_loses_a_file(tmp_path_factory, texts):
     folder = tmp_path_factory.mktemp("p") / "archive"
     folder.mkdir()
@@ -111,10 +112,8 @@ def test_queries_never_crash(sample_model, text, other):
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
     weights = sample_model.transform([text])
     assert weights.shape == (1, sample_model.n_topics_) and np.isfinite(weights).all() and (weights >= 0).all()
-    try:
+    with contextlib.suppress(QueryError):
         assert 0.0 <= sample_model.similarity(text, other) <= 1.0
-    except QueryError:
-        pass
 
 
 @pytest.mark.parametrize("article_id", ["", " ", "\x00", "lee-bg-000\n", "ü" * 1000])
@@ -126,8 +125,8 @@ def test_odd_ids_are_a_query_error(sample_model, article_id):
 # Characters where the analyser's fast path (bytes.translate, then split) and its word pattern could
 # part ways: clause ends, dashes with and without spaces, apostrophes, digits of any script, non-ASCII
 # letters, combining marks, numerals that are not digits, odd white space, the fast path's marker \x01.
-WORDISH = st.lists(st.sampled_from(list("ab cd ef-–—'’.,;:!?\"“”«»|/\\()[]{}07_\x01\x1c\n\t\xa0éß²½١１ाि्Ⅷ$%&*@")
-                                   + ["news ", "don't ", "o’brien’s ", "prime minister", " - ", " -- "]),
+WORDISH = st.lists(st.sampled_from([*"ab cd ef-–—'’.,;:!?\"“”«»|/\\()[]{}07_\x01\x1c\n\t\xa0éß²½١１ाि्Ⅷ$%&*@",
+                                    "news ", "don't ", "o’brien’s ", "prime minister", " - ", " -- "]),
                    max_size=60).map("".join)
 
 

@@ -65,7 +65,7 @@ def test_a_failed_report_write_keeps_the_old_report_and_leaves_no_temporary_file
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr("topics.files.os.replace", disk_full)
-    with pytest.raises(topics.TopicsError, match="cannot write the report to .*r.html: No space left on device"):
+    with pytest.raises(topics.TopicsError, match=r"cannot write the report to .*r\.html: No space left on device"):
         write_report(dated_model, path, max_titles=3)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["r.html"]

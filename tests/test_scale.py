@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 import topics
+from topics.evaluate import relative_error
 from topics.index import top_k, unit_rows
 from topics.parallel import map_chunks
 from topics.text import Vectorizer, build_analyzer, english_stop_words
-from topics.evaluate import relative_error
 from topics.topic_model import fit_topics, fit_topics_on_sample, nmf_transform, nmf_transform_blocked, place_articles
 
 

@@ -157,9 +157,9 @@ def test_hits_do_not_depend_on_the_candidate_pool(lee_records, monkeypatch):
 def test_near_duplicate_pairs_equal_brute_force(sample_model):
     X = sample_model.doc_terms_
     dense = (X @ X.T).toarray()
-    expected = {(i, j) for i, j in zip(*np.nonzero(dense >= 0.6)) if i < j}
+    expected = {(i, j) for i, j in zip(*np.nonzero(dense >= 0.6), strict=True) if i < j}
     pairs = near_duplicate_pairs(X, 0.6)
-    assert set(zip(pairs.row.tolist(), pairs.col.tolist())) == expected and expected
+    assert set(zip(pairs.row.tolist(), pairs.col.tolist(), strict=True)) == expected and expected
 
 
 def test_duplicates_threshold_is_checked(sample_model):
@@ -176,7 +176,7 @@ def test_batch_equals_single_queries(dated):
     batch = model.similar_batch(queries, **options)
     single = [model.similar(text=q, **options) if isinstance(q, str) else model.similar(**q, **options) for q in queries]
     assert [[h.id for h in hits] for hits in batch] == [[h.id for h in hits] for hits in single]
-    for got, want in zip(batch, single):
+    for got, want in zip(batch, single, strict=True):
         np.testing.assert_allclose([h.score for h in got], [h.score for h in want], atol=1e-5)
 
 
@@ -307,7 +307,7 @@ def test_new_commands_teach_with_examples(run_cli):
 def test_large_batch_never_returns_the_query_and_matches_single_queries(sample_model):
     ids = list(sample_model.articles_.ids)
     batch = sample_model.similar_batch([{"id": i} for i in ids], k=3)
-    assert len(batch) == len(ids) and all(q not in [h.id for h in hits] for q, hits in zip(ids, batch))
+    assert len(batch) == len(ids) and all(q not in [h.id for h in hits] for q, hits in zip(ids, batch, strict=True))
     for i in (0, 200, 350):
         assert [h.id for h in batch[i]] == [h.id for h in sample_model.similar(id=ids[i], k=3)]
 

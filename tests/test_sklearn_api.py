@@ -213,9 +213,8 @@ def test_missing_dask_names_the_dask_extra(monkeypatch, run_cli, tmp_path, lee_r
     from topics.parallel import use_scheduler
 
     monkeypatch.setitem(sys.modules, "distributed", None)
-    with pytest.raises(topics.MissingExtraError) as error:
-        with use_scheduler("local:1"):
-            pass
+    with pytest.raises(topics.MissingExtraError) as error, use_scheduler("local:1"):
+        pass
     _assert_missing_extra(error.value, "dask", "distributed")
     (tmp_path / "a.txt").write_text(lee_records[0]["text"], encoding="utf-8")
     result = run_cli("fit", tmp_path / "a.txt", "--model", tmp_path / "m.joblib", "--scheduler", "local:1")

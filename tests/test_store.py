@@ -115,12 +115,12 @@ def rewrite_footer(data: bytes, **changes) -> bytes:
 def test_newer_format_gets_an_upgrade_message(tmp_path, sample_model_file):
     path = tmp_path / "future.joblib"
     path.write_bytes(rewrite_footer(sample_model_file.read_bytes(), format_version=FORMAT_VERSION + 1))
-    with pytest.raises(ModelFileError, match="newer topics .* upgrade topics"):
+    with pytest.raises(ModelFileError, match=r"newer topics .* upgrade topics"):
         topics.load(path)
 
 
 def test_missing_and_directory_paths(tmp_path):
-    with pytest.raises(ModelFileError, match="no model at .*topics fit CORPUS --model"):
+    with pytest.raises(ModelFileError, match=r"no model at .*topics fit CORPUS --model"):
         topics.load(tmp_path / "none.joblib")
     with pytest.raises(ModelFileError, match="is a directory"):
         topics.load(tmp_path)

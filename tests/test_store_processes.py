@@ -62,7 +62,7 @@ def ids(path):
 def test_two_concurrent_adds_keep_both_additions(tmp_path, lee_records, small_model):
     processes = [start(tmp_path, "add", batch, "--model", "m.joblib") for batch in ("one.jsonl", "two.jsonl")]
     results = [finish(p) for p in processes]
-    for code, stdout, stderr in results:
+    for code, _, stderr in results:
         assert code == 0, stderr
     said = sorted(int(stdout.split(" now holds ")[1].split()[0]) for _, stdout, _ in results)
     assert said == [70, 100]  # the second to save saw the first one's articles: they queued, none was lost

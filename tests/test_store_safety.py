@@ -206,7 +206,7 @@ def test_hostile_footers_are_refused_in_one_line(tmp_path, sample_model_file, fo
     payload, _ = split(sample_model_file.read_bytes())
     encoded = footer_text.encode()
     path = write(tmp_path, payload + encoded + struct.pack("<Q8s", len(encoded), b"TPCSEND1"))
-    with pytest.raises(ModelFileError, match="damaged \\((unreadable|malformed) footer\\)"):
+    with pytest.raises(ModelFileError, match=r"damaged \((unreadable|malformed) footer\)"):
         read_footer(path)
 
 

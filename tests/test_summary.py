@@ -134,7 +134,7 @@ def test_trends_by_week_match_a_plain_reference(dated_model, newsgroup_records):
 
     W = np.asarray(dated_model.doc_topics_, dtype=np.float64)
     weeks = [datetime.date.fromisoformat(d).isocalendar()[:2] for d in dated_model.articles_.dates.astype(str)]
-    for p, row in zip(tr.periods, tr.shares):
+    for p, row in zip(tr.periods, tr.shares, strict=True):
         year, week = int(p[:4]), int(p[-2:])
         mask = np.array([w == (year, week) for w in weeks])
         if not mask.any():

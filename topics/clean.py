@@ -113,7 +113,7 @@ def clean_news(text: str) -> str:
         body_start = next((i for i, line in enumerate(lines) if not line.strip()), len(lines))
         subject = [line.split(":", 1)[1] for line in lines[:body_start] if line.lower().startswith("subject:")]
         subject = [re.sub(r"^\s*(?:re:\s*)+", "", s, flags=re.IGNORECASE) for s in subject]
-        lines = subject + [""] + lines[body_start:]
+        lines = [*subject, "", *lines[body_start:]]
     kept = []
     for line in lines:
         if line.rstrip() == "--":  # signature separator: the rest is a signature
@@ -268,7 +268,7 @@ class RepeatedSpans:
         if frequent.size == 0:
             return cls()
         runs, held, apart = defaultdict(int), defaultdict(int), defaultdict(int)
-        for text, h in zip(texts, hashes):
+        for text, h in zip(texts, hashes, strict=True):
             covered = np.isin(h, frequent)
             if not covered.any():
                 continue
@@ -424,4 +424,4 @@ def _frequent(hashes: list, needed: float) -> np.ndarray:
 def _runs(covered: np.ndarray):
     """(start, end) of each run of True in a 1-d boolean array, end exclusive."""
     edges = np.flatnonzero(np.diff(np.concatenate([[False], covered, [False]]).astype(np.int8)))
-    return list(zip(edges[::2], edges[1::2]))
+    return list(zip(edges[::2], edges[1::2], strict=True))

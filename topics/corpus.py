@@ -52,9 +52,9 @@ import re
 import stat as _stat
 import warnings
 from collections import Counter, deque
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, Mapping
 
 from .errors import CorpusError, ParameterError, TopicsWarning
 
@@ -224,7 +224,7 @@ class Corpus:
         seen: set[str] = set()
         duplicates: dict[str, int] = {}
         sources = self._sources(stats)
-        for source, label in zip(sources, _labels(sources, self.paths, stats)):
+        for source, label in zip(sources, _labels(sources, self.paths, stats), strict=True):
             for article in self._read_source(source, label, stats):
                 if article.id in seen:
                     duplicates[article.id] = duplicates.get(article.id, 1) + 1
@@ -608,7 +608,7 @@ def _kind_from_suffix(path: Path) -> str:
 
 def _stem(path: Path) -> str:
     name = path.name
-    for suffix in (".gz",) + tuple(_RECORD_SUFFIXES) + (".txt",):
+    for suffix in (".gz", *_RECORD_SUFFIXES, ".txt"):
         if name.lower().endswith(suffix):
             name = name[: -len(suffix)]
     return name or path.name
@@ -702,13 +702,13 @@ def _labels(sources: list, given: list[Path], stats: ReadStats) -> list[str]:
     anchors = [os.path.abspath(p) if Path(p).is_dir() else os.path.dirname(os.path.abspath(p)) for p in given]
     common = os.path.commonpath(anchors)
     for full in (False, True):
-        keys = [(s.whole or s.kind == "text", label) for s, label in zip(sources, labels)]
+        keys = [(s.whole or s.kind == "text", label) for s, label in zip(sources, labels, strict=True)]
         counts = Counter(keys)
         if all(counts[k] == 1 for k in keys):
             break
         labels = [_path_label(s, common, full) if counts[k] > 1 else label
-                  for s, k, label in zip(sources, keys, labels)]
-    stats.renamed_sources = sum(a != b for a, b in zip(labels, natural))
+                  for s, k, label in zip(sources, keys, labels, strict=True)]
+    stats.renamed_sources = sum(a != b for a, b in zip(labels, natural, strict=True))
     return labels
 
 

@@ -49,11 +49,10 @@ averages the matched cosines (1.0: the same topics).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
-
-from collections import Counter
 
 from .clean import SPAN_SAMPLE, RepeatedSpans, clean_news, repair_text
 from .text import stub_rows

@@ -60,7 +60,7 @@ def explain_pair(terms_a, topics_a, terms_b, topics_b, *, topic_weight: float, t
     return Explanation(
         score=score, lexical=min(lexical, 1.0), topical=min(topical, 1.0),
         terms=[{"term": name, "share": float((1.0 - topic_weight) * term_products[i] * scale)}
-               for name, i in zip(names, best_terms)],
+               for name, i in zip(names, best_terms, strict=True)],
         topics=[{"topic": int(j), "label": topic_labels[j], "share": float(topic_weight * topic_products[j] * scale)}
                 for j in best_topics])
 

@@ -15,6 +15,7 @@ crash or Ctrl-C leaves the previous file intact and never a half-written one:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -108,10 +109,8 @@ def _sync(path: Path) -> None:
 
 def _copy_permissions(existing: os.stat_result, tmp: Path) -> None:
     if existing.st_gid != os.stat(tmp).st_gid:
-        try:
+        with contextlib.suppress(OSError):  # not a member of that group: the mode below still applies
             os.chown(tmp, -1, existing.st_gid)
-        except OSError:
-            pass  # not a member of that group: the mode below still applies
     os.chmod(tmp, stat.S_IMODE(existing.st_mode))
 
 

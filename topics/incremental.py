@@ -270,5 +270,5 @@ def match_topics(H_old, vocabulary_old, H_new, vocabulary_new) -> list[dict]:
     """
     _, cols_old, cols_new = np.intersect1d(vocabulary_old, vocabulary_new, assume_unique=True, return_indices=True)
     rows, cols, similarity = match_topics_by_cosine(np.asarray(H_old)[:, cols_old], np.asarray(H_new)[:, cols_new])
-    pairs = [{"old": int(r), "new": int(c), "cosine": round(float(similarity[r, c]), 4)} for r, c in zip(rows, cols)]
+    pairs = [{"old": int(r), "new": int(c), "cosine": round(float(similarity[r, c]), 4)} for r, c in zip(rows, cols, strict=True)]
     return sorted(pairs, key=lambda p: -p["cosine"])

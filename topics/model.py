@@ -88,7 +88,7 @@ class DuplicateGroup:
 
     def to_dict(self) -> dict:
         return {"size": self.size, "representative": self.ids[0], "title": self.titles[0],
-                "articles": [{"id": i, "title": t, "date": d} for i, t, d in zip(self.ids, self.titles, self.dates)]}
+                "articles": [{"id": i, "title": t, "date": d} for i, t, d in zip(self.ids, self.titles, self.dates, strict=True)]}
 
 
 # Archives are read and analysed this many articles at a time (a few MB of text per worker).

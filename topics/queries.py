@@ -97,7 +97,7 @@ def answer_queries(model, queries: list, *, k: int = 10, **filters) -> list:
             solve(positions[:middle])
             solve(positions[middle:])
             return
-        for i, hits in zip(positions, answers):
+        for i, hits in zip(positions, answers, strict=True):
             results[i] = hits
 
     solve(list(range(len(queries))))

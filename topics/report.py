@@ -127,7 +127,7 @@ def _title_of(table, row: int) -> tuple:
 
 def _topic_card(topic, trends, column: int, led: list) -> str:
     words = "".join(f'<span class="word" title="weight {w:.3f}">{_e(word)}</span>'
-                    for word, w in zip(topic.words, topic.word_weights))
+                    for word, w in zip(topic.words, topic.word_weights, strict=True))
     nearest = f" · nearest topic {topic.nearest_topic} (distinctness {topic.distinctness:.2f})" \
         if topic.nearest_topic is not None else ""
     articles = "".join(
@@ -155,7 +155,7 @@ def _sparkline(trends, column: int, width: int = 400, height: int = 70) -> str:
     n = len(values)
     xs = [4 + (width - 8) * (i / (n - 1) if n > 1 else 0.5) for i in range(n)]
     segments, current = [], []
-    for x, v in zip(xs, values):
+    for x, v in zip(xs, values, strict=True):
         if math.isnan(v):
             segments, current = segments + ([current] if current else []), []
             continue

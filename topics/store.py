@@ -233,7 +233,7 @@ def _digest(path: Path, key: bytes | None, limit: int | None = None, fileobj=Non
     with ``blocks`` the CRC-32 of each ``_BLOCK`` bytes (else an empty list)."""
     crc, mac, size = 0, hmac.new(key, digestmod=hashlib.sha256) if key else None, 0
     block_crcs, block_crc = [], 0
-    f = fileobj or open(path, "rb")
+    f = fileobj or open(path, "rb")  # noqa: SIM115  (closed below unless the caller's)
     try:
         f.seek(0)
         while limit is None or size < limit:

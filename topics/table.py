@@ -21,7 +21,7 @@ class StringColumn:
         self.missing = missing
 
     @classmethod
-    def from_strings(cls, values) -> "StringColumn":
+    def from_strings(cls, values) -> StringColumn:
         values = list(values)
         encoded = [b"" if v is None else v.encode("utf-8") for v in values]
         offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
@@ -44,7 +44,7 @@ class StringColumn:
     def __iter__(self):
         return (self[i] for i in range(len(self)))
 
-    def take(self, rows: np.ndarray) -> "StringColumn":
+    def take(self, rows: np.ndarray) -> StringColumn:
         """A new column of the given rows, in that order."""
         rows = np.asarray(rows, dtype=np.int64)
         starts, lengths = self.offsets[rows], np.diff(self.offsets)[rows]
@@ -54,7 +54,7 @@ class StringColumn:
         missing = None if self.missing is None else np.asarray(self.missing)[rows]
         return StringColumn(np.asarray(self.blob)[take], offsets, missing if missing is not None and missing.any() else None)
 
-    def concat(self, other: "StringColumn") -> "StringColumn":
+    def concat(self, other: StringColumn) -> StringColumn:
         """A new column: these strings, then ``other``'s."""
         offsets = np.concatenate([self.offsets, np.asarray(other.offsets[1:]) + self.offsets[-1]])
         missing = None
@@ -66,7 +66,7 @@ class StringColumn:
         return {"blob": self.blob, "offsets": self.offsets, "missing": self.missing}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "StringColumn":
+    def from_dict(cls, d: dict) -> StringColumn:
         return cls(d["blob"], d["offsets"], d.get("missing"))
 
 
@@ -85,7 +85,7 @@ class ArticleTable:
         self.sources = sources
 
     @classmethod
-    def build(cls, ids, titles, dates, snippets, sources=None) -> "ArticleTable":
+    def build(cls, ids, titles, dates, snippets, sources=None) -> ArticleTable:
         """A table from per-article values in order; ``snippets`` as made by :func:`make_snippet`;
         ``sources`` None (or all None) when the archive names none."""
         ids = StringColumn.from_strings(ids)
@@ -125,14 +125,14 @@ class ArticleTable:
     def source(self, row: int) -> str | None:
         return None if self.sources is None else self.sources[row]
 
-    def take(self, rows) -> "ArticleTable":
+    def take(self, rows) -> ArticleTable:
         """A new table of the given rows, in that order."""
         rows = np.asarray(rows, dtype=np.int64)
         return ArticleTable(self.ids.take(rows), self.titles.take(rows), np.asarray(self.dates)[rows],
                             self.snippets.take(rows), _id_order(self.ids.take(rows)),
                             None if self.sources is None else self.sources.take(rows))
 
-    def append(self, other: "ArticleTable") -> "ArticleTable":
+    def append(self, other: ArticleTable) -> ArticleTable:
         """A new table: these rows, then ``other``'s (ids are not checked for duplicates here)."""
         ids = self.ids.concat(other.ids)
         sources = None
@@ -149,7 +149,7 @@ class ArticleTable:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ArticleTable":
+    def from_dict(cls, d: dict) -> ArticleTable:
         sources = StringColumn.from_dict(d["sources"]) if d.get("sources") is not None else None
         return cls(StringColumn.from_dict(d["ids"]), StringColumn.from_dict(d["titles"]), d["dates"],
                    StringColumn.from_dict(d["snippets"]), d["id_order"], sources)

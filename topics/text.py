@@ -18,12 +18,13 @@ pickled estimators and a query process never imports scikit-learn.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from array import array
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from itertools import pairwise
-from typing import Iterable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -212,7 +213,7 @@ class Analyzer:
             words = list(filter(None, tokens))  # the non-empty ones, twice as fast as a comprehension
             if self.ngram_max == 1:
                 return words
-            return words + [a + " " + b for a, b in zip(tokens, tokens[1:]) if a and b]
+            return words + [a + " " + b for a, b in pairwise(tokens) if a and b]
         return _merge_phrases(self.clauses(text), self.phrases)
 
     def _prepare(self, text: str) -> str:
@@ -721,7 +722,7 @@ def _merge_term_stats(parts) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
             terms = np.insert(terms.astype(np.promote_types(terms.dtype, local_terms.dtype)), at, new_terms)
             df, totals, clogc = (np.insert(stat, at, 0.0) for stat in (df, totals, clogc))
             position = np.searchsorted(terms, local_terms)
-        for stat, add in zip((df, totals, clogc), local):
+        for stat, add in zip((df, totals, clogc), local, strict=True):
             stat[position] += add       # positions are distinct: the chunk's terms are
     return terms, df, totals, clogc
 
@@ -744,10 +745,8 @@ def _return_freed_memory() -> None:
     """
     import ctypes
 
-    try:
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 def _stack_weighted(parts: list, vocabulary: np.ndarray, idf: np.ndarray) -> sp.csr_matrix:

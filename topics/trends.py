@@ -59,10 +59,10 @@ class Trends:
 
     def to_dict(self) -> dict:
         rows = [{"period": p, "n_articles": int(n),
-                 "shares": {str(t): (None if np.isnan(s) else round(float(s), 6)) for t, s in zip(self.topics, row)}}
-                for p, n, row in zip(self.periods, self.n_articles, self.shares)]
+                 "shares": {str(t): (None if np.isnan(s) else round(float(s), 6)) for t, s in zip(self.topics, row, strict=True)}}
+                for p, n, row in zip(self.periods, self.n_articles, self.shares, strict=True)]
         return {"by": self.by, "n_dated": self.n_dated, "n_undated": self.n_undated,
-                "topics": [{"id": t, "label": label} for t, label in zip(self.topics, self.labels)],
+                "topics": [{"id": t, "label": label} for t, label in zip(self.topics, self.labels, strict=True)],
                 "periods": rows, "compare": list(self.compare) if self.compare else None, "changes": self.changes}
 
     def to_frame(self):
@@ -72,7 +72,7 @@ class Trends:
         except ImportError:
             raise MissingExtraError("to_frame() needs pandas", extra="pandas", module="pandas") from None
         frame = pd.DataFrame(self.shares, index=pd.Index(self.periods, name=self.by),
-                             columns=[f"{t}: {label}" for t, label in zip(self.topics, self.labels)])
+                             columns=[f"{t}: {label}" for t, label in zip(self.topics, self.labels, strict=True)])
         frame.insert(0, "n_articles", self.n_articles)
         return frame
 

@@ -37,7 +37,7 @@ def parse_k_range(spec: str) -> list[int]:
             parts = [int(p) for p in spec.split(":")]
             if len(parts) not in (2, 3):
                 raise ValueError
-            start, stop, step = (parts + [1])[:3]
+            start, stop, step = [*parts, 1][:3]
             values = list(range(start, stop + 1, step)) if step > 0 else []
         else:
             values = [int(p) for p in spec.split(",") if p.strip()]

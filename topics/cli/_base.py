@@ -238,7 +238,7 @@ def cli(debug):
 
 # -- formatting helpers ---------------------------------------------------------------------------------
 def table(headers, rows) -> str:
-    widths = [max(len(str(x)) for x in column) for column in zip(headers, *rows)]
+    widths = [max(len(str(x)) for x in column) for column in zip(headers, *rows, strict=True)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     return "\n".join(fmt.format(*r).rstrip() for r in [headers, *rows])
 

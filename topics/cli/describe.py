@@ -61,7 +61,7 @@ def summary(model_path, n_words, n_articles, relevance, out_format, plot_path, k
     click.echo(f"{len(topic_list)} topics over {len(model.articles_):,} articles (share = part of all topic weight)\n")
     for t in sorted(topic_list, key=lambda t: -t.weight):
         click.echo(f"Topic {t.id}: {t.label}   {t.weight:.1%} · leads in {t.n_articles} articles")
-        click.echo(f"  words: {', '.join(f'{w} {x:.2f}' for w, x in zip(t.words, t.word_weights))}")
+        click.echo(f"  words: {', '.join(f'{w} {x:.2f}' for w, x in zip(t.words, t.word_weights, strict=True))}")
         if t.nearest_topic is not None:
             click.echo(f"  nearest topic: {t.nearest_topic} (distinctness {t.distinctness:.2f})")
         if t.sources:

@@ -62,8 +62,8 @@ def similar(article_id, text, file_path, model_path, top, since, until, min_scor
                               ensure_ascii=False, indent=2))
     elif out_format == "csv":
         extra = ["terms", "topics"] if explain else []
-        write_csv(["rank", "score", "id", "date", "title"] + extra,
-                  [[i, f"{h.score:.4f}", h.id, h.date or "", h.title or ""] + _csv_explanation(h.explanation)
+        write_csv(["rank", "score", "id", "date", "title", *extra],
+                  [[i, f"{h.score:.4f}", h.id, h.date or "", h.title or "", *_csv_explanation(h.explanation)]
                    for i, h in enumerate(hits, 1)])
     else:
         rows = [[str(i), f"{h.score:.3f}", h.id, h.date or "-", shorten(h.title or h.snippet, 70)]

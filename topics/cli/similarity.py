@@ -137,11 +137,14 @@ def batch(queries_file, model_path, input_format, top, since, until, min_score, 
     source = sys.stdin.buffer if str(queries_file) == "-" else queries_file
     lines = list(read_query_lines(source))
     model = open_model(model_path, key_file)
-    known = (lambda line: model.articles_.row_of(line) is not None)
+
+    def known(line):
+        return model.articles_.row_of(line) is not None
+
     numbered = parse_query_lines(lines, input_format=input_format, known_id=known)
     asked = [i for i, (_, q) in enumerate(numbered) if not isinstance(q, Exception)]
     answers = dict(zip(asked, answer_queries(model, [numbered[i][1] for i in asked], k=top, since=since,
-                                             until=until, min_score=min_score, keep_duplicates=keep_duplicates)))
+                                             until=until, min_score=min_score, keep_duplicates=keep_duplicates), strict=True))
     answered = [(n, query, answers.get(i, query)) for i, (n, query) in enumerate(numbered)]
     records = [_batch_record(*a) for a in answered]
     if out_format == "json":
@@ -171,7 +174,7 @@ def _batch_record(n: int, query, answer) -> dict:
 
 def _batch_table(answered, records) -> str:
     rows = []
-    for (n, _, answer), record in zip(answered, records):
+    for (n, _, answer), record in zip(answered, records, strict=True):
         if "error" in record:
             rows.append([str(n), "-", "-", "ERROR", record["error"]])
         elif not answer:

@@ -123,18 +123,18 @@ def trends(model_path, by, topic_ids, compare, plot_path, key_file, out_format):
         return
     headers = [by, "articles", *[str(t) for t in result.topics]]
     rows = [[p, str(n), *[("-" if math.isnan(s) else f"{s:.0%}") for s in row]]
-            for p, n, row in zip(result.periods, result.n_articles, result.shares)]
+            for p, n, row in zip(result.periods, result.n_articles, result.shares, strict=True)]
     if out_format == "csv":
         from ._base import write_csv
 
         write_csv(headers, [[p, n, *["" if math.isnan(s) else f"{s:.6f}" for s in row]]
-                            for p, n, row in zip(result.periods, result.n_articles, result.shares)])
+                            for p, n, row in zip(result.periods, result.n_articles, result.shares, strict=True)])
         return
     undated = f"; {result.n_undated:,} undated articles are left out" if result.n_undated else ""
     dated = f"{result.n_dated:,} dated article{'s' if result.n_dated != 1 else ''}"
     click.echo(f"Topic shares by {by}: {dated}{undated}.\n")
     click.echo(table(headers, rows))
-    click.echo("\n" + "\n".join(f"  {t}: {label}" for t, label in zip(result.topics, result.labels)))
+    click.echo("\n" + "\n".join(f"  {t}: {label}" for t, label in zip(result.topics, result.labels, strict=True)))
     if result.changes:
         click.echo(f"\nFrom {compare[0]} to {compare[1]}:")
         click.echo(table(["change", "from", "to", "topic", "label", ""],
