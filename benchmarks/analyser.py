@@ -49,10 +49,15 @@ def main():
     one_pass = best_of(analyzer, texts, args.repeat)
     by_clause = best_of(lambda t: _words_and_pairs(analyzer.clauses(t)), texts, args.repeat)
     sklearn = best_of(TfidfVectorizer(stop_words="english").build_analyzer(), texts, args.repeat)
-    print(f"{len(texts):,} articles from {args.corpus}; best / median of {args.repeat}; same terms: {same}/{len(texts)}")
+    print(
+        f"{len(texts):,} articles from {args.corpus}; best / median of {args.repeat}; same terms: {same}/{len(texts)}"
+    )
     print("| analyser | seconds | articles/s | ratio to one pass |\n|---|---:|---:|---:|")
-    for name, (best, median) in (("topics, one pass (fit default)", one_pass), ("topics, clause by clause", by_clause),
-                                 ("scikit-learn unigram", sklearn)):
+    for name, (best, median) in (
+        ("topics, one pass (fit default)", one_pass),
+        ("topics, clause by clause", by_clause),
+        ("scikit-learn unigram", sklearn),
+    ):
         print(f"| {name} | {best:.2f} / {median:.2f} | {len(texts) / best:,.0f} | {best / one_pass[0]:.2f} |")
 
 

@@ -80,12 +80,18 @@ def measure(records, k, seeds: int, lambdas, n_candidates: int) -> dict:
             words = by_relevance(model, lam)
             held_out = np.mean([lead(words, judged_on) for judged_on in halves])
             found.setdefault(f"relevance λ={lam:g}", []).append(
-                (lead(words, tokens), held_out, evaluate_topics(words, tokens)["diversity"]))
+                (lead(words, tokens), held_out, evaluate_topics(words, tokens)["diversity"])
+            )
         words = by_cooccurrence(model, tokens, n_candidates)
-        held_out = np.mean([lead(by_cooccurrence(model, chosen_on, n_candidates), judged_on)
-                            for chosen_on, judged_on in (halves, halves[::-1])])
-        found.setdefault("co-occurrence", []).append((lead(words, tokens), held_out,
-                                                      evaluate_topics(words, tokens)["diversity"]))
+        held_out = np.mean(
+            [
+                lead(by_cooccurrence(model, chosen_on, n_candidates), judged_on)
+                for chosen_on, judged_on in (halves, halves[::-1])
+            ]
+        )
+        found.setdefault("co-occurrence", []).append(
+            (lead(words, tokens), held_out, evaluate_topics(words, tokens)["diversity"])
+        )
     return found, model.n_topics_
 
 
@@ -108,7 +114,10 @@ def main():
             for rule, runs in found.items():
                 means = np.mean(runs, axis=0)
                 over_k.setdefault(rule, []).append(means)
-                print(f"| {corpus} | {fitted_k} | {rule} | {means[0]:+.3f} | {means[1]:+.3f} | {means[2]:.2f} |", flush=True)
+                print(
+                    f"| {corpus} | {fitted_k} | {rule} | {means[0]:+.3f} | {means[1]:+.3f} | {means[2]:.2f} |",
+                    flush=True,
+                )
         if len(ks) > 1:
             for rule, means in over_k.items():
                 mean = np.mean(means, axis=0)

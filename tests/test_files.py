@@ -10,6 +10,7 @@ from topics.files import TargetExistsError, atomic_write
 def _write(text):
     def write(tmp):
         tmp.write_text(text, encoding="utf-8")
+
     return write
 
 

@@ -32,8 +32,9 @@ def import_graph(package: Path = PACKAGE) -> dict[str, set[str]]:
                     module = node.module or ""
                 # `from . import store` imports the module topics.store (not the package's __init__);
                 # `from .model import fit` imports topics.model
-                candidates = [f"{module}.{alias.name}" if f"{module}.{alias.name}" in modules else module
-                              for alias in node.names]
+                candidates = [
+                    f"{module}.{alias.name}" if f"{module}.{alias.name}" in modules else module for alias in node.names
+                ]
             else:
                 continue
             imported |= {c for c in candidates if c in modules and c != name}
@@ -51,7 +52,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         path.append(node)
         for nxt in sorted(graph[node]):
             if state.get(nxt) == 1:
-                return [*path[path.index(nxt):], nxt]
+                return [*path[path.index(nxt) :], nxt]
             if nxt not in state and (cycle := visit(nxt)):
                 return cycle
         path.pop()

@@ -76,9 +76,9 @@ _TOO_LONG = f"longer than the {MAX_ARTICLE_BYTES // 1_000_000} MB allowed for on
 # A CSV field over this many lines with rows of the file in it is taken for an unclosed quote that
 # swallowed the rest of the file (real posts with full headers and quotes run to several hundred lines).
 MAX_FIELD_LINES = 10_000
-_ROW_LIKE_MIN = 3           # ... as is a field with at least this many lines that parse as rows of the file
+_ROW_LIKE_MIN = 3  # ... as is a field with at least this many lines that parse as rows of the file
 _ROW_LIKE_MIN_KEYLESS = 10  # ... of a file without id or date column
-_SHOWN = 3             # skipped lines and entries named in a warning
+_SHOWN = 3  # skipped lines and entries named in a warning
 
 
 @dataclass(frozen=True)
@@ -119,14 +119,14 @@ class ReadStats:
     generated_ids: int = 0
     too_long_skipped: int = 0
     bad_lines: list = field(default_factory=list)  # (source, line number, reason), with skip_bad_lines
-    hidden_skipped: int = 0        # folder entries whose names start with "."
-    special_skipped: int = 0       # FIFOs, sockets and devices in folders
+    hidden_skipped: int = 0  # folder entries whose names start with "."
+    special_skipped: int = 0  # FIFOs, sockets and devices in folders
     broken_links_skipped: int = 0  # symlinks to nothing, or to themselves
-    link_loops_skipped: int = 0    # symlinks to a folder being read already
-    unreadable_skipped: int = 0    # files and folders in folders that cannot be opened
-    repeated_skipped: int = 0      # files reached a second time (through links, or paths given twice)
-    extra_cells: int = 0           # CSV rows with more cells than the header has columns (the extra ignored)
-    renamed_sources: int = 0       # files whose ids use their path because their names clash
+    link_loops_skipped: int = 0  # symlinks to a folder being read already
+    unreadable_skipped: int = 0  # files and folders in folders that cannot be opened
+    repeated_skipped: int = 0  # files reached a second time (through links, or paths given twice)
+    extra_cells: int = 0  # CSV rows with more cells than the header has columns (the extra ignored)
+    renamed_sources: int = 0  # files whose ids use their path because their names clash
     odd_entries: list = field(default_factory=list)  # (path, what it is) of the skipped odd entries
 
     def describe(self) -> str:
@@ -144,14 +144,16 @@ class ReadStats:
             parts.append(f"{self.latin1_fallbacks} read as latin-1")
         if self.bad_dates:
             parts.append(f"{self.bad_dates} unreadable dates ignored")
-        for count, what in ((self.special_skipped, "special files (FIFOs, sockets, devices) skipped"),
-                            (self.broken_links_skipped, "broken symlinks skipped"),
-                            (self.link_loops_skipped, "symlink loops skipped"),
-                            (self.unreadable_skipped, "unreadable files or folders skipped"),
-                            (self.repeated_skipped, "files reached twice skipped"),
-                            (self.hidden_skipped, "hidden entries skipped"),
-                            (self.extra_cells, "CSV rows with extra cells (ignored)"),
-                            (self.renamed_sources, "files with clashing names identified by their path")):
+        for count, what in (
+            (self.special_skipped, "special files (FIFOs, sockets, devices) skipped"),
+            (self.broken_links_skipped, "broken symlinks skipped"),
+            (self.link_loops_skipped, "symlink loops skipped"),
+            (self.unreadable_skipped, "unreadable files or folders skipped"),
+            (self.repeated_skipped, "files reached twice skipped"),
+            (self.hidden_skipped, "hidden entries skipped"),
+            (self.extra_cells, "CSV rows with extra cells (ignored)"),
+            (self.renamed_sources, "files with clashing names identified by their path"),
+        ):
             if count:
                 parts.append(f"{count} {what}")
         return ", ".join(parts)
@@ -181,7 +183,7 @@ def split_date_header(text: str) -> tuple[str | None, str]:
         date = parse_date(match.group(1))
     except ValueError:
         return None, text
-    return date, text[match.end():].lstrip()
+    return date, text[match.end() :].lstrip()
 
 
 @dataclass(frozen=True)
@@ -190,8 +192,8 @@ class _Source:
 
     path: Path
     kind: str
-    whole: bool              # a plain file of a folder: the whole file is one article
-    root: Path | None        # the folder given, for files found in one
+    whole: bool  # a plain file of a folder: the whole file is one article
+    root: Path | None  # the folder given, for files found in one
 
 
 class Corpus:
@@ -201,8 +203,17 @@ class Corpus:
     complete pass, :attr:`stats` tells what was read and skipped.
     """
 
-    def __init__(self, paths, *, format="auto", text_field="text", id_field="id", title_field="title",
-                 date_field="date", skip_bad_lines=False):
+    def __init__(
+        self,
+        paths,
+        *,
+        format="auto",
+        text_field="text",
+        id_field="id",
+        title_field="title",
+        date_field="date",
+        skip_bad_lines=False,
+    ):
         self.paths = [Path(p) for p in paths]
         self.format = format
         self.text_field = text_field
@@ -240,18 +251,28 @@ class Corpus:
             skipped = stats.describe()
             raise CorpusError(f"no articles found in {self._names()}" + (f" ({skipped})" if skipped else ""))
         if stats.latin1_fallbacks:
-            warnings.warn(f"{stats.latin1_fallbacks} lines or files were not valid UTF-8 and were read as latin-1",
-                          TopicsWarning, stacklevel=2)
+            warnings.warn(
+                f"{stats.latin1_fallbacks} lines or files were not valid UTF-8 and were read as latin-1",
+                TopicsWarning,
+                stacklevel=2,
+            )
         if stats.bad_lines:
             shown = ", ".join(f"{s}:{n} ({reason.split(';')[0]})" for s, n, reason in stats.bad_lines[:_SHOWN])
             more = ", ..." if len(stats.bad_lines) > _SHOWN else ""
-            warnings.warn(f"skipped {len(stats.bad_lines)} bad line{'s' if len(stats.bad_lines) != 1 else ''}: "
-                          f"{shown}{more}", TopicsWarning, stacklevel=2)
+            warnings.warn(
+                f"skipped {len(stats.bad_lines)} bad line{'s' if len(stats.bad_lines) != 1 else ''}: {shown}{more}",
+                TopicsWarning,
+                stacklevel=2,
+            )
         if stats.odd_entries:
             shown = ", ".join(f"{p} ({what})" for p, what in stats.odd_entries[:_SHOWN])
             more = ", ..." if len(stats.odd_entries) > _SHOWN else ""
-            warnings.warn(f"skipped {len(stats.odd_entries)} folder entr{'ies' if len(stats.odd_entries) != 1 else 'y'} "
-                          f"that are not readable files or folders: {shown}{more}", TopicsWarning, stacklevel=2)
+            warnings.warn(
+                f"skipped {len(stats.odd_entries)} folder entr{'ies' if len(stats.odd_entries) != 1 else 'y'} "
+                f"that are not readable files or folders: {shown}{more}",
+                TopicsWarning,
+                stacklevel=2,
+            )
         self.stats = stats
 
     def _names(self) -> str:
@@ -341,7 +362,11 @@ class Corpus:
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
-                hint = " (a JSON array? write one object per line: JSON Lines)" if lineno == 1 and line.lstrip().startswith("[") else ""
+                hint = (
+                    " (a JSON array? write one object per line: JSON Lines)"
+                    if lineno == 1 and line.lstrip().startswith("[")
+                    else ""
+                )
                 self._bad_line(path, lineno, f"not valid JSON: {exc.msg}{hint}", stats)
                 continue
             if not isinstance(record, dict):
@@ -365,8 +390,10 @@ class Corpus:
             if not columns:
                 return
             if self.text_field not in columns:
-                raise CorpusError(f"{path} has no column {self.text_field!r} (columns: {', '.join(columns)}); "
-                                  f"name the text column with --text-field")
+                raise CorpusError(
+                    f"{path} has no column {self.text_field!r} (columns: {', '.join(columns)}); "
+                    f"name the text column with --text-field"
+                )
             shape = _RowShape(columns, delimiter, id_field=self.id_field, date_field=self.date_field)
             while True:
                 lines.start_record()
@@ -382,8 +409,10 @@ class Corpus:
                     taken = lines.taken
                     first, last = taken[0][0], taken[-1][0]
                     if last > first:
-                        problem = (f"a quoted field opened here swallows lines {first + 1}-{last} "
-                                   f"(an unclosed quote?): {problem}")
+                        problem = (
+                            f"a quoted field opened here swallows lines {first + 1}-{last} "
+                            f"(an unclosed quote?): {problem}"
+                        )
                     self._bad_line(path, first, problem, stats)
                     # Skip the first line only, and read the lines it swallowed again as rows.
                     lines.push_back(taken[1:])
@@ -450,8 +479,16 @@ class Corpus:
         logger.warning("skipped %s: %s is %s", where, what, _TOO_LONG)
 
 
-def read_corpus(paths, *, format: str = "auto", text_field: str = "text", id_field: str = "id",
-                title_field: str = "title", date_field: str = "date", skip_bad_lines: bool = False) -> Corpus:
+def read_corpus(
+    paths,
+    *,
+    format: str = "auto",
+    text_field: str = "text",
+    id_field: str = "id",
+    title_field: str = "title",
+    date_field: str = "date",
+    skip_bad_lines: bool = False,
+) -> Corpus:
     """Open one or more archive paths as a streamed :class:`Corpus`.
 
     Parameters
@@ -484,8 +521,15 @@ def read_corpus(paths, *, format: str = "auto", text_field: str = "text", id_fie
         mode = os.stat(path).st_mode
         if not (_stat.S_ISDIR(mode) or _stat.S_ISREG(mode) or _stat.S_ISFIFO(mode)):  # a FIFO named is read
             raise CorpusError(f"corpus path {str(path)!r} is a {_special_kind(mode)}, not a file or folder")
-    return Corpus(paths, format=format, text_field=text_field, id_field=id_field, title_field=title_field,
-                  date_field=date_field, skip_bad_lines=skip_bad_lines)
+    return Corpus(
+        paths,
+        format=format,
+        text_field=text_field,
+        id_field=id_field,
+        title_field=title_field,
+        date_field=date_field,
+        skip_bad_lines=skip_bad_lines,
+    )
 
 
 def articles_from_texts(texts: Iterable[str]) -> Iterator[Article]:
@@ -706,8 +750,10 @@ def _labels(sources: list, given: list[Path], stats: ReadStats) -> list[str]:
         counts = Counter(keys)
         if all(counts[k] == 1 for k in keys):
             break
-        labels = [_path_label(s, common, full) if counts[k] > 1 else label
-                  for s, k, label in zip(sources, keys, labels, strict=True)]
+        labels = [
+            _path_label(s, common, full) if counts[k] > 1 else label
+            for s, k, label in zip(sources, keys, labels, strict=True)
+        ]
     stats.renamed_sources = sum(a != b for a, b in zip(labels, natural, strict=True))
     return labels
 

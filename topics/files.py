@@ -38,8 +38,14 @@ class TargetExistsError(FileExistsError):
     """The file exists and ``force`` was not given (raised before anything is replaced)."""
 
 
-def atomic_write(path, write: Callable[[Path], object], *, force: bool = False, make_folders: bool = False,
-                 guard: Callable[[Path, os.stat_result | None], AbstractContextManager] | None = None) -> Path:
+def atomic_write(
+    path,
+    write: Callable[[Path], object],
+    *,
+    force: bool = False,
+    make_folders: bool = False,
+    guard: Callable[[Path, os.stat_result | None], AbstractContextManager] | None = None,
+) -> Path:
     """Write the file at ``path`` through ``write(tmp)``, which fills the temporary file ``tmp``; returns ``path``.
 
     ``force``: replace an existing file (else TargetExistsError). ``make_folders``: create missing folders

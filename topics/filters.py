@@ -33,8 +33,9 @@ class HitFilter:
         since, until = date_bound(since, "since"), date_bound(until, "until")
         if since is not None and until is not None and since > until:
             raise ParameterError(f"since={str(since)!r} is after until={str(until)!r}; no article can match")
-        if min_score is not None and (isinstance(min_score, bool) or not isinstance(min_score, (int, float))
-                                      or not 0.0 <= min_score <= 1.0):
+        if min_score is not None and (
+            isinstance(min_score, bool) or not isinstance(min_score, (int, float)) or not 0.0 <= min_score <= 1.0
+        ):
             raise ParameterError(f"min_score={min_score!r} is not allowed; use a number in [0.0, 1.0]")
         if not isinstance(keep_duplicates, bool):
             raise ParameterError(f"keep_duplicates={keep_duplicates!r} is not allowed; use True or False")
@@ -72,8 +73,9 @@ def date_bound(value, name: str) -> np.datetime64 | None:
 _CANDIDATE_POOL = 1024
 
 
-def select(scores: np.ndarray, k: int, hit_filter: HitFilter, *, dates: np.ndarray, doc_terms, exclude=(),
-           query=None) -> np.ndarray:
+def select(
+    scores: np.ndarray, k: int, hit_filter: HitFilter, *, dates: np.ndarray, doc_terms, exclude=(), query=None
+) -> np.ndarray:
     """Rows of the best k hits, best first, after the filters.
 
     scores : (n_articles,) array; dates : datetime64[D] (n_articles,); doc_terms : csr (n_articles, V);

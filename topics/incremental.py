@@ -56,9 +56,9 @@ from .topic_model import match_topics_by_cosine, nmf_transform
 
 logger = logging.getLogger(__name__)
 
-REFIT_ERROR_RATIO = 1.25   # batch error / fitted error above which a refit is advised
-REFIT_GROWTH = 1.0         # articles added since the fit / articles fitted, above which a refit is advised
-MIN_TOPIC_MATCH = 0.5      # cosine of topic-term rows above which a refitted topic keeps an old name
+REFIT_ERROR_RATIO = 1.25  # batch error / fitted error above which a refit is advised
+REFIT_GROWTH = 1.0  # articles added since the fit / articles fitted, above which a refit is advised
+MIN_TOPIC_MATCH = 0.5  # cosine of topic-term rows above which a refitted topic keeps an old name
 REFIT_UNKNOWN_RATIO = 1.5  # batch unknown_share / the fitted archive's, above which a refit is advised
 # A batch is another kind of text than the archive above this unknown-term ratio or with more stubs than
 # this share (how they were chosen: docs/decisions.md, "Drift").
@@ -85,9 +85,9 @@ class AddReport:
     reasons: list = field(default_factory=list)
     seconds: float = 0.0
     at: str = ""
-    skipped: str = ""      # what reading the batch skipped or repaired (ReadStats.describe), '' when nothing
+    skipped: str = ""  # what reading the batch skipped or repaired (ReadStats.describe), '' when nothing
     another_domain: bool = False  # the batch reads like another kind of text than the archive
-    n_stubs: int = 0       # added articles with too few known words to weigh in any topic
+    n_stubs: int = 0  # added articles with too few known words to weigh in any topic
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -100,9 +100,9 @@ class RefitReport:
     n_articles_before: int
     n_articles: int
     n_missing: int
-    matches: list          # [{"old": t, "new": u, "cosine": c, "name": kept name or None}]
+    matches: list  # [{"old": t, "new": u, "cosine": c, "name": kept name or None}]
     seconds: float
-    skipped: str = ""      # what reading the archive skipped or repaired, '' when nothing
+    skipped: str = ""  # what reading the archive skipped or repaired, '' when nothing
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -129,16 +129,22 @@ def add_articles(state: FittedState, corpus, params: dict, *, replace: bool = Fa
     old_rows = [r for r in (table.row_of(a.id) for a in articles) if r is not None]
     if old_rows and not replace:
         shown = ", ".join(repr(table.ids[r]) for r in old_rows[:5])
-        raise ParameterError(f"{len(old_rows)} of the {len(articles)} articles are already in the model "
-                             f"({shown}{', ...' if len(old_rows) > 5 else ''}); "
-                             "use --replace (replace=True) to replace them")
+        raise ParameterError(
+            f"{len(old_rows)} of the {len(articles)} articles are already in the model "
+            f"({shown}{', ...' if len(old_rows) > 5 else ''}); "
+            "use --replace (replace=True) to replace them"
+        )
 
     texts = [a.text for a in articles]
     X_new, W_new = _vectorise_and_place(state, texts)
     W_new[stub_rows(X_new, state.vectorizer.vocabulary_, params["min_words"])] = 0.0  # as the fit treats stubs
-    new_table = ArticleTable.build([a.id for a in articles], [a.title for a in articles],
-                                   [a.date for a in articles], [make_snippet(t) for t in texts],
-                                   [source_of(a, params["source_field"]) for a in articles])
+    new_table = ArticleTable.build(
+        [a.id for a in articles],
+        [a.title for a in articles],
+        [a.date for a in articles],
+        [make_snippet(t) for t in texts],
+        [source_of(a, params["source_field"]) for a in articles],
+    )
     X_old, W_old = state.doc_terms, np.asarray(state.doc_topics)
     if old_rows:
         keep = np.setdiff1d(np.arange(len(table)), old_rows)
@@ -146,14 +152,31 @@ def add_articles(state: FittedState, corpus, params: dict, *, replace: bool = Fa
     X = sp.vstack([X_old, X_new], format="csr", dtype=np.float32)
     W = np.vstack([W_old, W_new]).astype(np.float32, copy=False)
 
-    report = _drift(state, X_new, W_new, W_old, texts, n_replaced=len(old_rows), n_articles=X.shape[0],
-                    started=started, skipped=source.stats.describe() if isinstance(source, Corpus) else "")
+    report = _drift(
+        state,
+        X_new,
+        W_new,
+        W_old,
+        texts,
+        n_replaced=len(old_rows),
+        n_articles=X.shape[0],
+        started=started,
+        skipped=source.stats.describe() if isinstance(source, Corpus) else "",
+    )
     grown = FittedState.build(
-        vectorizer=state.vectorizer, components=state.components, doc_topics=W, doc_terms=X,
-        articles=table.append(new_table), topic_names=state.topic_names, topic_weight=params["topic_weight"],
-        fit_info={**state.fit_info, "adds": [*state.fit_info.get("adds", []), report.to_dict()]}, postings=X.tocsc())
-    logger.info("added %d articles (%d replaced); error ratio %.2f", report.n_added, report.n_replaced,
-                report.error_ratio)
+        vectorizer=state.vectorizer,
+        components=state.components,
+        doc_topics=W,
+        doc_terms=X,
+        articles=table.append(new_table),
+        topic_names=state.topic_names,
+        topic_weight=params["topic_weight"],
+        fit_info={**state.fit_info, "adds": [*state.fit_info.get("adds", []), report.to_dict()]},
+        postings=X.tocsc(),
+    )
+    logger.info(
+        "added %d articles (%d replaced); error ratio %.2f", report.n_added, report.n_replaced, report.error_ratio
+    )
     return grown, report
 
 
@@ -169,8 +192,7 @@ def _place_chunk(vectorizer, H, texts):
     return X, nmf_transform(X, H)
 
 
-def _drift(state: FittedState, X_new, W_new, W_old, texts, *, n_replaced, n_articles, started,
-           skipped="") -> AddReport:
+def _drift(state: FittedState, X_new, W_new, W_old, texts, *, n_replaced, n_articles, started, skipped="") -> AddReport:
     info = state.fit_info
     fitted_error = float(info.get("relative_error") or 0.0)
     error = round(relative_error(X_new, W_new, state.components), 6)
@@ -180,34 +202,55 @@ def _drift(state: FittedState, X_new, W_new, W_old, texts, *, n_replaced, n_arti
     fitted = int(info.get("n_articles") or len(state.articles))
     reasons = []
     if ratio > REFIT_ERROR_RATIO:
-        reasons.append(f"the topics explain the new articles {ratio:.2f}x worse than the fitted archive "
-                       f"(refit above {REFIT_ERROR_RATIO})")
+        reasons.append(
+            f"the topics explain the new articles {ratio:.2f}x worse than the fitted archive "
+            f"(refit above {REFIT_ERROR_RATIO})"
+        )
     unknown, fitted_unknown = unknown_share(state.vectorizer, texts), info.get("unknown_share")
     new_words = bool(fitted_unknown) and unknown > REFIT_UNKNOWN_RATIO * fitted_unknown
     if new_words:
-        reasons.append(f"{unknown:.0%} of the new articles' terms are outside the vocabulary, against "
-                       f"{fitted_unknown:.0%} for the fitted archive (refit above {REFIT_UNKNOWN_RATIO}x)")
+        reasons.append(
+            f"{unknown:.0%} of the new articles' terms are outside the vocabulary, against "
+            f"{fitted_unknown:.0%} for the fitted archive (refit above {REFIT_UNKNOWN_RATIO}x)"
+        )
     n_stubs = int((np.asarray(W_new).sum(axis=1) == 0).sum())
     # Far more new words than new stories bring, or many articles this model cannot read at all: not news
     # of the same archive but another kind of text (speeches or forum posts added to news).
-    another_domain = (bool(fitted_unknown) and unknown > DOMAIN_UNKNOWN_RATIO * fitted_unknown) \
-        or n_stubs > DOMAIN_STUB_SHARE * len(texts)
+    another_domain = (
+        bool(fitted_unknown) and unknown > DOMAIN_UNKNOWN_RATIO * fitted_unknown
+    ) or n_stubs > DOMAIN_STUB_SHARE * len(texts)
     if another_domain:
-        reasons.insert(0, "the new articles read like another kind of text than the archive (their words are "
-                          "largely new to it): its topics cannot describe them, so they will hardly show in "
-                          "topics or trends until the model is refitted on the whole archive")
+        reasons.insert(
+            0,
+            "the new articles read like another kind of text than the archive (their words are "
+            "largely new to it): its topics cannot describe them, so they will hardly show in "
+            "topics or trends until the model is refitted on the whole archive",
+        )
     if added_since_fit > REFIT_GROWTH * fitted:
-        reasons.append(f"{added_since_fit:,} articles were added since the fit on {fitted:,}: "
-                       "the vocabulary and idf no longer describe the archive")
+        reasons.append(
+            f"{added_since_fit:,} articles were added since the fit on {fitted:,}: "
+            "the vocabulary and idf no longer describe the archive"
+        )
     return AddReport(
-        n_added=len(texts), n_replaced=n_replaced, n_articles=n_articles,
+        n_added=len(texts),
+        n_replaced=n_replaced,
+        n_articles=n_articles,
         n_without_known_terms=int((np.diff(X_new.indptr) == 0).sum()),
-        relative_error=error, fitted_relative_error=fitted_error, error_ratio=round(ratio, 4),
-        unknown_share=unknown, fitted_unknown_share=fitted_unknown, topic_shift=round(0.5 * float(np.abs(batch - archive).sum()), 4),
-        topic_shares=[round(float(s), 4) for s in batch], refit_advised=bool(reasons), reasons=reasons,
+        relative_error=error,
+        fitted_relative_error=fitted_error,
+        error_ratio=round(ratio, 4),
+        unknown_share=unknown,
+        fitted_unknown_share=fitted_unknown,
+        topic_shift=round(0.5 * float(np.abs(batch - archive).sum()), 4),
+        topic_shares=[round(float(s), 4) for s in batch],
+        refit_advised=bool(reasons),
+        reasons=reasons,
         seconds=round(time.perf_counter() - started, 3),
-        at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), skipped=skipped,
-        another_domain=bool(another_domain), n_stubs=n_stubs)
+        at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        skipped=skipped,
+        another_domain=bool(another_domain),
+        n_stubs=n_stubs,
+    )
 
 
 def _shares(W: np.ndarray) -> np.ndarray:
@@ -228,8 +271,7 @@ def carry_over(old: FittedState, fresh: FittedState, *, started: float) -> tuple
     fit_info = dict(fresh.fit_info)
     if not fit_info.get("reading"):  # refitted on in-memory articles: keep how the files were read
         fit_info["reading"] = dict(old.fit_info.get("reading") or {})
-    matches = match_topics(old.components, old.vectorizer.vocabulary_, fresh.components,
-                           fresh.vectorizer.vocabulary_)
+    matches = match_topics(old.components, old.vectorizer.vocabulary_, fresh.components, fresh.vectorizer.vocabulary_)
     names = dict(fresh.topic_names)
     for match in matches:
         name = old.topic_names.get(match["old"]) if match["cosine"] >= MIN_TOPIC_MATCH else None
@@ -237,9 +279,14 @@ def carry_over(old: FittedState, fresh: FittedState, *, started: float) -> tuple
             names[match["new"]] = name
         match["name"] = name
     missing = sum(fresh.articles.row_of(i) is None for i in old.articles.ids)
-    report = RefitReport(n_articles_before=len(old.articles), n_articles=len(fresh.articles),
-                         n_missing=int(missing), matches=matches, seconds=round(time.perf_counter() - started, 3),
-                         skipped=fit_info.get("skipped", ""))
+    report = RefitReport(
+        n_articles_before=len(old.articles),
+        n_articles=len(fresh.articles),
+        n_missing=int(missing),
+        matches=matches,
+        seconds=round(time.perf_counter() - started, 3),
+        skipped=fit_info.get("skipped", ""),
+    )
     fit_info["refit"] = {k: v for k, v in report.to_dict().items() if k != "matches"}
     return replace(fresh, topic_names=names, fit_info=fit_info), report
 
@@ -270,5 +317,8 @@ def match_topics(H_old, vocabulary_old, H_new, vocabulary_new) -> list[dict]:
     """
     _, cols_old, cols_new = np.intersect1d(vocabulary_old, vocabulary_new, assume_unique=True, return_indices=True)
     rows, cols, similarity = match_topics_by_cosine(np.asarray(H_old)[:, cols_old], np.asarray(H_new)[:, cols_new])
-    pairs = [{"old": int(r), "new": int(c), "cosine": round(float(similarity[r, c]), 4)} for r, c in zip(rows, cols, strict=True)]
+    pairs = [
+        {"old": int(r), "new": int(c), "cosine": round(float(similarity[r, c]), 4)}
+        for r, c in zip(rows, cols, strict=True)
+    ]
     return sorted(pairs, key=lambda p: -p["cosine"])

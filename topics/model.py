@@ -87,8 +87,14 @@ class DuplicateGroup:
         return len(self.ids)
 
     def to_dict(self) -> dict:
-        return {"size": self.size, "representative": self.ids[0], "title": self.titles[0],
-                "articles": [{"id": i, "title": t, "date": d} for i, t, d in zip(self.ids, self.titles, self.dates, strict=True)]}
+        return {
+            "size": self.size,
+            "representative": self.ids[0],
+            "title": self.titles[0],
+            "articles": [
+                {"id": i, "title": t, "date": d} for i, t, d in zip(self.ids, self.titles, self.dates, strict=True)
+            ],
+        }
 
 
 # Archives are read and analysed this many articles at a time (a few MB of text per worker).
@@ -188,9 +194,24 @@ class TopicModel:
     fit_info_ : dict — counts, timings and the corpus fingerprint of the fit
     """
 
-    def __init__(self, n_topics=None, *, random_state=0, min_df=2, max_df=0.5, max_features=None, ngram_max=2,
-                 extra_stop_words=(), topic_weight=DEFAULT_TOPIC_WEIGHT, max_iter=400, term_weighting="tfidf", keep_words=(),
-                 min_words=3, learn_clutter=True, source_field="source"):
+    def __init__(
+        self,
+        n_topics=None,
+        *,
+        random_state=0,
+        min_df=2,
+        max_df=0.5,
+        max_features=None,
+        ngram_max=2,
+        extra_stop_words=(),
+        topic_weight=DEFAULT_TOPIC_WEIGHT,
+        max_iter=400,
+        term_weighting="tfidf",
+        keep_words=(),
+        min_words=3,
+        learn_clutter=True,
+        source_field="source",
+    ):
         self.n_topics = n_topics
         self.random_state = random_state
         self.min_df = min_df
@@ -222,8 +243,10 @@ class TopicModel:
         """
         unknown = [name for name in params if name not in PARAMETER_RULES]
         if unknown:
-            raise ParameterError(f"TopicModel has no parameter {', '.join(map(repr, unknown))}; "
-                                 f"its parameters are {', '.join(PARAMETER_RULES)}")
+            raise ParameterError(
+                f"TopicModel has no parameter {', '.join(map(repr, unknown))}; "
+                f"its parameters are {', '.join(PARAMETER_RULES)}"
+            )
         for name, value in params.items():
             setattr(self, name, value)
         return self
@@ -240,9 +263,12 @@ class TopicModel:
         Only scikit-learn (>= 1.6) calls it, so importing scikit-learn here costs a query process nothing."""
         from sklearn.utils import InputTags, Tags, TargetTags, TransformerTags
 
-        return Tags(estimator_type="transformer", target_tags=TargetTags(required=False),
-                    transformer_tags=TransformerTags(preserves_dtype=[]),
-                    input_tags=InputTags(two_d_array=False, string=True))
+        return Tags(
+            estimator_type="transformer",
+            target_tags=TargetTags(required=False),
+            transformer_tags=TransformerTags(preserves_dtype=[]),
+            input_tags=InputTags(two_d_array=False, string=True),
+        )
 
     def fit_transform(self, corpus, y=None, *, progress: bool = False, n_jobs: int | None = None) -> np.ndarray:
         """:meth:`fit`, then the topic weights W of the fitted articles.
@@ -271,10 +297,16 @@ class TopicModel:
         # Text flows from the reader to the vectoriser's workers chunk by chunk; only metadata stays
         # (and the texts themselves only when choosing the number of topics needs them).
         meta = _MetadataSink(keep_texts=self.n_topics == "auto", source_field=self.source_field)
-        vectorizer = make_vectorizer(min_df=self.min_df, max_df=self.max_df, max_features=self.max_features,
-                                     ngram_max=self.ngram_max, extra_stop_words=self.extra_stop_words,
-                                     keep_words=self.keep_words, weighting=self.term_weighting,
-                                     learn_clutter=self.learn_clutter)
+        vectorizer = make_vectorizer(
+            min_df=self.min_df,
+            max_df=self.max_df,
+            max_features=self.max_features,
+            ngram_max=self.ngram_max,
+            extra_stop_words=self.extra_stop_words,
+            keep_words=self.keep_words,
+            weighting=self.term_weighting,
+            learn_clutter=self.learn_clutter,
+        )
         analyzer = vectorizer.analyzer
         stages = {"start": time.perf_counter() - started}  # mostly importing scikit-learn (its stop words)
         chunks = meta.text_chunks(_progress(articles, progress, "reading"), FIT_CHUNK_ARTICLES)
@@ -297,9 +329,11 @@ class TopicModel:
         stages["read and vectorise"] = time.perf_counter() - started - sum(stages.values())
         stubs = stub_rows(X, vectorizer.vocabulary_, self.min_words)
         if stubs.size == n_articles:
-            raise ParameterError(f"all {n_articles} articles are stubs with fewer than {self.min_words} known words "
-                                 "(captions, headlines, fragments): nothing to learn topics from "
-                                 "(lower --min-words to keep them)")
+            raise ParameterError(
+                f"all {n_articles} articles are stubs with fewer than {self.min_words} known words "
+                "(captions, headlines, fragments): nothing to learn topics from "
+                "(lower --min-words to keep them)"
+            )
         X_topics = X if stubs.size == 0 else X[np.setdiff1d(np.arange(n_articles), stubs)]
         texts = meta.texts
         if texts is not None and stubs.size:
@@ -308,8 +342,13 @@ class TopicModel:
         n_topics, k_rule = self._choose_n_topics(X_topics, vectorizer.vocabulary_, texts)
         logger.info("fitting %d topics on %d articles x %d terms", n_topics, X_topics.shape[0], X.shape[1])
         if X_topics.shape[0] > LARGE_ARCHIVE_ARTICLES:
-            H = fit_topics_on_sample(X_topics, n_topics, sample_size=LARGE_ARCHIVE_ARTICLES,
-                                     random_state=self.random_state, max_iter=self.max_iter)
+            H = fit_topics_on_sample(
+                X_topics,
+                n_topics,
+                sample_size=LARGE_ARCHIVE_ARTICLES,
+                random_state=self.random_state,
+                max_iter=self.max_iter,
+            )
         else:
             H = fit_topics(X_topics, n_topics, random_state=self.random_state, max_iter=self.max_iter)
         del X_topics
@@ -337,22 +376,30 @@ class TopicModel:
             "n_repaired": int(vectorizer.n_repaired_),
             "formulae": vectorizer.formulae_,
             "source_terms": vectorizer.source_terms_,
-            "unknown_share": unknown_share(vectorizer, meta.drift_sample),  # the baseline for drift in topics.incremental
+            "unknown_share": unknown_share(
+                vectorizer, meta.drift_sample
+            ),  # the baseline for drift in topics.incremental
             "topics_version": __version__,
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         }
         self.state_ = FittedState.build(
-            vectorizer=vectorizer, components=H, doc_topics=W, doc_terms=X, fit_info=fit_info,
+            vectorizer=vectorizer,
+            components=H,
+            doc_topics=W,
+            doc_terms=X,
+            fit_info=fit_info,
             articles=ArticleTable.build(meta.ids, meta.titles, meta.dates, meta.snippets, meta.sources),
-            topic_weight=self.topic_weight)
+            topic_weight=self.topic_weight,
+        )
         return self
 
     def _choose_n_topics(self, X, vocabulary, texts) -> tuple[int, str]:
         if self.n_topics == "auto":
             from .tune import auto_range, tune_topics
 
-            result = tune_topics(X, vocabulary, texts, auto_range(X.shape[0]),
-                                 random_state=self.random_state, max_iter=self.max_iter)
+            result = tune_topics(
+                X, vocabulary, texts, auto_range(X.shape[0]), random_state=self.random_state, max_iter=self.max_iter
+            )
             return result["chosen"], f"auto: {result['reason']}"
         if self.n_topics is None:
             return default_n_topics(X.shape[0]), "default: sqrt(articles / 2)"
@@ -371,8 +418,10 @@ class TopicModel:
         if corpus is None:
             sources = self.fit_info_.get("sources") or []
             if not sources or not all(os.path.exists(p) for p in sources):
-                raise ParameterError("evaluate needs the articles' texts: pass corpus=... (the model was fitted "
-                                     "on in-memory articles or its files have moved)")
+                raise ParameterError(
+                    "evaluate needs the articles' texts: pass corpus=... (the model was fitted "
+                    "on in-memory articles or its files have moved)"
+                )
             corpus = read_corpus(sources, **self.fit_info_.get("reading", {}))
         texts = [a.text for a in as_articles(corpus)]
         return evaluate_model(self, texts, stability=stability)
@@ -389,8 +438,18 @@ class TopicModel:
                 raise QueryError(f"text {i} is {type(text).__name__}, not a string")
         return nmf_transform(self.vectorizer_.transform(texts), self.components_)
 
-    def similar(self, id: str | None = None, text: str | None = None, k: int = 10, *, since=None, until=None,
-                min_score=None, keep_duplicates: bool = False, explain: bool = False) -> list[Hit]:
+    def similar(
+        self,
+        id: str | None = None,
+        text: str | None = None,
+        k: int = 10,
+        *,
+        since=None,
+        until=None,
+        min_score=None,
+        keep_duplicates: bool = False,
+        explain: bool = False,
+    ) -> list[Hit]:
         """The k articles most similar to a stored article (``id``) or to a new ``text``.
 
         A stored article is never its own hit. ``since``/``until`` (``YYYY-MM-DD`` or dates, inclusive)
@@ -409,8 +468,10 @@ class TopicModel:
         if id is not None:
             row = self.row_of(id)
             if self.doc_terms_.indptr[row] == self.doc_terms_.indptr[row + 1]:
-                raise QueryError(f"article {id!r} has no words the model knows (it is empty, or only stop words "
-                                 "and clutter): nothing to compare it by")
+                raise QueryError(
+                    f"article {id!r} has no words the model knows (it is empty, or only stop words "
+                    "and clutter): nothing to compare it by"
+                )
             scores = self.index_.scores_for_article(row)
         else:
             row = None
@@ -418,8 +479,9 @@ class TopicModel:
             scores = self.index_.scores(terms, topics[0])
         return self._hits(scores, k, hit_filter, row, None if row is not None else (terms, topics[0]), explain)
 
-    def similar_batch(self, queries, *, k: int = 10, since=None, until=None, min_score=None,
-                      keep_duplicates: bool = False) -> list[list[Hit]]:
+    def similar_batch(
+        self, queries, *, k: int = 10, since=None, until=None, min_score=None, keep_duplicates: bool = False
+    ) -> list[list[Hit]]:
         """:meth:`similar` for many queries at once: one list of hits per query, in order.
 
         ``queries``: an iterable of texts (str) or mappings with exactly one of ``id`` or ``text``.
@@ -433,7 +495,7 @@ class TopicModel:
         results = []
         step = max(1, min(256, _BATCH_CELLS // max(1, len(self.articles_))))
         for start in range(0, len(rows), step):
-            block = batch_scores(self.index_, terms[start:start + step], topics[start:start + step])
+            block = batch_scores(self.index_, terms[start : start + step], topics[start : start + step])
             for i, scores in enumerate(block, start):
                 results.append(self._hits(scores, k, hit_filter, rows[i], None, False))
         return results
@@ -473,9 +535,13 @@ class TopicModel:
             dates = table.dates[rows]
             first = np.lexsort((rows, np.isnat(dates), dates))  # earliest date, undated last, then row
             ordered = rows[first]
-            result.append(DuplicateGroup(ids=[table.ids[r] for r in ordered],
-                                         titles=[table.titles[r] or table.snippets[r] for r in ordered],
-                                         dates=[table.date(r) for r in ordered]))
+            result.append(
+                DuplicateGroup(
+                    ids=[table.ids[r] for r in ordered],
+                    titles=[table.titles[r] or table.snippets[r] for r in ordered],
+                    dates=[table.date(r) for r in ordered],
+                )
+            )
         return result
 
     def row_of(self, article_id: str) -> int:
@@ -495,8 +561,14 @@ class TopicModel:
 
     def _hit(self, row: int, score: float, explanation: Explanation | None = None) -> Hit:
         table = self.articles_
-        return Hit(id=table.ids[row], score=min(1.0, max(0.0, score)), title=table.titles[row],
-                   date=table.date(row), snippet=table.snippets[row], explanation=explanation)
+        return Hit(
+            id=table.ids[row],
+            score=min(1.0, max(0.0, score)),
+            title=table.titles[row],
+            date=table.date(row),
+            snippet=table.snippets[row],
+            explanation=explanation,
+        )
 
     def clutter(self) -> dict:
         """What the fit learned to leave out, as plain data: ``spans`` (repeated lines, as lowercase words
@@ -507,10 +579,13 @@ class TopicModel:
         self._check_fitted()
         info = self.fit_info_
         spans = self.vectorizer_.analyzer.spans.spans
-        return {"spans": dict(sorted(spans.items(), key=lambda item: (-item[1], item[0]))),
-                "formulae": dict(sorted(info.get("formulae", {}).items(), key=lambda item: (-item[1], item[0]))),
-                "source_terms": dict(sorted(info.get("source_terms", {}).items(), key=lambda item: (item[1], item[0]))),
-                "n_stubs": int(info.get("n_stubs", 0)), "n_repaired": int(info.get("n_repaired", 0))}
+        return {
+            "spans": dict(sorted(spans.items(), key=lambda item: (-item[1], item[0]))),
+            "formulae": dict(sorted(info.get("formulae", {}).items(), key=lambda item: (-item[1], item[0]))),
+            "source_terms": dict(sorted(info.get("source_terms", {}).items(), key=lambda item: (item[1], item[0]))),
+            "n_stubs": int(info.get("n_stubs", 0)),
+            "n_repaired": int(info.get("n_repaired", 0)),
+        }
 
     def stub_rows(self) -> np.ndarray:
         """Rows of the stubs: articles with fewer than ``min_words`` distinct known words (see
@@ -530,21 +605,40 @@ class TopicModel:
         exclude = self.stub_rows()
         if row is not None:
             exclude = np.append(exclude, row)
-        rows = select(scores, k, hit_filter, dates=self.articles_.dates, doc_terms=self.doc_terms_,
-                      exclude=exclude, query=query_terms)
+        rows = select(
+            scores,
+            k,
+            hit_filter,
+            dates=self.articles_.dates,
+            doc_terms=self.doc_terms_,
+            exclude=exclude,
+            query=query_terms,
+        )
         if not explain:
             return [self._hit(r, float(scores[r])) for r in rows]
         terms, topics = text_query if row is None else (self.doc_terms_[row], self.doc_topics_[row])
         labels = self._topic_labels()
-        return [self._hit(r, float(scores[r]), self._explain(terms, topics, self.doc_terms_[r], self.doc_topics_[r],
-                                                             labels=labels))
-                for r in rows]
+        return [
+            self._hit(
+                r,
+                float(scores[r]),
+                self._explain(terms, topics, self.doc_terms_[r], self.doc_topics_[r], labels=labels),
+            )
+            for r in rows
+        ]
 
     def _explain(self, terms_a, topics_a, terms_b, topics_b, n_terms=8, n_topics=3, labels=None) -> Explanation:
-        return explain_pair(terms_a, topics_a, terms_b, topics_b, topic_weight=self.index_.topic_weight,
-                            term_names=self.vectorizer_.terms,
-                            topic_labels=labels if labels is not None else self._topic_labels() if n_topics else [],
-                            n_terms=n_terms, n_topics=n_topics)
+        return explain_pair(
+            terms_a,
+            topics_a,
+            terms_b,
+            topics_b,
+            topic_weight=self.index_.topic_weight,
+            term_names=self.vectorizer_.terms,
+            topic_labels=labels if labels is not None else self._topic_labels() if n_topics else [],
+            n_terms=n_terms,
+            n_topics=n_topics,
+        )
 
     def _topic_labels(self) -> list[str]:
         return [t.label for t in self.summary(n_words=10, n_articles=0)]
@@ -743,8 +837,10 @@ def _all_clutter_error(analyzer, vectorizer) -> ParameterError | None:
         removed.append(f"{len(vectorizer.formulae_)} house-formula terms")
     if not removed:
         return None
-    return ParameterError(f"no terms are left: the archive is all clutter ({' and '.join(removed)} removed); "
-                          "fit with --keep-clutter to keep them")
+    return ParameterError(
+        f"no terms are left: the archive is all clutter ({' and '.join(removed)} removed); "
+        "fit with --keep-clutter to keep them"
+    )
 
 
 def _progress(iterable, enabled: bool, desc: str):

@@ -82,8 +82,14 @@ def plot_trends(trends, path, *, max_topics: int = 8) -> Path:
     ax = fig.add_subplot()
     x = np.arange(len(trends.periods))
     for j in shown:
-        ax.plot(x, 100 * trends.shares[:, j], marker="o", markersize=3, linewidth=1.5,
-                label=f"{trends.topics[j]}: {trends.labels[j]}")
+        ax.plot(
+            x,
+            100 * trends.shares[:, j],
+            marker="o",
+            markersize=3,
+            linewidth=1.5,
+            label=f"{trends.topics[j]}: {trends.labels[j]}",
+        )
     step = max(1, len(x) // 12)
     ax.set_xticks(x[::step], [trends.periods[i] for i in x[::step]], rotation=45, ha="right", fontsize=8)
     ax.set_ylabel("share of the period's topic weight (%)")

@@ -50,12 +50,30 @@ class FittedState:
     index: SimilarityIndex
 
     @classmethod
-    def build(cls, *, vectorizer, components, doc_topics, doc_terms, articles, fit_info: dict, topic_weight: float,
-              topic_names: dict | None = None, postings=None) -> FittedState:
+    def build(
+        cls,
+        *,
+        vectorizer,
+        components,
+        doc_topics,
+        doc_terms,
+        articles,
+        fit_info: dict,
+        topic_weight: float,
+        topic_names: dict | None = None,
+        postings=None,
+    ) -> FittedState:
         """A state over these arrays, with its neighbour index (``postings``: X in CSC form, if at hand)."""
-        return cls(vectorizer=vectorizer, components=components, doc_topics=doc_topics, doc_terms=doc_terms,
-                   articles=articles, topic_names=dict(topic_names or {}), fit_info=fit_info,
-                   index=SimilarityIndex(doc_terms, doc_topics, topic_weight, postings=postings))
+        return cls(
+            vectorizer=vectorizer,
+            components=components,
+            doc_topics=doc_topics,
+            doc_terms=doc_terms,
+            articles=articles,
+            topic_names=dict(topic_names or {}),
+            fit_info=fit_info,
+            index=SimilarityIndex(doc_terms, doc_topics, topic_weight, postings=postings),
+        )
 
     @property
     def n_topics(self) -> int:

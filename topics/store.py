@@ -100,8 +100,9 @@ def resolve_key(key_file=None) -> bytes | None:
 
 
 # -- saving ---------------------------------------------------------------------------------------------
-def save_state(state: FittedState, params: dict, path, *, force: bool = False, key: bytes | None = None,
-               replacing=None) -> Path:
+def save_state(
+    state: FittedState, params: dict, path, *, force: bool = False, key: bytes | None = None, replacing=None
+) -> Path:
     """Write a model, its fitted ``state`` and its ``params`` (``TopicModel.get_params()``), to ``path``
     atomically (:func:`topics.files.atomic_write`) and return the path. Neither is changed.
 
@@ -123,8 +124,9 @@ def save_state(state: FittedState, params: dict, path, *, force: bool = False, k
     def guard(target: Path, existing):
         with lock_model(target) if existing is not None or replacing is not None else nullcontext():
             if replacing is not None and _stamp(stat_or_none(target)) != replacing:
-                raise ModelFileError(f"{path} was replaced by another program while this command ran; "
-                                     f"nothing was written: run it again")
+                raise ModelFileError(
+                    f"{path} was replaced by another program while this command ran; nothing was written: run it again"
+                )
             yield
 
     try:
@@ -263,8 +265,13 @@ def _blocks_intact(f, footer: dict) -> bool | None:
     block, expected, size = footer.get("crc32_block_bytes"), footer.get("crc32_blocks"), footer["payload_bytes"]
     if not hasattr(os, "pread"):  # Windows: no positional reads, so the one-pass whole-payload check
         return None
-    if not (isinstance(block, int) and block > 0 and isinstance(expected, list)
-            and len(expected) == -(-size // block) and all(isinstance(c, int) for c in expected)):
+    if not (
+        isinstance(block, int)
+        and block > 0
+        and isinstance(expected, list)
+        and len(expected) == -(-size // block)
+        and all(isinstance(c, int) for c in expected)
+    ):
         return None
     fd = f.fileno()
 
@@ -317,13 +324,21 @@ def _payload_fields(state: FittedState, params: dict) -> dict:
     return {
         "kind": FORMAT_NAME,
         "format_version": format_version(state),
-        "versions": {"topics": state.fit_info.get("topics_version"), "scikit-learn": sklearn.__version__,
-                     "numpy": np.__version__, "python": platform.python_version()},
+        "versions": {
+            "topics": state.fit_info.get("topics_version"),
+            "scikit-learn": sklearn.__version__,
+            "numpy": np.__version__,
+            "python": platform.python_version(),
+        },
         "params": saved_params(params),
         "fit_info": dict(state.fit_info),
         "analyzer": vectorizer.analyzer.get_config(),
-        "vectorizer": {"min_df": vectorizer.min_df, "max_df": vectorizer.max_df,
-                       "max_features": vectorizer.max_features, "n_documents": vectorizer.n_documents_},
+        "vectorizer": {
+            "min_df": vectorizer.min_df,
+            "max_df": vectorizer.max_df,
+            "max_features": vectorizer.max_features,
+            "n_documents": vectorizer.n_documents_,
+        },
         "vocabulary": vectorizer.vocabulary_,
         "idf": vectorizer.idf_,
         "components": np.ascontiguousarray(state.components, dtype=np.float32),
@@ -337,10 +352,13 @@ def _payload_fields(state: FittedState, params: dict) -> dict:
 
 def _sparse_to_dict(matrix) -> dict:
     index_dtype = np.int32 if max(matrix.nnz, *matrix.shape) < 2**31 else np.int64
-    return {"format": matrix.format, "shape": tuple(int(s) for s in matrix.shape),
-            "data": np.ascontiguousarray(matrix.data, dtype=np.float32),
-            "indices": np.ascontiguousarray(matrix.indices, dtype=index_dtype),
-            "indptr": np.ascontiguousarray(matrix.indptr, dtype=index_dtype)}
+    return {
+        "format": matrix.format,
+        "shape": tuple(int(s) for s in matrix.shape),
+        "data": np.ascontiguousarray(matrix.data, dtype=np.float32),
+        "indices": np.ascontiguousarray(matrix.indices, dtype=index_dtype),
+        "indptr": np.ascontiguousarray(matrix.indptr, dtype=index_dtype),
+    }
 
 
 # -- loading --------------------------------------------------------------------------------------------
@@ -358,7 +376,7 @@ def read_footer(path, *, key: bytes | None = None) -> dict:
 
 
 def signature_status(footer: dict, key: bytes | None) -> str:
-    """"none" (not signed), "unverified" (signed, no key given), "verified" (payload and footer), or
+    """ "none" (not signed), "unverified" (signed, no key given), "verified" (payload and footer), or
     "payload verified" (signed before footers were); ``footer`` as :func:`read_footer` with ``key`` gave it."""
     if not footer.get("hmac_sha256"):
         return "none"
@@ -396,8 +414,10 @@ def _load(path: Path, key: bytes | None, mmap: bool, *, for_update: bool):
             stat_result = os.fstat(f.fileno())
             footer = _check_footer(path, f, stat_result.st_size)
             if for_update and key is None and footer.get("hmac_sha256"):
-                raise ModelFileError(f"{path} is signed: give its key with --key-file (or TOPICS_MODEL_KEY) to "
-                                     f"change it; without the key it would be saved unsigned")
+                raise ModelFileError(
+                    f"{path} is signed: give its key with --key-file (or TOPICS_MODEL_KEY) to "
+                    f"change it; without the key it would be saved unsigned"
+                )
             _check_digest(path, f, footer, key)
             payload = _unpickle(path, mmap)
             if _same_file(path, stat_result):  # not replaced by a concurrent save while we read it
@@ -422,8 +442,8 @@ def _check_digest(path: Path, f, footer: dict, key: bytes | None) -> None:
             raise ModelFileError(f"{path} is not signed and a key was given: refusing to load it")
         footer_mac = footer.get(_FOOTER_MAC)  # compared as bytes: a forged value may be any text
         if not hmac.compare_digest(mac.encode(), footer["hmac_sha256"].encode()) or (
-                footer_mac is not None and not hmac.compare_digest(_footer_mac(footer, key).encode(),
-                                                                   footer_mac.encode())):
+            footer_mac is not None and not hmac.compare_digest(_footer_mac(footer, key).encode(), footer_mac.encode())
+        ):
             raise ModelFileError(f"{path} was changed after it was signed, or the key is wrong: refusing to load it")
 
 
@@ -465,8 +485,10 @@ def _check_footer(path: Path, f, size: int) -> dict:
     if not isinstance(version, int) or version < 1:
         raise ModelFileError(f"{path} is damaged (bad format version {version!r})")
     if version > FORMAT_VERSION:
-        raise ModelFileError(f"{path} was written by a newer topics (model format {version}; this version reads "
-                             f"format {FORMAT_VERSION} and older): upgrade topics to use it")
+        raise ModelFileError(
+            f"{path} was written by a newer topics (model format {version}; this version reads "
+            f"format {FORMAT_VERSION} and older): upgrade topics to use it"
+        )
     if footer.get("payload_bytes") != size - _TRAILER.size - length:
         raise ModelFileError(f"{path} is damaged (its size does not match its footer: truncated or appended to)")
     return footer
@@ -474,6 +496,7 @@ def _check_footer(path: Path, f, size: int) -> dict:
 
 def _footer_well_formed(footer: dict) -> bool:
     """Whether every field that is read has a type it can be read as (sizes, counts, text, digests)."""
+
     def count(v):
         return isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**63
 
@@ -489,11 +512,18 @@ def _footer_well_formed(footer: dict) -> bool:
         return not isinstance(value, list) or (depth < 4 and all(shallow(v, depth + 1) for v in value))
 
     adds = footer.get("adds", [])
-    return (shallow(footer) and count(footer.get("payload_bytes")) and count(footer.get("crc32"))
-            and all(footer.get(k) is None or count(footer[k])
-                    for k in ("n_articles", "n_topics", "n_terms", "crc32_block_bytes"))
-            and all(text(footer.get(k)) for k in ("created", "topics_version", "hmac_sha256", _FOOTER_MAC))
-            and isinstance(adds, list) and all(isinstance(a, dict) and all(scalar(x) for x in a.values()) for a in adds))
+    return (
+        shallow(footer)
+        and count(footer.get("payload_bytes"))
+        and count(footer.get("crc32"))
+        and all(
+            footer.get(k) is None or count(footer[k])
+            for k in ("n_articles", "n_topics", "n_terms", "crc32_block_bytes")
+        )
+        and all(text(footer.get(k)) for k in ("created", "topics_version", "hmac_sha256", _FOOTER_MAC))
+        and isinstance(adds, list)
+        and all(isinstance(a, dict) and all(scalar(x) for x in a.values()) for a in adds)
+    )
 
 
 def _unpickle(path: Path, mmap: bool):
@@ -516,9 +546,14 @@ def _unpickle(path: Path, mmap: bool):
 # list, tuple or dict, which pickle builds without naming a class. A file naming anything else (an
 # estimator, os.system, ...) is refused before that name is even imported.
 _ALLOWED_GLOBALS = {
-    ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy", "memmap"), ("joblib.numpy_pickle", "NumpyArrayWrapper"),
-    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("numpy", "memmap"),
+    ("joblib.numpy_pickle", "NumpyArrayWrapper"),
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"),
+    ("numpy._core.multiarray", "scalar"),
 }
 
 
@@ -539,8 +574,11 @@ def _plain_data_unpickler():
     class PlainArrayWrapper(NumpyArrayWrapper):
         def read(self, unpickler, *args, **kwargs):
             refuse_objects(getattr(self, "dtype", None))
-            if not isinstance(getattr(self, "dtype", None), np.dtype) or not isinstance(self.shape, tuple) \
-                    or not all(isinstance(d, int) and 0 <= d < 2**48 for d in self.shape):
+            if (
+                not isinstance(getattr(self, "dtype", None), np.dtype)
+                or not isinstance(self.shape, tuple)
+                or not all(isinstance(d, int) and 0 <= d < 2**48 for d in self.shape)
+            ):
                 raise pickle.UnpicklingError("the model holds a malformed array")
             handle = unpickler.file_handle
             left = os.fstat(handle.fileno()).st_size - handle.tell()
@@ -555,6 +593,7 @@ def _plain_data_unpickler():
             if name == "scalar" and args:
                 refuse_objects(args[0])
             return refuse_objects(real(*args))
+
         return build
 
     class PlainDataUnpickler(NumpyUnpickler):
@@ -614,8 +653,9 @@ def _state_from_payload(payload, footer: dict, path: Path) -> tuple[dict, Fitted
         params = params_from_file(payload["params"])
         analyzer = Analyzer(**payload["analyzer"])
         vector = payload["vectorizer"]
-        vectorizer = Vectorizer(analyzer, min_df=vector["min_df"], max_df=vector["max_df"],
-                                max_features=vector["max_features"])
+        vectorizer = Vectorizer(
+            analyzer, min_df=vector["min_df"], max_df=vector["max_df"], max_features=vector["max_features"]
+        )
         vectorizer.vocabulary_ = payload["vocabulary"]
         vectorizer.idf_ = payload["idf"]
         vectorizer.n_documents_ = vector["n_documents"]
@@ -623,8 +663,14 @@ def _state_from_payload(payload, footer: dict, path: Path) -> tuple[dict, Fitted
         X, postings = _sparse_from_dict(payload["doc_terms"]), _sparse_from_dict(payload["postings"])
         articles = ArticleTable.from_dict(payload["articles"])
         n, (k, v) = len(articles), H.shape
-        if W.shape != (n, k) or X.shape != (n, v) or postings.shape != (n, v) or vectorizer.idf_.shape != (v,) \
-                or len(vectorizer.vocabulary_) != v or len(articles.dates) != n:
+        if (
+            W.shape != (n, k)
+            or X.shape != (n, v)
+            or postings.shape != (n, v)
+            or vectorizer.idf_.shape != (v,)
+            or len(vectorizer.vocabulary_) != v
+            or len(articles.dates) != n
+        ):
             raise ValueError("array shapes do not agree")
         if (footer.get("n_articles"), footer.get("n_topics"), footer.get("n_terms")) != (n, k, v):
             raise ValueError("footer and contents disagree")
@@ -632,9 +678,17 @@ def _state_from_payload(payload, footer: dict, path: Path) -> tuple[dict, Fitted
         raise ModelFileError(f"{path} is damaged or not a topics model ({' '.join(str(exc).split())[:200]})") from None
     fit_info = {**payload.get("fit_info", {}), "format_version": footer["format_version"]}
     topic_weight = params.get("topic_weight", DEFAULT_TOPIC_WEIGHT)
-    state = FittedState.build(vectorizer=vectorizer, components=H, doc_topics=W, doc_terms=X, articles=articles,
-                              topic_names={int(t): name for t, name in payload.get("topic_names", {}).items()},
-                              fit_info=fit_info, topic_weight=topic_weight, postings=postings)
+    state = FittedState.build(
+        vectorizer=vectorizer,
+        components=H,
+        doc_topics=W,
+        doc_terms=X,
+        articles=articles,
+        topic_names={int(t): name for t, name in payload.get("topic_names", {}).items()},
+        fit_info=fit_info,
+        topic_weight=topic_weight,
+        postings=postings,
+    )
     return params, state
 
 
@@ -647,5 +701,14 @@ def file_size(path) -> int:
     return Path(path).stat().st_size
 
 
-__all__ = ["save_state", "load_state", "load_state_for_update", "lock_model", "read_footer", "signature_status",
-           "resolve_key", "check_writable", "FORMAT_VERSION"]
+__all__ = [
+    "save_state",
+    "load_state",
+    "load_state_for_update",
+    "lock_model",
+    "read_footer",
+    "signature_status",
+    "resolve_key",
+    "check_writable",
+    "FORMAT_VERSION",
+]

@@ -34,7 +34,7 @@ class StringColumn:
         return len(self.offsets) - 1
 
     def raw(self, i: int) -> bytes:
-        return self.blob[self.offsets[i]:self.offsets[i + 1]].tobytes()
+        return self.blob[self.offsets[i] : self.offsets[i + 1]].tobytes()
 
     def __getitem__(self, i: int) -> str | None:
         if self.missing is not None and self.missing[i]:
@@ -52,7 +52,9 @@ class StringColumn:
         np.cumsum(lengths, out=offsets[1:])
         take = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1])
         missing = None if self.missing is None else np.asarray(self.missing)[rows]
-        return StringColumn(np.asarray(self.blob)[take], offsets, missing if missing is not None and missing.any() else None)
+        return StringColumn(
+            np.asarray(self.blob)[take], offsets, missing if missing is not None and missing.any() else None
+        )
 
     def concat(self, other: StringColumn) -> StringColumn:
         """A new column: these strings, then ``other``'s."""
@@ -75,8 +77,15 @@ class ArticleTable:
     unknown), ``snippets`` and, when the archive names them, ``sources`` (outlets), with a sorted id
     order for lookups by id."""
 
-    def __init__(self, ids: StringColumn, titles: StringColumn, dates: np.ndarray, snippets: StringColumn,
-                 id_order: np.ndarray, sources: StringColumn | None = None):
+    def __init__(
+        self,
+        ids: StringColumn,
+        titles: StringColumn,
+        dates: np.ndarray,
+        snippets: StringColumn,
+        id_order: np.ndarray,
+        sources: StringColumn | None = None,
+    ):
         self.ids = ids
         self.titles = titles
         self.dates = dates
@@ -91,8 +100,14 @@ class ArticleTable:
         ids = StringColumn.from_strings(ids)
         dates = np.array([d if d else "NaT" for d in dates], dtype="datetime64[D]")
         has_sources = sources is not None and any(s is not None for s in sources)
-        return cls(ids, StringColumn.from_strings(titles), dates, StringColumn.from_strings(snippets),
-                   _id_order(ids), StringColumn.from_strings(sources) if has_sources else None)
+        return cls(
+            ids,
+            StringColumn.from_strings(titles),
+            dates,
+            StringColumn.from_strings(snippets),
+            _id_order(ids),
+            StringColumn.from_strings(sources) if has_sources else None,
+        )
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -128,9 +143,14 @@ class ArticleTable:
     def take(self, rows) -> ArticleTable:
         """A new table of the given rows, in that order."""
         rows = np.asarray(rows, dtype=np.int64)
-        return ArticleTable(self.ids.take(rows), self.titles.take(rows), np.asarray(self.dates)[rows],
-                            self.snippets.take(rows), _id_order(self.ids.take(rows)),
-                            None if self.sources is None else self.sources.take(rows))
+        return ArticleTable(
+            self.ids.take(rows),
+            self.titles.take(rows),
+            np.asarray(self.dates)[rows],
+            self.snippets.take(rows),
+            _id_order(self.ids.take(rows)),
+            None if self.sources is None else self.sources.take(rows),
+        )
 
     def append(self, other: ArticleTable) -> ArticleTable:
         """A new table: these rows, then ``other``'s (ids are not checked for duplicates here)."""
@@ -138,12 +158,23 @@ class ArticleTable:
         sources = None
         if self.sources is not None or other.sources is not None:
             sources = _or_missing(self.sources, len(self)).concat(_or_missing(other.sources, len(other)))
-        return ArticleTable(ids, self.titles.concat(other.titles), np.concatenate([self.dates, other.dates]),
-                            self.snippets.concat(other.snippets), _id_order(ids), sources)
+        return ArticleTable(
+            ids,
+            self.titles.concat(other.titles),
+            np.concatenate([self.dates, other.dates]),
+            self.snippets.concat(other.snippets),
+            _id_order(ids),
+            sources,
+        )
 
     def to_dict(self) -> dict:
-        d = {"ids": self.ids.to_dict(), "titles": self.titles.to_dict(), "dates": self.dates,
-             "snippets": self.snippets.to_dict(), "id_order": self.id_order}
+        d = {
+            "ids": self.ids.to_dict(),
+            "titles": self.titles.to_dict(),
+            "dates": self.dates,
+            "snippets": self.snippets.to_dict(),
+            "id_order": self.id_order,
+        }
         if self.sources is not None:
             d["sources"] = self.sources.to_dict()
         return d
@@ -151,8 +182,14 @@ class ArticleTable:
     @classmethod
     def from_dict(cls, d: dict) -> ArticleTable:
         sources = StringColumn.from_dict(d["sources"]) if d.get("sources") is not None else None
-        return cls(StringColumn.from_dict(d["ids"]), StringColumn.from_dict(d["titles"]), d["dates"],
-                   StringColumn.from_dict(d["snippets"]), d["id_order"], sources)
+        return cls(
+            StringColumn.from_dict(d["ids"]),
+            StringColumn.from_dict(d["titles"]),
+            d["dates"],
+            StringColumn.from_dict(d["snippets"]),
+            d["id_order"],
+            sources,
+        )
 
 
 def _or_missing(column: StringColumn | None, n: int) -> StringColumn:

@@ -42,7 +42,9 @@ def parse_k_range(spec: str) -> list[int]:
         else:
             values = [int(p) for p in spec.split(",") if p.strip()]
     except ValueError:
-        raise ParameterError(f"topics={spec!r} is not a range; use START:STOP:STEP such as 5:80:5, or 5,10,20") from None
+        raise ParameterError(
+            f"topics={spec!r} is not a range; use START:STOP:STEP such as 5:80:5, or 5,10,20"
+        ) from None
     if not values or min(values) < 2:
         raise ParameterError(f"topics={spec!r} gives no number of topics >= 2; use START:STOP:STEP such as 5:80:5")
     return sorted(set(values))
@@ -69,13 +71,26 @@ def choose_k(rows: list[dict]) -> tuple[int, str]:
         if score(row) > score(best) + NPMI_MARGIN:
             best = row
     clutter = "; topics of repeated lines count at most 0" if "npmi_clean" in best else ""
-    why = (f"highest NPMI ({score(best):.3f}{clutter})" + (f" among k with diversity >= {MIN_DIVERSITY}" if diverse else
-           f"; no k reached diversity {MIN_DIVERSITY}") + f"; a larger k must gain > {NPMI_MARGIN} NPMI")
+    why = (
+        f"highest NPMI ({score(best):.3f}{clutter})"
+        + (f" among k with diversity >= {MIN_DIVERSITY}" if diverse else f"; no k reached diversity {MIN_DIVERSITY}")
+        + f"; a larger k must gain > {NPMI_MARGIN} NPMI"
+    )
     return best["k"], why
 
 
-def tune_topics(X, vocabulary, texts, k_values, *, random_state=0, max_iter: int = 400, stability: bool = False,
-                n_jobs=None, max_articles: int = MAX_TUNE_ARTICLES) -> dict:
+def tune_topics(
+    X,
+    vocabulary,
+    texts,
+    k_values,
+    *,
+    random_state=0,
+    max_iter: int = 400,
+    stability: bool = False,
+    n_jobs=None,
+    max_articles: int = MAX_TUNE_ARTICLES,
+) -> dict:
     """Fit and measure every k in ``k_values`` and choose one.
 
     X : csr_matrix (n_articles, V); vocabulary : ndarray of UTF-8 bytes (V,); texts : the articles' texts,
@@ -94,25 +109,54 @@ def tune_topics(X, vocabulary, texts, k_values, *, random_state=0, max_iter: int
     span_shares = span_word_shares([texts[r] for r in rows])
     too_many = [k for k in k_values if k > X.shape[0] or k > X.shape[1]]
     if too_many:
-        raise ParameterError(f"topics={too_many[0]} is more than the {X.shape[0]} articles or {X.shape[1]} terms; "
-                             "ask for fewer topics")
-    work = functools.partial(_measure_k, X=X, vocabulary=vocabulary, tokens=tokens, random_state=random_state,
-                             max_iter=max_iter, stability=stability, span_shares=span_shares)
+        raise ParameterError(
+            f"topics={too_many[0]} is more than the {X.shape[0]} articles or {X.shape[1]} terms; ask for fewer topics"
+        )
+    work = functools.partial(
+        _measure_k,
+        X=X,
+        vocabulary=vocabulary,
+        tokens=tokens,
+        random_state=random_state,
+        max_iter=max_iter,
+        stability=stability,
+        span_shares=span_shares,
+    )
     rows = map_chunks(work, k_values, n_jobs=n_jobs)
     chosen, reason = choose_k(rows)
     return {"rows": rows, "chosen": chosen, "reason": reason, "n_articles": int(X.shape[0])}
 
 
-def tune_texts(texts, k_values=None, *, min_df=2, max_df=0.5, ngram_max=2, extra_stop_words=(), random_state=0,
-               max_iter: int = 400, stability: bool = False, n_jobs=None) -> dict:
+def tune_texts(
+    texts,
+    k_values=None,
+    *,
+    min_df=2,
+    max_df=0.5,
+    ngram_max=2,
+    extra_stop_words=(),
+    random_state=0,
+    max_iter: int = 400,
+    stability: bool = False,
+    n_jobs=None,
+) -> dict:
     """:func:`tune_topics` on raw texts, vectorised as ``TopicModel.fit`` does with the same parameters.
 
     k_values : list of int or None (None: :func:`auto_range` of the number of texts).
     """
-    X, vocabulary = vectorise(texts, min_df=min_df, max_df=max_df, ngram_max=ngram_max,
-                              extra_stop_words=extra_stop_words)
-    return tune_topics(X, vocabulary, texts, k_values or auto_range(len(texts)), random_state=random_state,
-                       max_iter=max_iter, stability=stability, n_jobs=n_jobs)
+    X, vocabulary = vectorise(
+        texts, min_df=min_df, max_df=max_df, ngram_max=ngram_max, extra_stop_words=extra_stop_words
+    )
+    return tune_topics(
+        X,
+        vocabulary,
+        texts,
+        k_values or auto_range(len(texts)),
+        random_state=random_state,
+        max_iter=max_iter,
+        stability=stability,
+        n_jobs=n_jobs,
+    )
 
 
 def vectorise(texts, *, min_df=2, max_df=0.5, ngram_max=2, extra_stop_words=()):

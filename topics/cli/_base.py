@@ -134,8 +134,13 @@ class TopicsGroup(click.Group):
         try:
             with warnings.catch_warnings():
                 warnings.showwarning = _show_warning  # one plain line, not file:line plus source
-                result = super().main(args=args, prog_name=prog_name or "topics", complete_var=complete_var,
-                                      standalone_mode=False, **extra)
+                result = super().main(
+                    args=args,
+                    prog_name=prog_name or "topics",
+                    complete_var=complete_var,
+                    standalone_mode=False,
+                    **extra,
+                )
         except TopicsError as exc:
             if debug:
                 raise
@@ -204,14 +209,24 @@ class TopicCount(click.ParamType):
 
 
 def model_option(f):
-    return click.option("--model", "-m", "model_path", type=click.Path(path_type=Path), default=DEFAULT_MODEL,
-                        show_default=True, help="The model file.")(f)
+    return click.option(
+        "--model",
+        "-m",
+        "model_path",
+        type=click.Path(path_type=Path),
+        default=DEFAULT_MODEL,
+        show_default=True,
+        help="The model file.",
+    )(f)
 
 
 def key_option(f):
-    return click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                        help="Sign (fit) or verify (queries) the model with the key in this file; "
-                             "default: $TOPICS_MODEL_KEY if set.")(f)
+    return click.option(
+        "--key-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Sign (fit) or verify (queries) the model with the key in this file; default: $TOPICS_MODEL_KEY if set.",
+    )(f)
 
 
 def open_model(model_path: Path, key_file):
@@ -263,4 +278,3 @@ def md_escape(text: str) -> str:
 def human_size(path: Path) -> str:
     size = path.stat().st_size
     return f"{size / 1e6:.1f} MB" if size >= 1e5 else f"{size / 1e3:.0f} kB"
-
