@@ -247,3 +247,18 @@ def test_missing_extra_error_survives_pickling_and_copying():
     for again in (pickle.loads(pickle.dumps(error)), copy.copy(error)):
         assert type(again) is type(error) and str(again) == str(error)
         assert (again.extra, again.name) == ("pandas", "pandas")
+
+
+def test_a_model_pickled_before_fitted_state_existed_still_answers(lee_model):
+    # Until the fitted state had its own object, each fitted attribute sat in the model's __dict__.
+    old = {name: value for name, value in vars(lee_model).items() if name != "state_"}
+    for name in ("vectorizer", "components", "doc_topics", "doc_terms", "articles", "topic_names", "fit_info", "index"):
+        old[f"{name}_"] = getattr(lee_model.state_, name)
+    restored = TopicModel.__new__(TopicModel)
+    restored.__setstate__(old)
+    check_is_fitted(restored)
+    assert all(getattr(restored.state_, name) is getattr(lee_model.state_, name) for name in ("components", "index"))
+    assert restored.get_params() == lee_model.get_params()
+    query = lee_model.articles_.ids[3]
+    assert [h.to_dict() for h in restored.similar(query, k=5)] == [h.to_dict() for h in lee_model.similar(query, k=5)]
+    assert pickle.loads(pickle.dumps(restored)).state_.components.tobytes() == lee_model.components_.tobytes()

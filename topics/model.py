@@ -758,6 +758,14 @@ class TopicModel:
     index_ = property(attrgetter("state_.index"), doc="SimilarityIndex over X and W")
     fit_info_ = property(attrgetter("state_.fit_info"), doc="dict: counts, timings and history of the fit")
 
+    def __setstate__(self, state: dict) -> None:
+        # A model pickled before FittedState kept each fitted attribute in its __dict__ (components_, ...),
+        # where the properties above would hide them: gather them into a state.
+        if "state_" not in state and "components_" in state:
+            state = {k: v for k, v in state.items() if k != "_stubs"}
+            state["state_"] = FittedState(**{name: state.pop(f"{name}_") for name in FittedState.__dataclass_fields__})
+        self.__dict__.update(state)
+
     # -- helpers ------------------------------------------------------------------------------------
     def _is_fitted(self) -> bool:
         return "state_" in self.__dict__

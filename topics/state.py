@@ -19,7 +19,7 @@ import numpy as np
 from .index import SimilarityIndex
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by identity: its fields are large arrays
 class FittedState:
     """The learned arrays of a model and their metadata.
 
