@@ -9,14 +9,14 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "topics"
 
 
-def _module_name(path: Path) -> str:
-    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+def _module_name(path: Path, package: Path) -> str:
+    parts = path.relative_to(package.parent).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
 def import_graph(package: Path = PACKAGE) -> dict[str, set[str]]:
     """Each module of ``package`` and the package modules it imports anywhere in its code."""
-    modules = {_module_name(p): p for p in package.rglob("*.py")}
+    modules = {_module_name(p, package): p for p in package.rglob("*.py")}
     graph = {}
     for name, path in modules.items():
         here = name if path.name == "__init__.py" else name.rpartition(".")[0]
