@@ -11,6 +11,7 @@ usage: python benchmarks/analyser.py CORPUS.jsonl [--articles 3000] [--repeat 3]
 """
 
 import argparse
+import itertools
 import json
 import statistics
 import sys
@@ -42,16 +43,21 @@ def main():
     from topics.text import _words_and_pairs, build_analyzer, english_stop_words
 
     with open(args.corpus, encoding="utf-8") as f:
-        texts = [json.loads(line)["text"] for line, _ in zip(f, range(args.articles))]
+        texts = [json.loads(line)["text"] for line in itertools.islice(f, args.articles)]
     analyzer = build_analyzer((), stop_words=english_stop_words(), ngram_max=2)
     same = sum(Counter(analyzer(t)) == Counter(_words_and_pairs(analyzer.clauses(t))) for t in texts)
     one_pass = best_of(analyzer, texts, args.repeat)
     by_clause = best_of(lambda t: _words_and_pairs(analyzer.clauses(t)), texts, args.repeat)
     sklearn = best_of(TfidfVectorizer(stop_words="english").build_analyzer(), texts, args.repeat)
-    print(f"{len(texts):,} articles from {args.corpus}; best / median of {args.repeat}; same terms: {same}/{len(texts)}")
+    print(
+        f"{len(texts):,} articles from {args.corpus}; best / median of {args.repeat}; same terms: {same}/{len(texts)}"
+    )
     print("| analyser | seconds | articles/s | ratio to one pass |\n|---|---:|---:|---:|")
-    for name, (best, median) in (("topics, one pass (fit default)", one_pass), ("topics, clause by clause", by_clause),
-                                 ("scikit-learn unigram", sklearn)):
+    for name, (best, median) in (
+        ("topics, one pass (fit default)", one_pass),
+        ("topics, clause by clause", by_clause),
+        ("scikit-learn unigram", sklearn),
+    ):
         print(f"| {name} | {best:.2f} / {median:.2f} | {len(texts) / best:,.0f} | {best / one_pass[0]:.2f} |")
 
 

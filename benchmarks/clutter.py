@@ -34,8 +34,6 @@ usage: python benchmarks/clutter.py [--news benchmarks/data/news-articles.jsonl]
 from __future__ import annotations
 
 import argparse
-import json
-import re
 import sys
 import time
 from pathlib import Path
@@ -46,30 +44,37 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-import topics  # noqa: E402
-from quality import read_records, sklearn_pipeline  # noqa: E402
-from topics.clean import clean_news  # noqa: E402
-from topics.evaluate import _REFERENCE_WORD, coherence_words, topic_diversity, topic_npmi  # noqa: E402
-from topics.topic_model import topic_terms  # noqa: E402
+from quality import read_records, sklearn_pipeline
+
+import topics
+from topics.clean import clean_news
+from topics.evaluate import _REFERENCE_WORD, coherence_words, topic_diversity, topic_npmi
+from topics.topic_model import topic_terms
 
 CLUTTER_WORDS = 3
-SHARED = next((p for p in (ROOT.parent / "shared" / "data", ROOT.parents[1] / "shared" / "data") if p.is_dir()),
-              ROOT.parent / "shared" / "data")
+SHARED = next(
+    (p for p in (ROOT.parent / "shared" / "data", ROOT.parents[1] / "shared" / "data") if p.is_dir()),
+    ROOT.parent / "shared" / "data",
+)
 
 SHARE_STRIP = "Send Facebook Twitter Google+ Whatsapp Tumblr linkedin stumble Digg reddit Newsvine Permalink"
 CREDIT = "(Planetary Herald Weekly {date} page{page})"
-APPEAL = ("Anyone with information is asked to contact Kilbarry Garda Station on {phone}, the Garda Confidential "
-          "Line on {phone2} or any garda station.")
+APPEAL = (
+    "Anyone with information is asked to contact Kilbarry Garda Station on {phone}, the Garda Confidential "
+    "Line on {phone2} or any garda station."
+)
 PROMO = "Do you have a story you want to share with the Planetary Herald? Here's how to reach us."
 OUTLET = "(Zorblax)"
 STUBS = [" March 20", "View Comments", "Like the poll tax.", "Photo gallery", "Watch the video"]
 
-NEWS_CLUTTER = set("""
+NEWS_CLUTTER = set(
+    """
 tass jazeera aljazeera huffington huffpost slide slides learn subscribe permalink newsvine digg reddit whatsapp
 tumblr linkedin stumble dpa afp reuters agencies weekly european page daily chinadaily china_daily rte
 source sources il rt amp http https www com dw bbc cnn abc getinspired inbox newsletter sign
 january february april june july august september october november december
-""".split())
+""".split()
+)
 
 
 def hazard(records: list[dict], seed: int = 0) -> tuple[list[dict], set]:
@@ -80,7 +85,7 @@ def hazard(records: list[dict], seed: int = 0) -> tuple[list[dict], set]:
         text = r["text"].rstrip()
         source = ("zorblax", "herald", "courier")[i % 3]
         if i % 4 == 0:
-            text += SHARE_STRIP + f" http://news.example/p/{i:05d}"             # glued to the last sentence
+            text += SHARE_STRIP + f" http://news.example/p/{i:05d}"  # glued to the last sentence
         if i % 5 == 1:
             text += CREDIT.format(date=f"0{1 + i % 9}/1{i % 10}/2017", page=i % 40)  # glued, numbers vary
         if i % 6 == 2:
@@ -100,8 +105,11 @@ def hazard(records: list[dict], seed: int = 0) -> tuple[list[dict], set]:
         out.append({**r, "id": str(r["id"]), "text": text, "source": source})
     out += [{"id": f"stub-{i}", "text": STUBS[i % len(STUBS)], "source": "courier"} for i in range(len(records) // 20)]
     original = {w for r in records for w in _REFERENCE_WORD.findall(r["text"].lower())}
-    injected = {w for s in (SHARE_STRIP, CREDIT, APPEAL, PROMO, OUTLET, " ".join(STUBS), "http news example amp")
-                for w in _REFERENCE_WORD.findall(s.lower())}
+    injected = {
+        w
+        for s in (SHARE_STRIP, CREDIT, APPEAL, PROMO, OUTLET, " ".join(STUBS), "http news example amp")
+        for w in _REFERENCE_WORD.findall(s.lower())
+    }
     debris = {"â", "ã", "amp"}
     return out, (injected - original) | debris
 
@@ -114,8 +122,12 @@ def clutter_rate(top_words, clutter: set) -> float:
 def run(records, clutter: set, seed: int) -> dict:
     texts = [r["text"] for r in records]
     kept_tokens = [_REFERENCE_WORD.findall(clean_news(t).lower()) for t in texts]
-    articles = [topics.Article(id=str(r["id"]), text=r["text"], date=r.get("date"),
-                               meta={"source": r["source"]} if r.get("source") else {}) for r in records]
+    articles = [
+        topics.Article(
+            id=str(r["id"]), text=r["text"], date=r.get("date"), meta={"source": r["source"]} if r.get("source") else {}
+        )
+        for r in records
+    ]
     rows = {}
     timings = {}
     k = None
@@ -129,19 +141,27 @@ def run(records, clutter: set, seed: int) -> dict:
     result = {"k": k}
     for name, top in rows.items():
         words = [coherence_words(t) for t in top]
-        result[name] = {"clutter": clutter_rate(top, clutter), "npmi_kept": float(topic_npmi(words, kept_tokens).mean()),
-                        "diversity": topic_diversity([t[:25] for t in top])[0],
-                        "seconds": timings.get(name), "examples": [" ".join(t[:6]) for t in top
-                                                                   if sum(w in clutter for w in coherence_words(t)[:10])
-                                                                   >= CLUTTER_WORDS][:3]}
+        result[name] = {
+            "clutter": clutter_rate(top, clutter),
+            "npmi_kept": float(topic_npmi(words, kept_tokens).mean()),
+            "diversity": topic_diversity([t[:25] for t in top])[0],
+            "seconds": timings.get(name),
+            "examples": [
+                " ".join(t[:6]) for t in top if sum(w in clutter for w in coherence_words(t)[:10]) >= CLUTTER_WORDS
+            ][:3],
+        }
     return result
 
 
 def timing(path: Path, runs: int, k: int) -> None:
     """Median fit seconds with the clutter steps on and off, alternating runs."""
     records = read_records(path.parent, [path.name])
-    articles = [topics.Article(id=str(r["id"]), text=r["text"], date=r.get("date"),
-                               meta={"source": r["source"]} if r.get("source") else {}) for r in records]
+    articles = [
+        topics.Article(
+            id=str(r["id"]), text=r["text"], date=r.get("date"), meta={"source": r["source"]} if r.get("source") else {}
+        )
+        for r in records
+    ]
     topics.TopicModel(5, max_iter=20).fit(articles[:500])  # imports and caches, untimed
     seconds = {True: [], False: []}
     stage = {True: [], False: []}
@@ -152,9 +172,11 @@ def timing(path: Path, runs: int, k: int) -> None:
             seconds[learn].append(time.perf_counter() - started)
             stage[learn].append(model.fit_info_["stage_seconds"]["read and vectorise"])
     on, off = np.median(seconds[True]), np.median(seconds[False])
-    print(f"| {path.name} ({len(records):,}) | k={k} | clutter steps on {on:.1f} s, off {off:.1f} s: ratio {on / off:.3f} "
-          f"| read and vectorise on {np.median(stage[True]):.2f} s, off {np.median(stage[False]):.2f} s | "
-          f"{runs} runs each, alternating |")
+    print(
+        f"| {path.name} ({len(records):,}) | k={k} | clutter steps on {on:.1f} s, off {off:.1f} s: ratio {on / off:.3f} "
+        f"| read and vectorise on {np.median(stage[True]):.2f} s, off {np.median(stage[False]):.2f} s | "
+        f"{runs} runs each, alternating |"
+    )
 
 
 def main():
@@ -173,14 +195,19 @@ def main():
         archives["news"] = (read_records(args.news.parent, [args.news.name]), NEWS_CLUTTER)
     else:
         print(f"({args.news} not found: python benchmarks/heldout_news.py writes it)")
-    for name, files in (("lee", ["lee-news/background.jsonl", "lee-news/test.jsonl"]),
-                        ("newsgroups", ["newsgroups-mini/docs.jsonl"]), ("wikipedia", ["wikipedia-sample/docs.jsonl"])):
+    for name, files in (
+        ("lee", ["lee-news/background.jsonl", "lee-news/test.jsonl"]),
+        ("newsgroups", ["newsgroups-mini/docs.jsonl"]),
+        ("wikipedia", ["wikipedia-sample/docs.jsonl"]),
+    ):
         archives[f"hazard-{name}"] = hazard(read_records(SHARED, files))
     if args.only:
         archives = {name: value for name, value in archives.items() if name in args.only}
     topics.fit([r["text"] for r in archives[next(iter(archives))][0][:300]], n_topics=5)  # imports, caches: untimed
     started = time.perf_counter()
-    print("| archive | k | pipeline | clutter rate | NPMI (stop words kept) | diversity | fit s | clutter topics (seed 0) |")
+    print(
+        "| archive | k | pipeline | clutter rate | NPMI (stop words kept) | diversity | fit s | clutter topics (seed 0) |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for name, (records, clutter) in archives.items():
         runs = [run(records, clutter, seed) for seed in range(args.seeds)]
@@ -188,15 +215,24 @@ def main():
             figures = {key: np.mean([r[pipeline][key] for r in runs]) for key in ("clutter", "npmi_kept", "diversity")}
             seconds = [r[pipeline]["seconds"] for r in runs if r[pipeline]["seconds"] is not None]
             fit = f"{np.median(seconds):.1f}" if seconds else "–"
-            print(f"| {name} ({len(records)}) | {runs[0]['k']} | {pipeline} | {figures['clutter']:.2f} | "
-                  f"{figures['npmi_kept']:.3f} | {figures['diversity']:.2f} | {fit} | "
-                  + "; ".join(runs[0][pipeline]["examples"]) + " |", flush=True)
+            print(
+                f"| {name} ({len(records)}) | {runs[0]['k']} | {pipeline} | {figures['clutter']:.2f} | "
+                f"{figures['npmi_kept']:.3f} | {figures['diversity']:.2f} | {fit} | "
+                + "; ".join(runs[0][pipeline]["examples"])
+                + " |",
+                flush=True,
+            )
         lead = [r["(c) topics"]["npmi_kept"] - r["(b) sklearn hand-tuned"]["npmi_kept"] for r in runs]
         ratio = np.median([r["(c) topics"]["seconds"] / r["(k) topics, keep clutter"]["seconds"] for r in runs])
-        print(f"| {name} | | (c) - (b) NPMI: mean {np.mean(lead):+.3f}, smallest {np.min(lead):+.3f}; "
-              f"fit time (c) / (k): {ratio:.2f} | | | | | |", flush=True)
-    print(f"\n{time.perf_counter() - started:.0f} s; {args.seeds} seeds; a topic is clutter when >= {CLUTTER_WORDS} "
-          "of its top 10 words are clutter words; NPMI: c_npmi, top 10 words, windows of 10, stop words kept.")
+        print(
+            f"| {name} | | (c) - (b) NPMI: mean {np.mean(lead):+.3f}, smallest {np.min(lead):+.3f}; "
+            f"fit time (c) / (k): {ratio:.2f} | | | | | |",
+            flush=True,
+        )
+    print(
+        f"\n{time.perf_counter() - started:.0f} s; {args.seeds} seeds; a topic is clutter when >= {CLUTTER_WORDS} "
+        "of its top 10 words are clutter words; NPMI: c_npmi, top 10 words, windows of 10, stop words kept."
+    )
 
 
 if __name__ == "__main__":

@@ -67,7 +67,7 @@ def main():
     model_path, baseline_path = work / "model.joblib", work / "baseline.joblib"
 
     fit_times = []
-    for i in range(args.repeat):
+    for _ in range(args.repeat):
         started = time.perf_counter()
         model = topics.fit(articles, random_state=0)
         model.save(model_path, force=True)
@@ -78,13 +78,17 @@ def main():
 
     query_id = ids[0]
     topics_bin = [sys.executable, "-m", "topics.cli"]
-    ours_cold = timed(topics_bin + ["similar", query_id, "--model", str(model_path), "--top", "5"], args.repeat)
-    ours_text = timed(topics_bin + ["similar", "--text", texts[1], "--model", str(model_path), "--top", "5"], args.repeat)
+    ours_cold = timed([*topics_bin, "similar", query_id, "--model", str(model_path), "--top", "5"], args.repeat)
+    ours_text = timed(
+        [*topics_bin, "similar", "--text", texts[1], "--model", str(model_path), "--top", "5"], args.repeat
+    )
     base_cold = timed([sys.executable, "-c", BASELINE_QUERY, str(baseline_path), query_id, texts[0]], args.repeat)
     python_only = timed([sys.executable, "-c", "pass"], args.repeat)
 
-    print(f"corpus: {args.corpus} ({len(texts)} articles, {k} topics); median of {args.repeat} runs; "
-          f"{os.cpu_count()} cores\n")
+    print(
+        f"corpus: {args.corpus} ({len(texts)} articles, {k} topics); median of {args.repeat} runs; "
+        f"{os.cpu_count()} cores\n"
+    )
     print("| measure | topics | hand-built scikit-learn | ratio (topics / baseline) |")
     print("|---|---:|---:|---:|")
     print(f"| fit + save | {ours_fit:.2f} s | {base_fit:.2f} s | {ours_fit / base_fit:.2f} |")

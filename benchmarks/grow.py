@@ -33,8 +33,11 @@ MAKE_CORPUS = Path("/work/shared/tools/make_corpus.py")
 
 def split_corpus(source: Path, n: int, m: int, out: Path):
     base, new = out / "base.jsonl", out / "new.jsonl"
-    with open(source, encoding="utf-8") as f, open(base, "w", encoding="utf-8") as b, \
-            open(new, "w", encoding="utf-8") as a:
+    with (
+        open(source, encoding="utf-8") as f,
+        open(base, "w", encoding="utf-8") as b,
+        open(new, "w", encoding="utf-8") as a,
+    ):
         for i, line in enumerate(f):
             if i >= n + m:
                 break
@@ -73,15 +76,20 @@ def main():
         source = args.corpus
         if source is None:
             source = tmp / "all.jsonl"
-            subprocess.run([sys.executable, MAKE_CORPUS, str(args.articles + args.add), str(source), "--seed", "7"],
-                           check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(
+                [sys.executable, MAKE_CORPUS, str(args.articles + args.add), str(source), "--seed", "7"],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
         base, new = split_corpus(source, args.articles, args.add, tmp)
         model_path = tmp / "model.joblib"
 
         local, fit_s = timed(lambda: topics.fit(base, args.topics, random_state=0))
         local.save(model_path)
-        print(f"fit {args.articles:,} articles (local): {fit_s:.1f} s, {local.fit_info_['n_terms']:,} terms, "
-              f"{local.n_topics_} topics")
+        print(
+            f"fit {args.articles:,} articles (local): {fit_s:.1f} s, {local.fit_info_['n_terms']:,} terms, "
+            f"{local.n_topics_} topics"
+        )
 
         def add_and_save():
             model = topics.load(model_path)
@@ -90,15 +98,24 @@ def main():
             return report
 
         report, add_s = timed(add_and_save)
-        print(f"add {args.add:,} articles (load + add + atomic save): {add_s:.1f} s "
-              f"(add alone {report.seconds:.1f} s); error ratio {report.error_ratio}, "
-              f"unknown terms {report.unknown_share:.0%} (fit {report.fitted_unknown_share:.0%}), "
-              f"refit advised: {report.refit_advised}")
+        print(
+            f"add {args.add:,} articles (load + add + atomic save): {add_s:.1f} s "
+            f"(add alone {report.seconds:.1f} s); error ratio {report.error_ratio}, "
+            f"unknown terms {report.unknown_share:.0%} (fit {report.fitted_unknown_share:.0%}), "
+            f"refit advised: {report.refit_advised}"
+        )
         _, refit_s = timed(lambda: topics.fit([base, new], args.topics, random_state=0))
-        print(f"full refit on {args.articles + args.add:,} articles (baseline): {refit_s:.1f} s -> "
-              f"add is {refit_s / add_s:.0f}x faster")
-        results = {"articles": args.articles, "add": args.add, "fit_s": round(fit_s, 2), "add_s": round(add_s, 2),
-                   "refit_s": round(refit_s, 2)}
+        print(
+            f"full refit on {args.articles + args.add:,} articles (baseline): {refit_s:.1f} s -> "
+            f"add is {refit_s / add_s:.0f}x faster"
+        )
+        results = {
+            "articles": args.articles,
+            "add": args.add,
+            "fit_s": round(fit_s, 2),
+            "add_s": round(add_s, 2),
+            "refit_s": round(refit_s, 2),
+        }
 
         if not args.no_dask:
             with contextlib.ExitStack() as stack:
@@ -107,11 +124,17 @@ def main():
                 on_dask, dask_s = timed(lambda: topics.fit(base, args.topics, random_state=0))
             same_vocabulary = bool(np.array_equal(on_dask.vectorizer_.vocabulary_, local.vectorizer_.vocabulary_))
             max_w = float(np.abs(np.asarray(on_dask.doc_topics_) - np.asarray(local.doc_topics_)).max())
-            print(f"fit on a local Dask cluster of {args.workers} workers: {dask_s:.1f} s "
-                  f"(+{start_s:.1f} s cluster start) vs {fit_s:.1f} s local = {dask_s / fit_s:.2f}x; "
-                  f"same vocabulary: {same_vocabulary}, max |W difference|: {max_w:.2e}")
-            results.update(dask_fit_s=round(dask_s, 2), dask_start_s=round(start_s, 2),
-                           same_vocabulary=same_vocabulary, max_w_difference=max_w)
+            print(
+                f"fit on a local Dask cluster of {args.workers} workers: {dask_s:.1f} s "
+                f"(+{start_s:.1f} s cluster start) vs {fit_s:.1f} s local = {dask_s / fit_s:.2f}x; "
+                f"same vocabulary: {same_vocabulary}, max |W difference|: {max_w:.2e}"
+            )
+            results.update(
+                dask_fit_s=round(dask_s, 2),
+                dask_start_s=round(start_s, 2),
+                same_vocabulary=same_vocabulary,
+                max_w_difference=max_w,
+            )
         print(json.dumps(results))
 
 
@@ -124,7 +147,8 @@ def add_to_fitted(args):
     with tempfile.TemporaryDirectory(prefix="topics-grow-", dir=args.model.parent) as tmp:
         model_path = Path(tmp) / "model.joblib"
         shutil.copyfile(args.model, model_path)
-        n_new = sum(1 for _ in open(args.new, encoding="utf-8"))
+        with open(args.new, encoding="utf-8") as lines:
+            n_new = sum(1 for _ in lines)
 
         def add_and_save():
             model = topics.load(model_path)
@@ -134,15 +158,29 @@ def add_to_fitted(args):
 
         (model, report), add_s = timed(add_and_save)
         n_base = len(model.articles_) - n_new
-        print(f"add {n_new:,} articles to a {n_base:,}-article model (load + add + atomic save): {add_s:.1f} s "
-              f"(add alone {report.seconds:.1f} s); error ratio {report.error_ratio}, "
-              f"unknown terms {report.unknown_share:.0%}, refit advised: {report.refit_advised}", flush=True)
+        print(
+            f"add {n_new:,} articles to a {n_base:,}-article model (load + add + atomic save): {add_s:.1f} s "
+            f"(add alone {report.seconds:.1f} s); error ratio {report.error_ratio}, "
+            f"unknown terms {report.unknown_share:.0%}, refit advised: {report.refit_advised}",
+            flush=True,
+        )
         del model
         _, refit_s = timed(lambda: topics.fit([args.base, args.new], args.topics, random_state=0))
-        print(f"full refit on {n_base + n_new:,} articles (baseline): {refit_s:.1f} s -> add is "
-              f"{refit_s / add_s:.0f}x faster")
-        print(json.dumps({"articles": n_base, "add": n_new, "add_s": round(add_s, 2), "add_only_s": report.seconds,
-                          "refit_s": round(refit_s, 2)}))
+        print(
+            f"full refit on {n_base + n_new:,} articles (baseline): {refit_s:.1f} s -> add is "
+            f"{refit_s / add_s:.0f}x faster"
+        )
+        print(
+            json.dumps(
+                {
+                    "articles": n_base,
+                    "add": n_new,
+                    "add_s": round(add_s, 2),
+                    "add_only_s": report.seconds,
+                    "refit_s": round(refit_s, 2),
+                }
+            )
+        )
 
 
 if __name__ == "__main__":

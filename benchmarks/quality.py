@@ -39,9 +39,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import topics
+from topics.clean import clean_news
 from topics.corpus import Article
 from topics.evaluate import _REFERENCE_WORD, coherence_words, evaluate_topics, reference_tokens, topic_npmi
-from topics.clean import clean_news
 from topics.topic_model import topic_terms
 
 CORPORA = {
@@ -61,11 +61,21 @@ def read_records(data: Path, files) -> list[dict]:
 
 def add_corpus_options(parser):
     """--data, --corpus NAME=FILE and --only-extra, shared by the quality benchmarks."""
-    parser.add_argument("--data", type=Path, default=next(
-        (p for p in (ROOT.parent / "shared" / "data", ROOT.parents[1] / "shared" / "data") if p.is_dir()), None))
-    parser.add_argument("--corpus", action="append", default=[], metavar="NAME=FILE.jsonl",
-                        help="also measure this archive (JSONL records as in ../shared/data), e.g. the held-out "
-                             "news of benchmarks/heldout_news.py; repeatable")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=next(
+            (p for p in (ROOT.parent / "shared" / "data", ROOT.parents[1] / "shared" / "data") if p.is_dir()), None
+        ),
+    )
+    parser.add_argument(
+        "--corpus",
+        action="append",
+        default=[],
+        metavar="NAME=FILE.jsonl",
+        help="also measure this archive (JSONL records as in ../shared/data), e.g. the held-out "
+        "news of benchmarks/heldout_news.py; repeatable",
+    )
     parser.add_argument("--only-extra", action="store_true", help="measure only the --corpus archives")
 
 
@@ -84,8 +94,9 @@ def sklearn_pipeline(texts, k, *, tuned: bool, seed: int):
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     if tuned:
-        vectorizer = TfidfVectorizer(stop_words="english", token_pattern=r"(?u)\b[^\W\d_]{3,}\b", min_df=2,
-                                     max_df=0.5, sublinear_tf=True)
+        vectorizer = TfidfVectorizer(
+            stop_words="english", token_pattern=r"(?u)\b[^\W\d_]{3,}\b", min_df=2, max_df=0.5, sublinear_tf=True
+        )
         nmf = NMF(k, init="nndsvd", max_iter=500, random_state=seed)
     else:
         vectorizer, nmf = TfidfVectorizer(), NMF(k, random_state=seed)
@@ -129,14 +140,21 @@ def measure(records, seed: int, params=None) -> list[dict]:
     top_c, W_c, model = project_pipeline(records, params.pop("n_topics", None), seed, **params)
     k = model.n_topics_
     rows = []
-    for name, (top, W) in (("(a) sklearn defaults", sklearn_pipeline(texts, k, tuned=False, seed=seed)),
-                           ("(b) sklearn hand-tuned", sklearn_pipeline(texts, k, tuned=True, seed=seed)),
-                           ("(c) topics defaults", (top_c, W_c))):
+    for name, (top, W) in (
+        ("(a) sklearn defaults", sklearn_pipeline(texts, k, tuned=False, seed=seed)),
+        ("(b) sklearn hand-tuned", sklearn_pipeline(texts, k, tuned=True, seed=seed)),
+        ("(c) topics defaults", (top_c, W_c)),
+    ):
         scores = evaluate_topics(top, tokens)
         words = [coherence_words(t) for t in top]
-        row = {"pipeline": name, "k": k, "npmi": scores["npmi"], "diversity": scores["diversity"],
-               "npmi_kept": float(topic_npmi(words, kept_tokens).mean()),
-               "npmi_raw": float(topic_npmi(words, raw_tokens).mean())}
+        row = {
+            "pipeline": name,
+            "k": k,
+            "npmi": scores["npmi"],
+            "diversity": scores["diversity"],
+            "npmi_kept": float(topic_npmi(words, kept_tokens).mean()),
+            "npmi_raw": float(topic_npmi(words, raw_tokens).mean()),
+        }
         if labelled:
             row["nmi"] = round(float(normalized_mutual_info_score(labels, W.argmax(axis=1))), 3)
         rows.append(row)
@@ -165,8 +183,7 @@ def _ablation_builders():
         "defaults: boilerplate removed, words and every word pair": build_analyzer,
         "boilerplate removed, words only": fixed(1, (), True),
         "defaults without the news stop words": no_news_stop,
-        "collocations (>= 10 times, NPMI >= 0.5) as single terms": functools.partial(build_analyzer,
-                                                                                     collocations=True),
+        "collocations (>= 10 times, NPMI >= 0.5) as single terms": functools.partial(build_analyzer, collocations=True),
     }
 
 
@@ -190,11 +207,13 @@ def _word_folders():
                 key = key_of(w, frequency)
                 if key not in best or count > frequency[best[key]]:
                     best[key] = w
+
             def replace(match):
-                lowered = match.group(0).lower()   # may split ("İ"): such words stay as they are
+                lowered = match.group(0).lower()  # may split ("İ"): such words stay as they are
                 return best.get(key_of(lowered, frequency), lowered)
 
             return [word.sub(replace, text) for text in texts]
+
         return fold
 
     def singular(w, frequency):
@@ -225,28 +244,32 @@ def ablation(corpora: dict, seed: int):
 def _ablation_cells(corpora, seed: int, *, builder=None, fold=None) -> list[str]:
     from sklearn.metrics import normalized_mutual_info_score
 
-    import topics.model as model_module
+    import topics.text as text_module  # TopicModel.fit builds its analyser through topics.text.make_vectorizer
 
     cells, extra = [], ["–", "–"]
     for records in corpora.values():
         fitted_on = records
         if fold is not None:
-            fitted_on = [dict(r, text=text) for r, text in zip(records, fold([r["text"] for r in records]))]
-        original = model_module.build_analyzer
+            fitted_on = [
+                dict(r, text=text) for r, text in zip(records, fold([r["text"] for r in records]), strict=True)
+            ]
+        original = text_module.build_analyzer
         if builder is not None:
             # The fit streams its texts and passes none to the builder; collocations need them.
             texts = [r["text"] for r in fitted_on]
-            model_module.build_analyzer = lambda _streamed, **options: builder(texts, **options)
+            text_module.build_analyzer = lambda _streamed, texts=texts, **options: builder(texts, **options)
         try:
             top, W, model = project_pipeline(fitted_on, None, seed)
         finally:
-            model_module.build_analyzer = original
+            text_module.build_analyzer = original
         scores = evaluate_topics(top, [reference_tokens(r["text"]) for r in records])
         cells.append(f"{scores['npmi']:.3f} / {scores['diversity']:.2f}")
         labels = [r.get("label") for r in records]
         if all(label is not None for label in labels):
-            extra = [f"{normalized_mutual_info_score(labels, W.argmax(axis=1)):.3f}",
-                     f"{same_label_precision(model, labels):.3f}"]
+            extra = [
+                f"{normalized_mutual_info_score(labels, W.argmax(axis=1)):.3f}",
+                f"{same_label_precision(model, labels):.3f}",
+            ]
     return cells + extra
 
 
@@ -283,8 +306,10 @@ def main():
         return ablation(corpora, args.seed)
     params = json.loads(args.params)
     started = time.perf_counter()
-    print("| corpus | pipeline | k | NPMI (sd) | lead over (b): mean / smallest | NPMI, stop words kept in reference "
-          "(lead) | NPMI, raw-text reference | diversity | NMI | same-label P@10 |")
+    print(
+        "| corpus | pipeline | k | NPMI (sd) | lead over (b): mean / smallest | NPMI, stop words kept in reference "
+        "(lead) | NPMI, raw-text reference | diversity | NMI | same-label P@10 |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for corpus, records in corpora.items():
         rows = summarise_seeds([measure(records, seed, params) for seed in range(args.seed, args.seed + args.seeds)])
@@ -292,14 +317,18 @@ def main():
             lead = f"{row['lead'][0]:+.3f} / {row['lead'][1]:+.3f}" if "lead" in row else "–"
             kept = f"{row['npmi_kept']:.3f}" + (f" ({row['lead_kept'][0]:+.3f})" if "lead_kept" in row else "")
             extra = [f"{row[key]:.3f}" if key in row else "–" for key in ("nmi", "p@10")]
-            print(f"| {corpus} ({len(records)}) | {row['pipeline']} | {row['k']} | {row['npmi']:.3f} ({row['npmi_sd']:.3f}) "
-                  f"| {lead} | {kept} | {row['npmi_raw']:.3f} | {row['diversity']:.2f} | " + " | ".join(extra) + " |")
+            print(
+                f"| {corpus} ({len(records)}) | {row['pipeline']} | {row['k']} | {row['npmi']:.3f} ({row['npmi_sd']:.3f}) "
+                f"| {lead} | {kept} | {row['npmi_raw']:.3f} | {row['diversity']:.2f} | " + " | ".join(extra) + " |"
+            )
         if args.words:
             for words in rows[-1]["top words"]:
                 print(f"|   | {words} ||||||||")
-    print(f"\n{time.perf_counter() - started:.0f} s; {args.seeds} seeds from {args.seed}, figures are means; NPMI: "
-          "gensim-style c_npmi, windows of 10 over the same reference stream for every pipeline, top-10 words; "
-          "diversity over top-25 terms.")
+    print(
+        f"\n{time.perf_counter() - started:.0f} s; {args.seeds} seeds from {args.seed}, figures are means; NPMI: "
+        "gensim-style c_npmi, windows of 10 over the same reference stream for every pipeline, top-10 words; "
+        "diversity over top-25 terms."
+    )
 
 
 if __name__ == "__main__":

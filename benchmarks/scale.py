@@ -160,7 +160,7 @@ print(json.dumps({"load": load, "p50": q(t, 50), "p99": q(t, 99), "p50_all": q(t
 def run_timed(cmd, log: Path) -> tuple[float, int, str]:
     """Wall seconds, peak RSS (bytes) and stdout of ``cmd`` run under /usr/bin/time -v."""
     started = time.perf_counter()
-    proc = subprocess.run(["/usr/bin/time", "-v", "-o", str(log)] + cmd, capture_output=True, text=True)
+    proc = subprocess.run(["/usr/bin/time", "-v", "-o", str(log), *cmd], capture_output=True, text=True)
     wall = time.perf_counter() - started
     if proc.returncode != 0:
         raise RuntimeError(f"{cmd[:4]} failed: {proc.stderr[-2000:]}")
@@ -180,27 +180,52 @@ def bench(n: int, work: Path, skip_baseline: bool, npmi_articles: int) -> dict:
         subprocess.run([py, str(MAKE_CORPUS), str(n), str(corpus)], check=True, capture_output=True)
     model, base = work / f"model-{n}.joblib", work / f"baseline-{n}.joblib"
     r = {"n": n, "corpus_bytes": corpus.stat().st_size}
-    r["fit"], r["rss"], out = run_timed([py, "-m", "topics.cli", "fit", str(corpus), "--model", str(model), "--topics",
-                                         str(N_TOPICS), "--force", "--quiet"], work / f"time-ours-{n}.txt")
+    r["fit"], r["rss"], out = run_timed(
+        [
+            py,
+            "-m",
+            "topics.cli",
+            "fit",
+            str(corpus),
+            "--model",
+            str(model),
+            "--topics",
+            str(N_TOPICS),
+            "--force",
+            "--quiet",
+        ],
+        work / f"time-ours-{n}.txt",
+    )
     r["fit_report"] = out.strip()  # "Fitted ... (read and vectorise X s, topics Y s, ...)": where the time went
     r["size"] = model.stat().st_size
-    r["warm"] = json.loads(subprocess.run([py, "-c", OURS_WARM, str(model)], check=True, capture_output=True,
-                                          text=True).stdout)
+    r["warm"] = json.loads(
+        subprocess.run([py, "-c", OURS_WARM, str(model)], check=True, capture_output=True, text=True).stdout
+    )
     qid = first_id(corpus)
     r["cold"] = timed([py, "-m", "topics.cli", "similar", qid, "--model", str(model), "--top", "10"], 3)
     if not skip_baseline:
-        r["b_fit"], r["b_rss"], out = run_timed([py, "-c", BASELINE_FIT, str(corpus), str(base), str(N_TOPICS)],
-                                                work / f"time-base-{n}.txt")
+        r["b_fit"], r["b_rss"], out = run_timed(
+            [py, "-c", BASELINE_FIT, str(corpus), str(base), str(N_TOPICS)], work / f"time-base-{n}.txt"
+        )
         r["b_parts"] = json.loads(out)
         r["b_size"] = base.stat().st_size
         # Brute-force queries take seconds each at 1M articles: fewer of them there (p99 is then the
         # second-largest of 50).
         n_queries = "200" if n <= 100_000 else "50"
-        r["b_warm"] = json.loads(subprocess.run([py, "-c", BASELINE_WARM, str(base), n_queries], check=True,
-                                                capture_output=True, text=True).stdout)
+        r["b_warm"] = json.loads(
+            subprocess.run(
+                [py, "-c", BASELINE_WARM, str(base), n_queries], check=True, capture_output=True, text=True
+            ).stdout
+        )
         r["b_cold"] = timed([py, "-c", BASELINE_COLD, str(base), qid], 3)
-    r["npmi"] = json.loads(subprocess.run([py, "-c", NPMI, str(model), "-" if skip_baseline else str(base), str(corpus),
-                                           str(npmi_articles)], check=True, capture_output=True, text=True).stdout)
+    r["npmi"] = json.loads(
+        subprocess.run(
+            [py, "-c", NPMI, str(model), "-" if skip_baseline else str(base), str(corpus), str(npmi_articles)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
     print(json.dumps(r), file=sys.stderr, flush=True)
     return r
 
@@ -219,7 +244,7 @@ def table(results) -> str:
         n = f"{r['n']:,}"
         b = r.get("b_warm")
 
-        def row(name, ours, base, fmt, ratio=True):
+        def row(name, ours, base, fmt, ratio=True, n=n):
             cell = fmt(base) if base is not None else "–"
             rat = f"{ours / base:.2f}" if base and ratio else ""
             lines.append(f"| {n} | {name} | {fmt(ours)} | {cell} | {rat} |")
@@ -232,27 +257,48 @@ def table(results) -> str:
         row("warm similar-by-id p50 (baseline: sparse product)", w["p50"], b and b["prod_p50"], ms)
         row("warm similar-by-id p99 (baseline: kneighbors)", w["p99"], b and b["knn_p99"], ms)
         row("warm similar-by-id p99 (baseline: sparse product)", w["p99"], b and b["prod_p99"], ms)
-        row("warm similar-by-id p50, near-duplicates kept (baseline: sparse product)", w["p50_all"],
-            b and b["prod_p50"], ms)
-        row("warm similar-by-id p99, near-duplicates kept (baseline: sparse product)", w["p99_all"],
-            b and b["prod_p99"], ms)
+        row(
+            "warm similar-by-id p50, near-duplicates kept (baseline: sparse product)",
+            w["p50_all"],
+            b and b["prod_p50"],
+            ms,
+        )
+        row(
+            "warm similar-by-id p99, near-duplicates kept (baseline: sparse product)",
+            w["p99_all"],
+            b and b["prod_p99"],
+            ms,
+        )
         row("warm batch of 100, per query (baseline: sparse product)", w["batch"], b and b["prod_batch"], ms)
         row("cold `topics similar ID` process", r["cold"], r.get("b_cold"), lambda s: f"{s:.2f} s")
-        row("topic coherence, NPMI (higher is better)", r["npmi"]["ours"], r["npmi"].get("baseline"),
-            lambda v: f"{v:.3f}", ratio=False)
-        lines.append(f"| {n} | top-10 equal to brute force (TF-IDF / blended) | {w['lex_exact']}/{w['checked']} "
-                     f"/ {w['full_exact']}/{w['checked']} | | |")
+        row(
+            "topic coherence, NPMI (higher is better)",
+            r["npmi"]["ours"],
+            r["npmi"].get("baseline"),
+            lambda v: f"{v:.3f}",
+            ratio=False,
+        )
+        lines.append(
+            f"| {n} | top-10 equal to brute force (TF-IDF / blended) | {w['lex_exact']}/{w['checked']} "
+            f"/ {w['full_exact']}/{w['checked']} | | |"
+        )
     return "\n".join(lines)
 
 
 def warm_only(models):
     for model in models:
-        r = json.loads(subprocess.run([sys.executable, "-c", OURS_WARM, str(model)], check=True, capture_output=True,
-                                      text=True).stdout)
-        print(f"{model}: warm similar-by-id p50 {r['p50'] * 1e3:.1f} ms, p99 {r['p99'] * 1e3:.1f} ms; near-duplicates "
-              f"kept p50 {r['p50_all'] * 1e3:.1f} ms, p99 {r['p99_all'] * 1e3:.1f} ms; batch of 100 "
-              f"{r['batch'] * 1e3:.1f} ms per query; top-10 equal to brute force {r['lex_exact']}/{r['checked']} "
-              f"(TF-IDF), {r['full_exact']}/{r['checked']} (blended)", flush=True)
+        r = json.loads(
+            subprocess.run(
+                [sys.executable, "-c", OURS_WARM, str(model)], check=True, capture_output=True, text=True
+            ).stdout
+        )
+        print(
+            f"{model}: warm similar-by-id p50 {r['p50'] * 1e3:.1f} ms, p99 {r['p99'] * 1e3:.1f} ms; near-duplicates "
+            f"kept p50 {r['p50_all'] * 1e3:.1f} ms, p99 {r['p99_all'] * 1e3:.1f} ms; batch of 100 "
+            f"{r['batch'] * 1e3:.1f} ms per query; top-10 equal to brute force {r['lex_exact']}/{r['checked']} "
+            f"(TF-IDF), {r['full_exact']}/{r['checked']} (blended)",
+            flush=True,
+        )
 
 
 def cold_only(models, repeat: int):
@@ -260,8 +306,9 @@ def cold_only(models, repeat: int):
 
     for model in models:
         first = topics.load(model).articles_.ids[0]  # also brings the file into the page cache
-        seconds = timed([sys.executable, "-m", "topics.cli", "similar", first, "--model", str(model), "--top", "10"],
-                        repeat)
+        seconds = timed(
+            [sys.executable, "-m", "topics.cli", "similar", first, "--model", str(model), "--top", "10"], repeat
+        )
         print(f"{model}: cold `topics similar ID` process, median of {repeat}: {seconds:.2f} s", flush=True)
 
 

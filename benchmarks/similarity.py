@@ -40,8 +40,10 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-SHARED = next((p for p in (ROOT.parent / "shared" / "data", ROOT.parents[1] / "shared" / "data") if p.is_dir()),
-              ROOT.parent / "shared" / "data")  # a git worktree under wt/ finds it one level further up
+SHARED = next(
+    (p for p in (ROOT.parent / "shared" / "data", ROOT.parents[1] / "shared" / "data") if p.is_dir()),
+    ROOT.parent / "shared" / "data",
+)  # a git worktree under wt/ finds it one level further up
 
 import topics
 from topics.index import SimilarityIndex, batch_scores
@@ -63,7 +65,7 @@ def halves(text: str) -> tuple[str, str]:
     sentences = re.split(r"(?<=[.!?])\s+", text.strip())
     if len(sentences) < 2:
         words = text.split()
-        return " ".join(words[: len(words) // 2]), " ".join(words[len(words) // 2:])
+        return " ".join(words[: len(words) // 2]), " ".join(words[len(words) // 2 :])
     cut = len(sentences) // 2
     return " ".join(sentences[:cut]), " ".join(sentences[cut:])
 
@@ -84,15 +86,18 @@ def neighbours(scores, k=10):
 
 
 def overlap(a, b):
-    return float(np.mean([len(set(x) & set(y)) / len(x) for x, y in zip(a, b)]))
+    return float(np.mean([len(set(x) & set(y)) / len(x) for x, y in zip(a, b, strict=True)]))
 
 
 class Bench:
     def __init__(self):
         lee = read_jsonl(SHARED / "lee-news" / "background.jsonl") + read_jsonl(SHARED / "lee-news" / "test.jsonl")
         split = [halves(r["text"]) for r in lee]
-        self.halves = [topics.Article(id=f"{r['id']}/{part}", text=pair[part])
-                       for part in (0, 1) for r, pair in zip(lee, split)]
+        self.halves = [
+            topics.Article(id=f"{r['id']}/{part}", text=pair[part])
+            for part in (0, 1)
+            for r, pair in zip(lee, split, strict=True)
+        ]
         news = read_jsonl(SHARED / "newsgroups-mini" / "docs.jsonl")
         self.posts = [topics.Article(id=r["id"], text=post_body(r["text"])) for r in news]
         labels = np.array([r["label"] for r in news])
@@ -106,7 +111,7 @@ class Bench:
         if key not in self.cache:
             data = {"sample": ROOT / "data" / "sample", "halves": self.halves, "news": self.posts}[corpus]
             n = {"sample": 351, "halves": len(self.halves), "news": len(self.posts)}[corpus]
-            k = None if topics_per_root is None else round(topics_per_root * n ** 0.5)
+            k = None if topics_per_root is None else round(topics_per_root * n**0.5)
             self.cache[key] = topics.fit(data, n_topics=k, random_state=seed, term_weighting=weighting)
         return self.cache[key]
 
@@ -115,7 +120,7 @@ class Bench:
         n = len(self.halves) // 2
         X, W = split.doc_terms_, np.asarray(split.doc_topics_)
         S = score_matrix(split, weight, X[:n], W[:n], X[n:], W[n:])
-        ranks = (S > np.diag(S)[:, None]).sum(axis=1) + 1
+        ranks = (np.diag(S)[:, None] < S).sum(axis=1) + 1
         same = np.eye(len(S), dtype=bool)
         lee = self.fitted("sample", weighting, n_topics)
         stored = score_matrix(lee, weight, lee.doc_terms_, lee.doc_topics_)
@@ -143,13 +148,16 @@ class Bench:
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="Only the baselines, before and after.")
-    ap.add_argument("--archive", default=None,
-                    help="Archive for the batch timing (default: data/sample); e.g. one made by "
-                         "../shared/tools/make_corpus.py 20000 /tmp/news.jsonl")
+    ap.add_argument(
+        "--archive",
+        default=None,
+        help="Archive for the batch timing (default: data/sample); e.g. one made by "
+        "../shared/tools/make_corpus.py 20000 /tmp/news.jsonl",
+    )
     args = ap.parse_args()
     bench = Bench()
     defaults = topics.TopicModel()
-    old_k = 0.5 ** 0.5  # the old default, sqrt(n / 2) topics
+    old_k = 0.5**0.5  # the old default, sqrt(n / 2) topics
     rows = [
         ("before: tf-idf, 0.3 topic, sqrt(n/2) topics", "tfidf", old_k, 0.3),
         ("baseline: plain TF-IDF cosine", "tfidf", old_k, 0.0),
@@ -157,21 +165,28 @@ def main():
     ]
     if not args.quick:
         for weighting in ("tfidf", "log-entropy"):
-            for k, rule in ((old_k, "sqrt(n/2)"), (1.0, "sqrt(n)"), (2 ** 0.5, "sqrt(2n)")):
+            for k, rule in ((old_k, "sqrt(n/2)"), (1.0, "sqrt(n)"), (2**0.5, "sqrt(2n)")):
                 for weight in (0.05, 0.1, 0.15, 0.2, 0.3):
                     rows.append((f"{weighting}, {weight} topic, {rule} topics", weighting, k, weight))
         rows.append(("log-entropy, plain TF-IDF cosine", "log-entropy", old_k, 0.0))
         rows.append(("log-entropy, plain topic cosine, sqrt(n/2) topics", "log-entropy", old_k, 1.0))
-    after = (f"after (defaults): {defaults.term_weighting}, {defaults.topic_weight} topic, "
-             f"{default_n_topics(351)} topics on data/sample")
+    after = (
+        f"after (defaults): {defaults.term_weighting}, {defaults.topic_weight} topic, "
+        f"{default_n_topics(351)} topics on data/sample"
+    )
     rows.append((after, defaults.term_weighting, None, defaults.topic_weight))
-    print("| setting | topics (halves / sample / news) | split-half MRR | split-half r | newsgroups P@10 | newsgroups r "
-          "| agree@10 TF-IDF / topic | stable@10 |")
+    print(
+        "| setting | topics (halves / sample / news) | split-half MRR | split-half r | newsgroups P@10 | newsgroups r "
+        "| agree@10 TF-IDF / topic | stable@10 |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, weighting, k, weight in rows:
         m = bench.row(weighting, k, weight)
-        print(f"| {name} | {m['k']} | {m['mrr']:.3f} | {m['r_split']:.3f} | {m['p10']:.3f} | {m['r_news']:.3f} "
-              f"| {m['agree_lexical']:.2f} / {m['agree_topical']:.2f} | {m['stable']:.2f} |", flush=True)
+        print(
+            f"| {name} | {m['k']} | {m['mrr']:.3f} | {m['r_split']:.3f} | {m['p10']:.3f} | {m['r_news']:.3f} "
+            f"| {m['agree_lexical']:.2f} / {m['agree_topical']:.2f} | {m['stable']:.2f} |",
+            flush=True,
+        )
     time_batch(bench, args.archive)
 
 

@@ -24,13 +24,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from quality import CORPORA, ROOT, read_records, sklearn_pipeline  # noqa: E402
+from quality import CORPORA, ROOT, read_records, sklearn_pipeline
 
-import topics  # noqa: E402
-from topics.corpus import Article  # noqa: E402
-from topics.evaluate import evaluate_topics, reference_tokens  # noqa: E402
-from topics.clean import clean_news  # noqa: E402
-from topics.topic_model import default_n_topics, fit_topics, nmf_transform, topic_terms  # noqa: E402
+import topics
+from topics.clean import clean_news
+from topics.corpus import Article
+from topics.evaluate import evaluate_topics, reference_tokens
+from topics.topic_model import default_n_topics, fit_topics, nmf_transform, topic_terms
 
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n\s*\n")
 PASSAGE_WORDS = 60
@@ -77,8 +77,7 @@ def parts(text: str, n_words: int = PASSAGE_WORDS, max_parts: int = MAX_PARTS) -
 def topic_words(records, k: int, seed: int, unit: str) -> list[list[str]]:
     """Each topic's 25 most relevant terms, the NMF fitted on ``unit`` rows of the article vectoriser and
     the articles then placed in those topics whole."""
-    model = topics.TopicModel(k, random_state=seed).fit(
-        [Article(id=str(r["id"]), text=r["text"]) for r in records])
+    model = topics.TopicModel(k, random_state=seed).fit([Article(id=str(r["id"]), text=r["text"]) for r in records])
     if unit == "articles":
         H, W = model.components_, model.doc_topics_
     else:
@@ -91,6 +90,7 @@ def topic_words(records, k: int, seed: int, unit: str) -> list[list[str]]:
 
 def leads(records, tokens, k: int, seed: int) -> dict:
     """Per unit: the lead over (b) on the whole corpus, and per half in-sample and held out."""
+
     def fit_all(rows):
         """Each unit's topic words and (b)'s, fitted on these rows."""
         chosen = [records[i] for i in rows]
@@ -107,7 +107,7 @@ def leads(records, tokens, k: int, seed: int) -> dict:
     everything = np.arange(len(records))
     found = {"whole": [lead(fit_all(everything), everything)], "in": [], "out": []}
     order = np.random.default_rng(seed).permutation(len(records))
-    halves_of_rows = (order[: len(order) // 2], order[len(order) // 2:])
+    halves_of_rows = (order[: len(order) // 2], order[len(order) // 2 :])
     for fit_on, other in (halves_of_rows, halves_of_rows[::-1]):
         fitted = fit_all(fit_on)
         found["in"].append(lead(fitted, fit_on))
@@ -120,7 +120,9 @@ def main():
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--seeds", type=int, default=5)
     args = parser.parse_args()
-    print("| corpus | topics fitted on | lead, whole corpus (smallest) | lead, half in-sample | lead, other half (smallest) |")
+    print(
+        "| corpus | topics fitted on | lead, whole corpus (smallest) | lead, half in-sample | lead, other half (smallest) |"
+    )
     print("|---|---|---|---|---|")
     for corpus, files in CORPORA.items():
         records = read_records(args.data, files)
@@ -132,8 +134,11 @@ def main():
                 runs[where] += found
         for unit in UNITS:
             whole, inside, out = ([run[unit] for run in runs[w]] for w in ("whole", "in", "out"))
-            print(f"| {corpus} | {unit} | {np.mean(whole):+.3f} ({np.min(whole):+.3f}) | {np.mean(inside):+.3f} "
-                  f"| {np.mean(out):+.3f} ({np.min(out):+.3f}) |", flush=True)
+            print(
+                f"| {corpus} | {unit} | {np.mean(whole):+.3f} ({np.min(whole):+.3f}) | {np.mean(inside):+.3f} "
+                f"| {np.mean(out):+.3f} ({np.min(out):+.3f}) |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

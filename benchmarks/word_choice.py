@@ -32,10 +32,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from quality import add_corpus_options, load_corpora, project_pipeline, sklearn_pipeline  # noqa: E402
+from quality import add_corpus_options, load_corpora, project_pipeline, sklearn_pipeline
 
-from topics.evaluate import count_windows, evaluate_topics, npmi_matrix, reference_tokens  # noqa: E402
-from topics.topic_model import RELEVANCE_LAMBDA, term_relevance, top_terms  # noqa: E402
+from topics.evaluate import count_windows, evaluate_topics, npmi_matrix, reference_tokens
+from topics.topic_model import RELEVANCE_LAMBDA, term_relevance, top_terms
 
 
 def by_cooccurrence(model, tokens, n_candidates: int, n_words: int = 25) -> list[list[str]]:
@@ -73,19 +73,25 @@ def measure(records, k, seeds: int, lambdas, n_candidates: int) -> dict:
         _, _, model = project_pipeline(records, k, seed)
         tuned_words, _ = sklearn_pipeline(texts, model.n_topics_, tuned=True, seed=seed)
 
-        def lead(words, judged_on):
+        def lead(words, judged_on, tuned_words=tuned_words):
             return evaluate_topics(words, judged_on)["npmi"] - evaluate_topics(tuned_words, judged_on)["npmi"]
 
         for lam in lambdas:
             words = by_relevance(model, lam)
             held_out = np.mean([lead(words, judged_on) for judged_on in halves])
             found.setdefault(f"relevance λ={lam:g}", []).append(
-                (lead(words, tokens), held_out, evaluate_topics(words, tokens)["diversity"]))
+                (lead(words, tokens), held_out, evaluate_topics(words, tokens)["diversity"])
+            )
         words = by_cooccurrence(model, tokens, n_candidates)
-        held_out = np.mean([lead(by_cooccurrence(model, chosen_on, n_candidates), judged_on)
-                            for chosen_on, judged_on in (halves, halves[::-1])])
-        found.setdefault("co-occurrence", []).append((lead(words, tokens), held_out,
-                                                      evaluate_topics(words, tokens)["diversity"]))
+        held_out = np.mean(
+            [
+                lead(by_cooccurrence(model, chosen_on, n_candidates), judged_on)
+                for chosen_on, judged_on in (halves, halves[::-1])
+            ]
+        )
+        found.setdefault("co-occurrence", []).append(
+            (lead(words, tokens), held_out, evaluate_topics(words, tokens)["diversity"])
+        )
     return found, model.n_topics_
 
 
@@ -108,7 +114,10 @@ def main():
             for rule, runs in found.items():
                 means = np.mean(runs, axis=0)
                 over_k.setdefault(rule, []).append(means)
-                print(f"| {corpus} | {fitted_k} | {rule} | {means[0]:+.3f} | {means[1]:+.3f} | {means[2]:.2f} |", flush=True)
+                print(
+                    f"| {corpus} | {fitted_k} | {rule} | {means[0]:+.3f} | {means[1]:+.3f} | {means[2]:.2f} |",
+                    flush=True,
+                )
         if len(ks) > 1:
             for rule, means in over_k.items():
                 mean = np.mean(means, axis=0)

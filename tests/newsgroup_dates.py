@@ -25,8 +25,6 @@ def dated_articles(records):
     return articles
 
 
-
 def fit_dated(records):
     """6 topics over the 200 newsgroup posts, dated 1993-04-01 .. 1993-05-17 by their own headers."""
     return topics.fit(dated_articles(records), n_topics=6, random_state=0)
-

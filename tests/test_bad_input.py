@@ -16,22 +16,25 @@ from pathlib import Path
 
 import joblib
 import pytest
+from test_store import rewrite_footer
 
 import topics
 from topics import CorpusError, ModelFileError, ParameterError, QueryError
 from topics.corpus import MAX_ARTICLE_BYTES
 from topics.store import FORMAT_VERSION
 
-from conftest import SAMPLE
-from test_store import rewrite_footer
-
 
 # -- helpers ------------------------------------------------------------------------------------------
 def snapshot(root: Path) -> dict:
     """Every file and folder under root (hidden ones too) with its size and modification time."""
-    return {p.relative_to(root).as_posix(): (p.is_dir(), p.stat().st_size if p.is_file() else 0,
-                                             p.stat().st_mtime_ns if p.is_file() else 0)
-            for p in root.rglob("*")}
+    return {
+        p.relative_to(root).as_posix(): (
+            p.is_dir(),
+            p.stat().st_size if p.is_file() else 0,
+            p.stat().st_mtime_ns if p.is_file() else 0,
+        )
+        for p in root.rglob("*")
+    }
 
 
 def cli_error(run_cli, root: Path, *args) -> str:
@@ -42,7 +45,7 @@ def cli_error(run_cli, root: Path, *args) -> str:
     assert result.stdout == ""
     assert result.stderr.startswith("topics: error: ") and result.stderr.count("\n") == 1, result.stderr
     assert snapshot(root) == before
-    return result.stderr[len("topics: error: "):-1]
+    return result.stderr[len("topics: error: ") : -1]
 
 
 def api_error(root: Path, error, call) -> str:
@@ -107,8 +110,10 @@ def setup_csv(d):
 
 
 def setup_duplicates(d):
-    write_jsonl(d / "dups.jsonl", [{"id": "a", "text": "Rain in Sydney"}, {"id": "b", "text": "Fire"},
-                                   {"id": "a", "text": "Another text"}])
+    write_jsonl(
+        d / "dups.jsonl",
+        [{"id": "a", "text": "Rain in Sydney"}, {"id": "b", "text": "Fire"}, {"id": "a", "text": "Another text"}],
+    )
 
 
 def setup_binary_file(d):
@@ -122,29 +127,62 @@ def setup_huge(d):
 FIT_CASES = {
     "empty file": (setup_empty_file, ["empty.jsonl"], CorpusError, "no articles found in empty.jsonl"),
     "empty folder": (setup_empty_folder, ["archive"], CorpusError, "no articles found in archive"),
-    "only blank articles": (setup_blank_lines, ["blank.txt"], CorpusError,
-                            "no articles found in blank.txt (3 empty skipped)"),
-    "only stop words": (setup_stop_words, ["stop.txt"], ParameterError,
-                        "no terms are left after min_df=2 and max_df=0.5 on 3 articles; the articles may be too "
-                        "few, too short or all stop words (try a lower --min-df)"),
-    "malformed JSONL line": (setup_bad_jsonl, ["bad.jsonl"], CorpusError,
-                             "bad.jsonl:2: not valid JSON: Expecting value; use --skip-bad-lines to skip such lines"),
-    "JSON array, not JSON Lines": (setup_json_array, ["array.json"], CorpusError,
-                                   "array.json:1: not valid JSON: Expecting value (a JSON array? write one "
-                                   "object per line: JSON Lines); use --skip-bad-lines to skip such lines"),
-    "JSONL without the text field": (setup_no_text_field, ["fields.jsonl"], CorpusError,
-                                     "fields.jsonl:1: no 'text' field (name it with --text-field); "
-                                     "use --skip-bad-lines to skip such lines"),
-    "CSV without the text column": (setup_csv, ["nocol.csv"], CorpusError,
-                                    "nocol.csv has no column 'text' (columns: id, body); "
-                                    "name the text column with --text-field"),
-    "duplicate ids": (setup_duplicates, ["dups.jsonl"], CorpusError,
-                      "duplicate article ids: 'a' (2x); ids must be unique (choose another --id-field?)"),
-    "binary file named directly": (setup_binary_file, ["data.txt", "--format", "text"], CorpusError,
-                                   "data.txt looks like a binary file, not text"),
-    "50 MB single line": (setup_huge, ["huge.txt"], CorpusError,
-                          "huge.txt:2: line is longer than the 5 MB allowed for one article; "
-                          "use --skip-bad-lines to skip it"),
+    "only blank articles": (
+        setup_blank_lines,
+        ["blank.txt"],
+        CorpusError,
+        "no articles found in blank.txt (3 empty skipped)",
+    ),
+    "only stop words": (
+        setup_stop_words,
+        ["stop.txt"],
+        ParameterError,
+        "no terms are left after min_df=2 and max_df=0.5 on 3 articles; the articles may be too "
+        "few, too short or all stop words (try a lower --min-df)",
+    ),
+    "malformed JSONL line": (
+        setup_bad_jsonl,
+        ["bad.jsonl"],
+        CorpusError,
+        "bad.jsonl:2: not valid JSON: Expecting value; use --skip-bad-lines to skip such lines",
+    ),
+    "JSON array, not JSON Lines": (
+        setup_json_array,
+        ["array.json"],
+        CorpusError,
+        "array.json:1: not valid JSON: Expecting value (a JSON array? write one "
+        "object per line: JSON Lines); use --skip-bad-lines to skip such lines",
+    ),
+    "JSONL without the text field": (
+        setup_no_text_field,
+        ["fields.jsonl"],
+        CorpusError,
+        "fields.jsonl:1: no 'text' field (name it with --text-field); use --skip-bad-lines to skip such lines",
+    ),
+    "CSV without the text column": (
+        setup_csv,
+        ["nocol.csv"],
+        CorpusError,
+        "nocol.csv has no column 'text' (columns: id, body); name the text column with --text-field",
+    ),
+    "duplicate ids": (
+        setup_duplicates,
+        ["dups.jsonl"],
+        CorpusError,
+        "duplicate article ids: 'a' (2x); ids must be unique (choose another --id-field?)",
+    ),
+    "binary file named directly": (
+        setup_binary_file,
+        ["data.txt", "--format", "text"],
+        CorpusError,
+        "data.txt looks like a binary file, not text",
+    ),
+    "50 MB single line": (
+        setup_huge,
+        ["huge.txt"],
+        CorpusError,
+        "huge.txt:2: line is longer than the 5 MB allowed for one article; use --skip-bad-lines to skip it",
+    ),
     "missing corpus": (lambda d: None, ["missing.jsonl"], CorpusError, "corpus path 'missing.jsonl' does not exist"),
 }
 _API_OPTIONS = {"--format": "format"}
@@ -247,8 +285,11 @@ def _read_only_folder_command(tmp_path, argv):
 @pytest.mark.parametrize("via", ["cli", "api"])
 def test_no_permission_to_write_the_model(tmp_path, small, via):
     code = "import topics; topics.fit('small.jsonl', 3).save('ro/m.joblib')"
-    argv = ([sys.executable, "-m", "topics.cli", "fit", "small.jsonl", "--model", "ro/m.joblib"] if via == "cli"
-            else [sys.executable, "-c", code])
+    argv = (
+        [sys.executable, "-m", "topics.cli", "fit", "small.jsonl", "--model", "ro/m.joblib"]
+        if via == "cli"
+        else [sys.executable, "-c", code]
+    )
     command = _read_only_folder_command(tmp_path, argv)
     if command is None:
         pytest.skip("cannot make a read-only folder here (root without mount namespaces)")
@@ -313,7 +354,9 @@ def test_malformed_lines_are_skipped_and_counted_on_request(run_cli, tmp_path, l
     corpus = topics.read_corpus("news.jsonl", skip_bad_lines=True)
     assert len(list(corpus)) == 28
     assert [(line, reason[:14]) for _, line, reason in corpus.stats.bad_lines] == [
-        (5, "not valid JSON"), (10, "expected a JSO")]
+        (5, "not valid JSON"),
+        (10, "expected a JSO"),
+    ]
 
 
 def test_a_50_mb_line_is_skipped_without_holding_it(run_cli, tmp_path):
@@ -327,7 +370,7 @@ def test_a_50_mb_line_is_skipped_without_holding_it(run_cli, tmp_path):
         tracemalloc.stop()
     assert corpus.stats.too_long_skipped == 1
     assert peak < 3 * MAX_ARTICLE_BYTES  # never the whole 50 MB line
-    with pytest.raises(CorpusError, match="huge.txt:2: line is longer than the 5 MB"):
+    with pytest.raises(CorpusError, match=r"huge\.txt:2: line is longer than the 5 MB"):
         list(topics.read_corpus("huge.txt"))
 
 
@@ -338,7 +381,8 @@ def test_an_over_long_file_in_a_folder_is_refused_or_skipped(run_cli, tmp_path, 
         (folder / f"{r['id']}.txt").write_text(r["text"], encoding="utf-8")
     write_huge_line_file(folder / "dump.txt")
     assert cli_error(run_cli, tmp_path, "fit", "archive") == (
-        "archive/dump.txt: file is longer than the 5 MB allowed for one article; use --skip-bad-lines to skip it")
+        "archive/dump.txt: file is longer than the 5 MB allowed for one article; use --skip-bad-lines to skip it"
+    )
     result = run_cli("fit", "archive", "--skip-bad-lines", "--topics", "3")
     assert result.exit_code == 0 and "Skipped or repaired: 1 over-long articles skipped." in result.stdout
 
@@ -368,10 +412,16 @@ QUERY_CASES = {
     "unknown id": (["nope"], {"id": "nope"}, "no article with id 'nope' in this model (351 articles)"),
     "empty text": (["--text", ""], {"text": ""}, "the query text is empty"),
     "blank text": (["--text", " \n\t "], {"text": " \n\t "}, "the query text is empty"),
-    "only stop words": (["--text", "the of and it was"], {"text": "the of and it was"},
-                        "the query text has no words the model knows (only stop words, numbers or unseen words)"),
-    "only unseen words": (["--text", "zzxq qqzx"], {"text": "zzxq qqzx"},
-                          "the query text has no words the model knows (only stop words, numbers or unseen words)"),
+    "only stop words": (
+        ["--text", "the of and it was"],
+        {"text": "the of and it was"},
+        "the query text has no words the model knows (only stop words, numbers or unseen words)",
+    ),
+    "only unseen words": (
+        ["--text", "zzxq qqzx"],
+        {"text": "zzxq qqzx"},
+        "the query text has no words the model knows (only stop words, numbers or unseen words)",
+    ),
 }
 
 
@@ -387,13 +437,17 @@ def test_bad_query_files(run_cli, tmp_path, model_here):
     (tmp_path / "photo.jpg").write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00")
     (tmp_path / "folder").mkdir()
     write_huge_line_file(tmp_path / "huge.txt")
-    cases = [("empty.txt", "the query text is empty"), ("photo.jpg", "photo.jpg looks like a binary file, not text"),
-             ("missing.txt", "file 'missing.txt' does not exist"),
-             ("huge.txt", "huge.txt is longer than the 5 MB allowed for one article")]
+    cases = [
+        ("empty.txt", "the query text is empty"),
+        ("photo.jpg", "photo.jpg looks like a binary file, not text"),
+        ("missing.txt", "file 'missing.txt' does not exist"),
+        ("huge.txt", "huge.txt is longer than the 5 MB allowed for one article"),
+    ]
     for name, message in cases:
         assert cli_error(run_cli, tmp_path, "similar", "--file", name, "--model", "m.joblib") == message
     assert cli_error(run_cli, tmp_path, "similar", "--file", "folder", "--model", "m.joblib") == (
-        "Invalid value for '--file' / '-f': File 'folder' is a directory.")
+        "Invalid value for '--file' / '-f': File 'folder' is a directory."
+    )
     assert api_error(tmp_path, CorpusError, lambda: topics.corpus.read_query_file("folder")) == "'folder' is not a file"
 
 
@@ -418,7 +472,7 @@ MODEL_CASES = {
     "empty file": "m.joblib is not a topics model file, or it is truncated",
     "appended to": "m.joblib is not a topics model file, or it is truncated",
     "newer format": f"m.joblib was written by a newer topics (model format {FORMAT_VERSION + 1}; this version reads "
-                    f"format {FORMAT_VERSION} and older): upgrade topics to use it",
+    f"format {FORMAT_VERSION} and older): upgrade topics to use it",
 }
 
 
@@ -451,8 +505,11 @@ def test_missing_model_and_directory_model(run_cli, tmp_path):
 def test_bad_key_files(run_cli, tmp_path, model_here):
     (tmp_path / "empty.key").write_text("\n")
     assert cli_error(run_cli, tmp_path, "summary", "--model", "m.joblib", "--key-file", "empty.key") == (
-        "key file empty.key is empty")
+        "key file empty.key is empty"
+    )
     assert cli_error(run_cli, tmp_path, "summary", "--model", "m.joblib", "--key-file", "none.key") == (
-        "cannot read key file none.key: No such file or directory")
+        "cannot read key file none.key: No such file or directory"
+    )
     assert cli_error(run_cli, tmp_path, "summary", "--model", "m.joblib", "--key-file", ".") == (
-        "Invalid value for '--key-file': File '.' is a directory.")
+        "Invalid value for '--key-file': File '.' is a directory."
+    )

@@ -29,12 +29,16 @@ def records(result):
 
 
 def test_one_bad_line_does_not_stop_the_others(run_cli, tmp_path, model_here):
-    (tmp_path / "q.jsonl").write_text('{"id": "lee-bg-010"}\n{"id": "nope"}\n{oops\n{"text": "the of and"}\n'
-                                      '[1, 2]\n{"text": "bushfires near Sydney"}\n', encoding="utf-8")
+    (tmp_path / "q.jsonl").write_text(
+        '{"id": "lee-bg-010"}\n{"id": "nope"}\n{oops\n{"text": "the of and"}\n'
+        '[1, 2]\n{"text": "bushfires near Sydney"}\n',
+        encoding="utf-8",
+    )
     result = run_cli("batch", "q.jsonl", "-m", "m.joblib", "--top", 3)
     assert result.exit_code == 1
-    assert result.stderr == ("topics: error: 4 of 6 queries could not be answered (lines 2, 3, 4, 5); "
-                             "the other 2 were answered\n")
+    assert result.stderr == (
+        "topics: error: 4 of 6 queries could not be answered (lines 2, 3, 4, 5); the other 2 were answered\n"
+    )
     got = records(result)
     assert [r["line"] for r in got] == [1, 2, 3, 4, 5, 6]
     assert got[1] == {"line": 2, "error": "no article with id 'nope' in this model (351 articles)"}
@@ -49,8 +53,9 @@ def test_one_bad_line_does_not_stop_the_others(run_cli, tmp_path, model_here):
 
 
 def test_table_output_has_an_error_row(run_cli, tmp_path, model_here):
-    result = run_cli("batch", "-", "-m", "m.joblib", "--top", 2, "--format", "table", "--input", "ids",
-                     input="lee-bg-010\nnope\n")
+    result = run_cli(
+        "batch", "-", "-m", "m.joblib", "--top", 2, "--format", "table", "--input", "ids", input="lee-bg-010\nnope\n"
+    )
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["line", "#", "score", "id", "title", "(or", "start", "of", "text)"]
@@ -59,13 +64,15 @@ def test_table_output_has_an_error_row(run_cli, tmp_path, model_here):
 
 
 def test_line_numbers_are_the_files_physical_lines(run_cli, tmp_path, model_here):
-    text = ("date 2024-01-05\n"                     # 1: a date header, as texts may start with: not a query
-            "\n"                                    # 2
-            "lee-bg-010\n"                          # 3
-            "   \n"                                 # 4
-            "bushfires\x0cnear Sydney\u2028now\n"   # 5: a form feed and a line separator do not end a line
-            "\r\n"                                  # 6
-            "zzxq qqzx\r\n")                        # 7
+    text = (
+        "date 2024-01-05\n"  # 1: a date header, as texts may start with: not a query
+        "\n"  # 2
+        "lee-bg-010\n"  # 3
+        "   \n"  # 4
+        "bushfires\x0cnear Sydney\u2028now\n"  # 5: a form feed and a line separator do not end a line
+        "\r\n"  # 6
+        "zzxq qqzx\r\n"
+    )  # 7
     (tmp_path / "q.txt").write_text(text, encoding="utf-8", newline="")
     result = run_cli("batch", "q.txt", "-m", "m.joblib", "--top", 1)
     got = records(result)
@@ -78,10 +85,10 @@ def test_line_numbers_are_the_files_physical_lines(run_cli, tmp_path, model_here
 
 
 def test_the_size_limit_applies_to_each_line_not_the_file(run_cli, tmp_path, model_here):
-    big = "bushfire smoke over Sydney " * (3_000_000 // 27)    # 3 MB: a long but allowed query
+    big = "bushfire smoke over Sydney " * (3_000_000 // 27)  # 3 MB: a long but allowed query
     with open(tmp_path / "q.txt", "w", encoding="utf-8") as f:
         f.write(big + "\n")
-        f.write("flood " * (MAX_ARTICLE_BYTES // 6 + 10) + "\n")   # over 5 MB: this line only
+        f.write("flood " * (MAX_ARTICLE_BYTES // 6 + 10) + "\n")  # over 5 MB: this line only
         f.write(big + "\n")
         f.write("lee-bg-003\n")
     assert (tmp_path / "q.txt").stat().st_size > 2 * MAX_ARTICLE_BYTES
@@ -112,13 +119,17 @@ def test_all_good_lines_exit_0(run_cli, tmp_path, model_here):
 
 def test_answer_queries_equals_similar_batch_and_puts_errors_in_place(sample_model):
     good = [{"id": "lee-bg-010"}, "bushfires near Sydney", {"text": "Reserve Bank interest rates"}, "cricket"]
-    assert [[h.id for h in hits] for hits in answer_queries(sample_model, good, k=4)] == \
-        [[h.id for h in hits] for hits in sample_model.similar_batch(good, k=4)]
+    assert [[h.id for h in hits] for hits in answer_queries(sample_model, good, k=4)] == [
+        [h.id for h in hits] for hits in sample_model.similar_batch(good, k=4)
+    ]
     mixed = [good[0], {"id": "nope"}, good[1], "", "the of and", good[2], good[3], {"id": "lee-bg-003"}]
     answers = answer_queries(sample_model, mixed, k=4, keep_duplicates=True)
     errors = {i: str(a) for i, a in enumerate(answers) if isinstance(a, QueryError)}
-    assert errors == {1: "no article with id 'nope' in this model (351 articles)", 3: "the query text is empty",
-                      4: UNKNOWN_WORDS}
+    assert errors == {
+        1: "no article with id 'nope' in this model (351 articles)",
+        3: "the query text is empty",
+        4: UNKNOWN_WORDS,
+    }
     for i in (0, 2, 5, 6, 7):
         kwargs = mixed[i] if isinstance(mixed[i], dict) else {"text": mixed[i]}
         assert [h.id for h in answers[i]] == [h.id for h in sample_model.similar(**kwargs, k=4, keep_duplicates=True)]
@@ -126,7 +137,7 @@ def test_answer_queries_equals_similar_batch_and_puts_errors_in_place(sample_mod
 
 def test_read_query_lines_and_parse_query_lines(tmp_path):
     path = tmp_path / "q.txt"
-    path.write_bytes(b"\xef\xbb\xbf{\"id\": \"a\"}\n\n\"a text\"\nCaf\xe9\n")
+    path.write_bytes(b'\xef\xbb\xbf{"id": "a"}\n\n"a text"\nCaf\xe9\n')
     lines = list(read_query_lines(path))
     assert lines == [(1, '{"id": "a"}', None), (2, "", None), (3, '"a text"', None), (4, "Café", None)]
     parsed = parse_query_lines(lines)

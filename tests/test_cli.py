@@ -26,13 +26,18 @@ def test_fit_reports_and_saves_default_model(fitted, tmp_path):
     # Each figure is rounded to 1 ms, so their sum may pass the (rounded) total by half a ms per stage.
     assert all(s >= 0 for s in stages.values())
     assert sum(stages.values()) <= model.fit_info_["seconds"] + 0.0005 * len(stages)
-    assert re.search(r"\(start [\d.]+ s, read and vectorise [\d.]+ s, topics [\d.]+ s, place articles [\d.]+ s, then index", fitted.stdout)
+    assert re.search(
+        r"\(start [\d.]+ s, read and vectorise [\d.]+ s, topics [\d.]+ s, place articles [\d.]+ s, then index",
+        fitted.stdout,
+    )
 
 
 def test_fit_refuses_to_overwrite_then_force(fitted, run_cli):
     again = run_cli("fit", SAMPLE, "--topics", 10)
     assert again.exit_code == 2
-    assert again.stderr == "topics: error: models/default.joblib already exists; use --force (force=True) to replace it\n"
+    assert (
+        again.stderr == "topics: error: models/default.joblib already exists; use --force (force=True) to replace it\n"
+    )
     assert run_cli("fit", SAMPLE, "--topics", 4, "--force", "-q").exit_code == 0
     assert topics.load("models/default.joblib").n_topics_ == 4
 
@@ -102,13 +107,19 @@ def test_info_reads_footer(fitted, run_cli):
     assert doc["file_bytes"] > 0
 
 
-@pytest.mark.parametrize("args, message", [
-    (["similar", "lee-00"], "no model at models/default.joblib; fit one with: topics fit CORPUS --model models/default.joblib"),
-    (["fit", "missing.jsonl"], "corpus path 'missing.jsonl' does not exist"),
-    (["similar"], "give exactly one of ID, --text or --file"),
-    (["fit", SAMPLE, "--topics", "0"], "Invalid value for '--topics' / '-k': 0 is not in the range x>=1."),
-    (["nonsense"], "No such command 'nonsense'."),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["similar", "lee-00"],
+            "no model at models/default.joblib; fit one with: topics fit CORPUS --model models/default.joblib",
+        ),
+        (["fit", "missing.jsonl"], "corpus path 'missing.jsonl' does not exist"),
+        (["similar"], "give exactly one of ID, --text or --file"),
+        (["fit", SAMPLE, "--topics", "0"], "Invalid value for '--topics' / '-k': 0 is not in the range x>=1."),
+        (["nonsense"], "No such command 'nonsense'."),
+    ],
+)
 def test_errors_are_one_line_with_exit_2(run_cli, args, message):
     result = run_cli(*args)
     assert result.exit_code == 2
@@ -116,8 +127,10 @@ def test_errors_are_one_line_with_exit_2(run_cli, args, message):
 
 
 def test_query_errors_on_a_fitted_model(fitted, run_cli):
-    for args, message in ([["similar", "nope"], "no article with id 'nope'"],
-                          [["similar", "--text", "the of and"], "the query text has no words the model knows"]):
+    for args, message in (
+        [["similar", "nope"], "no article with id 'nope'"],
+        [["similar", "--text", "the of and"], "the query text has no words the model knows"],
+    ):
         result = run_cli(*args)
         assert result.exit_code == 2 and result.stderr.startswith(f"topics: error: {message}")
         assert result.stderr.count("\n") == 1

@@ -44,8 +44,11 @@ def hazard_archive(lee_records):
         if i % 9 == 2:
             text = text.replace(" and ", " &amp; ")
         texts.append({"id": f"lee-{i}", "text": text})
-    texts += [{"id": "stub-1", "text": " March 20"}, {"id": "stub-2", "text": "View Comments"},
-              {"id": "stub-3", "text": "Like the poll tax."}]
+    texts += [
+        {"id": "stub-1", "text": " March 20"},
+        {"id": "stub-2", "text": "View Comments"},
+        {"id": "stub-3", "text": "Like the poll tax."},
+    ]
     return texts
 
 
@@ -63,8 +66,10 @@ def test_a_hazard_archive_is_cleaned_at_fit_and_query_time(lee_records, tmp_path
     stubs = {model.row_of(i) for i in ("stub-1", "stub-2", "stub-3")}
     assert set(model.stub_rows().tolist()) == stubs
     assert "stub-1" not in [h.id for h in model.similar(text="women march on Washington", k=20)]
-    assert all(t.articles and not {a["id"] for a in t.articles} & {"stub-1", "stub-2", "stub-3"}
-               for t in model.summary(n_articles=10))
+    assert all(
+        t.articles and not {a["id"] for a in t.articles} & {"stub-1", "stub-2", "stub-3"}
+        for t in model.summary(n_articles=10)
+    )
     # a query carrying the strip is read as one without it, also after a save and load
     loaded = topics.load(model.save(tmp_path / "m.joblib"))
     query = lee_records[3]["text"]
@@ -124,25 +129,32 @@ def test_an_archive_of_stubs_is_a_one_line_error(run_cli, tmp_path):
 
 def test_spans_need_copies_that_stand_apart():
     names = ["".join(p) for p in itertools.product("bdfgkl", "aeiou", "nrst")][:40]
-    inside = [f"Story about {name} where White House press secretary Sean Spicer said it was {name}ish. "
-              f"More on {name}." for name in names]
+    inside = [
+        f"Story about {name} where White House press secretary Sean Spicer said it was {name}ish. More on {name}."
+        for name in names
+    ]
     assert not RepeatedSpans.learn([f"Title {i}.\n{t}" for i, t in enumerate(inside)])  # a phrase inside sentences
-    credit = [f"Title {i}.\nThe story of {name} and {name}ville. Source: Al Jazeera and news agencies"
-              for i, name in enumerate(names)]
+    credit = [
+        f"Title {i}.\nThe story of {name} and {name}ville. Source: Al Jazeera and news agencies"
+        for i, name in enumerate(names)
+    ]
     assert RepeatedSpans.learn(credit).spans == {"source al jazeera and news agencies": 40}
 
 
-@pytest.mark.parametrize("text", [
-    "a" * 100_000 + "?",
-    "a@" * 50_000,
-    ("x" * 60 + "@") * 2000,
-    "In article <" * 10_000,
-    "\n" * 50_000 + "By ",
-    "\ufffd" * 50_000,
-    "D?" * 50_000,
-    "&amp" * 25_000,
-    "<a " * 30_000,
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a" * 100_000 + "?",
+        "a@" * 50_000,
+        ("x" * 60 + "@") * 2000,
+        "In article <" * 10_000,
+        "\n" * 50_000 + "By ",
+        "\ufffd" * 50_000,
+        "D?" * 50_000,
+        "&amp" * 25_000,
+        "<a " * 30_000,
+    ],
+)
 def test_analysis_is_linear_on_adversarial_text(text):
     analyzer = Analyzer(clean=True, repair=True, spans=RepeatedSpans(["a b c d e f"]).get_config())
     started = time.perf_counter()
@@ -198,21 +210,26 @@ def test_evaluate_flags_clutter_topics_and_tune_is_not_drawn_to_them(lee_records
     flagged = [i for i, row in enumerate(rows) if "lines " in row]
     assert flagged and flagged == list(range(len(rows) - len(flagged), len(rows)))
     # choose_k prefers the clean score: a k whose NPMI comes from clutter loses
-    rows = [{"k": 5, "npmi": 0.20, "npmi_clean": 0.20, "diversity": 0.9},
-            {"k": 10, "npmi": 0.30, "npmi_clean": 0.15, "diversity": 0.9}]
+    rows = [
+        {"k": 5, "npmi": 0.20, "npmi_clean": 0.20, "diversity": 0.9},
+        {"k": 10, "npmi": 0.30, "npmi_clean": 0.15, "diversity": 0.9},
+    ]
     assert choose_k(rows)[0] == 5
 
 
 def test_adding_another_kind_of_text_says_so_and_advises_a_refit(lee_records, newsgroup_records, run_cli, tmp_path):
     import json
 
-    model = topics.fit([topics.Article(id=f"lee-{i}", text=r["text"]) for i, r in enumerate(lee_records[:250])],
-                       n_topics=8)
+    model = topics.fit(
+        [topics.Article(id=f"lee-{i}", text=r["text"]) for i, r in enumerate(lee_records[:250])], n_topics=8
+    )
     model.save(tmp_path / "news.joblib")
     more_news = model.add([topics.Article(id=f"more-{i}", text=r["text"]) for i, r in enumerate(lee_records[250:])])
     assert not more_news.another_domain
-    (tmp_path / "posts.jsonl").write_text("".join(json.dumps({"id": f"p{r['id']}", "text": r["text"]}) + "\n"
-                                                  for r in newsgroup_records[:80]), encoding="utf-8")
+    (tmp_path / "posts.jsonl").write_text(
+        "".join(json.dumps({"id": f"p{r['id']}", "text": r["text"]}) + "\n" for r in newsgroup_records[:80]),
+        encoding="utf-8",
+    )
     result = run_cli("add", "posts.jsonl", "--model", "news.joblib")
     assert result.exit_code == 0, result.stderr
     assert "Refit advised: the new articles read like another kind of text than the archive" in result.stdout
@@ -225,13 +242,20 @@ def test_copies_of_a_syndicated_story_are_content_not_clutter(lee_records):
     # eight outlets print the same wire story; a promo follows a fifth of all articles
     story = lee_records[0]["text"]
     texts = [r["text"] for r in lee_records[1:200]] + [f"Outlet {i} headline.\n{story}" for i in range(8)]
-    texts = [t + ("\nDo you have a story you want to share with the Daily Planet? Here's how to reach us."
-                  if i % 5 == 0 else "") for i, t in enumerate(texts)]
+    texts = [
+        t
+        + (
+            "\nDo you have a story you want to share with the Daily Planet? Here's how to reach us."
+            if i % 5 == 0
+            else ""
+        )
+        for i, t in enumerate(texts)
+    ]
     spans = RepeatedSpans.learn(texts)
     promo = "do you have a story you want to share with the daily planet here s how to reach us"
     assert spans.spans and all(span.endswith(promo) and len(span) < len(promo) + 10 for span in spans.spans)
     copy = texts[-1]  # a copy without the promo is left whole
     assert spans.strip(copy) == copy
-    alone = spans.strip("Just a promo.\nDo you have a story you want to share with the Daily Planet? Here's how "
-                        "to reach us.")
+    promo_alone = "Just a promo.\nDo you have a story you want to share with the Daily Planet? Here's how to reach us."
+    alone = spans.strip(promo_alone)
     assert re.findall(r"\w+", alone) == ["Just", "a", "promo"]  # a text that is mostly clutter loses it too

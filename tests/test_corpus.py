@@ -64,12 +64,22 @@ def test_lines_file_one_article_per_line_with_generated_ids(tmp_path):
 
 
 def test_jsonl_fields_meta_and_custom_names(tmp_path):
-    path = write_jsonl(tmp_path / "a.jsonl", [
-        {"doc": "x1", "body": "Text one.", "headline": "One", "published": "2021-05-06T10:00:00Z", "label": "sport"},
-        {"body": "Text two without id."},
-    ])
-    articles = list(read_corpus(path, text_field="body", id_field="doc", title_field="headline",
-                                date_field="published"))
+    path = write_jsonl(
+        tmp_path / "a.jsonl",
+        [
+            {
+                "doc": "x1",
+                "body": "Text one.",
+                "headline": "One",
+                "published": "2021-05-06T10:00:00Z",
+                "label": "sport",
+            },
+            {"body": "Text two without id."},
+        ],
+    )
+    articles = list(
+        read_corpus(path, text_field="body", id_field="doc", title_field="headline", date_field="published")
+    )
     assert articles[0].id == "x1" and articles[0].title == "One" and articles[0].date == "2021-05-06"
     assert articles[0].meta == {"label": "sport"}
     assert articles[1].id == "a:2"
@@ -110,8 +120,9 @@ def test_latin1_fallback_is_counted_and_warned(tmp_path):
 
 
 def test_duplicate_ids_are_an_error_naming_them(tmp_path):
-    path = write_jsonl(tmp_path / "d.jsonl", [{"id": "a", "text": "x y"}, {"id": "b", "text": "z"},
-                                              {"id": "a", "text": "w"}])
+    path = write_jsonl(
+        tmp_path / "d.jsonl", [{"id": "a", "text": "x y"}, {"id": "b", "text": "z"}, {"id": "a", "text": "w"}]
+    )
     with pytest.raises(CorpusError, match=r"duplicate article ids: 'a' \(2x\)"):
         list(read_corpus(path))
 
@@ -124,7 +135,9 @@ def test_empty_corpus_is_an_error(tmp_path):
 
 def test_malformed_jsonl_reports_line_or_skips(tmp_path):
     path = tmp_path / "bad.jsonl"
-    path.write_text('{"id": "1", "text": "good"}\n{"id": "2", "text": \n{"id": "3", "text": "fine"}\n', encoding="utf-8")
+    path.write_text(
+        '{"id": "1", "text": "good"}\n{"id": "2", "text": \n{"id": "3", "text": "fine"}\n', encoding="utf-8"
+    )
     with pytest.raises(CorpusError, match=r"bad.jsonl:2: not valid JSON.*--skip-bad-lines"):
         list(read_corpus(path))
     corpus = read_corpus(path, skip_bad_lines=True)
@@ -146,6 +159,10 @@ def test_corpus_is_a_restartable_stream(tmp_path):
 
 
 def test_plain_strings_become_articles():
-    model = topics.fit(["cats purr softly", "", "dogs bark loudly", "cats and dogs play", "dogs chase cats"],
-                       n_topics=2, min_df=1, max_df=1.0)
+    model = topics.fit(
+        ["cats purr softly", "", "dogs bark loudly", "cats and dogs play", "dogs chase cats"],
+        n_topics=2,
+        min_df=1,
+        max_df=1.0,
+    )
     assert [model.articles_.ids[i] for i in range(len(model.articles_))] == ["0", "2", "3", "4"]

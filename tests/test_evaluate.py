@@ -7,6 +7,7 @@ import pytest
 from conftest import SAMPLE
 
 import topics
+from topics.clean import clean_news, find_boilerplate, probe_words, strip_boilerplate
 from topics.corpus import Article
 from topics.evaluate import (
     coherence_words,
@@ -16,10 +17,9 @@ from topics.evaluate import (
     topic_npmi,
     topic_stability,
 )
-from topics.clean import clean_news, find_boilerplate, probe_words, strip_boilerplate
 from topics.text import Analyzer, find_phrases
 from topics.topic_model import term_relevance, top_terms, topic_terms
-from topics.tune import auto_range, choose_k, parse_range, tune_texts
+from topics.tune import auto_range, choose_k, parse_k_range, tune_texts
 
 EPS = 1e-12
 
@@ -78,8 +78,9 @@ def test_npmi_equals_gensim_c_npmi():
                 doc.append(word)
         texts.append(doc)
     top = [list(rng.choice(vocab, 10, replace=False)) for _ in range(4)]
-    model = CoherenceModel(topics=top, texts=texts, dictionary=Dictionary(texts), coherence="c_npmi",
-                           window_size=10, processes=1)
+    model = CoherenceModel(
+        topics=top, texts=texts, dictionary=Dictionary(texts), coherence="c_npmi", window_size=10, processes=1
+    )
     assert np.allclose(topic_npmi(top, texts), model.get_coherence_per_topic(), atol=1e-6)
 
 
@@ -130,8 +131,12 @@ def test_stability_matches_topics_whatever_their_order():
 
 # -- choosing k ---------------------------------------------------------------------------------------
 def test_choose_k_prefers_coherent_diverse_and_smaller():
-    rows = [{"k": 5, "npmi": 0.10, "diversity": 0.95}, {"k": 10, "npmi": 0.105, "diversity": 0.9},
-            {"k": 15, "npmi": 0.20, "diversity": 0.6}, {"k": 20, "npmi": 0.13, "diversity": 0.86}]
+    rows = [
+        {"k": 5, "npmi": 0.10, "diversity": 0.95},
+        {"k": 10, "npmi": 0.105, "diversity": 0.9},
+        {"k": 15, "npmi": 0.20, "diversity": 0.6},
+        {"k": 20, "npmi": 0.13, "diversity": 0.86},
+    ]
     k, reason = choose_k(rows)
     assert k == 20 and "0.130" in reason
     rows[3]["npmi"] = 0.109  # within the margin of k=5: the smaller k wins
@@ -139,14 +144,14 @@ def test_choose_k_prefers_coherent_diverse_and_smaller():
 
 
 @pytest.mark.parametrize("spec, expected", [("5:20:5", [5, 10, 15, 20]), ("3:5", [3, 4, 5]), ("8,4,6", [4, 6, 8])])
-def test_parse_range(spec, expected):
-    assert parse_range(spec) == expected
+def test_parse_k_range(spec, expected):
+    assert parse_k_range(spec) == expected
 
 
 @pytest.mark.parametrize("spec", ["five", "5:", "1:3", "20:5:5", "5:10:0"])
-def test_parse_range_rejects(spec):
+def test_parse_k_range_rejects(spec):
     with pytest.raises(topics.ParameterError, match="topics="):
-        parse_range(spec)
+        parse_k_range(spec)
 
 
 def test_tune_on_real_news_follows_its_rule(lee_records):
@@ -162,6 +167,18 @@ def test_tune_on_real_news_follows_its_rule(lee_records):
     assert errors == sorted(errors, reverse=True)  # more topics always reconstruct better
 
 
+def test_tune_vectorises_texts_as_fit_does(lee_records):
+    from topics.tune import vectorise
+
+    texts = [r["text"].strip() for r in lee_records[:120]]
+    X, vocabulary = vectorise(texts, min_df=2, max_df=0.5, extra_stop_words=["said"])
+    model = topics.fit(
+        texts, n_topics=4, min_df=2, max_df=0.5, extra_stop_words=["said"], keep_words=(), random_state=0
+    )
+    assert np.array_equal(vocabulary, model.vectorizer_.vocabulary_)
+    assert (model.doc_terms_ != X).nnz == 0
+
+
 def test_auto_topics_uses_the_tune_rule(newsgroup_records):
     articles = [Article(id=r["id"], text=r["text"]) for r in newsgroup_records[:120]]
     model = topics.TopicModel("auto").fit(articles)
@@ -172,8 +189,17 @@ def test_auto_topics_uses_the_tune_rule(newsgroup_records):
 # -- model.evaluate -----------------------------------------------------------------------------------
 def test_model_evaluate_reports_every_metric(sample_model):
     result = sample_model.evaluate(SAMPLE)
-    assert set(result) == {"n_topics", "npmi", "npmi_clean", "diversity", "n_clutter", "clutter_rate",
-                           "relative_error", "stability", "topics"}
+    assert set(result) == {
+        "n_topics",
+        "npmi",
+        "npmi_clean",
+        "diversity",
+        "n_clutter",
+        "clutter_rate",
+        "relative_error",
+        "stability",
+        "topics",
+    }
     assert result["n_topics"] == 10 and len(result["topics"]) == 10
     assert result["n_clutter"] == 0 and result["npmi_clean"] == result["npmi"]  # real ABC news: no clutter
     assert 0.05 < result["npmi"] < 0.5 and result["diversity"] >= 0.85
@@ -229,8 +255,11 @@ def with_boilerplate(records, every=5):
 
 def test_boilerplate_is_what_many_articles_repeat_word_for_word(lee_records):
     found = find_boilerplate(with_boilerplate(lee_records))
-    assert found == {"do you have a story you want to share with the daily planet", "here s how to reach us",
-                     "source planet wire services and news agencies"}
+    assert found == {
+        "do you have a story you want to share with the daily planet",
+        "here s how to reach us",
+        "source planet wire services and news agencies",
+    }
     assert find_boilerplate(r["text"] for r in lee_records) == frozenset()  # real news repeats no sentence
     # a repeated first line is a title or a thread's subject: content, not boilerplate
     titled = [f"The week in review from the Daily Planet\n{r['text']}" for r in lee_records[:50]]
@@ -240,7 +269,10 @@ def test_boilerplate_is_what_many_articles_repeat_word_for_word(lee_records):
 def test_stripping_boilerplate_keeps_articles_that_are_mostly_boilerplate():
     found = {"do you have a story you want to share with the daily planet"}
     text = "Floods hit the coast.\nRescuers saved 40 people from the roofs of their homes.\n" + PROMO
-    assert strip_boilerplate(text, found) == "Floods hit the coast.\nRescuers saved 40 people from the roofs of their homes.\nHere's how to reach us."
+    assert (
+        strip_boilerplate(text, found)
+        == "Floods hit the coast.\nRescuers saved 40 people from the roofs of their homes.\nHere's how to reach us."
+    )
     short = "Floods.\n" + PROMO  # a syndicated copy or a stub: stripping would leave almost nothing
     assert strip_boilerplate(short, found) == short
     probes = probe_words(found, [text, short, "The Daily Planet: a story in the planet's daily life."])
@@ -256,8 +288,10 @@ def test_fit_learns_boilerplate_and_queries_drop_it_too(lee_records, tmp_path):
     assert "planet" not in vocabulary and "wire services" not in vocabulary
     # the promo and the credit stand on consecutive lines: one span (a frequent last word may join it)
     spans = model.clutter()["spans"]
-    promo_and_credit = "do you have a story you want to share with the daily planet here s how to reach us " \
-                       "source planet wire services and news agencies"
+    promo_and_credit = (
+        "do you have a story you want to share with the daily planet here s how to reach us "
+        "source planet wire services and news agencies"
+    )
     assert spans and all(span.endswith(promo_and_credit) and len(span) <= len(promo_and_credit) + 10 for span in spans)
     loaded = topics.load(model.save(tmp_path / "m.joblib"))
     assert loaded.fit_info_["format_version"] == 3  # a reader of formats 1 and 2 would not cut the spans
@@ -295,7 +329,9 @@ def test_stop_words_do_not_push_words_out_of_each_others_window():
 def test_saved_model_analyses_queries_as_fitted(sample_model, sample_model_file):
     loaded = topics.load(sample_model_file)
     assert loaded.vectorizer_.analyzer.get_config() == sample_model.vectorizer_.analyzer.get_config()
-    assert loaded.vectorizer_.analyzer.clean and "bin laden" in loaded.vectorizer_.terms(range(loaded.components_.shape[1]))
+    assert loaded.vectorizer_.analyzer.clean and "bin laden" in loaded.vectorizer_.terms(
+        range(loaded.components_.shape[1])
+    )
     text = "Osama bin Laden was hiding in the Tora Bora mountains, Reuters said."
     assert np.allclose(loaded.transform(text), sample_model.transform(text))
 
@@ -305,10 +341,21 @@ def test_cli_evaluate_json(run_cli, sample_model_file):
     result = run_cli("evaluate", SAMPLE, "--model", sample_model_file, "--format", "json", "--no-stability")
     assert result.exit_code == 0, result.stderr
     data = result.json()
-    assert set(data) == {"n_topics", "npmi", "npmi_clean", "diversity", "n_clutter", "clutter_rate", "relative_error",
-                         "topics"}
-    assert set(data["topics"][0]) == {"id", "words", "npmi", "unique_words", "span_share", "source_share",
-                                      "stub_share", "clutter"} and len(data["topics"][0]["words"]) == 10
+    assert set(data) == {
+        "n_topics",
+        "npmi",
+        "npmi_clean",
+        "diversity",
+        "n_clutter",
+        "clutter_rate",
+        "relative_error",
+        "topics",
+    }
+    assert (
+        set(data["topics"][0])
+        == {"id", "words", "npmi", "unique_words", "span_share", "source_share", "stub_share", "clutter"}
+        and len(data["topics"][0]["words"]) == 10
+    )
 
 
 def test_cli_evaluate_table(run_cli, sample_model_file):
@@ -326,7 +373,15 @@ def test_cli_tune_json_and_table(run_cli):
     data = result.json()
     assert set(data) == {"rows", "chosen", "reason", "n_articles"} and data["n_articles"] == 351
     assert [r["k"] for r in data["rows"]] == [4, 8] and data["chosen"] in (4, 8)
-    assert set(data["rows"][0]) == {"k", "npmi", "npmi_clean", "n_clutter", "clutter_rate", "diversity", "relative_error"}
+    assert set(data["rows"][0]) == {
+        "k",
+        "npmi",
+        "npmi_clean",
+        "n_clutter",
+        "clutter_rate",
+        "diversity",
+        "relative_error",
+    }
     table = run_cli("tune", SAMPLE, "--topics", "4,8", "--jobs", 1)
     assert table.stdout.splitlines()[0].split() == ["k", "npmi", "diversity", "relative_error"]
     assert "<- chosen" in table.stdout and table.stdout.rstrip().endswith("NPMI.")
@@ -335,7 +390,10 @@ def test_cli_tune_json_and_table(run_cli):
 def test_cli_tune_bad_range_is_one_line_error(run_cli):
     result = run_cli("tune", SAMPLE, "--topics", "80:5")
     assert result.exit_code == 2
-    assert result.stderr.startswith("topics: error: topics='80:5' gives no number of topics") and result.stderr.count("\n") == 1
+    assert (
+        result.stderr.startswith("topics: error: topics='80:5' gives no number of topics")
+        and result.stderr.count("\n") == 1
+    )
 
 
 def test_cli_fit_auto(run_cli, tmp_path, newsgroup_records):

@@ -13,8 +13,9 @@ from topics.incremental import add_articles, match_topics
 
 
 def _articles(records, prefix=""):
-    return [Article(id=prefix + str(r["id"]), text=r["text"], title=r.get("title"), date=r.get("date"))
-            for r in records]
+    return [
+        Article(id=prefix + str(r["id"]), text=r["text"], title=r.get("title"), date=r.get("date")) for r in records
+    ]
 
 
 def _write_jsonl(path, records):
@@ -47,7 +48,9 @@ def test_added_articles_are_found_by_similar_at_once(model_file, newsgroup_recor
     assert len(topics.load(model_file).articles_) == 351
     model.save(model_file, force=True)
     again = topics.load(model_file)
-    assert [h.id for h in again.similar(text=batch[0].text, k=3)] == [h.id for h in model.similar(text=batch[0].text, k=3)]
+    assert [h.id for h in again.similar(text=batch[0].text, k=3)] == [
+        h.id for h in model.similar(text=batch[0].text, k=3)
+    ]
     assert again.fit_info_["adds"][0]["n_added"] == 40
 
 
@@ -58,8 +61,10 @@ def test_duplicate_ids_are_refused_then_replaced(model_file, lee_records):
     with pytest.raises(topics.CorpusError, match="duplicate article ids: 'x'"):
         model.add([Article(id="x", text="rain in Sydney"), Article(id="x", text="more rain")])
     assert len(model.articles_) == 351
-    changed = [dict(r, text="Bushfires burn near Canberra. Firefighters battle bushfires and strong winds.")
-               for r in lee_records[:3]]
+    changed = [
+        dict(r, text="Bushfires burn near Canberra. Firefighters battle bushfires and strong winds.")
+        for r in lee_records[:3]
+    ]
     report = model.add(_articles(changed), replace=True)
     assert (report.n_added, report.n_replaced, len(model.articles_)) == (3, 3, 351)
     ids = list(model.articles_.ids)
@@ -69,8 +74,8 @@ def test_duplicate_ids_are_refused_then_replaced(model_file, lee_records):
 
 
 def test_drift_flags_a_foreign_batch_but_not_more_of_the_same(sample_model, lee_records, newsgroup_records):
-    same = add_articles(sample_model, _articles(lee_records[:60], prefix="again-"))[1]
-    foreign = add_articles(sample_model, _articles(newsgroup_records))[1]
+    same = add_articles(sample_model.state_, _articles(lee_records[:60], prefix="again-"), sample_model.get_params())[1]
+    foreign = add_articles(sample_model.state_, _articles(newsgroup_records), sample_model.get_params())[1]
     for report in (same, foreign):
         assert report.fitted_relative_error == sample_model.fit_info_["relative_error"] > 0
         assert 0 < report.relative_error <= 1 and report.error_ratio > 0
@@ -82,8 +87,9 @@ def test_drift_flags_a_foreign_batch_but_not_more_of_the_same(sample_model, lee_
     assert "another kind of text" in foreign.reasons[0] and "outside the vocabulary" in foreign.reasons[1]
 
 
-def test_cli_add_replaces_the_file_atomically_and_info_shows_history(run_cli, model_file, tmp_path,
-                                                                     newsgroup_records, monkeypatch):
+def test_cli_add_replaces_the_file_atomically_and_info_shows_history(
+    run_cli, model_file, tmp_path, newsgroup_records, monkeypatch
+):
     batch = _write_jsonl(tmp_path / "new.jsonl", newsgroup_records[:50])
     result = run_cli("add", batch, "--model", model_file, "--format", "json")
     assert result.exit_code == 0, result.stderr
@@ -106,7 +112,7 @@ def test_cli_add_replaces_the_file_atomically_and_info_shows_history(run_cli, mo
     monkeypatch.setattr(store, "_append_footer", broken_footer)
     failed = run_cli("add", batch, "--model", model_file, "--replace")
     assert failed.exit_code == 2 and "No space left on device" in failed.stderr
-    assert model_file.read_bytes() == before                       # old file intact after failed adds
+    assert model_file.read_bytes() == before  # old file intact after failed adds
     assert sorted(p.name for p in tmp_path.iterdir()) == [".model.joblib.lock", "model.joblib", "new.jsonl"]
     monkeypatch.undo()
 
@@ -151,17 +157,30 @@ def test_dask_cluster_gives_the_same_model_as_local(tmp_path, run_cli, newsgroup
 
     corpus = NEWSGROUPS
     local = topics.fit(corpus, n_topics=6, random_state=3)
-    local_report = add_articles(local, _articles(newsgroup_records[:40], prefix="n-"))[1]
+    local_report = add_articles(local.state_, _articles(newsgroup_records[:40], prefix="n-"), local.get_params())[1]
     # Threads, not processes: on 2 cores a process cluster takes seconds to start; the tasks still go
     # through the scheduler, the joblib Dask backend and (de)serialisation.
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster:
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
         with use_scheduler(cluster.scheduler_address) as client, distributed.get_task_stream(client) as stream:
             on_dask = topics.fit(corpus, n_topics=6, random_state=3)
-            dask_report = add_articles(on_dask, _articles(newsgroup_records[:40], prefix="n-"))[1]
-        assert len(stream.data) >= 4                       # the chunks really ran on the cluster
-        result = run_cli("fit", corpus, "--topics", 6, "--seed", 3, "--model", tmp_path / "m.joblib",
-                         "--scheduler", cluster.scheduler_address)
+            dask_report = add_articles(
+                on_dask.state_, _articles(newsgroup_records[:40], prefix="n-"), on_dask.get_params()
+            )[1]
+        assert len(stream.data) >= 4  # the chunks really ran on the cluster
+        result = run_cli(
+            "fit",
+            corpus,
+            "--topics",
+            6,
+            "--seed",
+            3,
+            "--model",
+            tmp_path / "m.joblib",
+            "--scheduler",
+            cluster.scheduler_address,
+        )
         assert result.exit_code == 0, result.stderr
     assert np.array_equal(local.vectorizer_.vocabulary_, on_dask.vectorizer_.vocabulary_)
     assert np.allclose(local.components_, on_dask.components_, atol=1e-6)

@@ -54,7 +54,7 @@ def test_stored_text_as_query_finds_itself_with_score_one(sample_model, lee_reco
 
 
 def test_exact_duplicate_is_listed_only_on_request_and_query_never(lee_records):
-    articles = lee_subset(lee_records, 60) + [topics.Article(id="copy", text=lee_records[5]["text"])]
+    articles = [*lee_subset(lee_records, 60), topics.Article(id="copy", text=lee_records[5]["text"])]
     model = topics.fit(articles, n_topics=5)
     hits = model.similar(id=lee_records[5]["id"], k=3, keep_duplicates=True)
     assert hits[0].id == "copy" and hits[0].score == pytest.approx(1.0, abs=1e-5)
@@ -82,23 +82,29 @@ def test_transform_shape_and_stored_rows(sample_model, lee_records):
     np.testing.assert_allclose(W[0], sample_model.doc_topics_[row], atol=1e-5)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"id": "no-such-id"}, "no article with id 'no-such-id'"),
-    ({"text": "   "}, "query text is empty"),
-    ({"text": "the and of it was"}, "no words the model knows"),
-    ({}, "exactly one of"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"id": "no-such-id"}, "no article with id 'no-such-id'"),
+        ({"text": "   "}, "query text is empty"),
+        ({"text": "the and of it was"}, "no words the model knows"),
+        ({}, "exactly one of"),
+    ],
+)
 def test_bad_queries_get_clear_errors(sample_model, kwargs, message):
     with pytest.raises(QueryError, match=message):
         sample_model.similar(**kwargs)
 
 
-@pytest.mark.parametrize("params, message", [
-    ({"n_topics": 0}, "n_topics=0 is not allowed"),
-    ({"min_df": -1}, "min_df=-1 is not allowed"),
-    ({"topic_weight": 1.5}, "topic_weight=1.5 is not allowed"),
-    ({"ngram_max": 3}, "ngram_max=3 is not allowed; use 1 or 2"),
-])
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"n_topics": 0}, "n_topics=0 is not allowed"),
+        ({"min_df": -1}, "min_df=-1 is not allowed"),
+        ({"topic_weight": 1.5}, "topic_weight=1.5 is not allowed"),
+        ({"ngram_max": 3}, "ngram_max=3 is not allowed; use 1 or 2"),
+    ],
+)
 def test_bad_parameters_name_the_parameter(params, message):
     with pytest.raises(ParameterError, match=message):
         topics.TopicModel(**params).fit(SAMPLE)
@@ -170,9 +176,11 @@ def test_analyzer_terms_equal_its_clauses_words_and_pairs(lee_records, newsgroup
     from collections import Counter
     from itertools import pairwise
 
-    tricky = ("From: a@b.org\nSubject: Re: Space\n\nIn article <1@x.edu> bob writes:\n> quoted line\n"
-              "By Jane Smith\nLONDON (Reuters) - Don't stop: it's Bob's well-known car — they're here, "
-              "see http://x.com/a?b=c or WWW.Foo.org; mail me@x.org. x y zz\n--\nsignature words")
+    tricky = (
+        "From: a@b.org\nSubject: Re: Space\n\nIn article <1@x.edu> bob writes:\n> quoted line\n"
+        "By Jane Smith\nLONDON (Reuters) - Don't stop: it's Bob's well-known car — they're here, "
+        "see http://x.com/a?b=c or WWW.Foo.org; mail me@x.org. x y zz\n--\nsignature words"
+    )
     texts = [r["text"] for r in lee_records + newsgroup_records] + [tricky, "", "...", "a b c"]
     for clean in (True, False):
         for ngram_max in (1, 2):

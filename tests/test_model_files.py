@@ -100,9 +100,9 @@ def forge(template: Path, payload: bytes) -> bytes:
     """A file with an attacker's payload and the template's footer, with size and CRC-32s fixed up."""
     data = template.read_bytes()
     length = struct.unpack("<Q", data[-16:-8])[0]
-    footer = json.loads(data[-16 - length:-16])
+    footer = json.loads(data[-16 - length : -16])
     block = footer["crc32_block_bytes"]
-    blocks = [zlib.crc32(payload[i:i + block]) for i in range(0, len(payload), block)]
+    blocks = [zlib.crc32(payload[i : i + block]) for i in range(0, len(payload), block)]
     footer.update(payload_bytes=len(payload), crc32=zlib.crc32(payload), crc32_blocks=blocks)
     encoded = json.dumps(footer).encode()
     return payload + encoded + struct.pack("<Q8s", len(encoded), b"TPCSEND1")
@@ -130,8 +130,11 @@ def test_a_signed_model_with_a_replaced_payload_is_refused_before_unpickling(hos
 
 def test_without_a_key_a_hostile_payload_still_cannot_run_code(hostile):
     path, _, marker = hostile
-    with pytest.raises(ModelFileError, match=r"could not be read \(UnpicklingError: it names io.open, "
-                                             r"which a topics model never holds\)"):
+    with pytest.raises(
+        ModelFileError,
+        match=r"could not be read \(UnpicklingError: it names io.open, "
+        r"which a topics model never holds\)",
+    ):
         topics.load(path)
     assert not marker.exists()
     import joblib
@@ -158,5 +161,6 @@ def test_the_cli_refuses_hostile_files_in_one_line(run_cli, hostile, monkeypatch
     monkeypatch.setenv("TOPICS_MODEL_KEY", key.decode())
     result = run_cli("similar", "--text", "rain", "--model", path)
     assert result.exit_code == 2 and result.stderr == (
-        f"topics: error: {path} was changed after it was signed, or the key is wrong: refusing to load it\n")
+        f"topics: error: {path} was changed after it was signed, or the key is wrong: refusing to load it\n"
+    )
     assert not marker.exists()

@@ -57,8 +57,14 @@ def test_sigint_while_fit_reads_keeps_the_previous_model(tmp_path, lee_records, 
     before = previous_model.read_bytes()
     fifo = tmp_path / "news.jsonl"
     os.mkfifo(fifo)
-    process = subprocess.Popen(topics_cmd("fit", "news.jsonl", "--model", "m.joblib", "--force", "--topics", "3"),
-                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env())
+    process = subprocess.Popen(
+        topics_cmd("fit", "news.jsonl", "--model", "m.joblib", "--force", "--topics", "3"),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env(),
+    )
     try:
         with open(fifo, "w", encoding="utf-8") as writer:  # blocks until `topics fit` opens the corpus
             writer.write("".join(json.dumps(r) + "\n" for r in lee_records[:100]))
@@ -78,8 +84,14 @@ def test_sigint_while_saving_leaves_old_or_new_model_never_half(tmp_path, lee_re
     must be complete; otherwise the previous one must be byte-identical. Never a temporary file."""
     before = previous_model.read_bytes()
     write_jsonl(tmp_path / "news.jsonl", lee_records)
-    process = subprocess.Popen(topics_cmd("fit", "news.jsonl", "--model", "m.joblib", "--force", "--topics", "4"),
-                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env())
+    process = subprocess.Popen(
+        topics_cmd("fit", "news.jsonl", "--model", "m.joblib", "--force", "--topics", "4"),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env(),
+    )
     try:
         deadline = time.monotonic() + 90
         while process.poll() is None and not temp_files(tmp_path) and time.monotonic() < deadline:
@@ -105,8 +117,14 @@ def test_sigint_after_the_model_is_saved_is_ignored(tmp_path, lee_records, previ
     """Ctrl-C once "Saved ..." is printed can stop nothing: exit 0, no traceback, the new model in place.
     (It used to say "interrupted; nothing was written", or die in the interpreter's teardown.)"""
     write_jsonl(tmp_path / "news.jsonl", lee_records[:60])
-    process = subprocess.Popen(topics_cmd("fit", "news.jsonl", "--model", "m.joblib", "--force", "--topics", "3"),
-                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env())
+    process = subprocess.Popen(
+        topics_cmd("fit", "news.jsonl", "--model", "m.joblib", "--force", "--topics", "3"),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env(),
+    )
     try:
         lines = []
         for line in process.stdout:
@@ -114,7 +132,7 @@ def test_sigint_after_the_model_is_saved_is_ignored(tmp_path, lee_records, previ
             if line.startswith("Saved"):
                 process.send_signal(signal.SIGINT)
                 break
-        rest, stderr = process.communicate(timeout=60)
+        _, stderr = process.communicate(timeout=60)
     finally:
         process.kill()
     assert (process.returncode, stderr) == (0, ""), stderr
@@ -124,7 +142,8 @@ def test_sigint_after_the_model_is_saved_is_ignored(tmp_path, lee_records, previ
 
 # -- concurrent use ---------------------------------------------------------------------------------------
 QUERY = "Palestinian suicide bombing in Israel"
-READER = textwrap.dedent("""
+READER = (
+    textwrap.dedent("""
     import json, sys, time
     import topics
     path, stop = sys.argv[1], sys.argv[2]
@@ -135,7 +154,9 @@ READER = textwrap.dedent("""
         model = topics.load(path)
         hits = model.similar(text=%r, k=5)
         print(json.dumps([len(model.articles_), [[h.id, round(h.score, 6)] for h in hits]]), flush=True)
-""") % QUERY
+""")
+    % QUERY
+)
 WRITER = textwrap.dedent("""
     import sys, topics
     a, b, path, n = topics.load(sys.argv[1]), topics.load(sys.argv[2]), sys.argv[3], int(sys.argv[4])
@@ -159,31 +180,52 @@ def test_queries_while_the_model_is_replaced_see_old_or_new_never_a_mixture(tmp_
     assert len(expected) == 2
 
     stop = tmp_path / "stop"
-    readers = [subprocess.Popen([sys.executable, "-c", READER, "m.joblib", "stop"], cwd=tmp_path, env=env(),
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    readers = [
+        subprocess.Popen(
+            [sys.executable, "-c", READER, "m.joblib", "stop"],
+            cwd=tmp_path,
+            env=env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
     cli_readers = []
     try:
         # Replace the model with a real `topics fit --force`, then with many quick saves of A and B.
         for corpus in ("b.jsonl",):
             run(tmp_path, "fit", corpus, "--model", "m.joblib", "--force", "--topics", "3", "--quiet")
-            cli_readers.append(subprocess.Popen(topics_cmd("similar", "--text", QUERY, "--top", "5", "--format", "json",
-                                                           "--model", "m.joblib"),
-                                                cwd=tmp_path, env=env(), stdout=subprocess.PIPE,
-                                                stderr=subprocess.PIPE, text=True))
-        writer = subprocess.run([sys.executable, "-c", WRITER, "a.joblib", "b.joblib", "m.joblib", "20"],
-                                cwd=tmp_path, env=env(), capture_output=True, text=True, timeout=120)
+            cli_readers.append(
+                subprocess.Popen(
+                    topics_cmd("similar", "--text", QUERY, "--top", "5", "--format", "json", "--model", "m.joblib"),
+                    cwd=tmp_path,
+                    env=env(),
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+            )
+        writer = subprocess.run(
+            [sys.executable, "-c", WRITER, "a.joblib", "b.joblib", "m.joblib", "20"],
+            cwd=tmp_path,
+            env=env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert writer.returncode == 0, writer.stderr
     finally:
         stop.touch()
         outputs = [p.communicate(timeout=120) for p in readers + cli_readers]
     seen = set()
-    for process, (stdout, stderr) in zip(readers, outputs):
+    for process, (stdout, stderr) in zip(readers, outputs[: len(readers)], strict=True):
         assert process.returncode == 0 and stderr == "", stderr
         lines = stdout.splitlines()
         assert len(lines) >= 3
         seen |= set(lines)
     assert seen <= expected  # every query answered by the old or the new model, whole
-    for process, (stdout, stderr) in zip(cli_readers, outputs[len(readers):]):
+    for process, (stdout, stderr) in zip(cli_readers, outputs[len(readers) :], strict=True):
         assert process.returncode == 0 and stderr == "", stderr
         hits = [[h["id"], h["score"]] for h in json.loads(stdout)["results"]]
         assert hits in ([[i, round(s, 6)] for i, s in answer(m)[1]] for m in (model_a, model_b))
@@ -201,8 +243,17 @@ def test_queries_while_articles_are_added_see_old_or_new_never_a_mixture(tmp_pat
     assert len(expected) == 2  # the added articles change the answer
 
     stop = tmp_path / "stop"
-    readers = [subprocess.Popen([sys.executable, "-c", READER, "m.joblib", "stop"], cwd=tmp_path, env=env(),
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    readers = [
+        subprocess.Popen(
+            [sys.executable, "-c", READER, "m.joblib", "stop"],
+            cwd=tmp_path,
+            env=env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
     try:
         # A real `topics add`, then re-adding the same articles with --replace, while the readers query.
         run(tmp_path, "add", "c.jsonl", "--model", "m.joblib")
@@ -212,7 +263,7 @@ def test_queries_while_articles_are_added_see_old_or_new_never_a_mixture(tmp_pat
         stop.touch()
         outputs = [p.communicate(timeout=120) for p in readers]
     seen = set()
-    for process, (stdout, stderr) in zip(readers, outputs):
+    for process, (stdout, stderr) in zip(readers, outputs, strict=True):
         assert process.returncode == 0 and stderr == "", stderr
         seen |= set(stdout.splitlines())
     assert seen <= expected  # every query answered by the model before or after an add, whole
@@ -226,13 +277,19 @@ def test_same_corpus_parameters_and_seed_give_identical_answers_across_processes
     for folder in folders:
         folder.mkdir()
         write_jsonl(folder / "news.jsonl", lee_records[:80])
-    steps = [("fit", "news.jsonl", "--model", "m.joblib", "--topics", "6", "--seed", "7", "--quiet"),
-             ("summary", "--model", "m.joblib", "--format", "json"),
-             ("similar", lee_records[3]["id"], "--model", "m.joblib", "--format", "json")]
+    steps = [
+        ("fit", "news.jsonl", "--model", "m.joblib", "--topics", "6", "--seed", "7", "--quiet"),
+        ("summary", "--model", "m.joblib", "--format", "json"),
+        ("similar", lee_records[3]["id"], "--model", "m.joblib", "--format", "json"),
+    ]
     outputs = {folder: [] for folder in folders}
     for step in steps:  # both runs side by side, each step in a fresh process
-        processes = {f: subprocess.Popen(topics_cmd(*step), cwd=f, env=env(), stdout=subprocess.PIPE,
-                                         stderr=subprocess.PIPE, text=True) for f in folders}
+        processes = {
+            f: subprocess.Popen(
+                topics_cmd(*step), cwd=f, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
+            for f in folders
+        }
         for folder, process in processes.items():
             stdout, stderr = process.communicate(timeout=120)
             assert process.returncode == 0, stderr

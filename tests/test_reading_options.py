@@ -5,6 +5,7 @@ Every file is real news text written under tmp_path; the CLI runs in-process exc
 impossible (a FIFO), which runs in a subprocess with a timeout.
 """
 
+import contextlib
 import csv
 import gzip
 import json
@@ -28,9 +29,16 @@ def write_csv(path: Path, records, start=0, columns=("url", "headline", "publish
         writer = csv.writer(f)
         writer.writerow(columns)
         for i, r in enumerate(records, start):
-            row = {"url": f"https://abc.net.au/{r['id']}", "headline": f"Story {i}",
-                   "published": f"2001-{1 + i // 28 % 12:02d}-{1 + i % 28:02d}", "body": r["text"], "id": r["id"],
-                   "text": r["text"], "title": f"Story {i}", "date": f"2001-01-{1 + i % 28:02d}"}
+            row = {
+                "url": f"https://abc.net.au/{r['id']}",
+                "headline": f"Story {i}",
+                "published": f"2001-{1 + i // 28 % 12:02d}-{1 + i % 28:02d}",
+                "body": r["text"],
+                "id": r["id"],
+                "text": r["text"],
+                "title": f"Story {i}",
+                "date": f"2001-01-{1 + i % 28:02d}",
+            }
             writer.writerow([row[c] for c in columns])
     return path
 
@@ -38,7 +46,7 @@ def write_csv(path: Path, records, start=0, columns=("url", "headline", "publish
 def one_line_error(result) -> str:
     assert result.exit_code == 2, (result.stdout, result.stderr)
     assert result.stderr.startswith("topics: error: ") and result.stderr.count("\n") == 1, result.stderr
-    return result.stderr[len("topics: error: "):-1]
+    return result.stderr[len("topics: error: ") : -1]
 
 
 @pytest.fixture
@@ -46,8 +54,22 @@ def csv_model(run_cli, tmp_path, lee_records):
     """A model fitted from CSV with every field renamed; news.csv (200 articles) and more.csv (60) beside it."""
     write_csv(tmp_path / "news.csv", lee_records[:200])
     write_csv(tmp_path / "more.csv", lee_records[200:260], start=200)
-    result = run_cli("fit", "news.csv", "--text-field", "body", "--id-field", "url", "--title-field", "headline",
-                     "--date-field", "published", "--topics", 5, "-m", "m.joblib")
+    result = run_cli(
+        "fit",
+        "news.csv",
+        "--text-field",
+        "body",
+        "--id-field",
+        "url",
+        "--title-field",
+        "headline",
+        "--date-field",
+        "published",
+        "--topics",
+        5,
+        "-m",
+        "m.joblib",
+    )
     assert result.exit_code == 0, result.stderr
     return tmp_path / "m.joblib"
 
@@ -55,9 +77,14 @@ def csv_model(run_cli, tmp_path, lee_records):
 # -- class 2: the model keeps how its archive was read --------------------------------------------------
 def test_the_model_keeps_its_reading_options(csv_model):
     model = topics.load(csv_model)
-    assert model.fit_info_["reading"] == {"format": "auto", "text_field": "body", "id_field": "url",
-                                          "title_field": "headline", "date_field": "published",
-                                          "skip_bad_lines": False}
+    assert model.fit_info_["reading"] == {
+        "format": "auto",
+        "text_field": "body",
+        "id_field": "url",
+        "title_field": "headline",
+        "date_field": "published",
+        "skip_bad_lines": False,
+    }
     assert model.articles_.ids[0] == "https://abc.net.au/lee-bg-000"
 
 
@@ -92,7 +119,7 @@ def test_options_given_to_add_replace_the_stored_ones(run_cli, tmp_path, lee_rec
     assert result.stdout.startswith("Added 10 articles")
     model = topics.load("m.joblib")
     assert model.row_of("lee-bg-065") >= 60
-    assert model.fit_info_["reading"]["text_field"] == "text"     # what the archive was fitted with stays
+    assert model.fit_info_["reading"]["text_field"] == "text"  # what the archive was fitted with stays
 
 
 def test_evaluate_reads_as_the_model_was_fitted(run_cli, csv_model):
@@ -100,7 +127,7 @@ def test_evaluate_reads_as_the_model_was_fitted(run_cli, csv_model):
     assert result.exit_code == 0, result.stderr
     assert result.json()["n_topics"] == 5
     model = topics.load(csv_model)
-    assert model.evaluate(stability=False)["n_topics"] == 5        # re-reads its sources the same way
+    assert model.evaluate(stability=False)["n_topics"] == 5  # re-reads its sources the same way
 
 
 def test_refit_through_the_library_keeps_the_reading(tmp_path, lee_records):
@@ -111,13 +138,13 @@ def test_refit_through_the_library_keeps_the_reading(tmp_path, lee_records):
     report = loaded.refit(path)
     assert report.n_missing == 0 and loaded.articles_.date(0) == "2001-01-01"
     report = loaded.refit([topics.Article(id=f"x{i}", text=r["text"]) for i, r in enumerate(lee_records[:40])])
-    assert loaded.fit_info_["reading"]["text_field"] == "body"    # in-memory articles: the files' reading stays
+    assert loaded.fit_info_["reading"]["text_field"] == "body"  # in-memory articles: the files' reading stays
 
 
 def test_a_model_without_stored_reading_reads_with_the_defaults(run_cli, tmp_path, lee_records):
     (tmp_path / "news.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lee_records[:60]), encoding="utf-8")
     model = topics.fit(tmp_path / "news.jsonl", 3)
-    del model.fit_info_["reading"]                               # as saved before models kept it
+    del model.fit_info_["reading"]  # as saved before models kept it
     model.save(tmp_path / "old.joblib")
     (tmp_path / "more.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lee_records[60:70]), encoding="utf-8")
     result = run_cli("add", "more.jsonl", "-m", "old.joblib")
@@ -137,13 +164,16 @@ def test_input_format_has_its_own_name_and_format_is_output_everywhere(run_cli, 
         options = {o for p in cli.commands[command].params for o in p.opts}
         assert "--input-format" in options
         fmt = next(p for p in cli.commands[command].params if "--format" in p.opts)
-        assert "text" not in fmt.type.choices and "table" in fmt.type.choices   # output, never input
+        assert "text" not in fmt.type.choices and "table" in fmt.type.choices  # output, never input
 
 
 def test_every_reading_command_has_the_same_reading_options():
     def reading(command):
-        return {p.name: (tuple(p.opts), type(p.type).__name__) for p in cli.commands[command].params
-                if p.name in {"input_format", "text_field", "id_field", "title_field", "date_field", "skip_bad_lines"}}
+        return {
+            p.name: (tuple(p.opts), type(p.type).__name__)
+            for p in cli.commands[command].params
+            if p.name in {"input_format", "text_field", "id_field", "title_field", "date_field", "skip_bad_lines"}
+        }
 
     fit = reading("fit")
     assert len(fit) == 6
@@ -201,8 +231,9 @@ def test_an_unclosed_quote_in_a_csv_without_id_or_date_column(tmp_path, lee_reco
     assert [line for _, line, _ in corpus.stats.bad_lines] == [6]
 
 
-@pytest.mark.parametrize("columns", [("id", "title", "date", "label", "text"), ("title", "text"), ("label", "text"),
-                                     ("text",)])
+@pytest.mark.parametrize(
+    "columns", [("id", "title", "date", "label", "text"), ("title", "text"), ("label", "text"), ("text",)]
+)
 @pytest.mark.parametrize("source", [NEWSGROUPS, WIKIPEDIA_LISTS], ids=["newsgroups", "wikipedia"])
 def test_real_multi_line_csv_fields_are_not_taken_for_unclosed_quotes(tmp_path, source, columns):
     """Usenet posts with headers and quoted replies (up to 676 lines), Wikipedia lists ("* Alien (band), ...")."""
@@ -232,12 +263,12 @@ def odd_folder(root: Path, records) -> Path:
     (root / "elsewhere").mkdir()
     for r in records[6:8]:
         (root / "elsewhere" / f"{r['id']}.txt").write_text(r["text"], encoding="utf-8")
-    os.symlink(root / "elsewhere", archive / "linked")               # followed
-    os.symlink(archive, archive / "2001" / "loop")                    # a loop: skipped
-    os.symlink(archive / "missing.txt", archive / "broken.txt")       # broken: skipped
-    os.symlink("self.txt", archive / "self.txt")                      # points at itself: skipped
+    os.symlink(root / "elsewhere", archive / "linked")  # followed
+    os.symlink(archive, archive / "2001" / "loop")  # a loop: skipped
+    os.symlink(archive / "missing.txt", archive / "broken.txt")  # broken: skipped
+    os.symlink("self.txt", archive / "self.txt")  # points at itself: skipped
     os.symlink(archive / "2001" / f"{records[0]['id']}.txt", archive / "latest.txt")  # a file read twice
-    os.mkfifo(archive / "pipe.txt")                                    # never opened: reading it would block
+    os.mkfifo(archive / "pipe.txt")  # never opened: reading it would block
     (archive / ".DS_Store").write_bytes(b"\x00\x01")
     return archive
 
@@ -245,13 +276,17 @@ def odd_folder(root: Path, records) -> Path:
 def test_odd_folder_entries_are_skipped_and_counted_never_hang(tmp_path, lee_records):
     archive = odd_folder(tmp_path, lee_records)
     sock = socket.socket(socket.AF_UNIX)
-    try:
+    with contextlib.suppress(OSError):  # a path too long for a socket name: the other entries still count
         sock.bind(str(archive / "server.sock"))
-    except OSError:  # a path too long for a socket name: the other entries still count
-        pass
-    result = subprocess.run([sys.executable, "-m", "topics.cli", "fit", "archive", "--topics", "2", "--min-df", "1"],
-                            cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    result = subprocess.run(
+        [sys.executable, "-m", "topics.cli", "fit", "archive", "--topics", "2", "--min-df", "1"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     sock.close()
     assert result.returncode == 0, result.stderr
     assert "Fitted 8 articles" in result.stdout
@@ -296,7 +331,7 @@ def test_unreadable_files_and_folders_in_a_folder_are_skipped_and_counted(tmp_pa
             assert len(list(corpus)) == 4
         assert corpus.stats.unreadable_skipped == 2
         assert "2 unreadable files or folders skipped" in corpus.stats.describe()
-        with pytest.raises(CorpusError, match="no permission to read .*private.jsonl"):
+        with pytest.raises(CorpusError, match=r"no permission to read .*private\.jsonl"):
             list(read_corpus(archive / "private.jsonl"))  # named directly: an error, not a skip
     finally:
         (archive / "locked").chmod(0o755)
@@ -304,8 +339,10 @@ def test_unreadable_files_and_folders_in_a_folder_are_skipped_and_counted(tmp_pa
 
 
 def test_ids_from_file_names_never_clash(tmp_path, run_cli):
-    for folder, text in (("a", "Floods swamp the river town after heavy rain"),
-                         ("b", "Bushfires threaten homes near Sydney")):
+    for folder, text in (
+        ("a", "Floods swamp the river town after heavy rain"),
+        ("b", "Bushfires threaten homes near Sydney"),
+    ):
         (tmp_path / folder).mkdir()
         (tmp_path / folder / "story.txt").write_text(text, encoding="utf-8")
         (tmp_path / folder / "news.txt").write_text(f"{text}.\nMore {text.lower()}.\n", encoding="utf-8")

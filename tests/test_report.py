@@ -14,8 +14,16 @@ from conftest import SAMPLE
 import topics
 from topics.report import render_report
 
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +41,7 @@ def test_report_has_every_topic_and_no_external_assets(report_file, dated_model)
         assert f'id="topic-{t.id}"' in page and html.escape(t.label) in page
         for a in t.articles:
             assert html.escape(a["title"]) in page
-    assert page.count("<svg") == 6 and page.count("<polyline") >= 6   # one trend chart per topic
+    assert page.count("<svg") == 6 and page.count("<polyline") >= 6  # one trend chart per topic
     # besides 5 representatives per topic, every article with topic weight is listed under the topic it leads
     n_led = int((np.asarray(dated_model.doc_topics_).sum(axis=1) > 0).sum())
     assert page.count('<li class="article"') == 6 * 5 + n_led
@@ -49,8 +57,11 @@ def test_report_escapes_names_and_handles_undated_archives(sample_model, tmp_pat
     page = render_report(model)
     assert "<script>alert" not in page and "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; co" in page
     assert "1 dated article, charts by month" in page
-    lee = topics.fit([f"bushfire report number {i} from the coast" if i % 2 else f"cricket test match {i} today"
-                      for i in range(12)], n_topics=2, random_state=0)
+    lee = topics.fit(
+        [f"bushfire report number {i} from the coast" if i % 2 else f"cricket test match {i} today" for i in range(12)],
+        n_topics=2,
+        random_state=0,
+    )
     undated = render_report(lee)
     assert "no article has a date, so there are no trend charts" in undated and "<svg" not in undated
 
@@ -64,8 +75,8 @@ def test_a_failed_report_write_keeps_the_old_report_and_leaves_no_temporary_file
     def disk_full(src, dst):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("topics.report.os.replace", disk_full)
-    with pytest.raises(topics.TopicsError, match="cannot write the report to .*r.html: No space left on device"):
+    monkeypatch.setattr("topics.files.os.replace", disk_full)
+    with pytest.raises(topics.TopicsError, match=r"cannot write the report to .*r\.html: No space left on device"):
         write_report(dated_model, path, max_titles=3)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["r.html"]
@@ -94,9 +105,22 @@ def _chromium():
 def _run_chromium(tmp_path, *args):
     """Run headless Chromium with a fresh profile; returns (stdout, console lines from the page)."""
     profile = tmp_path / f"profile-{len(list(tmp_path.glob('profile-*')))}"
-    proc = subprocess.run([_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--enable-logging=stderr",
-                           "--v=0", "--virtual-time-budget=3000", *args],
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False)
+    proc = subprocess.run(
+        [
+            _chromium(),
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={profile}",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--virtual-time-budget=3000",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return proc.stdout, [line for line in proc.stderr.splitlines() if ":CONSOLE" in line]
 
@@ -114,7 +138,7 @@ def test_console_capture_sees_page_errors(tmp_path):
 def test_report_in_headless_chromium(report_file, dated_model, tmp_path):
     dom, console = _run_chromium(tmp_path, "--dump-dom", report_file.as_uri())
     assert console == []
-    assert 'data-ready="1"' in dom                      # the page script ran to its end
+    assert 'data-ready="1"' in dom  # the page script ran to its end
     assert len(re.findall(r'<section class="topic"', dom)) == 6
     assert '<p id="count">6 topics</p>' in dom
 
@@ -125,9 +149,13 @@ def test_report_in_headless_chromium(report_file, dated_model, tmp_path):
     led_titles = {t.id: [] for t in summary}
     for row in np.flatnonzero(W.sum(axis=1) > 0):
         led_titles[int(W[row].argmax())].append(dated_model.articles_.titles[row].lower())
-    expected = [t.id for t in summary if word in " ".join([t.label, *t.words]).lower()
-                or any(word in (a["title"] or "").lower() for a in t.articles)
-                or any(word in title for title in led_titles[t.id])]
+    expected = [
+        t.id
+        for t in summary
+        if word in " ".join([t.label, *t.words]).lower()
+        or any(word in (a["title"] or "").lower() for a in t.articles)
+        or any(word in title for title in led_titles[t.id])
+    ]
     assert 0 < len(expected) < 6
     dom, console = _run_chromium(tmp_path, "--dump-dom", report_file.as_uri() + f"#q={word}")
     assert console == []
@@ -135,9 +163,12 @@ def test_report_in_headless_chromium(report_file, dated_model, tmp_path):
     hidden = [int(i) for i in re.findall(r'<section class="topic hidden" id="topic-(\d+)"', dom)]
     assert sorted(shown) == sorted(expected) and len(shown) + len(hidden) == 6
     assert f'"{word}": {len(expected)} topics' in dom
-    assert dom.count("<details class=\"all\" open") == sum(  # the full lists open where they hold a match
-        1 for t in expected if word not in " ".join([summary[t].label, *summary[t].words]).lower()
-        and any(word in title for title in led_titles[t]))
+    assert dom.count('<details class="all" open') == sum(  # the full lists open where they hold a match
+        1
+        for t in expected
+        if word not in " ".join([summary[t].label, *summary[t].words]).lower()
+        and any(word in title for title in led_titles[t])
+    )
 
     shot = tmp_path / "report.png"
     _run_chromium(tmp_path, f"--screenshot={shot}", "--window-size=1280,900", report_file.as_uri())
@@ -156,7 +187,7 @@ def test_plots_from_the_cli(run_cli, dated_model_file, tmp_path):
 
 
 def test_missing_matplotlib_is_one_clear_line(run_cli, dated_model_file, monkeypatch):
-    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)   # import fails as if not installed
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)  # import fails as if not installed
     out = run_cli("trends", "-m", dated_model_file, "--plot", "t.png")
     assert out.exit_code == 2
     assert out.stderr == "topics: error: plots need matplotlib: pip install 'topics[plot]'\n"
@@ -167,7 +198,7 @@ def _assert_not_blank(png):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     pixels = image[..., :3].reshape(-1, 3)
     assert image.shape[0] > 100 and image.shape[1] > 100
-    assert len(np.unique(np.round(pixels * 255).astype(np.uint8), axis=0)) > 20   # not one flat colour
+    assert len(np.unique(np.round(pixels * 255).astype(np.uint8), axis=0)) > 20  # not one flat colour
 
 
 def _saved(model, tmp_path):

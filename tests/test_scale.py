@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 import topics
+from topics.evaluate import relative_error
 from topics.index import top_k, unit_rows
 from topics.parallel import map_chunks
 from topics.text import Vectorizer, build_analyzer, english_stop_words
-from topics.evaluate import relative_error
 from topics.topic_model import fit_topics, fit_topics_on_sample, nmf_transform, nmf_transform_blocked, place_articles
 
 
@@ -72,7 +72,7 @@ def test_placing_articles_measures_the_same_error_as_evaluate(texts):
     direct = np.linalg.norm(dense - W.astype(np.float64) @ H.astype(np.float64)) / np.linalg.norm(dense)
     assert 0.5 < error < 1 and error == pytest.approx(direct, abs=1e-9)
     assert error == pytest.approx(relative_error(X, W, H, block=50), abs=1e-12)
-    assert error > place_articles(X, fit_topics(X, 12, random_state=0))[1]   # more topics explain more
+    assert error > place_articles(X, fit_topics(X, 12, random_state=0))[1]  # more topics explain more
 
 
 def test_topics_on_sample_are_seeded_and_shaped(texts):
@@ -82,8 +82,9 @@ def test_topics_on_sample_are_seeded_and_shaped(texts):
     assert H1.shape == (4, X.shape[1]) and H1.dtype == np.float32
     assert np.array_equal(H1, H2)
     # A sample as large as the archive is the archive.
-    assert np.array_equal(fit_topics_on_sample(X, 4, sample_size=10**6, random_state=0),
-                          fit_topics(X, 4, random_state=0))
+    assert np.array_equal(
+        fit_topics_on_sample(X, 4, sample_size=10**6, random_state=0), fit_topics(X, 4, random_state=0)
+    )
 
 
 def test_topics_use_only_the_most_common_terms(texts):
@@ -98,16 +99,21 @@ def test_topics_use_only_the_most_common_terms(texts):
     # Equal to fitting the matrix of those columns alone; a limit above V changes nothing.
     columns = np.sort(np.argsort(-in_articles, kind="stable")[:300])
     assert np.array_equal(H[:, columns], fit_topics(X[:, columns], 5, random_state=0, max_terms=None))
-    assert np.array_equal(fit_topics(X, 5, random_state=0, max_terms=X.shape[1]),
-                          fit_topics(X, 5, random_state=0, max_terms=None))
+    assert np.array_equal(
+        fit_topics(X, 5, random_state=0, max_terms=X.shape[1]), fit_topics(X, 5, random_state=0, max_terms=None)
+    )
     with pytest.raises(topics.ParameterError, match="max_terms=0"):
         fit_topics(X, 5, max_terms=0)
 
 
 def test_vocabulary_merge_keeps_long_terms_of_late_chunks():
     # The first chunk's terms are short; a later chunk brings longer ones, which must not be cut.
-    texts = ["cat dog cat dog", "cat dog", "hippopotamus crocodile hippopotamus crocodile",
-             "hippopotamus crocodile zebra"]
+    texts = [
+        "cat dog cat dog",
+        "cat dog",
+        "hippopotamus crocodile hippopotamus crocodile",
+        "hippopotamus crocodile zebra",
+    ]
     one, many = vectorizer(min_df=1, max_df=1.0), vectorizer(min_df=1, max_df=1.0)
     one.fit_transform(texts, chunk_size=4)
     many.fit_transform(texts, chunk_size=1)
@@ -131,7 +137,7 @@ def test_unit_rows_have_length_one_and_zero_rows_stay_zero():
     rows = np.array([[3.0, 4.0, 0.0], [0.0, 0.0, 0.0], [1.0, 1.0, 1.0]], dtype=np.float32)
     units = unit_rows(rows)
     assert units.dtype == np.float32
-    assert np.allclose(units, [[0.6, 0.8, 0.0], [0.0, 0.0, 0.0], [3 ** -0.5] * 3], atol=1e-7)
+    assert np.allclose(units, [[0.6, 0.8, 0.0], [0.0, 0.0, 0.0], [3**-0.5] * 3], atol=1e-7)
 
 
 def test_map_chunks_consumes_a_generator_in_order():

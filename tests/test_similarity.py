@@ -33,11 +33,14 @@ def reprint(text: str) -> str:
 @pytest.fixture(scope="module")
 def dated(lee_records):
     """120 Lee articles dated one day apart from 2020-01-01, one undated, and a reprint of article 7."""
-    articles = [topics.Article(id=r["id"], text=r["text"], title=f"Story {i}",
-                               date=str(np.datetime64("2020-01-01") + i)) for i, r in enumerate(lee_records[:120])]
+    articles = [
+        topics.Article(id=r["id"], text=r["text"], title=f"Story {i}", date=str(np.datetime64("2020-01-01") + i))
+        for i, r in enumerate(lee_records[:120])
+    ]
     articles.append(topics.Article(id="undated", text=lee_records[121]["text"]))
-    articles.append(topics.Article(id="reprint", text=reprint(lee_records[7]["text"]), title="A new headline",
-                                   date="2021-06-01"))
+    articles.append(
+        topics.Article(id="reprint", text=reprint(lee_records[7]["text"]), title="A new headline", date="2021-06-01")
+    )
     return topics.fit(articles, random_state=0), {a.id: a for a in articles}
 
 
@@ -68,9 +71,15 @@ def test_compare_texts_equals_similarity_and_unrelated_texts_share_no_terms(samp
     assert cricket.terms == [] and cricket.lexical == 0.0
 
 
-@pytest.mark.parametrize("a, message", [({"id": "nope"}, "no article with id 'nope'"),
-                                        ({"id": "lee-00", "text": "x"}, "exactly one of 'id' or 'text'"),
-                                        ("the of and", "no words the model knows"), (42, "a query is a text")])
+@pytest.mark.parametrize(
+    "a, message",
+    [
+        ({"id": "nope"}, "no article with id 'nope'"),
+        ({"id": "lee-00", "text": "x"}, "exactly one of 'id' or 'text'"),
+        ("the of and", "no words the model knows"),
+        (42, "a query is a text"),
+    ],
+)
 def test_compare_bad_queries(sample_model, a, message):
     with pytest.raises(QueryError, match=message):
         sample_model.compare(a, "Bushfires near Sydney")
@@ -92,17 +101,20 @@ def test_min_score_drops_weak_hits(dated):
     scores = [h.score for h in model.similar(id="lee-bg-010", k=20)]
     cut = scores[4]
     hits = model.similar(id="lee-bg-010", k=20, min_score=cut)
-    assert [h.score for h in hits] == scores[:len(hits)] and len(hits) >= 5 and all(h.score >= cut for h in hits)
+    assert [h.score for h in hits] == scores[: len(hits)] and len(hits) >= 5 and all(h.score >= cut for h in hits)
     assert model.similar(id="lee-bg-010", k=5, min_score=1.0) == []
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"since": "2020-13-01"}, "since='2020-13-01' is not allowed; use a date as YYYY-MM-DD"),
-    ({"since": "2020-03-01", "until": "2020-01-01"}, "is after until"),
-    ({"min_score": 1.5}, "min_score=1.5 is not allowed"),
-    ({"keep_duplicates": "yes"}, "keep_duplicates='yes' is not allowed"),
-    ({"k": 0}, "k=0 is not allowed"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"since": "2020-13-01"}, "since='2020-13-01' is not allowed; use a date as YYYY-MM-DD"),
+        ({"since": "2020-03-01", "until": "2020-01-01"}, "is after until"),
+        ({"min_score": 1.5}, "min_score=1.5 is not allowed"),
+        ({"keep_duplicates": "yes"}, "keep_duplicates='yes' is not allowed"),
+        ({"k": 0}, "k=0 is not allowed"),
+    ],
+)
 def test_bad_filters_name_the_parameter(dated, kwargs, message):
     model, _ = dated
     with pytest.raises(ParameterError, match=message):
@@ -157,9 +169,9 @@ def test_hits_do_not_depend_on_the_candidate_pool(lee_records, monkeypatch):
 def test_near_duplicate_pairs_equal_brute_force(sample_model):
     X = sample_model.doc_terms_
     dense = (X @ X.T).toarray()
-    expected = {(i, j) for i, j in zip(*np.nonzero(dense >= 0.6)) if i < j}
+    expected = {(i, j) for i, j in zip(*np.nonzero(dense >= 0.6), strict=True) if i < j}
     pairs = near_duplicate_pairs(X, 0.6)
-    assert set(zip(pairs.row.tolist(), pairs.col.tolist())) == expected and expected
+    assert set(zip(pairs.row.tolist(), pairs.col.tolist(), strict=True)) == expected and expected
 
 
 def test_duplicates_threshold_is_checked(sample_model):
@@ -170,13 +182,19 @@ def test_duplicates_threshold_is_checked(sample_model):
 # -- batches --------------------------------------------------------------------------------------------
 def test_batch_equals_single_queries(dated):
     model, articles = dated
-    queries = ["Israeli troops and Palestinian militants clash", {"id": "lee-bg-007"}, {"text": articles["undated"].text},
-               {"id": "reprint"}]
+    queries = [
+        "Israeli troops and Palestinian militants clash",
+        {"id": "lee-bg-007"},
+        {"text": articles["undated"].text},
+        {"id": "reprint"},
+    ]
     options = {"k": 7, "since": "2020-01-15", "min_score": 0.05}
     batch = model.similar_batch(queries, **options)
-    single = [model.similar(text=q, **options) if isinstance(q, str) else model.similar(**q, **options) for q in queries]
+    single = [
+        model.similar(text=q, **options) if isinstance(q, str) else model.similar(**q, **options) for q in queries
+    ]
     assert [[h.id for h in hits] for hits in batch] == [[h.id for h in hits] for hits in single]
-    for got, want in zip(batch, single):
+    for got, want in zip(batch, single, strict=True):
         np.testing.assert_allclose([h.score for h in got], [h.score for h in want], atol=1e-5)
 
 
@@ -200,8 +218,10 @@ def test_batch_errors_name_the_query(sample_model):
 
 def test_parse_queries_formats():
     assert parse_queries(['{"id": "a"}', "", '"a text"'], input_format="auto") == [(1, {"id": "a"}), (3, "a text")]
-    assert parse_queries(["lee-00", "bushfires near Sydney"], known_id={"lee-00"}.__contains__) == \
-        [(1, {"id": "lee-00"}), (2, "bushfires near Sydney")]
+    assert parse_queries(["lee-00", "bushfires near Sydney"], known_id={"lee-00"}.__contains__) == [
+        (1, {"id": "lee-00"}),
+        (2, "bushfires near Sydney"),
+    ]
     assert parse_queries(["x"], input_format="ids") == [(1, {"id": "x"})]
     with pytest.raises(QueryError, match="line 2: not valid JSON"):
         parse_queries(['{"id": "a"}', "{oops"])
@@ -214,8 +234,10 @@ def test_log_entropy_weights_equal_plain_formula(lee_records):
     X = v.fit_transform(texts)
     counts = Vectorizer(Analyzer(stop_words={"the", "a", "of"}), min_df=1, max_df=1.0)
     counts.fit_transform(texts)
-    tf = np.array([[t.count(term) for term in v.terms(range(len(v.vocabulary_)))] for t in
-                   [counts.analyzer(x) for x in texts]], dtype=float)
+    tf = np.array(
+        [[t.count(term) for term in v.terms(range(len(v.vocabulary_)))] for t in [counts.analyzer(x) for x in texts]],
+        dtype=float,
+    )
     p = tf / tf.sum(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
         expected = 1 + np.nansum(np.where(p > 0, p * np.log(p), 0.0), axis=0) / np.log(len(texts))
@@ -239,9 +261,12 @@ def test_term_weighting_is_a_checked_parameter_and_saved(tmp_path):
 @pytest.fixture
 def fitted(run_cli, tmp_path, lee_records):
     corpus = tmp_path / "news.jsonl"
-    records = [{"id": r["id"], "text": r["text"], "date": f"2024-01-{1 + i % 28:02d}"}
-               for i, r in enumerate(lee_records[:100])]
-    records.append({"id": "reprint", "title": "New headline", "text": reprint(lee_records[7]["text"]), "date": "2024-02-01"})
+    records = [
+        {"id": r["id"], "text": r["text"], "date": f"2024-01-{1 + i % 28:02d}"} for i, r in enumerate(lee_records[:100])
+    ]
+    records.append(
+        {"id": "reprint", "title": "New headline", "text": reprint(lee_records[7]["text"]), "date": "2024-02-01"}
+    )
     corpus.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     assert run_cli("fit", corpus, "--quiet").exit_code == 0
     return lee_records
@@ -269,7 +294,9 @@ def test_cli_compare_ids_files_and_stdin(fitted, run_cli, tmp_path):
     shown = run_cli("compare", "lee-bg-007", "lee-bg-010")
     assert shown.exit_code == 0 and shown.stdout.startswith("score 0.")
     bad = run_cli("compare", "lee-bg-007", "missing.txt")
-    assert bad.exit_code == 2 and bad.stderr == "topics: error: 'missing.txt' is neither a stored article id nor a file\n"
+    assert (
+        bad.exit_code == 2 and bad.stderr == "topics: error: 'missing.txt' is neither a stored article id nor a file\n"
+    )
 
 
 def test_cli_duplicates(fitted, run_cli):
@@ -289,13 +316,18 @@ def test_cli_batch_jsonl_and_lines(fitted, run_cli, tmp_path):
     model = topics.load("models/default.joblib")
     assert [r["id"] for r in records[0]["results"]] == [h.id for h in model.similar(id="lee-bg-010", k=3)]
     jsonl = run_cli("batch", "-", "--top", 3, input='{"id": "lee-bg-010"}\n{"text": "bushfires near Sydney"}\n')
-    assert [json.loads(line)["results"] for line in jsonl.stdout.splitlines()] == [records[0]["results"],
-                                                                                    records[1]["results"]]
+    assert [json.loads(line)["results"] for line in jsonl.stdout.splitlines()] == [
+        records[0]["results"],
+        records[1]["results"],
+    ]
     bad = run_cli("batch", "-", "--input", "ids", input="lee-bg-010\nnope\n")
-    assert bad.exit_code == 1 and bad.stderr == ("topics: error: 1 of 2 queries could not be answered (line 2); "
-                                                 "the other 1 were answered\n")
+    assert bad.exit_code == 1 and bad.stderr == (
+        "topics: error: 1 of 2 queries could not be answered (line 2); the other 1 were answered\n"
+    )
     assert [json.loads(line) for line in bad.stdout.splitlines()][1] == {
-        "line": 2, "error": "no article with id 'nope' in this model (101 articles)"}
+        "line": 2,
+        "error": "no article with id 'nope' in this model (101 articles)",
+    }
 
 
 def test_new_commands_teach_with_examples(run_cli):
@@ -307,7 +339,7 @@ def test_new_commands_teach_with_examples(run_cli):
 def test_large_batch_never_returns_the_query_and_matches_single_queries(sample_model):
     ids = list(sample_model.articles_.ids)
     batch = sample_model.similar_batch([{"id": i} for i in ids], k=3)
-    assert len(batch) == len(ids) and all(q not in [h.id for h in hits] for q, hits in zip(ids, batch))
+    assert len(batch) == len(ids) and all(q not in [h.id for h in hits] for q, hits in zip(ids, batch, strict=True))
     for i in (0, 200, 350):
         assert [h.id for h in batch[i]] == [h.id for h in sample_model.similar(id=ids[i], k=3)]
 
@@ -315,11 +347,13 @@ def test_large_batch_never_returns_the_query_and_matches_single_queries(sample_m
 def test_model_files_from_before_term_weighting_load_as_tfidf(tmp_path, monkeypatch):
     model = topics.fit(SAMPLE, n_topics=4, term_weighting="tfidf")
     plain = topics.TopicModel.get_params
-    monkeypatch.setattr(topics.TopicModel, "get_params",
-                        lambda self: {k: v for k, v in plain(self).items() if k != "term_weighting"})
+    monkeypatch.setattr(
+        topics.TopicModel, "get_params", lambda self: {k: v for k, v in plain(self).items() if k != "term_weighting"}
+    )
     model.save(tmp_path / "old.joblib")
     monkeypatch.undo()
     old = topics.load(tmp_path / "old.joblib")
     assert old.term_weighting == "tfidf"
-    assert [h.id for h in old.similar(text="bushfire near Sydney", k=5)] == \
-        [h.id for h in model.similar(text="bushfire near Sydney", k=5)]
+    assert [h.id for h in old.similar(text="bushfire near Sydney", k=5)] == [
+        h.id for h in model.similar(text="bushfire near Sydney", k=5)
+    ]

@@ -21,12 +21,30 @@ from topics import Article, TopicModel
 
 # scikit-learn's own checks that hold for an estimator of texts: the rest fit on numeric arrays, and their
 # text equivalents are the tests below. A check the installed scikit-learn lacks is skipped.
-API_CHECKS = ["check_estimator_cloneable", "check_estimator_repr", "check_no_attributes_set_in_init",
-              "check_get_params_invariance", "check_set_params", "check_parameters_default_constructible",
-              "check_do_not_raise_errors_in_init_or_set_params", "check_valid_tag_types",
-              "check_estimator_tags_renamed", "check_mixin_order"]
-EXAMPLES = [TopicModel(), TopicModel(5, random_state=None, min_df=0.01, extra_stop_words=["said", "told"],
-                                     keep_words=("us",), term_weighting="log-entropy", learn_clutter=False)]
+API_CHECKS = [
+    "check_estimator_cloneable",
+    "check_estimator_repr",
+    "check_no_attributes_set_in_init",
+    "check_get_params_invariance",
+    "check_set_params",
+    "check_parameters_default_constructible",
+    "check_do_not_raise_errors_in_init_or_set_params",
+    "check_valid_tag_types",
+    "check_estimator_tags_renamed",
+    "check_mixin_order",
+]
+EXAMPLES = [
+    TopicModel(),
+    TopicModel(
+        5,
+        random_state=None,
+        min_df=0.01,
+        extra_stop_words=["said", "told"],
+        keep_words=("us",),
+        term_weighting="log-entropy",
+        learn_clutter=False,
+    ),
+]
 
 
 @pytest.fixture(scope="module")
@@ -75,8 +93,8 @@ def test_clone_gives_an_unfitted_copy_with_equal_parameters(lee_model):
     copied = clone(lee_model)
     assert copied is not lee_model and type(copied) is TopicModel
     assert copied.get_params() == lee_model.get_params()
-    assert copied.extra_stop_words == ("said",) and copied.keep_words == ["us"]   # as given, not sorted or cast
-    assert copied.keep_words is not lee_model.keep_words                          # a copy: mutating one leaves the other
+    assert copied.extra_stop_words == ("said",) and copied.keep_words == ["us"]  # as given, not sorted or cast
+    assert copied.keep_words is not lee_model.keep_words  # a copy: mutating one leaves the other
     check_is_fitted(lee_model)
     with pytest.raises(SklearnNotFittedError):
         check_is_fitted(copied)
@@ -89,7 +107,7 @@ def test_set_params_sets_by_name_and_returns_self():
     assert model.set_params(n_topics=7, keep_words=["us"]) is model
     assert model.n_topics == 7 and model.keep_words == ["us"]
     assert model.set_params() is model
-    assert model.set_params(n_topics=0) is model   # values are checked by fit, as in scikit-learn
+    assert model.set_params(n_topics=0) is model  # values are checked by fit, as in scikit-learn
     with pytest.raises(topics.ParameterError, match=r"n_topics=0 is not allowed"):
         model.fit(["one text", "another text"])
 
@@ -100,10 +118,10 @@ def test_set_params_refuses_an_unknown_name_naming_it_and_the_allowed_ones():
         model.set_params(n_topics=9, n_components=9)
     message = str(error.value)
     assert "'n_components'" in message and "n_topics" in message and "keep_words" in message
-    assert isinstance(error.value, ValueError)      # what scikit-learn's set_params raises
-    assert model.n_topics == 4                      # nothing was changed
+    assert isinstance(error.value, ValueError)  # what scikit-learn's set_params raises
+    assert model.n_topics == 4  # nothing was changed
     with pytest.raises(topics.ParameterError, match="'topics__n_topics'"):
-        model.set_params(topics__n_topics=9)      # a TopicModel holds no nested estimators
+        model.set_params(topics__n_topics=9)  # a TopicModel holds no nested estimators
 
 
 def test_get_params_names_exactly_the_constructor_parameters():
@@ -118,10 +136,10 @@ def test_fit_transform_returns_the_fitted_articles_topic_weights(lee_texts, lee_
     model = clone(lee_model)
     W = model.fit_transform(lee_texts)
     assert W.shape == (len(lee_texts), 3) and W.dtype == np.float32
-    np.testing.assert_array_equal(W, lee_model.doc_topics_)          # the same seed gives the same fit
-    np.testing.assert_allclose(W, model.transform(lee_texts), atol=1e-6)   # stored and queried texts agree
+    np.testing.assert_array_equal(W, lee_model.doc_topics_)  # the same seed gives the same fit
+    np.testing.assert_allclose(W, model.transform(lee_texts), atol=1e-6)  # stored and queried texts agree
     W[:] = -1.0
-    assert (model.doc_topics_ >= 0).all()                            # a copy: the model keeps its W
+    assert (model.doc_topics_ >= 0).all()  # a copy: the model keeps its W
 
 
 def test_pipeline_fits_and_transforms_texts(lee_records, lee_texts, lee_model):
@@ -160,8 +178,9 @@ def test_every_type_a_public_method_returns_is_exported():
     for name, member in vars(TopicModel).items():
         if callable(member) and not name.startswith("_"):
             returned |= _topics_classes(typing.get_type_hints(member).get("return"))
-    assert {"Summary", "ArticleView", "Trends", "Hit", "Topic", "Explanation", "DuplicateGroup"} <= \
-        {cls.__name__ for cls in returned}
+    assert {"Summary", "ArticleView", "Trends", "Hit", "Topic", "Explanation", "DuplicateGroup"} <= {
+        cls.__name__ for cls in returned
+    }
     for cls in returned | {topics.AddReport, topics.RefitReport, topics.ReadStats}:
         assert cls.__name__ in topics.__all__ and getattr(topics, cls.__name__) is cls
     assert all(hasattr(topics, name) for name in topics.__all__)
@@ -190,7 +209,7 @@ def _assert_missing_extra(error, extra, module):
 
 def test_missing_pandas_names_the_pandas_extra(monkeypatch, lee_model, dated_model):
     summary, trends = lee_model.summary(), dated_model.trends(by="month")
-    monkeypatch.setitem(sys.modules, "pandas", None)    # `import pandas` now fails as if not installed
+    monkeypatch.setitem(sys.modules, "pandas", None)  # `import pandas` now fails as if not installed
     for result in (summary, trends):
         with pytest.raises(topics.MissingExtraError) as error:
             result.to_frame()
@@ -203,7 +222,7 @@ def test_missing_matplotlib_names_the_plot_extra_and_is_still_a_plot_error(monke
 
     summary = lee_model.summary()
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
-    with pytest.raises(PlotError) as error:   # what callers caught before MissingExtraError existed
+    with pytest.raises(PlotError) as error:  # what callers caught before MissingExtraError existed
         plot_summary(summary, tmp_path / "sizes.png")
     _assert_missing_extra(error.value, "plot", "matplotlib")
     assert list(tmp_path.iterdir()) == []
@@ -213,9 +232,8 @@ def test_missing_dask_names_the_dask_extra(monkeypatch, run_cli, tmp_path, lee_r
     from topics.parallel import use_scheduler
 
     monkeypatch.setitem(sys.modules, "distributed", None)
-    with pytest.raises(topics.MissingExtraError) as error:
-        with use_scheduler("local:1"):
-            pass
+    with pytest.raises(topics.MissingExtraError) as error, use_scheduler("local:1"):
+        pass
     _assert_missing_extra(error.value, "dask", "distributed")
     (tmp_path / "a.txt").write_text(lee_records[0]["text"], encoding="utf-8")
     result = run_cli("fit", tmp_path / "a.txt", "--model", tmp_path / "m.joblib", "--scheduler", "local:1")
@@ -229,3 +247,18 @@ def test_missing_extra_error_survives_pickling_and_copying():
     for again in (pickle.loads(pickle.dumps(error)), copy.copy(error)):
         assert type(again) is type(error) and str(again) == str(error)
         assert (again.extra, again.name) == ("pandas", "pandas")
+
+
+def test_a_model_pickled_before_fitted_state_existed_still_answers(lee_model):
+    # Until the fitted state had its own object, each fitted attribute sat in the model's __dict__.
+    old = {name: value for name, value in vars(lee_model).items() if name != "state_"}
+    for name in ("vectorizer", "components", "doc_topics", "doc_terms", "articles", "topic_names", "fit_info", "index"):
+        old[f"{name}_"] = getattr(lee_model.state_, name)
+    restored = TopicModel.__new__(TopicModel)
+    restored.__setstate__(old)
+    check_is_fitted(restored)
+    assert all(getattr(restored.state_, name) is getattr(lee_model.state_, name) for name in ("components", "index"))
+    assert restored.get_params() == lee_model.get_params()
+    query = lee_model.articles_.ids[3]
+    assert [h.to_dict() for h in restored.similar(query, k=5)] == [h.to_dict() for h in lee_model.similar(query, k=5)]
+    assert pickle.loads(pickle.dumps(restored)).state_.components.tobytes() == lee_model.components_.tobytes()

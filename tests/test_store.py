@@ -13,10 +13,12 @@ from topics.store import FORMAT_VERSION, read_footer
 
 
 def answers(model):
-    return ([(h.id, round(h.score, 6)) for h in model.similar(id="lee-bg-010", k=10)],
-            [(h.id, round(h.score, 6)) for h in model.similar(text="interest rates and the economy", k=10)],
-            [t.to_dict() for t in model.topics()],
-            model.transform(["Taliban fighters in Kandahar"]).round(6).tolist())
+    return (
+        [(h.id, round(h.score, 6)) for h in model.similar(id="lee-bg-010", k=10)],
+        [(h.id, round(h.score, 6)) for h in model.similar(text="interest rates and the economy", k=10)],
+        [t.to_dict() for t in model.topics()],
+        model.transform(["Taliban fighters in Kandahar"]).round(6).tolist(),
+    )
 
 
 def test_round_trip_gives_identical_answers(sample_model, sample_model_file):
@@ -57,13 +59,16 @@ def test_footer_records_versions_and_counts(sample_model_file):
     assert footer["hmac_sha256"] is None
 
 
-@pytest.mark.parametrize("damage, message", [
-    (lambda b: b[: len(b) // 2], "not a topics model file, or it is truncated"),
-    (lambda b: b[:100] + bytes([b[100] ^ 0xFF]) + b[101:], "damaged \\(checksum mismatch\\)"),
-    (lambda b: b"just some text, not a model", "not a topics model file"),
-    (lambda b: b"", "not a topics model file"),
-    (lambda b: b"x" + b, "damaged \\(its size does not match"),
-])
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda b: b[: len(b) // 2], "not a topics model file, or it is truncated"),
+        (lambda b: b[:100] + bytes([b[100] ^ 0xFF]) + b[101:], "damaged \\(checksum mismatch\\)"),
+        (lambda b: b"just some text, not a model", "not a topics model file"),
+        (lambda b: b"", "not a topics model file"),
+        (lambda b: b"x" + b, "damaged \\(its size does not match"),
+    ],
+)
 def test_damaged_files_are_refused(tmp_path, sample_model_file, damage, message):
     path = tmp_path / "bad.joblib"
     path.write_bytes(damage(sample_model_file.read_bytes()))
@@ -80,13 +85,13 @@ def test_checksums_of_many_blocks_catch_damage_in_any_block(tmp_path, sample_mod
     path = sample_model.save(tmp_path / "m.joblib")
     data = path.read_bytes()
     footer = read_footer(path)
-    payload = data[:footer["payload_bytes"]]
-    assert footer["crc32_blocks"] == [zlib.crc32(payload[i:i + 16384]) for i in range(0, len(payload), 16384)]
+    payload = data[: footer["payload_bytes"]]
+    assert footer["crc32_blocks"] == [zlib.crc32(payload[i : i + 16384]) for i in range(0, len(payload), 16384)]
     assert len(footer["crc32_blocks"]) > 10
     assert answers(topics.load(path)) == answers(sample_model)
     for where in (0, len(payload) // 2, len(payload) - 1):  # first, a middle and the last (partial) block
         damaged = tmp_path / f"damaged-{where}.joblib"
-        damaged.write_bytes(data[:where] + bytes([data[where] ^ 0x01]) + data[where + 1:])
+        damaged.write_bytes(data[:where] + bytes([data[where] ^ 0x01]) + data[where + 1 :])
         with pytest.raises(ModelFileError, match="damaged \\(checksum mismatch\\)"):
             topics.load(damaged)
     # Without positional reads (Windows) the whole-payload CRC-32 is checked instead.
@@ -106,21 +111,21 @@ def test_checksums_of_many_blocks_catch_damage_in_any_block(tmp_path, sample_mod
 
 def rewrite_footer(data: bytes, **changes) -> bytes:
     length = struct.unpack("<Q", data[-16:-8])[0]
-    footer = json.loads(data[-16 - length:-16])
+    footer = json.loads(data[-16 - length : -16])
     footer.update(changes)
     encoded = json.dumps(footer).encode()
-    return data[:-16 - length] + encoded + struct.pack("<Q8s", len(encoded), b"TPCSEND1")
+    return data[: -16 - length] + encoded + struct.pack("<Q8s", len(encoded), b"TPCSEND1")
 
 
 def test_newer_format_gets_an_upgrade_message(tmp_path, sample_model_file):
     path = tmp_path / "future.joblib"
     path.write_bytes(rewrite_footer(sample_model_file.read_bytes(), format_version=FORMAT_VERSION + 1))
-    with pytest.raises(ModelFileError, match="newer topics .* upgrade topics"):
+    with pytest.raises(ModelFileError, match=r"newer topics .* upgrade topics"):
         topics.load(path)
 
 
 def test_missing_and_directory_paths(tmp_path):
-    with pytest.raises(ModelFileError, match="no model at .*topics fit CORPUS --model"):
+    with pytest.raises(ModelFileError, match=r"no model at .*topics fit CORPUS --model"):
         topics.load(tmp_path / "none.joblib")
     with pytest.raises(ModelFileError, match="is a directory"):
         topics.load(tmp_path)
@@ -139,7 +144,7 @@ def test_signed_models_refuse_unsigned_and_tampered_files(tmp_path, sample_model
     data = bytearray(signed.read_bytes())
     data[200] ^= 0x01
     length = struct.unpack("<Q", bytes(data[-16:-8]))[0]
-    payload = bytes(data[:-16 - length])
+    payload = bytes(data[: -16 - length])
     forged = tmp_path / "forged.joblib"
     forged.write_bytes(rewrite_footer(bytes(data), crc32=zlib.crc32(payload)))
     with pytest.raises(ModelFileError, match="changed after it was signed"):

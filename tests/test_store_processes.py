@@ -25,8 +25,14 @@ def env():
 
 
 def start(cwd, *args):
-    return subprocess.Popen([sys.executable, "-m", "topics.cli", *map(str, args)], cwd=cwd, env=env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "topics.cli", *map(str, args)],
+        cwd=cwd,
+        env=env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def finish(process, timeout=120):
@@ -62,7 +68,7 @@ def ids(path):
 def test_two_concurrent_adds_keep_both_additions(tmp_path, lee_records, small_model):
     processes = [start(tmp_path, "add", batch, "--model", "m.joblib") for batch in ("one.jsonl", "two.jsonl")]
     results = [finish(p) for p in processes]
-    for code, stdout, stderr in results:
+    for code, _, stderr in results:
         assert code == 0, stderr
     said = sorted(int(stdout.split(" now holds ")[1].split()[0]) for _, stdout, _ in results)
     assert said == [70, 100]  # the second to save saw the first one's articles: they queued, none was lost
@@ -71,8 +77,10 @@ def test_two_concurrent_adds_keep_both_additions(tmp_path, lee_records, small_mo
 
 
 def test_add_and_label_at_once_keep_both_changes(tmp_path, lee_records, small_model):
-    processes = [start(tmp_path, "add", "one.jsonl", "--model", "m.joblib"),
-                 start(tmp_path, "label", "1", "Concurrent name", "--model", "m.joblib")]
+    processes = [
+        start(tmp_path, "add", "one.jsonl", "--model", "m.joblib"),
+        start(tmp_path, "label", "1", "Concurrent name", "--model", "m.joblib"),
+    ]
     for code, _, stderr in map(finish, processes):
         assert code == 0, stderr
     model = topics.load(small_model)

@@ -21,7 +21,8 @@ import pytest
 
 import topics
 from topics import ModelFileError
-from topics.store import load_for_update, lock_model, read_footer, save_model, signature_status
+from topics.model import load_for_update, save_model
+from topics.store import lock_model, read_footer, signature_status
 
 KEY = b"newsroom-secret"
 
@@ -29,15 +30,18 @@ KEY = b"newsroom-secret"
 # -- an attacker's tools: the format, written out -----------------------------------------------------------
 def split(data: bytes):
     length = struct.unpack("<Q", data[-16:-8])[0]
-    return data[:-16 - length], json.loads(data[-16 - length:-16])
+    return data[: -16 - length], json.loads(data[-16 - length : -16])
 
 
 def join(payload: bytes, footer: dict, *, key: bytes | None = None, sign_footer: bool = True) -> bytes:
     """A model file around ``payload``: size and CRC-32s fixed up and, with ``key``, signed as topics signs."""
     footer = dict(footer)
     block = footer.get("crc32_block_bytes") or 1 << 26
-    footer.update(payload_bytes=len(payload), crc32=zlib.crc32(payload),
-                  crc32_blocks=[zlib.crc32(payload[i:i + block]) for i in range(0, len(payload), block)])
+    footer.update(
+        payload_bytes=len(payload),
+        crc32=zlib.crc32(payload),
+        crc32_blocks=[zlib.crc32(payload[i : i + block]) for i in range(0, len(payload), block)],
+    )
     footer.pop("footer_hmac_sha256", None)
     if key is not None:
         footer["hmac_sha256"] = hmac.new(key, payload, hashlib.sha256).hexdigest()
@@ -83,6 +87,7 @@ def _set(*keys_and_value):
         for k in keys[:-1]:
             target = target[k]
         target[keys[-1]] = value(target[keys[-1]]) if callable(value) else value
+
     return change
 
 
@@ -93,40 +98,64 @@ def _with(array, index, value):
 
 
 HOSTILE = {
-    "term index past the vocabulary": (_set("doc_terms", "indices", lambda a: _with(a, 3, 10**6)),
-                                       "doc_terms has an index out of range"),
+    "term index past the vocabulary": (
+        _set("doc_terms", "indices", lambda a: _with(a, 3, 10**6)),
+        "doc_terms has an index out of range",
+    ),
     "negative posting": (_set("postings", "indices", lambda a: _with(a, -1, -5)), "postings has an index out of range"),
     "indptr going back": (_set("doc_terms", "indptr", lambda a: _with(a, 5, 0)), "doc_terms.indptr decreases"),
-    "indptr past the data": (_set("doc_terms", "indptr", lambda a: _with(a, -1, a[-1] + 50)),
-                             "doc_terms.indptr does not span"),
+    "indptr past the data": (
+        _set("doc_terms", "indptr", lambda a: _with(a, -1, a[-1] + 50)),
+        "doc_terms.indptr does not span",
+    ),
     "indices shorter than data": (_set("postings", "indices", lambda a: a[:-1]), "postings has .* indices for"),
     "W of the wrong shape": (_set("doc_topics", lambda a: a[:-1]), "doc_topics has shape"),
     "H of another width": (_set("components", lambda a: a[:, :-1]), "idf has shape|doc_terms has shape"),
     "idf of ints": (_set("idf", lambda a: a.astype(np.int64)), "idf has dtype int64"),
     "NaN topic weight": (_set("doc_topics", lambda a: _with(a, (0, 0), np.nan)), "doc_topics holds NaN"),
     "big-endian data": (_set("doc_terms", "data", lambda a: a.astype(">f4")), "non-native byte order"),
-    "snippet offsets past the text": (_set("articles", "snippets", "offsets", lambda a: _with(a, -1, a[-1] + 9)),
-                                      "articles.snippets.offsets do not fit"),
-    "id offsets splitting a character": (_set("articles", "ids", "blob", lambda a: _with(a, 0, 0x80)),
-                                         "articles.ids splits a UTF-8 character|not valid UTF-8"),
-    "snippets that are not UTF-8": (_set("articles", "snippets", "blob", lambda a: _with(a, len(a) // 2, 0xFF)),
-                                    "articles.snippets is not valid UTF-8"),
-    "no articles": (lambda p: [p["articles"][c].__setitem__("offsets", np.zeros(1, np.int64))
-                               for c in ("ids", "titles", "snippets")], "it holds 0 articles"),
-    "dates in seconds": (_set("articles", "dates", lambda a: a.astype("datetime64[s]")), "articles.dates are malformed"),
-    "a term that is not UTF-8": (_set("vocabulary", lambda a: _with(a, 5, b"caf\xc3")), "vocabulary is not valid UTF-8"),
+    "snippet offsets past the text": (
+        _set("articles", "snippets", "offsets", lambda a: _with(a, -1, a[-1] + 9)),
+        "articles.snippets.offsets do not fit",
+    ),
+    "id offsets splitting a character": (
+        _set("articles", "ids", "blob", lambda a: _with(a, 0, 0x80)),
+        "articles.ids splits a UTF-8 character|not valid UTF-8",
+    ),
+    "snippets that are not UTF-8": (
+        _set("articles", "snippets", "blob", lambda a: _with(a, len(a) // 2, 0xFF)),
+        "articles.snippets is not valid UTF-8",
+    ),
+    "no articles": (
+        lambda p: [
+            p["articles"][c].__setitem__("offsets", np.zeros(1, np.int64)) for c in ("ids", "titles", "snippets")
+        ],
+        "it holds 0 articles",
+    ),
+    "dates in seconds": (
+        _set("articles", "dates", lambda a: a.astype("datetime64[s]")),
+        "articles.dates are malformed",
+    ),
+    "a term that is not UTF-8": (
+        _set("vocabulary", lambda a: _with(a, 5, b"caf\xc3")),
+        "vocabulary is not valid UTF-8",
+    ),
     "id order with a repeat": (_set("articles", "id_order", lambda a: _with(a, 0, a[1])), "id_order is not an order"),
     "topic name for a missing topic": (_set("topic_names", {"99": "x"}), "topic_names are malformed"),
     "parameter out of range": (_set("params", "topic_weight", 7.5), "params.topic_weight is not allowed"),
     "stop words that are not words": (_set("analyzer", "stop_words", [1, 2]), "analyzer.stop_words"),
     "history that is not a list of records": (_set("fit_info", "adds", "lots"), "fit_info.adds is malformed"),
-    "history with bytes where the footer needs text": (_set("fit_info", "adds", [{"n_added": 1, "at": b"x"}]),
-                                                       "fit_info.adds is malformed"),
+    "history with bytes where the footer needs text": (
+        _set("fit_info", "adds", [{"n_added": 1, "at": b"x"}]),
+        "fit_info.adds is malformed",
+    ),
     "a fit error that is text": (_set("fit_info", "relative_error", "low"), "fit_info is malformed"),
     "sources that are not paths": (_set("fit_info", "sources", [1]), "fit_info.sources is malformed"),
     "an integer of 5000 digits": (_set("fit_info", "n_articles", 10**5000), "integer of more than 64 bits"),
-    "a self-referencing mapping": (lambda p: p["fit_info"].__setitem__("me", p["fit_info"]),
-                                   "nested deeper than 32 levels"),
+    "a self-referencing mapping": (
+        lambda p: p["fit_info"].__setitem__("me", p["fit_info"]),
+        "nested deeper than 32 levels",
+    ),
 }
 
 
@@ -147,7 +176,9 @@ def test_a_re_pickled_model_still_loads_so_the_checks_refuse_only_bad_data(tmp_p
     path, payload, footer = template
     for data in (joblib_bytes(payload), pickle.dumps(payload, protocol=4)):  # arrays by numpy's reconstructor
         model = topics.load(write(tmp_path, join(data, footer, key=KEY)), key=KEY)
-        assert [h.id for h in model.similar(id="lee-00", k=3)] == [h.id for h in topics.load(path).similar(id="lee-00", k=3)]
+        assert [h.id for h in model.similar(id="lee-00", k=3)] == [
+            h.id for h in topics.load(path).similar(id="lee-00", k=3)
+        ]
 
 
 @pytest.mark.parametrize("where", ["fit_info", "vocabulary", "dtype alone", "inside a list"])
@@ -173,7 +204,9 @@ def _placeholder_replaced(payload, marker: str, opcodes: bytes) -> bytes:
     """A plain pickle of ``payload`` where the string ``marker`` is built by ``opcodes`` instead."""
     data = pickle.dumps(payload, protocol=4)
     encoded = marker.encode()
-    pickled = (b"\x8c" + bytes([len(encoded)]) if len(encoded) < 256 else b"X" + struct.pack("<I", len(encoded))) + encoded
+    pickled = (
+        b"\x8c" + bytes([len(encoded)]) if len(encoded) < 256 else b"X" + struct.pack("<I", len(encoded))
+    ) + encoded
     assert data.count(pickled) == 1
     return data.replace(pickled, opcodes)
 
@@ -194,18 +227,21 @@ def test_deeply_nested_and_exponentially_shared_payloads_are_refused_quickly(tmp
         topics.load(write(tmp_path, join(pickle.dumps(payload, protocol=4), footer, key=KEY)), key=KEY)
 
 
-@pytest.mark.parametrize("footer_text", [
-    '{"format": "topics-model", "x": ' + "[" * 100_000 + "]" * 100_000 + "}",
-    '{"format": "topics-model", "format_version": ' + "9" * 5000 + "}",
-    '{"format": "topics-model", "format_version": 1, "payload_bytes": "many"}',
-    '{"format": "topics-model", "x": ' + "[" * 900 + "]" * 900 + "}",  # parses, but nothing reads it safely
-    '{"format": "topics-model", "format_version": 1, "payload_bytes": 9, "crc32": 0, "hmac_sha256": ' + "[1]}",
-])
+@pytest.mark.parametrize(
+    "footer_text",
+    [
+        '{"format": "topics-model", "x": ' + "[" * 100_000 + "]" * 100_000 + "}",
+        '{"format": "topics-model", "format_version": ' + "9" * 5000 + "}",
+        '{"format": "topics-model", "format_version": 1, "payload_bytes": "many"}',
+        '{"format": "topics-model", "x": ' + "[" * 900 + "]" * 900 + "}",  # parses, but nothing reads it safely
+        '{"format": "topics-model", "format_version": 1, "payload_bytes": 9, "crc32": 0, "hmac_sha256": ' + "[1]}",
+    ],
+)
 def test_hostile_footers_are_refused_in_one_line(tmp_path, sample_model_file, footer_text):
     payload, _ = split(sample_model_file.read_bytes())
     encoded = footer_text.encode()
     path = write(tmp_path, payload + encoded + struct.pack("<Q8s", len(encoded), b"TPCSEND1"))
-    with pytest.raises(ModelFileError, match="damaged \\((unreadable|malformed) footer\\)"):
+    with pytest.raises(ModelFileError, match=r"damaged \((unreadable|malformed) footer\)"):
         read_footer(path)
 
 
@@ -232,14 +268,28 @@ def test_the_cli_refuses_out_of_range_indices_in_one_line(run_cli, tmp_path, tem
     (tmp_path / "queries.txt").write_text("rain and floods\n", encoding="utf-8")
     (tmp_path / "new.jsonl").write_text('{"id": "n1", "text": "heavy rain floods the city"}\n', encoding="utf-8")
     (tmp_path / "key").write_bytes(KEY)
-    args = {"duplicates": ["duplicates"], "batch": ["batch", "queries.txt"], "similar": ["similar", "--text", "rain"],
-            "summary": ["summary"], "info": ["info"], "add": ["add", "new.jsonl"], "label": ["label", "0", "x"]}[command]
+    args = {
+        "duplicates": ["duplicates"],
+        "batch": ["batch", "queries.txt"],
+        "similar": ["similar", "--text", "rain"],
+        "summary": ["summary"],
+        "info": ["info"],
+        "add": ["add", "new.jsonl"],
+        "label": ["label", "0", "x"],
+    }[command]
     args += ["--model", "m.joblib", "--key-file", "key"]
     before = path.read_bytes()
     if command in ("duplicates", "batch"):
         env = {k: v for k, v in os.environ.items() if k != "TOPICS_MODEL_KEY"}
-        done = subprocess.run([sys.executable, "-m", "topics.cli", *args], cwd=tmp_path, capture_output=True,
-                              text=True, timeout=120, env=env, check=False)
+        done = subprocess.run(
+            [sys.executable, "-m", "topics.cli", *args],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+            check=False,
+        )
         exit_code, stdout, stderr = done.returncode, done.stdout, done.stderr
     else:
         result = run_cli(*args)
@@ -259,8 +309,10 @@ def signed(tmp_path, sample_model):
     path = tmp_path / "m.joblib"
     sample_model.save(path, key=KEY)
     (tmp_path / "key").write_bytes(KEY + b"\n")
-    (tmp_path / "new.jsonl").write_text(json.dumps({"id": "new-1", "text": "Bushfires burn near Sydney as "
-                                                    "firefighters battle the blaze"}) + "\n", encoding="utf-8")
+    (tmp_path / "new.jsonl").write_text(
+        json.dumps({"id": "new-1", "text": "Bushfires burn near Sydney as firefighters battle the blaze"}) + "\n",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -294,9 +346,14 @@ def _footer_changed(source, /, **changes) -> bytes:
     return payload + encoded + struct.pack("<Q8s", len(encoded), b"TPCSEND1")
 
 
-@pytest.mark.parametrize("changes", [{"created": "1999-01-01T00:00:00+00:00"},
-                                     {"adds": [{"at": "2026-01-01", "n_added": 5, "n_replaced": 0}]},
-                                     {"topics_version": "9.9"}])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"created": "1999-01-01T00:00:00+00:00"},
+        {"adds": [{"at": "2026-01-01", "n_added": 5, "n_replaced": 0}]},
+        {"topics_version": "9.9"},
+    ],
+)
 def test_the_signature_covers_the_footer(run_cli, tmp_path, signed, monkeypatch, changes):
     monkeypatch.delenv("TOPICS_MODEL_KEY", raising=False)
     forged = write(tmp_path, _footer_changed(signed, **changes), "forged.joblib")  # payload and its HMAC intact
@@ -325,10 +382,14 @@ def test_files_signed_before_footers_were_still_load_and_say_so(run_cli, tmp_pat
 
 def test_info_verifies_only_with_a_key(run_cli, signed, sample_model_file, monkeypatch):
     monkeypatch.delenv("TOPICS_MODEL_KEY", raising=False)
-    rows = {"unsigned": run_cli("info", "--model", sample_model_file),
-            "no key": run_cli("info", "--model", signed),
-            "key": run_cli("info", "--model", signed, "--key-file", "key")}
-    signed_row = {name: next(line for line in r.stdout.splitlines() if line.startswith("signed")) for name, r in rows.items()}
+    rows = {
+        "unsigned": run_cli("info", "--model", sample_model_file),
+        "no key": run_cli("info", "--model", signed),
+        "key": run_cli("info", "--model", signed, "--key-file", "key"),
+    }
+    signed_row = {
+        name: next(line for line in r.stdout.splitlines() if line.startswith("signed")) for name, r in rows.items()
+    }
     assert signed_row["unsigned"].split()[1:] == ["no"]
     assert signed_row["no key"].split()[1] == "unverified"
     assert signed_row["key"].split()[1:] == ["verified"]
@@ -417,15 +478,18 @@ def test_a_save_refuses_to_replace_a_file_changed_since_it_was_loaded(tmp_path, 
 
 
 @pytest.mark.parametrize("value", ["yes", "0" * 64, "é" * 64])
-def test_a_signature_of_any_text_is_unverified_without_a_key_and_refused_with_one(run_cli, tmp_path, signed,
-                                                                                   monkeypatch, value):
+def test_a_signature_of_any_text_is_unverified_without_a_key_and_refused_with_one(
+    run_cli, tmp_path, signed, monkeypatch, value
+):
     monkeypatch.delenv("TOPICS_MODEL_KEY", raising=False)
     forged = write(tmp_path, _footer_changed(signed, hmac_sha256=value, footer_hmac_sha256=None), "forged.joblib")
     result = run_cli("info", "--model", forged)
     row = next(line for line in result.stdout.splitlines() if line.startswith("signed"))
     assert result.exit_code == 0 and row.split()[1] == "unverified"
     refused = run_cli("info", "--model", forged, "--key-file", "key")
-    assert refused.exit_code == 2 and refused.stderr.count("\n") == 1 and "changed after it was signed" in refused.stderr
+    assert (
+        refused.exit_code == 2 and refused.stderr.count("\n") == 1 and "changed after it was signed" in refused.stderr
+    )
     with pytest.raises(ModelFileError, match="changed after it was signed"):
         topics.load(forged, key=KEY)
 
@@ -437,7 +501,7 @@ def test_a_footer_cannot_claim_to_be_verified(run_cli, tmp_path, signed, monkeyp
     assert (doc["signature"], doc["path"]) == ("unverified", str(forged))
 
 
-FUZZ = r'''
+FUZZ = r"""
 import copy, io, json, random, struct, sys, zlib
 import joblib, numpy as np
 import topics
@@ -494,7 +558,7 @@ for _ in range(int(sys.argv[3])):
     except Exception as e:
         outcomes["crashed"].append(f"{'.'.join(path)}: {type(e).__name__}: {e}")
 print(json.dumps(outcomes))
-'''
+"""
 
 
 def test_fuzzed_arrays_load_and_answer_or_are_refused_in_one_line(tmp_path, sample_model_file):
@@ -502,8 +566,14 @@ def test_fuzzed_arrays_load_and_answer_or_are_refused_in_one_line(tmp_path, samp
     loads and answers every kind of query or is refused with a one-line ModelFileError. In a process of
     its own, so a crash in C code fails this test rather than the test run."""
     env = {k: v for k, v in os.environ.items() if k != "TOPICS_MODEL_KEY"}
-    done = subprocess.run([sys.executable, "-c", FUZZ, str(sample_model_file), "18", "60", str(tmp_path / "f.joblib")],
-                          capture_output=True, text=True, timeout=300, env=env, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", FUZZ, str(sample_model_file), "18", "60", str(tmp_path / "f.joblib")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     outcomes = json.loads(done.stdout)
     assert outcomes["crashed"] == [] and outcomes["loaded"] + outcomes["refused"] == 60

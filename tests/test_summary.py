@@ -6,7 +6,7 @@ from newsgroup_dates import dated_articles
 
 import topics
 from topics.topic_model import readable_terms, term_relevance
-from topics.trends import parse_range, topic_trends
+from topics.trends import parse_date_range, topic_trends
 
 
 # -- summary --------------------------------------------------------------------------------------------
@@ -65,15 +65,18 @@ def test_topic_words_name_each_thing_once(sample_model):
     """No shown term only repeats words shown before it, and a phrase stands for an earlier word when most
     articles using the word use the phrase: the raw top terms read "bin, bin laden, laden, al, al qaeda"."""
     article_counts = np.diff(sample_model.index_.postings.indptr)
-    vocabulary = {term: c for c, term in enumerate(sample_model.vectorizer_.terms(range(len(sample_model.vectorizer_.vocabulary_))))}
+    vocabulary = {
+        term: c
+        for c, term in enumerate(sample_model.vectorizer_.terms(range(len(sample_model.vectorizer_.vocabulary_))))
+    }
     summary = sample_model.summary(n_words=10, n_articles=0)
     for t in summary:
         assert len(t.words) == 10
         for i, term in enumerate(t.words):
             shown_before = {w for other in t.words[:i] for w in other.split()}
             assert not set(term.split()) <= shown_before, (term, t.words)
-            for phrase in t.words[i + 1:]:
-                if term in phrase.split() and phrase != term:   # a word shown beside its phrase
+            for phrase in t.words[i + 1 :]:
+                if term in phrase.split() and phrase != term:  # a word shown beside its phrase
                     assert article_counts[vocabulary[phrase]] < 0.7 * article_counts[vocabulary[term]]
     words = " | ".join(", ".join(t.words) for t in summary)
     assert "bin laden" in words and "al qaeda" in words
@@ -82,10 +85,14 @@ def test_topic_words_name_each_thing_once(sample_model):
 
 def test_readable_terms_keep_a_word_used_mostly_outside_the_phrase():
     terms = ["palestinian", "israeli", "bin", "bin laden", "palestinian leader", "laden"]
-    assert readable_terms(terms, 10) == [1, 3, 4]                       # without counts phrases always win
+    assert readable_terms(terms, 10) == [1, 3, 4]  # without counts phrases always win
     counts = [100, 80, 40, 40, 59, 40]
-    assert [terms[i] for i in readable_terms(terms, 10, counts)] == ["palestinian", "israeli", "bin laden",
-                                                                      "palestinian leader"]
+    assert [terms[i] for i in readable_terms(terms, 10, counts)] == [
+        "palestinian",
+        "israeli",
+        "bin laden",
+        "palestinian leader",
+    ]
     assert readable_terms(terms, 2, counts) == [0, 1]
 
 
@@ -134,11 +141,11 @@ def test_trends_by_week_match_a_plain_reference(dated_model, newsgroup_records):
 
     W = np.asarray(dated_model.doc_topics_, dtype=np.float64)
     weeks = [datetime.date.fromisoformat(d).isocalendar()[:2] for d in dated_model.articles_.dates.astype(str)]
-    for p, row in zip(tr.periods, tr.shares):
+    for p, row in zip(tr.periods, tr.shares, strict=True):
         year, week = int(p[:4]), int(p[-2:])
         mask = np.array([w == (year, week) for w in weeks])
         if not mask.any():
-            assert np.isnan(row).all()   # a week with no posts is a gap, not zeros
+            assert np.isnan(row).all()  # a week with no posts is a gap, not zeros
             continue
         sums = W[mask].sum(axis=0)
         np.testing.assert_allclose(row, sums / sums.sum(), atol=1e-9)
@@ -172,19 +179,22 @@ def test_compare_flags_rising_and_falling(dated_model):
     assert changes[0]["direction"] == "rising" and changes[-1]["direction"] == "falling"
 
 
-def test_parse_range():
-    assert [str(d) for d in parse_range("2025-01:2025-06")] == ["2025-01-01", "2025-06-30"]
-    assert [str(d) for d in parse_range("2024-02")] == ["2024-02-01", "2024-02-29"]
-    assert [str(d) for d in parse_range("2025")] == ["2025-01-01", "2025-12-31"]
+def test_parse_date_range():
+    assert [str(d) for d in parse_date_range("2025-01:2025-06")] == ["2025-01-01", "2025-06-30"]
+    assert [str(d) for d in parse_date_range("2024-02")] == ["2024-02-01", "2024-02-29"]
+    assert [str(d) for d in parse_date_range("2025")] == ["2025-01-01", "2025-12-31"]
     with pytest.raises(topics.ParameterError, match="YYYY, YYYY-MM or YYYY-MM-DD"):
-        parse_range("January:June")
+        parse_date_range("January:June")
     with pytest.raises(topics.QueryError, match="ends before it starts"):
-        parse_range("2025-06:2025-01")
+        parse_date_range("2025-06:2025-01")
 
 
 def test_trend_errors_are_clear(dated_model, sample_model, lee_records):
-    with pytest.raises(topics.QueryError, match=r"no dated articles in 1993-06 \(1993-06-01 to 1993-06-30\); "
-                                                r"the archive's dates run from 1993-04-01 to 1993-05-17"):
+    with pytest.raises(
+        topics.QueryError,
+        match=r"no dated articles in 1993-06 \(1993-06-01 to 1993-06-30\); "
+        r"the archive's dates run from 1993-04-01 to 1993-05-17",
+    ):
         dated_model.trends(compare=("1993-04", "1993-06"))
     with pytest.raises(topics.ParameterError, match="by='fortnight' is not allowed"):
         dated_model.trends(by="fortnight")
@@ -241,8 +251,9 @@ def test_cli_show(run_cli, sample_model_file):
 
 
 def test_cli_trends(run_cli, dated_model_file, dated_model):
-    out = run_cli("trends", "-m", dated_model_file, "--by", "month", "--compare", "1993-04-01:1993-04-14",
-                  "1993-04-15:1993-05")
+    out = run_cli(
+        "trends", "-m", dated_model_file, "--by", "month", "--compare", "1993-04-01:1993-04-14", "1993-04-15:1993-05"
+    )
     assert out.exit_code == 0, out.stderr
     lines = out.stdout.splitlines()
     assert lines[0] == "Topic shares by month: 200 dated articles."

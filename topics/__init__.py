@@ -25,8 +25,6 @@ defaults are chosen for archives of hundreds of articles):
 ['bank', 'football']
 """
 
-__version__ = "0.1.0"
-
 from .corpus import Article, Corpus, ReadStats, read_corpus
 from .errors import (
     CorpusError,
@@ -40,23 +38,42 @@ from .errors import (
 )
 from .explain import Explanation
 from .incremental import AddReport, RefitReport
-from .model import DuplicateGroup, Hit, TopicModel, fit
+from .model import DuplicateGroup, Hit, TopicModel, fit, load_model
 from .summary import ArticleView, Summary, Topic
 from .trends import Trends
+from .version import __version__
 
 
 def load(path, *, key=None, mmap=True) -> TopicModel:
-    """Open a model saved with :meth:`TopicModel.save` (see :func:`topics.store.load_model`)."""
-    from .store import load_model
-
+    """Open a model saved with :meth:`TopicModel.save` (see :func:`topics.store.load_state`)."""
     return load_model(path, key=key, mmap=mmap)
 
 
 __all__ = [
-    "Article", "Corpus", "ReadStats", "read_corpus",
-    "TopicModel", "fit", "load",
+    "Article",
+    "Corpus",
+    "ReadStats",
+    "read_corpus",
+    "TopicModel",
+    "fit",
+    "load",
     # what TopicModel's methods return
-    "Hit", "Topic", "Summary", "ArticleView", "Trends", "Explanation", "DuplicateGroup", "AddReport", "RefitReport",
-    "TopicsError", "CorpusError", "ParameterError", "ModelFileError", "QueryError", "NotFittedError",
-    "MissingExtraError", "TopicsWarning", "__version__",
+    "Hit",
+    "Topic",
+    "Summary",
+    "ArticleView",
+    "Trends",
+    "Explanation",
+    "DuplicateGroup",
+    "AddReport",
+    "RefitReport",
+    "TopicsError",
+    "CorpusError",
+    "ParameterError",
+    "ModelFileError",
+    "QueryError",
+    "NotFittedError",
+    "MissingExtraError",
+    "TopicsWarning",
+    "__version__",
 ]

@@ -66,7 +66,7 @@ def _drop_broken_words(text: str) -> str:
     cuts = []
     for mark in _BREAKAGE.finditer(text):
         at = mark.start()
-        after = text[at + 1: at + 3].lstrip("'’")[:1]
+        after = text[at + 1 : at + 3].lstrip("'’")[:1]
         before = text[at - 1] if at else " "
         if mark.group(0) == "?":
             if not after.isalpha():
@@ -94,9 +94,11 @@ def _drop_broken_words(text: str) -> str:
 _HEADER_LINE = re.compile(r"^[A-Za-z][\w-]*: ")
 _QUOTE_LINE = re.compile(r"^[ \t]*(?:[>|:]|[A-Za-z]{0,3}>)")
 _ATTRIBUTION_MARKERS = ("writes:", "wrote:", "says:")
-_DATELINE = re.compile(r"^\s{0,20}(?:[A-Z][A-Z.\' -]{1,40}(?:,[^\n(–—-]{0,40})?[ \t]*)?"
-                       r"\((?:Reuters|AP|AFP|AAP|UPI|Bloomberg|dpa|PTI|IANS|Xinhua|CNN|BBC)\)[ \t]*[-–—:]+\s{0,20}",
-                       re.IGNORECASE)
+_DATELINE = re.compile(
+    r"^\s{0,20}(?:[A-Z][A-Z.\' -]{1,40}(?:,[^\n(–—-]{0,40})?[ \t]*)?"
+    r"\((?:Reuters|AP|AFP|AAP|UPI|Bloomberg|dpa|PTI|IANS|Xinhua|CNN|BBC)\)[ \t]*[-–—:]+\s{0,20}",
+    re.IGNORECASE,
+)
 _AGENCY_PREFIX = re.compile(r"^\s{0,20}(?:Reuters|AP|AFP|AAP|UPI|Bloomberg|PTI|IANS|Xinhua)[ \t]*[-–—:]+[ \t]+")
 _BYLINE = re.compile(r"^[ \t]*By [A-Z][\w.\'-]{0,40}(?: [A-Z][\w.\'-]{0,40}){0,4}[ \t]*(?:,[^\n]{0,60})?$")
 
@@ -113,7 +115,7 @@ def clean_news(text: str) -> str:
         body_start = next((i for i, line in enumerate(lines) if not line.strip()), len(lines))
         subject = [line.split(":", 1)[1] for line in lines[:body_start] if line.lower().startswith("subject:")]
         subject = [re.sub(r"^\s*(?:re:\s*)+", "", s, flags=re.IGNORECASE) for s in subject]
-        lines = subject + [""] + lines[body_start:]
+        lines = [*subject, "", *lines[body_start:]]
     kept = []
     for line in lines:
         if line.rstrip() == "--":  # signature separator: the rest is a signature
@@ -258,8 +260,10 @@ class RepeatedSpans:
         prose around them (:func:`_stands_apart`) in most of the articles that hold them."""
         ids: defaultdict = defaultdict()
         ids.default_factory = ids.__len__
-        sequences = [np.fromiter(map(ids.__getitem__, _SPAN_WORD.findall(_after_first_sentence(t).lower())),
-                                 dtype=np.int64) for t in texts]
+        sequences = [
+            np.fromiter(map(ids.__getitem__, _SPAN_WORD.findall(_after_first_sentence(t).lower())), dtype=np.int64)
+            for t in texts
+        ]
         number = ids["#"]  # every word with a digit becomes "#" (one look per distinct word, not per word)
         as_key = np.array([i if word.isalpha() else number for word, i in ids.items()], dtype=np.int64)
         sequences = [_collapse_numbers(as_key[seq], number) for seq in sequences]
@@ -269,7 +273,7 @@ class RepeatedSpans:
         if frequent.size == 0:
             return cls()
         runs, held, apart, whole = defaultdict(int), defaultdict(int), defaultdict(int), defaultdict(int)
-        for text, h in zip(texts, hashes):
+        for text, h in zip(texts, hashes, strict=True):
             covered = np.isin(h, frequent)
             if not covered.any():
                 continue
@@ -286,18 +290,24 @@ class RepeatedSpans:
                 most = len(run) * 2 > len(keys)  # most of its article: a copy of a syndicated story
                 runs[" ".join(run)] += 1
                 for i in range(len(run) - SPAN_WORDS + 1):
-                    window = " ".join(run[i:i + SPAN_WORDS])
+                    window = " ".join(run[i : i + SPAN_WORDS])
                     held[window] += 1
                     apart[window] += stands_apart
                     whole[window] += most
         # A window is clutter when most of its copies stand apart and are not most of their article (copies
         # of a syndicated story share every word); copies of one line vary at the edges (a phone number
         # written two ways, a place name), so the verdict is per window, not per line.
-        windows = {w for w, count in held.items()
-                   if count >= needed and apart[w] * 2 >= count and whole[w] * 2 < count}
-        spans = {span: count for span, count in runs.items() if count >= SPAN_MIN_ARTICLES and all(
-            " ".join(words[i:i + SPAN_WORDS]) in windows for words in [span.split()]
-            for i in range(len(words) - SPAN_WORDS + 1))}
+        windows = {w for w, count in held.items() if count >= needed and apart[w] * 2 >= count and whole[w] * 2 < count}
+        spans = {
+            span: count
+            for span, count in runs.items()
+            if count >= SPAN_MIN_ARTICLES
+            and all(
+                " ".join(words[i : i + SPAN_WORDS]) in windows
+                for words in [span.split()]
+                for i in range(len(words) - SPAN_WORDS + 1)
+            )
+        }
         articles_with = np.bincount(np.concatenate([np.unique(seq) for seq in sequences]), minlength=len(ids))
         return cls(windows, _span_probes(windows, lambda word: articles_with[ids[word]]), spans)
 
@@ -315,8 +325,8 @@ class RepeatedSpans:
         # Every learned window holds its probe word, so only windows around a probe need a look.
         for at in [i for i, key in enumerate(keys) if key in probes]:
             for i in range(max(0, at - SPAN_WORDS + 1), min(at + 1, len(keys) - SPAN_WORDS + 1)):
-                if " ".join(keys[i:i + SPAN_WORDS]) in windows:
-                    covered[i:i + SPAN_WORDS] = True
+                if " ".join(keys[i : i + SPAN_WORDS]) in windows:
+                    covered[i : i + SPAN_WORDS] = True
         if not covered.any():
             return text
         offsets = [m.span() for m in _SPAN_WORD.finditer(text)]
@@ -324,7 +334,7 @@ class RepeatedSpans:
             return text
         pieces, position = [], 0
         for start, end in _runs(covered):
-            pieces.append(text[position:offsets[first[start]][0]])
+            pieces.append(text[position : offsets[first[start]][0]])
             pieces.append(" . ")
             position = offsets[last[end - 1]][1]
         pieces.append(text[position:])
@@ -340,6 +350,7 @@ class RepeatedSpans:
 def _span_probes(windows, articles_with) -> tuple:
     """One word of each window, the one in the fewest articles (``articles_with(word)``), longest first
     among equals; never "#", which stands for numbers and so is in no text."""
+
     def rarity(word):
         return (articles_with(word), -len(word), word)
 
@@ -379,7 +390,7 @@ def _collapse_numbers(seq: np.ndarray, number: int) -> np.ndarray:
 def _after_first_sentence(text: str) -> str:
     """``text`` from its second sentence on ("" for one sentence): a repeated first line is a title."""
     first = _SENTENCE_BREAK.search(text)
-    return text[first.end():] if first is not None else ""
+    return text[first.end() :] if first is not None else ""
 
 
 _SENTENCE_EDGE = frozenset(".!?:;\"“”‘’'()[]|•·–—-*#=~_/\\")
@@ -390,9 +401,9 @@ def _sides_apart(text: str, start: int, end: int) -> int:
     or end of the text, punctuation or a line break. A phrase that recurs inside sentences ("White House
     press secretary Sean Spicer said") is content; clutter stands apart on both sides (a credit line, an
     appeal) or is long and apart on one (a share strip followed by an unpunctuated subheading)."""
-    if not text[max(0, start - 3):start].strip() or not text[end:end + 3].strip():
+    if not text[max(0, start - 3) : start].strip() or not text[end : end + 3].strip():
         return 2  # it begins or ends the text
-    before, after = text[max(0, start - 3):start], text[end:end + 3]
+    before, after = text[max(0, start - 3) : start], text[end : end + 3]
     left = before.rstrip()[-1:] in _SENTENCE_EDGE or "\n" in before
     right = after.lstrip()[:1] in _SENTENCE_EDGE or "\n" in after
     return left + right
@@ -411,7 +422,7 @@ def _window_hashes(ids: list, number: int) -> np.ndarray:
     h = np.zeros(n, dtype=np.uint64)
     with np.errstate(over="ignore"):
         for j in range(SPAN_WORDS):
-            h = (h ^ (ids[j:j + n] + np.uint64(1))) * _MIX + np.uint64(j)
+            h = (h ^ (ids[j : j + n] + np.uint64(1))) * _MIX + np.uint64(j)
     numbers = np.convolve(ids == number, np.ones(SPAN_WORDS, dtype=np.int64), mode="valid")
     h[numbers * 3 > SPAN_WORDS * 2] = 0
     return h
@@ -429,4 +440,4 @@ def _frequent(hashes: list, needed: float) -> np.ndarray:
 def _runs(covered: np.ndarray):
     """(start, end) of each run of True in a 1-d boolean array, end exclusive."""
     edges = np.flatnonzero(np.diff(np.concatenate([[False], covered, [False]]).astype(np.int8)))
-    return list(zip(edges[::2], edges[1::2]))
+    return list(zip(edges[::2], edges[1::2], strict=True))

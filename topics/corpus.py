@@ -52,9 +52,9 @@ import re
 import stat as _stat
 import warnings
 from collections import Counter, deque
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, Mapping
 
 from .errors import CorpusError, ParameterError, TopicsWarning
 
@@ -76,9 +76,9 @@ _TOO_LONG = f"longer than the {MAX_ARTICLE_BYTES // 1_000_000} MB allowed for on
 # A CSV field over this many lines with rows of the file in it is taken for an unclosed quote that
 # swallowed the rest of the file (real posts with full headers and quotes run to several hundred lines).
 MAX_FIELD_LINES = 10_000
-_ROW_LIKE_MIN = 3           # ... as is a field with at least this many lines that parse as rows of the file
+_ROW_LIKE_MIN = 3  # ... as is a field with at least this many lines that parse as rows of the file
 _ROW_LIKE_MIN_KEYLESS = 10  # ... of a file without id or date column
-_SHOWN = 3             # skipped lines and entries named in a warning
+_SHOWN = 3  # skipped lines and entries named in a warning
 
 
 @dataclass(frozen=True)
@@ -119,14 +119,14 @@ class ReadStats:
     generated_ids: int = 0
     too_long_skipped: int = 0
     bad_lines: list = field(default_factory=list)  # (source, line number, reason), with skip_bad_lines
-    hidden_skipped: int = 0        # folder entries whose names start with "."
-    special_skipped: int = 0       # FIFOs, sockets and devices in folders
+    hidden_skipped: int = 0  # folder entries whose names start with "."
+    special_skipped: int = 0  # FIFOs, sockets and devices in folders
     broken_links_skipped: int = 0  # symlinks to nothing, or to themselves
-    link_loops_skipped: int = 0    # symlinks to a folder being read already
-    unreadable_skipped: int = 0    # files and folders in folders that cannot be opened
-    repeated_skipped: int = 0      # files reached a second time (through links, or paths given twice)
-    extra_cells: int = 0           # CSV rows with more cells than the header has columns (the extra ignored)
-    renamed_sources: int = 0       # files whose ids use their path because their names clash
+    link_loops_skipped: int = 0  # symlinks to a folder being read already
+    unreadable_skipped: int = 0  # files and folders in folders that cannot be opened
+    repeated_skipped: int = 0  # files reached a second time (through links, or paths given twice)
+    extra_cells: int = 0  # CSV rows with more cells than the header has columns (the extra ignored)
+    renamed_sources: int = 0  # files whose ids use their path because their names clash
     odd_entries: list = field(default_factory=list)  # (path, what it is) of the skipped odd entries
 
     def describe(self) -> str:
@@ -144,21 +144,26 @@ class ReadStats:
             parts.append(f"{self.latin1_fallbacks} read as latin-1")
         if self.bad_dates:
             parts.append(f"{self.bad_dates} unreadable dates ignored")
-        for count, what in ((self.special_skipped, "special files (FIFOs, sockets, devices) skipped"),
-                            (self.broken_links_skipped, "broken symlinks skipped"),
-                            (self.link_loops_skipped, "symlink loops skipped"),
-                            (self.unreadable_skipped, "unreadable files or folders skipped"),
-                            (self.repeated_skipped, "files reached twice skipped"),
-                            (self.hidden_skipped, "hidden entries skipped"),
-                            (self.extra_cells, "CSV rows with extra cells (ignored)"),
-                            (self.renamed_sources, "files with clashing names identified by their path")):
+        for count, what in (
+            (self.special_skipped, "special files (FIFOs, sockets, devices) skipped"),
+            (self.broken_links_skipped, "broken symlinks skipped"),
+            (self.link_loops_skipped, "symlink loops skipped"),
+            (self.unreadable_skipped, "unreadable files or folders skipped"),
+            (self.repeated_skipped, "files reached twice skipped"),
+            (self.hidden_skipped, "hidden entries skipped"),
+            (self.extra_cells, "CSV rows with extra cells (ignored)"),
+            (self.renamed_sources, "files with clashing names identified by their path"),
+        ):
             if count:
                 parts.append(f"{count} {what}")
         return ", ".join(parts)
 
 
-def parse_date(value) -> str | None:
-    """``"YYYY-MM-DD"`` from an ISO date or datetime string; None when absent; ValueError when unreadable."""
+def parse_date(value, *, whole: bool = False) -> str | None:
+    """``"YYYY-MM-DD"`` from an ISO date or datetime string, or a date; None when absent or blank;
+    ValueError when unreadable. The one date parser of topics: for an article's date field a datetime
+    string gives its day; with ``whole`` (a date someone typed, :func:`topics.filters.date_bound`) the text
+    must be a date and nothing more."""
     if value is None or value == "":
         return None
     if isinstance(value, (_dt.date, _dt.datetime)):
@@ -166,7 +171,7 @@ def parse_date(value) -> str | None:
     text = str(value).strip()
     if not text:
         return None
-    return _dt.date.fromisoformat(text[:10]).isoformat()
+    return _dt.date.fromisoformat(text if whole else text[:10]).isoformat()
 
 
 def split_date_header(text: str) -> tuple[str | None, str]:
@@ -178,7 +183,7 @@ def split_date_header(text: str) -> tuple[str | None, str]:
         date = parse_date(match.group(1))
     except ValueError:
         return None, text
-    return date, text[match.end():].lstrip()
+    return date, text[match.end() :].lstrip()
 
 
 @dataclass(frozen=True)
@@ -187,8 +192,8 @@ class _Source:
 
     path: Path
     kind: str
-    whole: bool              # a plain file of a folder: the whole file is one article
-    root: Path | None        # the folder given, for files found in one
+    whole: bool  # a plain file of a folder: the whole file is one article
+    root: Path | None  # the folder given, for files found in one
 
 
 class Corpus:
@@ -198,8 +203,17 @@ class Corpus:
     complete pass, :attr:`stats` tells what was read and skipped.
     """
 
-    def __init__(self, paths, *, format="auto", text_field="text", id_field="id", title_field="title",
-                 date_field="date", skip_bad_lines=False):
+    def __init__(
+        self,
+        paths,
+        *,
+        format="auto",
+        text_field="text",
+        id_field="id",
+        title_field="title",
+        date_field="date",
+        skip_bad_lines=False,
+    ):
         self.paths = [Path(p) for p in paths]
         self.format = format
         self.text_field = text_field
@@ -221,7 +235,7 @@ class Corpus:
         seen: set[str] = set()
         duplicates: dict[str, int] = {}
         sources = self._sources(stats)
-        for source, label in zip(sources, _labels(sources, self.paths, stats)):
+        for source, label in zip(sources, _labels(sources, self.paths, stats), strict=True):
             for article in self._read_source(source, label, stats):
                 if article.id in seen:
                     duplicates[article.id] = duplicates.get(article.id, 1) + 1
@@ -237,18 +251,28 @@ class Corpus:
             skipped = stats.describe()
             raise CorpusError(f"no articles found in {self._names()}" + (f" ({skipped})" if skipped else ""))
         if stats.latin1_fallbacks:
-            warnings.warn(f"{stats.latin1_fallbacks} lines or files were not valid UTF-8 and were read as latin-1",
-                          TopicsWarning, stacklevel=2)
+            warnings.warn(
+                f"{stats.latin1_fallbacks} lines or files were not valid UTF-8 and were read as latin-1",
+                TopicsWarning,
+                stacklevel=2,
+            )
         if stats.bad_lines:
             shown = ", ".join(f"{s}:{n} ({reason.split(';')[0]})" for s, n, reason in stats.bad_lines[:_SHOWN])
             more = ", ..." if len(stats.bad_lines) > _SHOWN else ""
-            warnings.warn(f"skipped {len(stats.bad_lines)} bad line{'s' if len(stats.bad_lines) != 1 else ''}: "
-                          f"{shown}{more}", TopicsWarning, stacklevel=2)
+            warnings.warn(
+                f"skipped {len(stats.bad_lines)} bad line{'s' if len(stats.bad_lines) != 1 else ''}: {shown}{more}",
+                TopicsWarning,
+                stacklevel=2,
+            )
         if stats.odd_entries:
             shown = ", ".join(f"{p} ({what})" for p, what in stats.odd_entries[:_SHOWN])
             more = ", ..." if len(stats.odd_entries) > _SHOWN else ""
-            warnings.warn(f"skipped {len(stats.odd_entries)} folder entr{'ies' if len(stats.odd_entries) != 1 else 'y'} "
-                          f"that are not readable files or folders: {shown}{more}", TopicsWarning, stacklevel=2)
+            warnings.warn(
+                f"skipped {len(stats.odd_entries)} folder entr{'ies' if len(stats.odd_entries) != 1 else 'y'} "
+                f"that are not readable files or folders: {shown}{more}",
+                TopicsWarning,
+                stacklevel=2,
+            )
         self.stats = stats
 
     def _names(self) -> str:
@@ -338,7 +362,11 @@ class Corpus:
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
-                hint = " (a JSON array? write one object per line: JSON Lines)" if lineno == 1 and line.lstrip().startswith("[") else ""
+                hint = (
+                    " (a JSON array? write one object per line: JSON Lines)"
+                    if lineno == 1 and line.lstrip().startswith("[")
+                    else ""
+                )
                 self._bad_line(path, lineno, f"not valid JSON: {exc.msg}{hint}", stats)
                 continue
             if not isinstance(record, dict):
@@ -362,8 +390,10 @@ class Corpus:
             if not columns:
                 return
             if self.text_field not in columns:
-                raise CorpusError(f"{path} has no column {self.text_field!r} (columns: {', '.join(columns)}); "
-                                  f"name the text column with --text-field")
+                raise CorpusError(
+                    f"{path} has no column {self.text_field!r} (columns: {', '.join(columns)}); "
+                    f"name the text column with --text-field"
+                )
             shape = _RowShape(columns, delimiter, id_field=self.id_field, date_field=self.date_field)
             while True:
                 lines.start_record()
@@ -379,8 +409,10 @@ class Corpus:
                     taken = lines.taken
                     first, last = taken[0][0], taken[-1][0]
                     if last > first:
-                        problem = (f"a quoted field opened here swallows lines {first + 1}-{last} "
-                                   f"(an unclosed quote?): {problem}")
+                        problem = (
+                            f"a quoted field opened here swallows lines {first + 1}-{last} "
+                            f"(an unclosed quote?): {problem}"
+                        )
                     self._bad_line(path, first, problem, stats)
                     # Skip the first line only, and read the lines it swallowed again as rows.
                     lines.push_back(taken[1:])
@@ -447,8 +479,16 @@ class Corpus:
         logger.warning("skipped %s: %s is %s", where, what, _TOO_LONG)
 
 
-def read_corpus(paths, *, format: str = "auto", text_field: str = "text", id_field: str = "id",
-                title_field: str = "title", date_field: str = "date", skip_bad_lines: bool = False) -> Corpus:
+def read_corpus(
+    paths,
+    *,
+    format: str = "auto",
+    text_field: str = "text",
+    id_field: str = "id",
+    title_field: str = "title",
+    date_field: str = "date",
+    skip_bad_lines: bool = False,
+) -> Corpus:
     """Open one or more archive paths as a streamed :class:`Corpus`.
 
     Parameters
@@ -481,8 +521,15 @@ def read_corpus(paths, *, format: str = "auto", text_field: str = "text", id_fie
         mode = os.stat(path).st_mode
         if not (_stat.S_ISDIR(mode) or _stat.S_ISREG(mode) or _stat.S_ISFIFO(mode)):  # a FIFO named is read
             raise CorpusError(f"corpus path {str(path)!r} is a {_special_kind(mode)}, not a file or folder")
-    return Corpus(paths, format=format, text_field=text_field, id_field=id_field, title_field=title_field,
-                  date_field=date_field, skip_bad_lines=skip_bad_lines)
+    return Corpus(
+        paths,
+        format=format,
+        text_field=text_field,
+        id_field=id_field,
+        title_field=title_field,
+        date_field=date_field,
+        skip_bad_lines=skip_bad_lines,
+    )
 
 
 def articles_from_texts(texts: Iterable[str]) -> Iterator[Article]:
@@ -495,6 +542,46 @@ def articles_from_texts(texts: Iterable[str]) -> Iterator[Article]:
         date, body = split_date_header(text)
         if body.strip():
             yield Article(id=str(i), text=body.strip(), date=date)
+
+
+def as_articles(corpus):
+    """Articles of anything :func:`topics.fit` accepts: a path or list of paths (read with
+    :func:`read_corpus`), a :class:`Corpus`, a list of Articles (ids checked unique) or plain strings."""
+    if isinstance(corpus, (str, os.PathLike)):
+        return read_corpus(corpus)
+    if isinstance(corpus, Corpus):
+        return corpus
+    try:
+        items = list(corpus)
+    except TypeError:
+        kind = type(corpus).__name__
+        raise CorpusError(f"a corpus is a path, a list of paths, Articles or strings, not {kind}") from None
+    if items and all(isinstance(i, os.PathLike) for i in items):
+        return read_corpus(items)
+    if all(isinstance(i, Article) for i in items):
+        check_unique_ids(items)
+        return items
+    return list(articles_from_texts(items))
+
+
+def check_unique_ids(articles: list[Article]) -> None:
+    """Raise CorpusError naming (up to five of) the ids that occur more than once."""
+    seen, duplicates = set(), []
+    for a in articles:
+        if a.id in seen:
+            duplicates.append(a.id)
+        seen.add(a.id)
+    if duplicates:
+        raise CorpusError(f"duplicate article ids: {', '.join(map(repr, duplicates[:5]))}")
+
+
+def source_of(article: Article, field: str) -> str | None:
+    """An article's source from its metadata field, as text (None when missing or empty)."""
+    value = article.meta.get(field) if article.meta else None
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    value = str(value).strip()
+    return value or None
 
 
 def read_query_lines(source) -> Iterator[tuple[int, str | None, str | None]]:
@@ -565,7 +652,7 @@ def _kind_from_suffix(path: Path) -> str:
 
 def _stem(path: Path) -> str:
     name = path.name
-    for suffix in (".gz",) + tuple(_RECORD_SUFFIXES) + (".txt",):
+    for suffix in (".gz", *_RECORD_SUFFIXES, ".txt"):
         if name.lower().endswith(suffix):
             name = name[: -len(suffix)]
     return name or path.name
@@ -659,13 +746,15 @@ def _labels(sources: list, given: list[Path], stats: ReadStats) -> list[str]:
     anchors = [os.path.abspath(p) if Path(p).is_dir() else os.path.dirname(os.path.abspath(p)) for p in given]
     common = os.path.commonpath(anchors)
     for full in (False, True):
-        keys = [(s.whole or s.kind == "text", label) for s, label in zip(sources, labels)]
+        keys = [(s.whole or s.kind == "text", label) for s, label in zip(sources, labels, strict=True)]
         counts = Counter(keys)
         if all(counts[k] == 1 for k in keys):
             break
-        labels = [_path_label(s, common, full) if counts[k] > 1 else label
-                  for s, k, label in zip(sources, keys, labels)]
-    stats.renamed_sources = sum(a != b for a, b in zip(labels, natural))
+        labels = [
+            _path_label(s, common, full) if counts[k] > 1 else label
+            for s, k, label in zip(sources, keys, labels, strict=True)
+        ]
+    stats.renamed_sources = sum(a != b for a, b in zip(labels, natural, strict=True))
     return labels
 
 

@@ -36,7 +36,7 @@ def near_duplicate_pairs(doc_terms, threshold: float = DEFAULT_THRESHOLD) -> sp.
     step = int(min(2048, max(16, _CHUNK_CELLS // max(n, 1))))
     rows, cols, values = [], [], []
     for start in range(0, n, step):
-        block = sp.coo_matrix(X[start:start + step] @ Xt)
+        block = sp.coo_matrix(X[start : start + step] @ Xt)
         # float32 products of identical rows can fall a hair below 1, hence the small tolerance.
         keep = (block.data >= threshold - 1e-6) & (block.col > block.row + start)
         rows.append(block.row[keep] + start)
@@ -60,8 +60,9 @@ def duplicate_groups(doc_terms, threshold: float = DEFAULT_THRESHOLD) -> list[np
     return sorted(groups, key=lambda g: (-g.size, g[0]))
 
 
-def distinct_rows(candidates: np.ndarray, doc_terms, threshold: float, query=None, limit: int | None = None,
-                  block: int = 32) -> np.ndarray:
+def distinct_rows(
+    candidates: np.ndarray, doc_terms, threshold: float, query=None, limit: int | None = None, block: int = 32
+) -> np.ndarray:
     """The candidates (in rank order) left after dropping near-duplicates of the query and of each other.
 
     candidates : int array of rows, best first; query : sparse row (1, V) or None. A candidate is dropped
@@ -74,11 +75,11 @@ def distinct_rows(candidates: np.ndarray, doc_terms, threshold: float, query=Non
     """
     limit = candidates.size if limit is None else limit
     kept: list[int] = []
-    kept_vectors = query   # the query first, then each kept candidate
+    kept_vectors = query  # the query first, then each kept candidate
     for start in range(0, candidates.size, block):
         if len(kept) >= limit:
             break
-        vectors = doc_terms[candidates[start:start + block]]
+        vectors = doc_terms[candidates[start : start + block]]
         # Rows that copy the query or an earlier kept row go first, with one small product; only the
         # rest are compared with each other (on a million articles: 12 against 21 ms per query).
         rows = np.arange(vectors.shape[0])

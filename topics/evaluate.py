@@ -49,14 +49,14 @@ averages the matched cosines (1.0: the same topics).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 
-from collections import Counter
-
 from .clean import SPAN_SAMPLE, RepeatedSpans, clean_news, repair_text
-from .topic_model import error_from_sums, error_sums, fit_topics, topic_terms
+from .text import stub_rows
+from .topic_model import error_from_sums, error_sums, fit_topics, match_topics_by_cosine, topic_terms
 
 WINDOW = 10
 N_COHERENCE_WORDS = 10
@@ -130,8 +130,8 @@ def _windows_holding(hits, n_windows: int, window: int, r: int) -> np.ndarray:
     """Boolean (n_windows, r): window j holds term t when some hit of t lies inside [j, j + window)."""
     delta = np.zeros((n_windows + 1, r), dtype=np.int32)
     for term, start, end in hits:
-        first = max(0, end - window + 1)   # windows starting here or later reach the hit's last token
-        last = min(start, n_windows - 1)   # windows starting after its first token miss it
+        first = max(0, end - window + 1)  # windows starting here or later reach the hit's last token
+        last = min(start, n_windows - 1)  # windows starting after its first token miss it
         if first <= last:
             delta[first, term] += 1
             delta[last + 1, term] -= 1
@@ -198,21 +198,10 @@ def topic_stability(H_a: np.ndarray, H_b: np.ndarray) -> tuple[float, np.ndarray
     H_a : (k, V), H_b : (k2, V) over the same vocabulary. Returns the mean matched cosine and, for each
     topic of H_a, the cosine of its match (0 when H_b has fewer topics): (float, ndarray (k,)).
     """
-    from scipy.optimize import linear_sum_assignment
-
-    A, B = _unit(H_a), _unit(H_b)
-    similarity = A @ B.T
-    rows, cols = linear_sum_assignment(-similarity)
-    matched = np.zeros(A.shape[0])
+    rows, cols, similarity = match_topics_by_cosine(H_a, H_b)
+    matched = np.zeros(similarity.shape[0])
     matched[rows] = similarity[rows, cols]
     return float(matched.mean()) if matched.size else 0.0, matched
-
-
-def _unit(H):
-    H = np.asarray(H, dtype=np.float64)
-    norms = np.linalg.norm(H, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return H / norms
 
 
 def relative_error(X, W, H, *, block: int = 10_000) -> float:
@@ -221,8 +210,9 @@ def relative_error(X, W, H, *, block: int = 10_000) -> float:
     ``||X - WH||² = ||X||² - 2 sum(X Hᵀ ∘ W) + sum(WᵀW ∘ HHᵀ)``, the first two over blocks of rows so a
     million-article X is never copied whole (:func:`topics.topic_model.error_sums`).
     """
-    return error_from_sums([error_sums(X[start:start + block], W[start:start + block], H)
-                            for start in range(0, X.shape[0], block)], H)
+    return error_from_sums(
+        [error_sums(X[start : start + block], W[start : start + block], H) for start in range(0, X.shape[0], block)], H
+    )
 
 
 # -- all metrics of one fit ---------------------------------------------------------------------------
@@ -264,9 +254,11 @@ def topic_clutter(top_words, span_shares: dict, *, W=None, sources=None, stubs=N
     result = []
     for t in range(k):
         words = coherence_words(top_words[t])
-        signals = {"span_share": float(np.mean([span_shares.get(w, 0.0) for w in words])) if words else 0.0,
-                   "source_share": by_source[t][0][1] if by_source[t] and n_sources >= 2 else 0.0,
-                   "stub_share": 0.0}
+        signals = {
+            "span_share": float(np.mean([span_shares.get(w, 0.0) for w in words])) if words else 0.0,
+            "source_share": by_source[t][0][1] if by_source[t] and n_sources >= 2 else 0.0,
+            "stub_share": 0.0,
+        }
         if W is not None and stub_set:
             top = np.argsort(-W[:, t], kind="stable")[:CLUTTER_TOP_ARTICLES]
             top = top[W[top, t] > 0]
@@ -285,8 +277,9 @@ def clean_npmi(npmi: np.ndarray, clutter: list[dict]) -> float:
     return float(np.where(flagged, np.minimum(npmi, 0.0), npmi).mean())
 
 
-def evaluate_topics(top_words, tokens, *, X=None, W=None, H=None, H_other=None, span_shares=None, sources=None,
-                    stubs=None) -> dict:
+def evaluate_topics(
+    top_words, tokens, *, X=None, W=None, H=None, H_other=None, span_shares=None, sources=None, stubs=None
+) -> dict:
     """Every metric of one fit, overall and per topic, as plain data.
 
     top_words : list of k lists of at least 25 terms, in rank order; tokens : reference token lists;
@@ -297,9 +290,14 @@ def evaluate_topics(top_words, tokens, *, X=None, W=None, H=None, H_other=None, 
     diversity, own = topic_diversity([w[:N_DIVERSITY_WORDS] for w in top_words])
     clutter = topic_clutter(top_words, span_shares or {}, W=W, sources=sources, stubs=stubs)
     n_clutter = sum(c["clutter"] for c in clutter)
-    result = {"n_topics": len(top_words), "npmi": round(float(npmi.mean()), 6) if npmi.size else 0.0,
-              "npmi_clean": round(clean_npmi(npmi, clutter), 6), "diversity": round(diversity, 6),
-              "n_clutter": n_clutter, "clutter_rate": round(n_clutter / len(top_words), 6) if top_words else 0.0}
+    result = {
+        "n_topics": len(top_words),
+        "npmi": round(float(npmi.mean()), 6) if npmi.size else 0.0,
+        "npmi_clean": round(clean_npmi(npmi, clutter), 6),
+        "diversity": round(diversity, 6),
+        "n_clutter": n_clutter,
+        "clutter_rate": round(n_clutter / len(top_words), 6) if top_words else 0.0,
+    }
     if X is not None:
         result["relative_error"] = round(relative_error(X, W, H), 6)
     matched = None
@@ -307,10 +305,16 @@ def evaluate_topics(top_words, tokens, *, X=None, W=None, H=None, H_other=None, 
         stability, matched = topic_stability(H, H_other)
         result["stability"] = round(stability, 6)
     result["topics"] = [
-        {"id": t, "words": coherence_words(top_words[t]), "npmi": round(float(npmi[t]), 6),
-         "unique_words": round(float(own[t]), 6),
-         **({"stability": round(float(matched[t]), 6)} if matched is not None else {}), **clutter[t]}
-        for t in range(len(top_words))]
+        {
+            "id": t,
+            "words": coherence_words(top_words[t]),
+            "npmi": round(float(npmi[t]), 6),
+            "unique_words": round(float(own[t]), 6),
+            **({"stability": round(float(matched[t]), 6)} if matched is not None else {}),
+            **clutter[t],
+        }
+        for t in range(len(top_words))
+    ]
     return result
 
 
@@ -321,18 +325,28 @@ def evaluate_model(model, texts, *, stability: bool = True, sample_share: float 
     TF-IDF matrix on a random ``sample_share`` of its articles (seed ``random_state + 1``) and matches
     the topics of that fit to the model's.
     """
-    from .model import stub_rows
-
     H, W, X = model.components_, np.asarray(model.doc_topics_), model.doc_terms_
     columns = topic_terms(H, W, N_DIVERSITY_WORDS)
     top_words = [model.vectorizer_.terms(row) for row in columns]
     tokens = [reference_tokens(t) for t in texts]
-    H_other = refit_on_sample(X, H.shape[0], seed=(model.random_state or 0) + 1, share=sample_share,
-                              max_iter=model.max_iter) if stability else None
+    H_other = (
+        refit_on_sample(X, H.shape[0], seed=(model.random_state or 0) + 1, share=sample_share, max_iter=model.max_iter)
+        if stability
+        else None
+    )
     # Stubs by the default rule even for models fitted without it (they may stand for a topic there).
     stubs = stub_rows(X, model.vectorizer_.vocabulary_, max(model.min_words, STUB_WORDS))
-    return evaluate_topics(top_words, tokens, X=X, W=W, H=H, H_other=H_other, span_shares=span_word_shares(texts),
-                           sources=model.articles_.sources, stubs=stubs)
+    return evaluate_topics(
+        top_words,
+        tokens,
+        X=X,
+        W=W,
+        H=H,
+        H_other=H_other,
+        span_shares=span_word_shares(texts),
+        sources=model.articles_.sources,
+        stubs=stubs,
+    )
 
 
 STUB_WORDS = 3

@@ -36,13 +36,27 @@ class Explanation:
     topics: list = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return {"score": round(self.score, 6), "lexical": round(self.lexical, 6), "topical": round(self.topical, 6),
-                "terms": [{**t, "share": round(t["share"], 6)} for t in self.terms],
-                "topics": [{**t, "share": round(t["share"], 6)} for t in self.topics]}
+        return {
+            "score": round(self.score, 6),
+            "lexical": round(self.lexical, 6),
+            "topical": round(self.topical, 6),
+            "terms": [{**t, "share": round(t["share"], 6)} for t in self.terms],
+            "topics": [{**t, "share": round(t["share"], 6)} for t in self.topics],
+        }
 
 
-def explain_pair(terms_a, topics_a, terms_b, topics_b, *, topic_weight: float, term_names, topic_labels,
-                 n_terms: int = 8, n_topics: int = 3) -> Explanation:
+def explain_pair(
+    terms_a,
+    topics_a,
+    terms_b,
+    topics_b,
+    *,
+    topic_weight: float,
+    term_names,
+    topic_labels,
+    n_terms: int = 8,
+    n_topics: int = 3,
+) -> Explanation:
     """Explain one pair.
 
     terms_* : sparse rows (1, V), unit length; topics_* : arrays (k,) of topic weights;
@@ -58,11 +72,18 @@ def explain_pair(terms_a, topics_a, terms_b, topics_b, *, topic_weight: float, t
     best_topics = [j for j in _largest(topic_products, n_topics) if topic_weight * topic_products[j] * scale >= 0.005]
     names = term_names(columns[best_terms]) if best_terms.size else []
     return Explanation(
-        score=score, lexical=min(lexical, 1.0), topical=min(topical, 1.0),
-        terms=[{"term": name, "share": float((1.0 - topic_weight) * term_products[i] * scale)}
-               for name, i in zip(names, best_terms)],
-        topics=[{"topic": int(j), "label": topic_labels[j], "share": float(topic_weight * topic_products[j] * scale)}
-                for j in best_topics])
+        score=score,
+        lexical=min(lexical, 1.0),
+        topical=min(topical, 1.0),
+        terms=[
+            {"term": name, "share": float((1.0 - topic_weight) * term_products[i] * scale)}
+            for name, i in zip(names, best_terms, strict=True)
+        ],
+        topics=[
+            {"topic": int(j), "label": topic_labels[j], "share": float(topic_weight * topic_products[j] * scale)}
+            for j in best_topics
+        ],
+    )
 
 
 def _largest(values: np.ndarray, n: int) -> np.ndarray:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .corpus import parse_date
 from .duplicates import DEFAULT_THRESHOLD, distinct_rows
 from .errors import ParameterError
 from .index import top_k
@@ -29,11 +30,12 @@ class HitFilter:
 
     @classmethod
     def build(cls, *, since=None, until=None, min_score=None, keep_duplicates=False) -> HitFilter:
-        since, until = parse_date(since, "since"), parse_date(until, "until")
+        since, until = date_bound(since, "since"), date_bound(until, "until")
         if since is not None and until is not None and since > until:
             raise ParameterError(f"since={str(since)!r} is after until={str(until)!r}; no article can match")
-        if min_score is not None and (isinstance(min_score, bool) or not isinstance(min_score, (int, float))
-                                      or not 0.0 <= min_score <= 1.0):
+        if min_score is not None and (
+            isinstance(min_score, bool) or not isinstance(min_score, (int, float)) or not 0.0 <= min_score <= 1.0
+        ):
             raise ParameterError(f"min_score={min_score!r} is not allowed; use a number in [0.0, 1.0]")
         if not isinstance(keep_duplicates, bool):
             raise ParameterError(f"keep_duplicates={keep_duplicates!r} is not allowed; use True or False")
@@ -51,25 +53,29 @@ class HitFilter:
         return ok
 
 
-def parse_date(value, name: str) -> np.datetime64 | None:
-    """A date given as ``YYYY-MM-DD`` text, a ``datetime.date`` or None, as datetime64[D]."""
+def date_bound(value, name: str) -> np.datetime64 | None:
+    """The ``since`` or ``until`` bound given as ``YYYY-MM-DD`` text, a ``datetime.date`` or None, as
+    datetime64[D] (text read by :func:`topics.corpus.parse_date`); ParameterError naming ``name``."""
     if value is None:
         return None
     if isinstance(value, (datetime.date, np.datetime64)):
         return np.datetime64(value, "D")
     if isinstance(value, str):
         try:
-            return np.datetime64(datetime.date.fromisoformat(value.strip()), "D")
+            day = parse_date(value, whole=True)
         except ValueError:
-            pass
+            day = None
+        if day is not None:
+            return np.datetime64(day, "D")
     raise ParameterError(f"{name}={value!r} is not allowed; use a date as YYYY-MM-DD")
 
 
 _CANDIDATE_POOL = 1024
 
 
-def select(scores: np.ndarray, k: int, hit_filter: HitFilter, *, dates: np.ndarray, doc_terms, exclude=(),
-           query=None) -> np.ndarray:
+def select(
+    scores: np.ndarray, k: int, hit_filter: HitFilter, *, dates: np.ndarray, doc_terms, exclude=(), query=None
+) -> np.ndarray:
     """Rows of the best k hits, best first, after the filters.
 
     scores : (n_articles,) array; dates : datetime64[D] (n_articles,); doc_terms : csr (n_articles, V);

@@ -21,22 +21,26 @@ import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
-from . import __version__
+from . import store
 from .clean import SPAN_SAMPLE
-from .corpus import Article, Corpus, articles_from_texts, read_corpus
+from .corpus import Corpus, as_articles, read_corpus, source_of
 from .duplicates import DEFAULT_THRESHOLD, check_threshold, duplicate_groups
-from .errors import CorpusError, NotFittedError, ParameterError, QueryError
+from .errors import NotFittedError, ParameterError, QueryError
 from .explain import Explanation, explain_pair
 from .filters import HitFilter, select
-from .index import SimilarityIndex, batch_scores
+from .incremental import AddReport, RefitReport, add_articles, carry_over, read_as_fitted
+from .index import batch_scores
+from .params import DEFAULT_TOPIC_WEIGHT, PARAMETER_RULES, check_params, is_int
+from .state import FittedState
 from .summary import ArticleView, Summary, Topic, article_view, rename, summarize
 from .table import ArticleTable, make_snippet
-from .text import Vectorizer, build_analyzer, english_stop_words, unknown_share
+from .text import make_vectorizer, stub_rows, unknown_share
 from .topic_model import (
     LARGE_ARCHIVE_ARTICLES,
     RELEVANCE_LAMBDA,
@@ -47,6 +51,7 @@ from .topic_model import (
     place_articles,
 )
 from .trends import Trends, topic_trends
+from .version import __version__
 
 logger = logging.getLogger(__name__)
 
@@ -82,8 +87,14 @@ class DuplicateGroup:
         return len(self.ids)
 
     def to_dict(self) -> dict:
-        return {"size": self.size, "representative": self.ids[0], "title": self.titles[0],
-                "articles": [{"id": i, "title": t, "date": d} for i, t, d in zip(self.ids, self.titles, self.dates)]}
+        return {
+            "size": self.size,
+            "representative": self.ids[0],
+            "title": self.titles[0],
+            "articles": [
+                {"id": i, "title": t, "date": d} for i, t, d in zip(self.ids, self.titles, self.dates, strict=True)
+            ],
+        }
 
 
 # Archives are read and analysed this many articles at a time (a few MB of text per worker).
@@ -109,7 +120,7 @@ class _MetadataSink:
             self.titles.append(article.title)
             self.dates.append(article.date)
             self.snippets.append(make_snippet(article.text))
-            self.sources.append(_source_of(article, self.source_field))
+            self.sources.append(source_of(article, self.source_field))
             self.fingerprint.update(article.id.encode("utf-8") + b"\x00" + article.text.encode("utf-8") + b"\x00")
             chunk.append(article.text)
             if self.texts is not None:
@@ -124,39 +135,6 @@ class _MetadataSink:
 
 
 _DRIFT_SAMPLE_TEXTS = 2000
-
-
-# Allowed parameter values, declared once and checked in `fit` (scikit-learn style).
-def _is_int(v, low, high=None):
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= low and (high is None or v <= high)
-
-
-def _is_share_or_count(v):
-    return (isinstance(v, float) and 0.0 <= v <= 1.0) or _is_int(v, 1)
-
-
-_PARAMETER_RULES = {
-    "n_topics": (lambda v: v is None or v == "auto" or _is_int(v, 1),
-                 "None (chosen from the archive size), 'auto' (chosen by coherence) or an integer >= 1"),
-    "random_state": (lambda v: v is None or _is_int(v, 0, 2**32 - 1), "None or an integer in [0, 2**32 - 1]"),
-    "min_df": (_is_share_or_count, "an article count >= 1 or a share in [0.0, 1.0]"),
-    "max_df": (_is_share_or_count, "an article count >= 1 or a share in [0.0, 1.0]"),
-    "max_features": (lambda v: v is None or _is_int(v, 1), "None or an integer >= 1"),
-    "ngram_max": (lambda v: v in (1, 2) and not isinstance(v, bool), "1 or 2"),
-    "extra_stop_words": (lambda v: isinstance(v, (list, tuple, set, frozenset)) and all(isinstance(w, str) for w in v),
-                         "a list of words"),
-    "topic_weight": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0.0 <= v <= 1.0,
-                     "a number in [0.0, 1.0]"),
-    "term_weighting": (lambda v: v in Vectorizer.WEIGHTINGS, "'tfidf' or 'log-entropy'"),
-    "max_iter": (lambda v: _is_int(v, 1), "an integer >= 1"),
-    "keep_words": (lambda v: isinstance(v, (list, tuple, set, frozenset)) and all(isinstance(w, str) for w in v),
-                   "a list of words"),
-    "min_words": (lambda v: _is_int(v, 0), "an integer >= 0"),
-    "learn_clutter": (lambda v: isinstance(v, bool), "True or False"),
-    "source_field": (lambda v: isinstance(v, str) and v != "", "a field name"),
-}
-# Parameters added after format 1, with the value that reproduces models saved before them.
-_LEGACY_PARAMS = {"keep_words": (), "min_words": 0, "learn_clutter": False, "source_field": "source"}
 
 
 class TopicModel:
@@ -206,6 +184,8 @@ class TopicModel:
 
     Attributes
     ----------
+    state_ : FittedState
+        Everything fit learned, in one object (:mod:`topics.state`); the attributes below are its fields.
     vectorizer_ : Vectorizer
     components_ : ndarray of shape (k, V), float32 — H
     doc_topics_ : ndarray of shape (n_articles, k), float32 — W
@@ -214,9 +194,24 @@ class TopicModel:
     fit_info_ : dict — counts, timings and the corpus fingerprint of the fit
     """
 
-    def __init__(self, n_topics=None, *, random_state=0, min_df=2, max_df=0.5, max_features=None, ngram_max=2,
-                 extra_stop_words=(), topic_weight=0.1, max_iter=400, term_weighting="tfidf", keep_words=(),
-                 min_words=3, learn_clutter=True, source_field="source"):
+    def __init__(
+        self,
+        n_topics=None,
+        *,
+        random_state=0,
+        min_df=2,
+        max_df=0.5,
+        max_features=None,
+        ngram_max=2,
+        extra_stop_words=(),
+        topic_weight=DEFAULT_TOPIC_WEIGHT,
+        max_iter=400,
+        term_weighting="tfidf",
+        keep_words=(),
+        min_words=3,
+        learn_clutter=True,
+        source_field="source",
+    ):
         self.n_topics = n_topics
         self.random_state = random_state
         self.min_df = min_df
@@ -238,7 +233,7 @@ class TopicModel:
 
         ``deep`` is there for scikit-learn; a TopicModel holds no other estimators, so it changes nothing.
         """
-        return {name: getattr(self, name) for name in _PARAMETER_RULES}
+        return {name: getattr(self, name) for name in PARAMETER_RULES}
 
     def set_params(self, **params) -> TopicModel:
         """Set parameters by name; returns self. Values are checked by the next :meth:`fit`, which is also
@@ -246,46 +241,40 @@ class TopicModel:
 
         Raises ParameterError, before changing anything, for a name that is not a parameter.
         """
-        unknown = [name for name in params if name not in _PARAMETER_RULES]
+        unknown = [name for name in params if name not in PARAMETER_RULES]
         if unknown:
-            raise ParameterError(f"TopicModel has no parameter {', '.join(map(repr, unknown))}; "
-                                 f"its parameters are {', '.join(_PARAMETER_RULES)}")
+            raise ParameterError(
+                f"TopicModel has no parameter {', '.join(map(repr, unknown))}; "
+                f"its parameters are {', '.join(PARAMETER_RULES)}"
+            )
         for name, value in params.items():
             setattr(self, name, value)
         return self
-
-    def _saved_params(self) -> dict:
-        """The parameters as a model file keeps them: word lists as sorted tuples of str, plain data that
-        is the same whichever order or container (list, set, tuple) they were given in."""
-        params = self.get_params()
-        for name in ("extra_stop_words", "keep_words"):
-            params[name] = tuple(sorted(str(word) for word in params[name]))
-        return params
 
     def __repr__(self):
         fitted = f", fitted on {len(self.articles_)} articles" if self._is_fitted() else ""
         return f"TopicModel(n_topics={self.n_topics!r}, random_state={self.random_state!r}{fitted})"
 
     def _validate_params(self):
-        for name, (ok, allowed) in _PARAMETER_RULES.items():
-            value = getattr(self, name)
-            if not ok(value):
-                raise ParameterError(f"{name}={value!r} is not allowed; use {allowed}")
+        check_params(self.get_params())
 
     def __sklearn_tags__(self):
         """What scikit-learn may assume: a transformer of texts (a list of str), never of numeric arrays.
         Only scikit-learn (>= 1.6) calls it, so importing scikit-learn here costs a query process nothing."""
         from sklearn.utils import InputTags, Tags, TargetTags, TransformerTags
 
-        return Tags(estimator_type="transformer", target_tags=TargetTags(required=False),
-                    transformer_tags=TransformerTags(preserves_dtype=[]),
-                    input_tags=InputTags(two_d_array=False, string=True))
+        return Tags(
+            estimator_type="transformer",
+            target_tags=TargetTags(required=False),
+            transformer_tags=TransformerTags(preserves_dtype=[]),
+            input_tags=InputTags(two_d_array=False, string=True),
+        )
 
     def fit_transform(self, corpus, y=None, *, progress: bool = False, n_jobs: int | None = None) -> np.ndarray:
         """:meth:`fit`, then the topic weights W of the fitted articles.
 
         Returns a copy of ``doc_topics_``: ndarray of shape (n_articles, k), float32, rows in the order
-        the articles were read; stubs (see ``min_words``) have all-zero rows. ``y`` is ignored.
+        the articles were read. ``y`` is ignored.
         """
         return self.fit(corpus, progress=progress, n_jobs=n_jobs).doc_topics_.copy()
 
@@ -304,16 +293,22 @@ class TopicModel:
         """
         self._validate_params()
         started = time.perf_counter()
-        articles = _as_articles(corpus)
+        articles = as_articles(corpus)
         # Text flows from the reader to the vectoriser's workers chunk by chunk; only metadata stays
         # (and the texts themselves only when choosing the number of topics needs them).
         meta = _MetadataSink(keep_texts=self.n_topics == "auto", source_field=self.source_field)
-        keep = {w.lower() for w in self.keep_words}
-        stop_words = (english_stop_words() | {w.lower() for w in self.extra_stop_words}) - keep
-        analyzer = build_analyzer((), stop_words=stop_words, ngram_max=self.ngram_max)
+        vectorizer = make_vectorizer(
+            min_df=self.min_df,
+            max_df=self.max_df,
+            max_features=self.max_features,
+            ngram_max=self.ngram_max,
+            extra_stop_words=self.extra_stop_words,
+            keep_words=self.keep_words,
+            weighting=self.term_weighting,
+            learn_clutter=self.learn_clutter,
+        )
+        analyzer = vectorizer.analyzer
         stages = {"start": time.perf_counter() - started}  # mostly importing scikit-learn (its stop words)
-        vectorizer = Vectorizer(analyzer, min_df=self.min_df, max_df=self.max_df, max_features=self.max_features,
-                                weighting=self.term_weighting, learn_formulae=self.learn_clutter, keep_words=keep)
         chunks = meta.text_chunks(_progress(articles, progress, "reading"), FIT_CHUNK_ARTICLES)
         first = next(chunks, [])
         if self.learn_clutter:
@@ -334,9 +329,11 @@ class TopicModel:
         stages["read and vectorise"] = time.perf_counter() - started - sum(stages.values())
         stubs = stub_rows(X, vectorizer.vocabulary_, self.min_words)
         if stubs.size == n_articles:
-            raise ParameterError(f"all {n_articles} articles are stubs with fewer than {self.min_words} known words "
-                                 "(captions, headlines, fragments): nothing to learn topics from "
-                                 "(lower --min-words to keep them)")
+            raise ParameterError(
+                f"all {n_articles} articles are stubs with fewer than {self.min_words} known words "
+                "(captions, headlines, fragments): nothing to learn topics from "
+                "(lower --min-words to keep them)"
+            )
         X_topics = X if stubs.size == 0 else X[np.setdiff1d(np.arange(n_articles), stubs)]
         texts = meta.texts
         if texts is not None and stubs.size:
@@ -345,8 +342,13 @@ class TopicModel:
         n_topics, k_rule = self._choose_n_topics(X_topics, vectorizer.vocabulary_, texts)
         logger.info("fitting %d topics on %d articles x %d terms", n_topics, X_topics.shape[0], X.shape[1])
         if X_topics.shape[0] > LARGE_ARCHIVE_ARTICLES:
-            H = fit_topics_on_sample(X_topics, n_topics, sample_size=LARGE_ARCHIVE_ARTICLES,
-                                     random_state=self.random_state, max_iter=self.max_iter)
+            H = fit_topics_on_sample(
+                X_topics,
+                n_topics,
+                sample_size=LARGE_ARCHIVE_ARTICLES,
+                random_state=self.random_state,
+                max_iter=self.max_iter,
+            )
         else:
             H = fit_topics(X_topics, n_topics, random_state=self.random_state, max_iter=self.max_iter)
         del X_topics
@@ -354,15 +356,8 @@ class TopicModel:
         W, fit_error = place_articles(X, H, n_jobs=n_jobs)
         stages["place articles"] = time.perf_counter() - started - sum(stages.values())
 
-        self.vectorizer_ = vectorizer
-        self.components_ = H
-        self.doc_topics_ = W
-        self.doc_terms_ = X
-        self.articles_ = ArticleTable.build(meta.ids, meta.titles, meta.dates, meta.snippets, meta.sources)
-        self.topic_names_ = {}
-        self.index_ = SimilarityIndex(X, W, self.topic_weight)
         stats = articles.stats if isinstance(articles, Corpus) else None
-        self.fit_info_ = {
+        fit_info = {
             "n_articles": n_articles,
             "n_terms": int(X.shape[1]),
             "n_topics": int(n_topics),
@@ -380,18 +375,30 @@ class TopicModel:
             "n_repaired": int(vectorizer.n_repaired_),
             "formulae": vectorizer.formulae_,
             "source_terms": vectorizer.source_terms_,
-            "unknown_share": unknown_share(vectorizer, meta.drift_sample),  # the baseline for drift in topics.incremental
+            "unknown_share": unknown_share(
+                vectorizer, meta.drift_sample
+            ),  # the baseline for drift in topics.incremental
             "topics_version": __version__,
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         }
+        self.state_ = FittedState.build(
+            vectorizer=vectorizer,
+            components=H,
+            doc_topics=W,
+            doc_terms=X,
+            fit_info=fit_info,
+            articles=ArticleTable.build(meta.ids, meta.titles, meta.dates, meta.snippets, meta.sources),
+            topic_weight=self.topic_weight,
+        )
         return self
 
     def _choose_n_topics(self, X, vocabulary, texts) -> tuple[int, str]:
         if self.n_topics == "auto":
             from .tune import auto_range, tune_topics
 
-            result = tune_topics(X, vocabulary, texts, auto_range(X.shape[0]),
-                                 random_state=self.random_state, max_iter=self.max_iter)
+            result = tune_topics(
+                X, vocabulary, texts, auto_range(X.shape[0]), random_state=self.random_state, max_iter=self.max_iter
+            )
             return result["chosen"], f"auto: {result['reason']}"
         if self.n_topics is None:
             return default_n_topics(X.shape[0]), "default: sqrt(articles / 2)"
@@ -410,10 +417,12 @@ class TopicModel:
         if corpus is None:
             sources = self.fit_info_.get("sources") or []
             if not sources or not all(os.path.exists(p) for p in sources):
-                raise ParameterError("evaluate needs the articles' texts: pass corpus=... (the model was fitted "
-                                     "on in-memory articles or its files have moved)")
+                raise ParameterError(
+                    "evaluate needs the articles' texts: pass corpus=... (the model was fitted "
+                    "on in-memory articles or its files have moved)"
+                )
             corpus = read_corpus(sources, **self.fit_info_.get("reading", {}))
-        texts = [a.text for a in _as_articles(corpus)]
+        texts = [a.text for a in as_articles(corpus)]
         return evaluate_model(self, texts, stability=stability)
 
     # -- queries ------------------------------------------------------------------------------------
@@ -428,8 +437,18 @@ class TopicModel:
                 raise QueryError(f"text {i} is {type(text).__name__}, not a string")
         return nmf_transform(self.vectorizer_.transform(texts), self.components_)
 
-    def similar(self, id: str | None = None, text: str | None = None, k: int = 10, *, since=None, until=None,
-                min_score=None, keep_duplicates: bool = False, explain: bool = False) -> list[Hit]:
+    def similar(
+        self,
+        id: str | None = None,
+        text: str | None = None,
+        k: int = 10,
+        *,
+        since=None,
+        until=None,
+        min_score=None,
+        keep_duplicates: bool = False,
+        explain: bool = False,
+    ) -> list[Hit]:
         """The k articles most similar to a stored article (``id``) or to a new ``text``.
 
         A stored article is never its own hit. ``since``/``until`` (``YYYY-MM-DD`` or dates, inclusive)
@@ -448,8 +467,10 @@ class TopicModel:
         if id is not None:
             row = self.row_of(id)
             if self.doc_terms_.indptr[row] == self.doc_terms_.indptr[row + 1]:
-                raise QueryError(f"article {id!r} has no words the model knows (it is empty, or only stop words "
-                                 "and clutter): nothing to compare it by")
+                raise QueryError(
+                    f"article {id!r} has no words the model knows (it is empty, or only stop words "
+                    "and clutter): nothing to compare it by"
+                )
             scores = self.index_.scores_for_article(row)
         else:
             row = None
@@ -457,8 +478,9 @@ class TopicModel:
             scores = self.index_.scores(terms, topics[0])
         return self._hits(scores, k, hit_filter, row, None if row is not None else (terms, topics[0]), explain)
 
-    def similar_batch(self, queries, *, k: int = 10, since=None, until=None, min_score=None,
-                      keep_duplicates: bool = False) -> list[list[Hit]]:
+    def similar_batch(
+        self, queries, *, k: int = 10, since=None, until=None, min_score=None, keep_duplicates: bool = False
+    ) -> list[list[Hit]]:
         """:meth:`similar` for many queries at once: one list of hits per query, in order.
 
         ``queries``: an iterable of texts (str) or mappings with exactly one of ``id`` or ``text``.
@@ -472,7 +494,7 @@ class TopicModel:
         results = []
         step = max(1, min(256, _BATCH_CELLS // max(1, len(self.articles_))))
         for start in range(0, len(rows), step):
-            block = batch_scores(self.index_, terms[start:start + step], topics[start:start + step])
+            block = batch_scores(self.index_, terms[start : start + step], topics[start : start + step])
             for i, scores in enumerate(block, start):
                 results.append(self._hits(scores, k, hit_filter, rows[i], None, False))
         return results
@@ -491,7 +513,7 @@ class TopicModel:
         """
         self._check_fitted()
         for name, value in (("n_terms", n_terms), ("n_topics", n_topics)):
-            if not _is_int(value, 0):
+            if not is_int(value, 0):
                 raise ParameterError(f"{name}={value!r} is not allowed; use an integer >= 0")
         (_, terms_a, topics_a), (_, terms_b, topics_b) = self._resolve(a), self._resolve(b)
         return self._explain(terms_a, topics_a, terms_b, topics_b, n_terms, n_topics)
@@ -512,9 +534,13 @@ class TopicModel:
             dates = table.dates[rows]
             first = np.lexsort((rows, np.isnat(dates), dates))  # earliest date, undated last, then row
             ordered = rows[first]
-            result.append(DuplicateGroup(ids=[table.ids[r] for r in ordered],
-                                         titles=[table.titles[r] or table.snippets[r] for r in ordered],
-                                         dates=[table.date(r) for r in ordered]))
+            result.append(
+                DuplicateGroup(
+                    ids=[table.ids[r] for r in ordered],
+                    titles=[table.titles[r] or table.snippets[r] for r in ordered],
+                    dates=[table.date(r) for r in ordered],
+                )
+            )
         return result
 
     def row_of(self, article_id: str) -> int:
@@ -534,8 +560,14 @@ class TopicModel:
 
     def _hit(self, row: int, score: float, explanation: Explanation | None = None) -> Hit:
         table = self.articles_
-        return Hit(id=table.ids[row], score=min(1.0, max(0.0, score)), title=table.titles[row],
-                   date=table.date(row), snippet=table.snippets[row], explanation=explanation)
+        return Hit(
+            id=table.ids[row],
+            score=min(1.0, max(0.0, score)),
+            title=table.titles[row],
+            date=table.date(row),
+            snippet=table.snippets[row],
+            explanation=explanation,
+        )
 
     def clutter(self) -> dict:
         """What the fit learned to leave out, as plain data: ``spans`` (repeated lines, as lowercase words
@@ -546,21 +578,24 @@ class TopicModel:
         self._check_fitted()
         info = self.fit_info_
         spans = self.vectorizer_.analyzer.spans.spans
-        return {"spans": dict(sorted(spans.items(), key=lambda item: (-item[1], item[0]))),
-                "formulae": dict(sorted(info.get("formulae", {}).items(), key=lambda item: (-item[1], item[0]))),
-                "source_terms": dict(sorted(info.get("source_terms", {}).items(), key=lambda item: (item[1], item[0]))),
-                "n_stubs": int(info.get("n_stubs", 0)), "n_repaired": int(info.get("n_repaired", 0))}
+        return {
+            "spans": dict(sorted(spans.items(), key=lambda item: (-item[1], item[0]))),
+            "formulae": dict(sorted(info.get("formulae", {}).items(), key=lambda item: (-item[1], item[0]))),
+            "source_terms": dict(sorted(info.get("source_terms", {}).items(), key=lambda item: (item[1], item[0]))),
+            "n_stubs": int(info.get("n_stubs", 0)),
+            "n_repaired": int(info.get("n_repaired", 0)),
+        }
 
     def stub_rows(self) -> np.ndarray:
         """Rows of the stubs: articles with fewer than ``min_words`` distinct known words (see
         :func:`stub_rows`). They stay findable by id but never come back as hits or duplicates."""
         self._check_fitted()
-        key = (id(self.doc_terms_), self.doc_terms_.shape[0])  # a grown model has new arrays
+        state = self.state_  # a grown or refitted model has a new state
         cached = self.__dict__.get("_stubs")
-        if cached is None or cached[0] != key:
-            cached = (key, stub_rows(self.doc_terms_, self.vectorizer_.vocabulary_, self.min_words))
-            self.__dict__["_stubs"] = cached
-        return cached[1]
+        if cached is None or cached[0] is not state or cached[1] != self.min_words:
+            cached = (state, self.min_words, stub_rows(state.doc_terms, state.vectorizer.vocabulary_, self.min_words))
+            self._stubs = cached
+        return cached[2]
 
     def _hits(self, scores, k, hit_filter, row, text_query, explain) -> list[Hit]:
         """Hits for one query's scores: ``row`` is the query's stored row (or None), ``text_query`` its
@@ -569,21 +604,40 @@ class TopicModel:
         exclude = self.stub_rows()
         if row is not None:
             exclude = np.append(exclude, row)
-        rows = select(scores, k, hit_filter, dates=self.articles_.dates, doc_terms=self.doc_terms_,
-                      exclude=exclude, query=query_terms)
+        rows = select(
+            scores,
+            k,
+            hit_filter,
+            dates=self.articles_.dates,
+            doc_terms=self.doc_terms_,
+            exclude=exclude,
+            query=query_terms,
+        )
         if not explain:
             return [self._hit(r, float(scores[r])) for r in rows]
         terms, topics = text_query if row is None else (self.doc_terms_[row], self.doc_topics_[row])
         labels = self._topic_labels()
-        return [self._hit(r, float(scores[r]), self._explain(terms, topics, self.doc_terms_[r], self.doc_topics_[r],
-                                                             labels=labels))
-                for r in rows]
+        return [
+            self._hit(
+                r,
+                float(scores[r]),
+                self._explain(terms, topics, self.doc_terms_[r], self.doc_topics_[r], labels=labels),
+            )
+            for r in rows
+        ]
 
     def _explain(self, terms_a, topics_a, terms_b, topics_b, n_terms=8, n_topics=3, labels=None) -> Explanation:
-        return explain_pair(terms_a, topics_a, terms_b, topics_b, topic_weight=self.index_.topic_weight,
-                            term_names=self.vectorizer_.terms,
-                            topic_labels=labels if labels is not None else self._topic_labels() if n_topics else [],
-                            n_terms=n_terms, n_topics=n_topics)
+        return explain_pair(
+            terms_a,
+            topics_a,
+            terms_b,
+            topics_b,
+            topic_weight=self.index_.topic_weight,
+            term_names=self.vectorizer_.terms,
+            topic_labels=labels if labels is not None else self._topic_labels() if n_topics else [],
+            n_terms=n_terms,
+            n_topics=n_topics,
+        )
 
     def _topic_labels(self) -> list[str]:
         return [t.label for t in self.summary(n_words=10, n_articles=0)]
@@ -664,37 +718,56 @@ class TopicModel:
         return topic_trends(self.doc_topics_, self.articles_.dates, labels, by=by, topics=topics, compare=compare)
 
     # -- growing ------------------------------------------------------------------------------------
-    def add(self, corpus, *, replace: bool = False):
+    def add(self, corpus, *, replace: bool = False) -> AddReport:
         """Append the articles of ``corpus`` in the existing topic space; returns the drift report.
 
         Ids already stored are refused unless ``replace``. The model's arrays are replaced by new ones,
         never written in place, so a memory-mapped file is left as it is. See :mod:`topics.incremental`.
         """
-        from .incremental import add_articles
-
-        grown, report = add_articles(self, corpus, replace=replace)
-        self.__dict__.update(grown.__dict__)
+        self._check_fitted()
+        self.state_, report = add_articles(self.state_, corpus, self.get_params(), replace=replace)
         return report
 
-    def refit(self, corpus, *, progress: bool = False):
-        """Fit afresh on ``corpus`` (the whole archive), keeping names of matching topics; returns the report."""
-        from .incremental import refit
+    def refit(self, corpus, *, progress: bool = False) -> RefitReport:
+        """Fit afresh on ``corpus`` (the whole archive), keeping names of matching topics; returns the report.
 
-        fresh, report = refit(self, corpus, progress=progress)
-        self.__dict__.update(fresh.__dict__)
+        A model stores only snippets, so ``corpus`` must be the whole archive again (the fitted sources and
+        every added batch); paths are read as the fitted archive was. See :func:`topics.incremental.carry_over`.
+        """
+        self._check_fitted()
+        started = time.perf_counter()
+        fresh = TopicModel(**self.get_params()).fit(read_as_fitted(self.fit_info_, corpus), progress=progress)
+        self.state_, report = carry_over(self.state_, fresh.state_, started=started)
         return report
 
     # -- persistence --------------------------------------------------------------------------------
     def save(self, path, *, force: bool = False, key: bytes | None = None) -> Path:
         """Write the model to ``path`` atomically; an existing file is replaced only with ``force``."""
-        from .store import save_model
-
-        self._check_fitted()
         return save_model(self, path, force=force, key=key)
+
+    # -- fitted state -------------------------------------------------------------------------------
+    # What fit learned lives in one FittedState (``state_``, see topics.state); these show its fields
+    # under scikit-learn's names. Unfitted, each raises AttributeError, so hasattr() says "not fitted".
+    vectorizer_ = property(attrgetter("state_.vectorizer"), doc="Vectorizer: analyser, vocabulary and term weights")
+    components_ = property(attrgetter("state_.components"), doc="ndarray of shape (k, V), float32: H")
+    doc_topics_ = property(attrgetter("state_.doc_topics"), doc="ndarray of shape (n_articles, k), float32: W")
+    doc_terms_ = property(attrgetter("state_.doc_terms"), doc="csr_matrix of shape (n_articles, V), float32: X")
+    articles_ = property(attrgetter("state_.articles"), doc="ArticleTable of the n_articles rows")
+    topic_names_ = property(attrgetter("state_.topic_names"), doc="dict of int to str: names given to topics")
+    index_ = property(attrgetter("state_.index"), doc="SimilarityIndex over X and W")
+    fit_info_ = property(attrgetter("state_.fit_info"), doc="dict: counts, timings and history of the fit")
+
+    def __setstate__(self, state: dict) -> None:
+        # A model pickled before FittedState kept each fitted attribute in its __dict__ (components_, ...),
+        # where the properties above would hide them: gather them into a state.
+        if "state_" not in state and "components_" in state:
+            state = {k: v for k, v in state.items() if k != "_stubs"}
+            state["state_"] = FittedState(**{name: state.pop(f"{name}_") for name in FittedState.__dataclass_fields__})
+        self.__dict__.update(state)
 
     # -- helpers ------------------------------------------------------------------------------------
     def _is_fitted(self) -> bool:
-        return hasattr(self, "components_")
+        return "state_" in self.__dict__
 
     def _check_fitted(self):
         if not self._is_fitted():
@@ -711,7 +784,7 @@ _BATCH_CELLS = 2**24
 
 
 def _check_k(k):
-    if not _is_int(k, 1):
+    if not is_int(k, 1):
         raise ParameterError(f"k={k!r} is not allowed; use an integer >= 1")
 
 
@@ -761,33 +834,6 @@ def _text_sample(articles, size: int = SPAN_SAMPLE) -> list[str]:
     return [text for _, text in sorted(sample, key=lambda item: item[0])]
 
 
-def _source_of(article: Article, field: str) -> str | None:
-    """An article's source from its metadata field, as text (None when missing or empty)."""
-    value = article.meta.get(field) if article.meta else None
-    if value is None or isinstance(value, (dict, list)):
-        return None
-    value = str(value).strip()
-    return value or None
-
-
-def stub_rows(X, vocabulary: np.ndarray, min_words: int) -> np.ndarray:
-    """Rows of X with fewer than ``min_words`` distinct known words (two-word terms not counted)."""
-    if min_words <= 0:
-        return np.zeros(0, dtype=np.int64)
-    is_word = np.char.find(vocabulary, b" ") < 0
-    indptr, indices = X.indptr, X.indices  # read only (a loaded model's arrays are memory-mapped)
-    stubs = []
-    for start in range(0, X.shape[0], _STUB_BLOCK_ROWS):  # blocks bound the temporary to a few MB
-        bounds = indptr[start:start + _STUB_BLOCK_ROWS + 1]
-        words = np.concatenate([[0], np.cumsum(is_word[indices[bounds[0]:bounds[-1]]], dtype=np.int64)])
-        n_words = words[bounds[1:] - bounds[0]] - words[bounds[:-1] - bounds[0]]
-        stubs.append(np.flatnonzero(n_words < min_words) + start)
-    return np.concatenate(stubs) if stubs else np.zeros(0, dtype=np.int64)
-
-
-_STUB_BLOCK_ROWS = 65536
-
-
 def _all_clutter_error(analyzer, vectorizer) -> ParameterError | None:
     """The error for an archive whose every term was learned clutter, naming what removed them and how to
     keep it; None when no clutter was learned (the vectoriser's own error says more)."""
@@ -798,36 +844,10 @@ def _all_clutter_error(analyzer, vectorizer) -> ParameterError | None:
         removed.append(f"{len(vectorizer.formulae_)} house-formula terms")
     if not removed:
         return None
-    return ParameterError(f"no terms are left: the archive is all clutter ({' and '.join(removed)} removed); "
-                          "fit with --keep-clutter to keep them")
-
-
-def _as_articles(corpus):
-    if isinstance(corpus, (str, os.PathLike)):
-        return read_corpus(corpus)
-    if isinstance(corpus, Corpus):
-        return corpus
-    try:
-        items = list(corpus)
-    except TypeError:
-        kind = type(corpus).__name__
-        raise CorpusError(f"a corpus is a path, a list of paths, Articles or strings, not {kind}") from None
-    if items and all(isinstance(i, os.PathLike) for i in items):
-        return read_corpus(items)
-    if all(isinstance(i, Article) for i in items):
-        _check_unique_ids(items)
-        return items
-    return list(articles_from_texts(items))
-
-
-def _check_unique_ids(articles: list[Article]):
-    seen, duplicates = set(), []
-    for a in articles:
-        if a.id in seen:
-            duplicates.append(a.id)
-        seen.add(a.id)
-    if duplicates:
-        raise CorpusError(f"duplicate article ids: {', '.join(map(repr, duplicates[:5]))}")
+    return ParameterError(
+        f"no terms are left: the archive is all clutter ({' and '.join(removed)} removed); "
+        "fit with --keep-clutter to keep them"
+    )
 
 
 def _progress(iterable, enabled: bool, desc: str):
@@ -836,3 +856,31 @@ def _progress(iterable, enabled: bool, desc: str):
     from tqdm import tqdm
 
     return tqdm(iterable, desc=desc, unit=" articles", leave=False, mininterval=0.5)
+
+
+# -- files: the format is topics.store's; these turn its (params, state) into a TopicModel and back ---------
+def save_model(model: TopicModel, path, *, force: bool = False, key: bytes | None = None, replacing=None) -> Path:
+    """Write ``model`` to ``path`` atomically and return the path (see :func:`topics.store.save_state`).
+    The in-memory model is not changed. ``replacing``: the stamp :func:`load_for_update` returned."""
+    model._check_fitted()
+    return store.save_state(model.state_, model.get_params(), path, force=force, key=key, replacing=replacing)
+
+
+def load_model(path, *, key: bytes | None = None, mmap: bool = True) -> TopicModel:
+    """Open a saved model, verifying it before anything is unpickled (see :func:`topics.store.load_state`)."""
+    params, state = store.load_state(path, key=key, mmap=mmap)
+    return _from_state(params, state)
+
+
+def load_for_update(path, *, key: bytes | None = None) -> tuple[TopicModel, object]:
+    """``(model, stamp)``: the model at ``path``, to change and save again with
+    ``save_model(model, path, force=True, key=key, replacing=stamp)``. Hold :func:`topics.store.lock_model`
+    around both. A signed model is refused without its key."""
+    params, state, stamp = store.load_state_for_update(path, key=key)
+    return _from_state(params, state), stamp
+
+
+def _from_state(params: dict, state: FittedState) -> TopicModel:
+    model = TopicModel(**params)
+    model.state_ = state
+    return model

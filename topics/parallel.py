@@ -96,8 +96,10 @@ def use_scheduler(scheduler):
         elif isinstance(scheduler, str):
             client = stack.enter_context(_client(scheduler, Client, LocalCluster))
         else:
-            raise ParameterError(f"scheduler={scheduler!r} is not allowed; use an address such as "
-                                 "tcp://host:8786, local:N or a distributed.Client")
+            raise ParameterError(
+                f"scheduler={scheduler!r} is not allowed; use an address such as "
+                "tcp://host:8786, local:N or a distributed.Client"
+            )
         _active.append(client)
         try:
             yield client
@@ -112,8 +114,10 @@ def _client(address: str, Client, LocalCluster):
         raise ParameterError(f"scheduler={address!r} is not allowed; local:N needs N >= 1")
     if local:
         n = int(local.group(1)) if local.group(1) else default_n_jobs()
-        with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-                Client(cluster) as client:
+        with (
+            LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+            Client(cluster) as client,
+        ):
             yield client
         return
     try:

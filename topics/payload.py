@@ -23,6 +23,8 @@ import codecs
 
 import numpy as np
 
+from .params import PARAMETER_RULES
+
 MAX_DEPTH = 32
 # Values walked at most, counted as a tree: a payload has at most one per byte, and real ones hold a few
 # thousand outside their arrays (stop words, phrases, history); this cap keeps a huge padded file from
@@ -111,8 +113,12 @@ def check_payload(payload, footer: dict) -> None:
     dates = _array(articles.get("dates"), "articles.dates", 1, "M")
     _need(dates.dtype == np.dtype("datetime64[D]") and dates.shape == (n,), "articles.dates are malformed")
     order = _array(articles.get("id_order"), "articles.id_order", 1, "i")
-    _need(order.shape == (n,) and (n == 0 or (order.min() >= 0 and order.max() < n))
-          and bool(np.all(np.bincount(order, minlength=n) == 1)), "articles.id_order is not an order of the articles")
+    _need(
+        order.shape == (n,)
+        and (n == 0 or (order.min() >= 0 and order.max() < n))
+        and bool(np.all(np.bincount(order, minlength=n) == 1)),
+        "articles.id_order is not an order of the articles",
+    )
     _check_settings(payload, k)
     counts = (footer.get("n_articles"), footer.get("n_topics"), footer.get("n_terms"))
     _need(counts == (n, k, v), "footer and contents disagree")
@@ -158,15 +164,19 @@ def _string_column(d, name: str, n: int | None) -> int:
     _need(blob.dtype == np.uint8 and offsets.dtype == np.int64 and len(offsets) >= 1, f"{name} has bad dtypes")
     size = len(offsets) - 1
     _need(n is None or size == n, f"{name} has {size} rows, not {n}")
-    _need(offsets[0] == 0 and offsets[-1] <= len(blob) and bool(np.all(offsets[1:] >= offsets[:-1])),
-          f"{name}.offsets do not fit its text")
+    _need(
+        offsets[0] == 0 and offsets[-1] <= len(blob) and bool(np.all(offsets[1:] >= offsets[:-1])),
+        f"{name}.offsets do not fit its text",
+    )
     inside = offsets[offsets < len(blob)]
     _need(not np.any((blob[inside] & 0xC0) == 0x80), f"{name} splits a UTF-8 character")
     _need(_valid_utf8(blob[: offsets[-1]]), f"{name} is not valid UTF-8")
     missing = d.get("missing")
     if missing is not None:
-        _need(isinstance(missing, np.ndarray) and missing.dtype == bool and missing.shape == (size,),
-              f"{name}.missing is malformed")
+        _need(
+            isinstance(missing, np.ndarray) and missing.dtype == bool and missing.shape == (size,),
+            f"{name}.missing is malformed",
+        )
     return size
 
 
@@ -186,7 +196,7 @@ def _valid_utf8(blob: np.ndarray, step: int = 1 << 20) -> bool:
     view = memoryview(np.ascontiguousarray(blob))
     try:
         for start in range(0, len(blob), step):
-            decoder.decode(view[start:start + step])
+            decoder.decode(view[start : start + step])
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         return False
@@ -194,52 +204,92 @@ def _valid_utf8(blob: np.ndarray, step: int = 1 << 20) -> bool:
 
 
 def _check_settings(payload: dict, k: int) -> None:
-    from .model import _PARAMETER_RULES
-
     for name, value in payload["params"].items():
-        rule = _PARAMETER_RULES.get(name)
+        rule = PARAMETER_RULES.get(name)
         _need(rule is None or rule[0](value), f"params.{name} is not allowed")
     analyzer = payload["analyzer"]
-    _need(set(analyzer) <= _ANALYZER_KEYS and analyzer.get("ngram_max", 2) in (1, 2)
-          and isinstance(analyzer.get("clean", False), bool), "analyzer settings are malformed")
+    _need(
+        set(analyzer) <= _ANALYZER_KEYS
+        and analyzer.get("ngram_max", 2) in (1, 2)
+        and isinstance(analyzer.get("clean", False), bool),
+        "analyzer settings are malformed",
+    )
     _need(isinstance(analyzer.get("repair", False), bool), "analyzer settings are malformed")
     for key in ("stop_words", "phrases", "boilerplate", "boilerplate_probes"):
         _need(_words(analyzer.get(key)), f"analyzer.{key} is not a list of words")
     spans = analyzer.get("spans")
-    _need(spans is None or (isinstance(spans, dict) and set(spans) <= _SPAN_KEYS and _words(spans.get("windows"))
-                            and _words(spans.get("probes")) and _word_counts(spans.get("spans"))),
-          "analyzer.spans is malformed")
+    _need(
+        spans is None
+        or (
+            isinstance(spans, dict)
+            and set(spans) <= _SPAN_KEYS
+            and _words(spans.get("windows"))
+            and _words(spans.get("probes"))
+            and _word_counts(spans.get("spans"))
+        ),
+        "analyzer.spans is malformed",
+    )
     vector = payload["vectorizer"]
-    rules = _PARAMETER_RULES
-    _need(rules["min_df"][0](vector.get("min_df")) and rules["max_df"][0](vector.get("max_df"))
-          and rules["max_features"][0](vector.get("max_features")) and _is_count(vector.get("n_documents")),
-          "vectorizer settings are malformed")
+    rules = PARAMETER_RULES
+    _need(
+        rules["min_df"][0](vector.get("min_df"))
+        and rules["max_df"][0](vector.get("max_df"))
+        and rules["max_features"][0](vector.get("max_features"))
+        and _is_count(vector.get("n_documents")),
+        "vectorizer settings are malformed",
+    )
     names = payload.get("topic_names", {})
-    _need(isinstance(names, dict) and all(isinstance(t, str) and t.isascii() and t.isdigit() and int(t) < k and isinstance(s, str)
-                                          for t, s in names.items()), "topic_names are malformed")
+    _need(
+        isinstance(names, dict)
+        and all(
+            isinstance(t, str) and t.isascii() and t.isdigit() and int(t) < k and isinstance(s, str)
+            for t, s in names.items()
+        ),
+        "topic_names are malformed",
+    )
     _check_fit_info(payload["fit_info"])
 
 
 def _check_fit_info(info: dict) -> None:
     """The fields that growing, evaluating and saving a model compute with, of types they can use."""
+
     def number(v):
         return v is None or (isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool))
 
     def text(v):
         return v is None or isinstance(v, str)
 
-    _need(all(number(info.get(k)) for k in ("n_articles", "relative_error", "unknown_share"))
-          and text(info.get("created")) and text(info.get("topics_version")), "fit_info is malformed")
+    _need(
+        all(number(info.get(k)) for k in ("n_articles", "relative_error", "unknown_share"))
+        and text(info.get("created"))
+        and text(info.get("topics_version")),
+        "fit_info is malformed",
+    )
     sources = info.get("sources", [])
     _need(isinstance(sources, list) and all(isinstance(p, str) for p in sources), "fit_info.sources is malformed")
-    _need(_word_counts(info.get("formulae")) and all(_is_count(info.get(k, 0)) for k in ("n_stubs", "n_repaired"))
-          and (info.get("source_terms") is None or (isinstance(info["source_terms"], dict) and all(
-              isinstance(t, str) and isinstance(s, str) for t, s in info["source_terms"].items()))),
-          "fit_info clutter fields are malformed")
+    _need(
+        _word_counts(info.get("formulae"))
+        and all(_is_count(info.get(k, 0)) for k in ("n_stubs", "n_repaired"))
+        and (
+            info.get("source_terms") is None
+            or (
+                isinstance(info["source_terms"], dict)
+                and all(isinstance(t, str) and isinstance(s, str) for t, s in info["source_terms"].items())
+            )
+        ),
+        "fit_info clutter fields are malformed",
+    )
     adds = info.get("adds", [])
-    _need(isinstance(adds, list) and all(isinstance(a, dict) and _is_count(a.get("n_added"))
-                                         and all(isinstance(a.get(k), _JSON_SCALARS) for k in FOOTER_ADD_FIELDS)
-                                         for a in adds), "fit_info.adds is malformed")
+    _need(
+        isinstance(adds, list)
+        and all(
+            isinstance(a, dict)
+            and _is_count(a.get("n_added"))
+            and all(isinstance(a.get(k), _JSON_SCALARS) for k in FOOTER_ADD_FIELDS)
+            for a in adds
+        ),
+        "fit_info.adds is malformed",
+    )
 
 
 def _words(value) -> bool:
@@ -249,8 +299,9 @@ def _words(value) -> bool:
 
 def _word_counts(value) -> bool:
     """None or a mapping of strings to counts."""
-    return value is None or (isinstance(value, dict) and all(isinstance(w, str) and _is_count(c)
-                                                             for w, c in value.items()))
+    return value is None or (
+        isinstance(value, dict) and all(isinstance(w, str) and _is_count(c) for w, c in value.items())
+    )
 
 
 def _is_count(value) -> bool:

@@ -7,12 +7,13 @@ changed, so the library stays safe to call from notebooks and servers.
 from __future__ import annotations
 
 import os
-import secrets
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from .errors import MissingExtraError, TopicsError
+from .files import atomic_write
 
 
 class PlotError(TopicsError):
@@ -51,15 +52,10 @@ def _save(fig, path) -> Path:
     path = Path(path)
     if not path.suffix:
         path = path.with_suffix(".png")
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        fig.savefig(tmp, format=path.suffix[1:].lower())
-        os.replace(tmp, path)
+    try:  # the temporary file goes also on Ctrl-C (topics.files.atomic_write)
+        return atomic_write(path, partial(fig.savefig, format=path.suffix[1:].lower()), force=True)
     except (OSError, ValueError) as exc:
         raise PlotError(f"cannot write the chart to {path}: {exc}") from None
-    finally:  # also on Ctrl-C
-        tmp.unlink(missing_ok=True)
-    return path
 
 
 def plot_summary(summary, path, *, n_words: int = 5) -> Path:
@@ -86,8 +82,14 @@ def plot_trends(trends, path, *, max_topics: int = 8) -> Path:
     ax = fig.add_subplot()
     x = np.arange(len(trends.periods))
     for j in shown:
-        ax.plot(x, 100 * trends.shares[:, j], marker="o", markersize=3, linewidth=1.5,
-                label=f"{trends.topics[j]}: {trends.labels[j]}")
+        ax.plot(
+            x,
+            100 * trends.shares[:, j],
+            marker="o",
+            markersize=3,
+            linewidth=1.5,
+            label=f"{trends.topics[j]}: {trends.labels[j]}",
+        )
     step = max(1, len(x) // 12)
     ax.set_xticks(x[::step], [trends.periods[i] for i in x[::step]], rotation=45, ha="right", fontsize=8)
     ax.set_ylabel("share of the period's topic weight (%)")

@@ -50,8 +50,7 @@ def parse_query_lines(numbered, *, input_format: str = "auto", known_id=None) ->
     if input_format == "auto":
         first = next((line for _, line in lines if isinstance(line, str)), "")
         input_format = "jsonl" if first[:1] in ("{", '"') else "mixed"
-    return [(n, line if isinstance(line, QueryError) else _query(n, line, input_format, known_id))
-            for n, line in lines]
+    return [(n, line if isinstance(line, QueryError) else _query(n, line, input_format, known_id)) for n, line in lines]
 
 
 def _query(n: int, line: str, input_format: str, known_id):
@@ -71,7 +70,7 @@ def _json_query(n: int, line: str):
         return QueryError(f"line {n}: not valid JSON ({exc.msg})")
     if isinstance(value, str) or (isinstance(value, dict) and len(value.keys() & {"id", "text"}) == 1):
         return value
-    return QueryError(f"line {n}: a query is a JSON string or an object with exactly one of \"id\" or \"text\"")
+    return QueryError(f'line {n}: a query is a JSON string or an object with exactly one of "id" or "text"')
 
 
 def answer_queries(model, queries: list, *, k: int = 10, **filters) -> list:
@@ -97,7 +96,7 @@ def answer_queries(model, queries: list, *, k: int = 10, **filters) -> list:
             solve(positions[:middle])
             solve(positions[middle:])
             return
-        for i, hits in zip(positions, answers):
+        for i, hits in zip(positions, answers, strict=True):
             results[i] = hits
 
     solve(list(range(len(queries))))

@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import html
 import math
-import os
-import tempfile
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from .errors import TopicsError
+from .files import atomic_write
 
-MAX_TITLES = 5000   # titles listed for the search box; keeps the page a few hundred kB
+MAX_TITLES = 5000  # titles listed for the search box; keeps the page a few hundred kB
 _CSS = """
 body{font:15px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;background:#f6f7f9;color:#1d2330}
 header{background:#1f3b5a;color:#fff;padding:18px 28px}
@@ -68,8 +68,15 @@ _JS = """
 """
 
 
-def render_report(model, *, n_words: int = 10, n_articles: int = 5, by: str = "month", title: str | None = None,
-                  max_titles: int = MAX_TITLES) -> str:
+def render_report(
+    model,
+    *,
+    n_words: int = 10,
+    n_articles: int = 5,
+    by: str = "month",
+    title: str | None = None,
+    max_titles: int = MAX_TITLES,
+) -> str:
     """The report as one HTML string (UTF-8 text); trend charts only when some articles have dates.
 
     Besides its ``n_articles`` representative articles, each topic lists the titles of the articles it
@@ -81,40 +88,43 @@ def render_report(model, *, n_words: int = 10, n_articles: int = 5, by: str = "m
     if summary.n_dated:
         trends = model.trends(by=by)
     title = title or f"Topics of {summary.n_articles:,} articles"
-    dated = (f"{summary.n_dated:,} dated article{'s' if summary.n_dated != 1 else ''}, charts by {by}"
-             if trends is not None
-             else "no article has a date, so there are no trend charts")
-    cards = [_topic_card(t, trends, j, [_title_of(model.articles_, r) for r in led[t.id]]) for j, t in enumerate(summary)]
+    dated = (
+        f"{summary.n_dated:,} dated article{'s' if summary.n_dated != 1 else ''}, charts by {by}"
+        if trends is not None
+        else "no article has a date, so there are no trend charts"
+    )
+    cards = [
+        _topic_card(t, trends, j, [_title_of(model.articles_, r) for r in led[t.id]]) for j, t in enumerate(summary)
+    ]
     order = np.argsort([-t.weight for t in summary], kind="stable")
-    return "\n".join([
-        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>",
-        f"<header><h1>{_e(title)}</h1><p>{len(summary)} topics · {dated} · largest topics first</p></header>",
-        '<input id="search" type="search" placeholder="Search titles, labels and words…" aria-label="Search">',
-        f'<p id="count">{len(summary)} topics</p>', "<main>",
-        *[cards[i] for i in order], "</main>", f"<script>{_JS}</script>", "</body></html>"])
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="en"><head><meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>",
+            f"<header><h1>{_e(title)}</h1><p>{len(summary)} topics · {dated} · largest topics first</p></header>",
+            '<input id="search" type="search" placeholder="Search titles, labels and words…" aria-label="Search">',
+            f'<p id="count">{len(summary)} topics</p>',
+            "<main>",
+            *[cards[i] for i in order],
+            "</main>",
+            f"<script>{_JS}</script>",
+            "</body></html>",
+        ]
+    )
 
 
 def write_report(model, path, *, force: bool = True, **options) -> Path:
-    """Write :func:`render_report` to ``path`` atomically (temporary file, then rename); returns the path."""
+    """Write :func:`render_report` to ``path`` atomically (:func:`topics.files.atomic_write`); returns the path."""
     path = Path(path)
     if path.exists() and not force:
         raise TopicsError(f"{path} exists; pass force=True to replace it")
     text = render_report(model, **options)
-    folder = path.parent if str(path.parent) else Path(".")
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
+    try:  # a failed or interrupted write leaves no temporary file and the old report as it was
+        return atomic_write(path, partial(Path.write_text, data=text, encoding="utf-8"), force=True)
     except OSError as exc:
         raise TopicsError(f"cannot write the report to {path}: {exc.strerror or exc}") from None
-    finally:  # a failed or interrupted write leaves no temporary file
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-    return path
 
 
 def _led_rows(W: np.ndarray, max_titles: int) -> list:
@@ -135,25 +145,39 @@ def _title_of(table, row: int) -> tuple:
 
 
 def _topic_card(topic, trends, column: int, led: list) -> str:
-    words = "".join(f'<span class="word" title="weight {w:.3f}">{_e(word)}</span>'
-                    for word, w in zip(topic.words, topic.word_weights))
-    nearest = f" · nearest topic {topic.nearest_topic} (distinctness {topic.distinctness:.2f})" \
-        if topic.nearest_topic is not None else ""
+    words = "".join(
+        f'<span class="word" title="weight {w:.3f}">{_e(word)}</span>'
+        for word, w in zip(topic.words, topic.word_weights, strict=True)
+    )
+    nearest = (
+        f" · nearest topic {topic.nearest_topic} (distinctness {topic.distinctness:.2f})"
+        if topic.nearest_topic is not None
+        else ""
+    )
     articles = "".join(
         f'<li class="article" data-title="{_e((a["title"] or a["snippet"] or "").lower())}">'
         f'<b>{_e(a["title"] or a["id"])}</b> <span class="date">{_e(a["date"] or "undated")} · {_e(a["id"])}</span>'
-        f'<br><span class="snip">{_e(a["snippet"])}</span></li>' for a in topic.articles)
-    titles = "".join(f'<li class="article" data-title="{_e(title.lower())}">{_e(title)} '
-                     f'<span class="date">{_e(date or "undated")} · {_e(article_id)}</span></li>'
-                     for article_id, title, date in led)
-    more = (f'<details class="all"><summary>All {len(led):,} articles it leads</summary><ul>{titles}</ul></details>'
-            if led else "")
+        f'<br><span class="snip">{_e(a["snippet"])}</span></li>'
+        for a in topic.articles
+    )
+    titles = "".join(
+        f'<li class="article" data-title="{_e(title.lower())}">{_e(title)} '
+        f'<span class="date">{_e(date or "undated")} · {_e(article_id)}</span></li>'
+        for article_id, title, date in led
+    )
+    more = (
+        f'<details class="all"><summary>All {len(led):,} articles it leads</summary><ul>{titles}</ul></details>'
+        if led
+        else ""
+    )
     search = " ".join([topic.label, topic.auto_label, *topic.words]).lower()
     chart = _sparkline(trends, column) if trends is not None else ""
-    return (f'<section class="topic" id="topic-{topic.id}" data-search="{_e(search)}">'
-            f"<h2>{topic.id}: {_e(topic.label)}</h2>"
-            f'<div class="meta">{topic.weight:.1%} of the archive · leads in {topic.n_articles:,} articles{nearest}</div>'
-            f'<div class="words">{words}</div>{chart}<ul>{articles}</ul>{more}</section>')
+    return (
+        f'<section class="topic" id="topic-{topic.id}" data-search="{_e(search)}">'
+        f"<h2>{topic.id}: {_e(topic.label)}</h2>"
+        f'<div class="meta">{topic.weight:.1%} of the archive · leads in {topic.n_articles:,} articles{nearest}</div>'
+        f'<div class="words">{words}</div>{chart}<ul>{articles}</ul>{more}</section>'
+    )
 
 
 def _sparkline(trends, column: int, width: int = 400, height: int = 70) -> str:
@@ -164,24 +188,34 @@ def _sparkline(trends, column: int, width: int = 400, height: int = 70) -> str:
     n = len(values)
     xs = [4 + (width - 8) * (i / (n - 1) if n > 1 else 0.5) for i in range(n)]
     segments, current = [], []
-    for x, v in zip(xs, values):
+    for x, v in zip(xs, values, strict=True):
         if math.isnan(v):
             segments, current = segments + ([current] if current else []), []
             continue
         current.append(f"{x:.1f},{height - 14 - (height - 22) * v / top:.1f}")
     segments += [current] if current else []
-    lines = "".join(f'<polyline fill="none" stroke="#1f6fb2" stroke-width="2" points="{" ".join(s)}"/>' for s in segments)
-    dots = "".join(f'<circle cx="{p.split(",")[0]}" cy="{p.split(",")[1]}" r="2.5" fill="#1f6fb2"/>'
-                   for s in segments for p in s if len(s) == 1)
-    label = (f'<text x="4" y="{height - 2}" font-size="10" fill="#556">{_e(trends.periods[0])}</text>'
-             f'<text x="{width - 4}" y="{height - 2}" font-size="10" fill="#556" text-anchor="end">'
-             f'{_e(trends.periods[-1])}</text>')
+    lines = "".join(
+        f'<polyline fill="none" stroke="#1f6fb2" stroke-width="2" points="{" ".join(s)}"/>' for s in segments
+    )
+    dots = "".join(
+        f'<circle cx="{p.split(",")[0]}" cy="{p.split(",")[1]}" r="2.5" fill="#1f6fb2"/>'
+        for s in segments
+        for p in s
+        if len(s) == 1
+    )
+    label = (
+        f'<text x="4" y="{height - 2}" font-size="10" fill="#556">{_e(trends.periods[0])}</text>'
+        f'<text x="{width - 4}" y="{height - 2}" font-size="10" fill="#556" text-anchor="end">'
+        f"{_e(trends.periods[-1])}</text>"
+    )
     latest = next((v for v in values[::-1] if not math.isnan(v)), float("nan"))
     peak = np.nanmax(values) if np.isfinite(values).any() else float("nan")
     summary = f"share by {trends.by}: peak {peak:.1%}, latest {latest:.1%}"
-    return (f'<div class="trend"><svg role="img" aria-label="{_e(summary)}" width="{width}" height="{height}" '
-            f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg"><title>{_e(summary)}</title>'
-            f'{lines}{dots}{label}</svg><div class="date">{_e(summary)}</div></div>')
+    return (
+        f'<div class="trend"><svg role="img" aria-label="{_e(summary)}" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg"><title>{_e(summary)}</title>'
+        f'{lines}{dots}{label}</svg><div class="date">{_e(summary)}</div></div>'
+    )
 
 
 def _e(text) -> str:

@@ -1,5 +1,9 @@
 """Saving and loading fitted models.
 
+What a file holds is a model's :class:`topics.state.FittedState` and its parameters as plain data:
+:func:`save_state` writes them and :func:`load_state` reads them back; :func:`topics.model.save_model` and
+:func:`topics.model.load_model` turn them into a ``TopicModel`` and back, so this module never imports it.
+
 File layout
 -----------
 A model file is a joblib pickle of plain data (numpy arrays, strings, numbers, lists and dicts; no
@@ -11,7 +15,7 @@ The footer names the format and its version and carries the payload's size, its 
 payload, and of each 64 MiB block so that loading checks blocks in parallel) and, when the model was
 saved with a key, an HMAC-SHA256 of the payload (``hmac_sha256``) and one of the rest of the footer
 (``footer_hmac_sha256``, so its history and creation time are signed too; files signed before it
-existed have only the first, and ``topics info`` says their footer is unsigned). :func:`load_model`
+existed have only the first, and ``topics info`` says their footer is unsigned). :func:`load_state`
 reads the footer first and checks version, size, checksum and signature before joblib reads (and so
 unpickles) anything, then checks every array's structure (:mod:`topics.payload`) before using it.
 Arrays are stored uncompressed so they load memory-mapped: a query process maps the file instead of
@@ -22,17 +26,17 @@ damage. Loading a file from someone else is safe only when both of you use a sig
 (``TOPICS_MODEL_KEY`` or ``--key-file``) that nobody else has: with a key, unsigned or altered files
 are refused before they are unpickled.
 
-Saving is atomic: the model is written to a temporary file beside the target, synced, and then moved
-into place, so a crash or Ctrl-C leaves the previous model intact and never a half-written one. An
-existing file is replaced only with ``force=True``; it keeps its permission bits (a model holds article
-snippets: a private 0600 file stays private), and a symlink is followed, its target replaced. A
-temporary file is named ``.NAME.topics-HOST-PID-RANDOM.tmp``: one left by a killed process (SIGKILL, power
-loss) is removed by the next save into that folder once its process is gone. Folders a failed save
-created are removed again.
+Saving is atomic (:func:`topics.files.atomic_write`): the model is written to a temporary file beside
+the target, synced, and then moved into place, so a crash or Ctrl-C leaves the previous model intact and
+never a half-written one. An existing file is replaced only with ``force=True``; it keeps its permission
+bits (a model holds article snippets: a private 0600 file stays private), and a symlink is followed, its
+target replaced. A temporary file is named ``.NAME.topics-HOST-PID-RANDOM.tmp``: one left by a killed
+process (SIGKILL, power loss) is removed by the next save into that folder once its process is gone.
+Folders a failed save created are removed again.
 
 Writers of one model take its lock (:func:`lock_model`, a ``.NAME.lock`` file beside it, via
 ``filelock``) across load, change and save, so two ``topics add`` runs never lose one's articles;
-:func:`save_model` takes it too whenever it replaces a file. Readers never take it.
+:func:`save_state` takes it too whenever it replaces a file. Readers never take it.
 """
 
 from __future__ import annotations
@@ -43,10 +47,6 @@ import json
 import logging
 import os
 import platform
-import re
-import secrets
-import socket
-import stat
 import struct
 import threading
 import zlib
@@ -57,9 +57,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from .errors import ModelFileError
-from .index import SimilarityIndex
-from .model import _LEGACY_PARAMS, _PARAMETER_RULES, TopicModel
+from .files import TargetExistsError, atomic_write, stat_or_none, target_of
+from .params import DEFAULT_TOPIC_WEIGHT, params_from_file, saved_params
 from .payload import FOOTER_ADD_FIELDS, check_payload
+from .state import FittedState
 from .table import ArticleTable
 from .text import Analyzer, Vectorizer
 
@@ -81,9 +82,6 @@ _CHUNK = 1 << 24
 _BLOCK = 1 << 26
 _LOAD_ATTEMPTS = 3
 _FOOTER_MAC = "footer_hmac_sha256"
-# Temporary files carry this host and process, so a later save can tell a dead process's leftovers.
-_HOST = hashlib.sha256(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:8]
-_TEMP_NAME = re.compile(r"\..+\.topics-(?P<host>[0-9a-f]{8})-(?P<pid>[0-9]{1,10})-[0-9a-f]{16}\.tmp")
 
 
 # -- keys -----------------------------------------------------------------------------------------------
@@ -102,52 +100,41 @@ def resolve_key(key_file=None) -> bytes | None:
 
 
 # -- saving ---------------------------------------------------------------------------------------------
-def save_model(model: TopicModel, path, *, force: bool = False, key: bytes | None = None, replacing=None) -> Path:
-    """Write ``model`` to ``path`` atomically and return the path. The in-memory model is not changed.
+def save_state(
+    state: FittedState, params: dict, path, *, force: bool = False, key: bytes | None = None, replacing=None
+) -> Path:
+    """Write a model, its fitted ``state`` and its ``params`` (``TopicModel.get_params()``), to ``path``
+    atomically (:func:`topics.files.atomic_write`) and return the path. Neither is changed.
 
     A symlink at ``path`` is followed and its target replaced. An existing file keeps its permission
     bits; a new one gets the usual ones (0666 less the umask). With ``replacing``, the stamp that
-    :func:`load_for_update` returned, the save is refused if the file is no longer the one loaded.
+    :func:`load_state_for_update` returned, the save is refused if the file is no longer the one loaded.
     """
     import joblib
 
     path = Path(path)
     check_writable(path, force=force)
-    target = _target(path)
-    payload = _payload(model)
-    created = _missing_folders(target.parent)
-    tmp = None
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        _remove_stale_temporaries(target.parent)
-        existing = _stat_or_none(target)
-        tmp = target.parent / f".{target.name}.topics-{_HOST}-{os.getpid()}-{secrets.token_hex(8)}.tmp"
-        try:  # private while written when it replaces a file; else the usual permissions (mkstemp's are 0600)
-            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if existing else 0o666))
-        except FileExistsError:
-            tmp = None  # 64 random bits clashed: that file is not ours to remove
-            raise
+    payload = _payload(state, params)
+
+    def write(tmp: Path) -> None:
         joblib.dump(payload, tmp, compress=0)
-        _append_footer(tmp, model, key)
+        _append_footer(tmp, state, key)
+
+    @contextmanager
+    def guard(target: Path, existing):
         with lock_model(target) if existing is not None or replacing is not None else nullcontext():
-            if replacing is not None and _stamp(_stat_or_none(target)) != replacing:
-                raise ModelFileError(f"{path} was replaced by another program while this command ran; "
-                                     f"nothing was written: run it again")
-            existing = _stat_or_none(target)
-            if existing is not None:
-                _copy_permissions(existing, tmp)
-            _publish(tmp, target, force=force, shown=path)
-        created = []
+            if replacing is not None and _stamp(stat_or_none(target)) != replacing:
+                raise ModelFileError(
+                    f"{path} was replaced by another program while this command ran; nothing was written: run it again"
+                )
+            yield
+
+    try:
+        atomic_write(path, write, force=force, make_folders=True, guard=guard)
+    except TargetExistsError:
+        raise ModelFileError(f"{path} already exists; use --force (force=True) to replace it") from None
     except OSError as exc:
         raise ModelFileError(f"cannot write {path}: {exc.strerror or exc}") from None
-    finally:  # also on KeyboardInterrupt (and SIGTERM in the CLI): never leave a temporary file behind
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)
-        for folder in created:  # deepest first: a failed save leaves no new empty folders
-            try:
-                folder.rmdir()
-            except OSError:
-                break
     logger.info("saved model to %s", path)
     return path
 
@@ -159,7 +146,7 @@ def check_writable(path, *, force: bool = False) -> None:
         raise ModelFileError(f"{path} is a directory; give a file path such as {path / 'default.joblib'}")
     if path.exists() and not force:
         raise ModelFileError(f"{path} already exists; use --force (force=True) to replace it")
-    folder = _target(path).parent  # checked without creating it: a failed command must leave nothing behind
+    folder = target_of(path).parent  # checked without creating it: a failed command must leave nothing behind
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
     if not folder.is_dir():
@@ -168,7 +155,7 @@ def check_writable(path, *, force: bool = False) -> None:
         raise ModelFileError(f"no permission to write in {folder}")
 
 
-# One FileLock per lock file in this process: re-entering it (the CLI holds it, save_model takes it again)
+# One FileLock per lock file in this process: re-entering it (the CLI holds it, save_state takes it again)
 # only counts, where a second FileLock would open the file again and wait for itself.
 _LOCKS: dict = {}
 _LOCKS_GUARD = threading.Lock()
@@ -185,7 +172,7 @@ def lock_model(path, *, on_wait=None):
     from filelock import FileLock, Timeout
 
     _existing_file(Path(path))  # never leave a lock file where there is no model
-    target = _target(Path(path))  # one canonical name per model, so re-entry in a process finds the same lock
+    target = target_of(Path(path))  # one canonical name per model, so re-entry in a process finds the same lock
     name = os.path.join(os.path.realpath(target.parent), f".{target.name}.lock")
     with _LOCKS_GUARD:
         lock = _LOCKS.get(name) or _LOCKS.setdefault(name, FileLock(name))
@@ -204,27 +191,6 @@ def lock_model(path, *, on_wait=None):
         lock.release()
 
 
-def _target(path: Path) -> Path:
-    """The file a save replaces: ``path`` itself, or the end of its chain of symlinks."""
-    return Path(os.path.realpath(path)) if path.is_symlink() else path
-
-
-def _missing_folders(folder: Path) -> list:
-    """The folders a save into ``folder`` would create, deepest first."""
-    missing = []
-    while not folder.exists() and folder != folder.parent:
-        missing.append(folder)
-        folder = folder.parent
-    return missing
-
-
-def _stat_or_none(path: Path):
-    try:
-        return os.stat(path)
-    except FileNotFoundError:
-        return None
-
-
 def _stamp(stat_result):
     """What a save changes: a replaced file is another inode (size and time also change for an in-place write)."""
     if stat_result is None:
@@ -232,49 +198,12 @@ def _stamp(stat_result):
     return stat_result.st_dev, stat_result.st_ino, stat_result.st_size, stat_result.st_mtime_ns
 
 
-def _copy_permissions(existing: os.stat_result, tmp: Path) -> None:
-    if existing.st_gid != os.stat(tmp).st_gid:
-        try:
-            os.chown(tmp, -1, existing.st_gid)
-        except OSError:
-            pass  # not a member of that group: the mode below still applies
-    os.chmod(tmp, stat.S_IMODE(existing.st_mode))
-
-
-def _remove_stale_temporaries(folder: Path) -> None:
-    """Remove temporary files of saves into ``folder`` whose process (on this host) no longer runs."""
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return
-    for entry in entries:
-        match = _TEMP_NAME.fullmatch(entry.name)
-        if match and match["host"] == _HOST and not _process_alive(int(match["pid"])):
-            try:
-                os.unlink(entry.path)
-                logger.info("removed %s, left by a save that was killed", entry.path)
-            except OSError:
-                pass
-
-
-def _process_alive(pid: int) -> bool:
-    if pid == os.getpid() or os.name == "nt":  # on Windows os.kill would end the process: never guess there
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (OSError, OverflowError):  # PermissionError: alive, another user's
-        return True
-    return True
-
-
-def _append_footer(tmp: Path, model: TopicModel, key: bytes | None) -> None:
+def _append_footer(tmp: Path, state: FittedState, key: bytes | None) -> None:
     crc, mac, size, blocks = _digest(tmp, key, blocks=True)
-    info = model.fit_info_
+    info = state.fit_info
     footer = {
         "format": FORMAT_NAME,
-        "format_version": format_version(model),
+        "format_version": format_version(state),
         "payload_bytes": size,
         "crc32": crc,
         "crc32_block_bytes": _BLOCK,
@@ -282,18 +211,16 @@ def _append_footer(tmp: Path, model: TopicModel, key: bytes | None) -> None:
         "hmac_sha256": mac,
         "created": info.get("created"),
         "topics_version": info.get("topics_version"),
-        "n_articles": len(model.articles_),
-        "n_topics": int(model.components_.shape[0]),
-        "n_terms": int(model.components_.shape[1]),
+        "n_articles": len(state.articles),
+        "n_topics": int(state.components.shape[0]),
+        "n_terms": int(state.components.shape[1]),
         "adds": [{k: a.get(k) for k in FOOTER_ADD_FIELDS} for a in info.get("adds", [])],
     }
     if key is not None:
         footer[_FOOTER_MAC] = _footer_mac(footer, key)
     encoded = json.dumps(footer, sort_keys=True).encode("utf-8")
-    with open(tmp, "ab") as f:
+    with open(tmp, "ab") as f:  # atomic_write syncs the file before moving it into place
         f.write(encoded + _TRAILER.pack(len(encoded), _END_MAGIC))
-        f.flush()
-        os.fsync(f.fileno())
 
 
 def _footer_mac(footer: dict, key: bytes) -> str:
@@ -303,35 +230,12 @@ def _footer_mac(footer: dict, key: bytes) -> str:
     return hmac.new(key, b"topics-model footer\n" + encoded, hashlib.sha256).hexdigest()
 
 
-def _publish(tmp: Path, path: Path, *, force: bool, shown: Path) -> None:
-    exists = f"{shown} already exists; use --force (force=True) to replace it"
-    if force:
-        os.replace(tmp, path)
-    else:
-        try:
-            os.link(tmp, path)  # fails if the target appeared meanwhile: never overwrite silently
-        except FileExistsError:
-            raise ModelFileError(exists) from None
-        except OSError:  # file systems without hard links
-            if path.exists():
-                raise ModelFileError(exists) from None
-            os.replace(tmp, path)
-    try:
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass  # directory fsync is not possible everywhere; the rename itself is still atomic
-
-
 def _digest(path: Path, key: bytes | None, limit: int | None = None, fileobj=None, blocks: bool = False):
     """CRC-32 (and HMAC-SHA256 with a key) of the first ``limit`` bytes of a file, the byte count, and
     with ``blocks`` the CRC-32 of each ``_BLOCK`` bytes (else an empty list)."""
     crc, mac, size = 0, hmac.new(key, digestmod=hashlib.sha256) if key else None, 0
     block_crcs, block_crc = [], 0
-    f = fileobj or open(path, "rb")
+    f = fileobj or open(path, "rb")  # noqa: SIM115  (closed below unless the caller's)
     try:
         f.seek(0)
         while limit is None or size < limit:
@@ -361,8 +265,13 @@ def _blocks_intact(f, footer: dict) -> bool | None:
     block, expected, size = footer.get("crc32_block_bytes"), footer.get("crc32_blocks"), footer["payload_bytes"]
     if not hasattr(os, "pread"):  # Windows: no positional reads, so the one-pass whole-payload check
         return None
-    if not (isinstance(block, int) and block > 0 and isinstance(expected, list)
-            and len(expected) == -(-size // block) and all(isinstance(c, int) for c in expected)):
+    if not (
+        isinstance(block, int)
+        and block > 0
+        and isinstance(expected, list)
+        and len(expected) == -(-size // block)
+        and all(isinstance(c, int) for c in expected)
+    ):
         return None
     fd = f.fileno()
 
@@ -384,8 +293,8 @@ def _blocks_intact(f, footer: dict) -> bool | None:
         return list(pool.map(block_crc, range(len(expected)))) == expected
 
 
-def _payload(model: TopicModel) -> dict:
-    return _plain_arrays(_payload_fields(model))
+def _payload(state: FittedState, params: dict) -> dict:
+    return _plain_arrays(_payload_fields(state, params))
 
 
 def _plain_arrays(value):
@@ -399,46 +308,57 @@ def _plain_arrays(value):
     return value
 
 
-def format_version(model: TopicModel) -> int:
-    """The oldest format that holds ``model``: 3 if its analyser repairs text or cuts repeated spans, 2 if
-    it drops boilerplate sentences, else 1."""
-    analyzer = model.vectorizer_.analyzer
+def format_version(state: FittedState) -> int:
+    """The oldest format that holds a model's ``state``: 3 if its analyser repairs text or cuts repeated
+    spans, 2 if it drops boilerplate sentences, else 1."""
+    analyzer = state.vectorizer.analyzer
     if analyzer.repair or analyzer.spans:
         return 3
     return 2 if analyzer.boilerplate else 1
 
 
-def _payload_fields(model: TopicModel) -> dict:
+def _payload_fields(state: FittedState, params: dict) -> dict:
     import sklearn
 
-    vectorizer = model.vectorizer_
+    vectorizer = state.vectorizer
     return {
         "kind": FORMAT_NAME,
-        "format_version": format_version(model),
-        "versions": {"topics": model.fit_info_.get("topics_version"), "scikit-learn": sklearn.__version__,
-                     "numpy": np.__version__, "python": platform.python_version()},
-        "params": model._saved_params(),
-        "fit_info": dict(model.fit_info_),
+        "format_version": format_version(state),
+        "versions": {
+            "topics": state.fit_info.get("topics_version"),
+            "scikit-learn": sklearn.__version__,
+            "numpy": np.__version__,
+            "python": platform.python_version(),
+        },
+        "params": saved_params(params),
+        "fit_info": dict(state.fit_info),
         "analyzer": vectorizer.analyzer.get_config(),
-        "vectorizer": {"min_df": vectorizer.min_df, "max_df": vectorizer.max_df,
-                       "max_features": vectorizer.max_features, "n_documents": vectorizer.n_documents_},
+        "vectorizer": {
+            "min_df": vectorizer.min_df,
+            "max_df": vectorizer.max_df,
+            "max_features": vectorizer.max_features,
+            "n_documents": vectorizer.n_documents_,
+        },
         "vocabulary": vectorizer.vocabulary_,
         "idf": vectorizer.idf_,
-        "components": np.ascontiguousarray(model.components_, dtype=np.float32),
-        "doc_topics": np.ascontiguousarray(model.doc_topics_, dtype=np.float32),
-        "doc_terms": _sparse_to_dict(model.doc_terms_),
-        "postings": _sparse_to_dict(model.index_.postings),
-        "articles": model.articles_.to_dict(),
-        "topic_names": {str(k): v for k, v in model.topic_names_.items()},
+        "components": np.ascontiguousarray(state.components, dtype=np.float32),
+        "doc_topics": np.ascontiguousarray(state.doc_topics, dtype=np.float32),
+        "doc_terms": _sparse_to_dict(state.doc_terms),
+        "postings": _sparse_to_dict(state.index.postings),
+        "articles": state.articles.to_dict(),
+        "topic_names": {str(k): v for k, v in state.topic_names.items()},
     }
 
 
 def _sparse_to_dict(matrix) -> dict:
     index_dtype = np.int32 if max(matrix.nnz, *matrix.shape) < 2**31 else np.int64
-    return {"format": matrix.format, "shape": tuple(int(s) for s in matrix.shape),
-            "data": np.ascontiguousarray(matrix.data, dtype=np.float32),
-            "indices": np.ascontiguousarray(matrix.indices, dtype=index_dtype),
-            "indptr": np.ascontiguousarray(matrix.indptr, dtype=index_dtype)}
+    return {
+        "format": matrix.format,
+        "shape": tuple(int(s) for s in matrix.shape),
+        "data": np.ascontiguousarray(matrix.data, dtype=np.float32),
+        "indices": np.ascontiguousarray(matrix.indices, dtype=index_dtype),
+        "indptr": np.ascontiguousarray(matrix.indptr, dtype=index_dtype),
+    }
 
 
 # -- loading --------------------------------------------------------------------------------------------
@@ -456,7 +376,7 @@ def read_footer(path, *, key: bytes | None = None) -> dict:
 
 
 def signature_status(footer: dict, key: bytes | None) -> str:
-    """"none" (not signed), "unverified" (signed, no key given), "verified" (payload and footer), or
+    """ "none" (not signed), "unverified" (signed, no key given), "verified" (payload and footer), or
     "payload verified" (signed before footers were); ``footer`` as :func:`read_footer` with ``key`` gave it."""
     if not footer.get("hmac_sha256"):
         return "none"
@@ -465,18 +385,22 @@ def signature_status(footer: dict, key: bytes | None) -> str:
     return "verified" if footer.get(_FOOTER_MAC) else "payload verified"
 
 
-def load_model(path, *, key: bytes | None = None, mmap: bool = True) -> TopicModel:
-    """Open a saved model, verifying format, checksum and (with ``key``) signature before unpickling.
+def load_state(path, *, key: bytes | None = None, mmap: bool = True) -> tuple[dict, FittedState]:
+    """``(params, state)`` of a saved model, verifying format, checksum and (with ``key``) signature before
+    unpickling. ``params`` are ``TopicModel`` keywords (:func:`topics.params.params_from_file`);
+    :func:`topics.model.load_model` turns both into a model.
 
     Raises ModelFileError for a missing, truncated, damaged, malformed, unsigned-when-a-key-is-given,
     foreign or too-new file. With ``mmap`` (the default) large arrays stay on disk, memory-mapped read-only.
     """
-    return _load(Path(path), key, mmap, for_update=False)[0]
+    params, state, _ = _load(Path(path), key, mmap, for_update=False)
+    return params, state
 
 
-def load_for_update(path, *, key: bytes | None = None):
-    """``(model, stamp)``: the model at ``path``, to change and save again with
-    ``save_model(model, path, force=True, key=key, replacing=stamp)``. Hold :func:`lock_model` around both.
+def load_state_for_update(path, *, key: bytes | None = None) -> tuple[dict, FittedState, tuple]:
+    """``(params, state, stamp)``: the model at ``path``, to change and save again with
+    ``save_state(state, params, path, force=True, key=key, replacing=stamp)``. Hold :func:`lock_model`
+    around both.
 
     A signed model is refused without its key: saving it again would silently drop the signature.
     """
@@ -490,12 +414,14 @@ def _load(path: Path, key: bytes | None, mmap: bool, *, for_update: bool):
             stat_result = os.fstat(f.fileno())
             footer = _check_footer(path, f, stat_result.st_size)
             if for_update and key is None and footer.get("hmac_sha256"):
-                raise ModelFileError(f"{path} is signed: give its key with --key-file (or TOPICS_MODEL_KEY) to "
-                                     f"change it; without the key it would be saved unsigned")
+                raise ModelFileError(
+                    f"{path} is signed: give its key with --key-file (or TOPICS_MODEL_KEY) to "
+                    f"change it; without the key it would be saved unsigned"
+                )
             _check_digest(path, f, footer, key)
             payload = _unpickle(path, mmap)
             if _same_file(path, stat_result):  # not replaced by a concurrent save while we read it
-                return _model_from_payload(payload, footer, path), _stamp(stat_result)
+                return (*_state_from_payload(payload, footer, path), _stamp(stat_result))
     raise ModelFileError(f"{path} kept changing while it was being read; try again")
 
 
@@ -516,8 +442,8 @@ def _check_digest(path: Path, f, footer: dict, key: bytes | None) -> None:
             raise ModelFileError(f"{path} is not signed and a key was given: refusing to load it")
         footer_mac = footer.get(_FOOTER_MAC)  # compared as bytes: a forged value may be any text
         if not hmac.compare_digest(mac.encode(), footer["hmac_sha256"].encode()) or (
-                footer_mac is not None and not hmac.compare_digest(_footer_mac(footer, key).encode(),
-                                                                   footer_mac.encode())):
+            footer_mac is not None and not hmac.compare_digest(_footer_mac(footer, key).encode(), footer_mac.encode())
+        ):
             raise ModelFileError(f"{path} was changed after it was signed, or the key is wrong: refusing to load it")
 
 
@@ -559,8 +485,10 @@ def _check_footer(path: Path, f, size: int) -> dict:
     if not isinstance(version, int) or version < 1:
         raise ModelFileError(f"{path} is damaged (bad format version {version!r})")
     if version > FORMAT_VERSION:
-        raise ModelFileError(f"{path} was written by a newer topics (model format {version}; this version reads "
-                             f"format {FORMAT_VERSION} and older): upgrade topics to use it")
+        raise ModelFileError(
+            f"{path} was written by a newer topics (model format {version}; this version reads "
+            f"format {FORMAT_VERSION} and older): upgrade topics to use it"
+        )
     if footer.get("payload_bytes") != size - _TRAILER.size - length:
         raise ModelFileError(f"{path} is damaged (its size does not match its footer: truncated or appended to)")
     return footer
@@ -568,6 +496,7 @@ def _check_footer(path: Path, f, size: int) -> dict:
 
 def _footer_well_formed(footer: dict) -> bool:
     """Whether every field that is read has a type it can be read as (sizes, counts, text, digests)."""
+
     def count(v):
         return isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**63
 
@@ -583,11 +512,18 @@ def _footer_well_formed(footer: dict) -> bool:
         return not isinstance(value, list) or (depth < 4 and all(shallow(v, depth + 1) for v in value))
 
     adds = footer.get("adds", [])
-    return (shallow(footer) and count(footer.get("payload_bytes")) and count(footer.get("crc32"))
-            and all(footer.get(k) is None or count(footer[k])
-                    for k in ("n_articles", "n_topics", "n_terms", "crc32_block_bytes"))
-            and all(text(footer.get(k)) for k in ("created", "topics_version", "hmac_sha256", _FOOTER_MAC))
-            and isinstance(adds, list) and all(isinstance(a, dict) and all(scalar(x) for x in a.values()) for a in adds))
+    return (
+        shallow(footer)
+        and count(footer.get("payload_bytes"))
+        and count(footer.get("crc32"))
+        and all(
+            footer.get(k) is None or count(footer[k])
+            for k in ("n_articles", "n_topics", "n_terms", "crc32_block_bytes")
+        )
+        and all(text(footer.get(k)) for k in ("created", "topics_version", "hmac_sha256", _FOOTER_MAC))
+        and isinstance(adds, list)
+        and all(isinstance(a, dict) and all(scalar(x) for x in a.values()) for a in adds)
+    )
 
 
 def _unpickle(path: Path, mmap: bool):
@@ -610,9 +546,14 @@ def _unpickle(path: Path, mmap: bool):
 # list, tuple or dict, which pickle builds without naming a class. A file naming anything else (an
 # estimator, os.system, ...) is refused before that name is even imported.
 _ALLOWED_GLOBALS = {
-    ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy", "memmap"), ("joblib.numpy_pickle", "NumpyArrayWrapper"),
-    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("numpy", "memmap"),
+    ("joblib.numpy_pickle", "NumpyArrayWrapper"),
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"),
+    ("numpy._core.multiarray", "scalar"),
 }
 
 
@@ -633,8 +574,11 @@ def _plain_data_unpickler():
     class PlainArrayWrapper(NumpyArrayWrapper):
         def read(self, unpickler, *args, **kwargs):
             refuse_objects(getattr(self, "dtype", None))
-            if not isinstance(getattr(self, "dtype", None), np.dtype) or not isinstance(self.shape, tuple) \
-                    or not all(isinstance(d, int) and 0 <= d < 2**48 for d in self.shape):
+            if (
+                not isinstance(getattr(self, "dtype", None), np.dtype)
+                or not isinstance(self.shape, tuple)
+                or not all(isinstance(d, int) and 0 <= d < 2**48 for d in self.shape)
+            ):
                 raise pickle.UnpicklingError("the model holds a malformed array")
             handle = unpickler.file_handle
             left = os.fstat(handle.fileno()).st_size - handle.tell()
@@ -649,6 +593,7 @@ def _plain_data_unpickler():
             if name == "scalar" and args:
                 refuse_objects(args[0])
             return refuse_objects(real(*args))
+
         return build
 
     class PlainDataUnpickler(NumpyUnpickler):
@@ -701,19 +646,16 @@ def _same_file(path: Path, stat: os.stat_result) -> bool:
     return (now.st_ino, now.st_dev) == (stat.st_ino, stat.st_dev)
 
 
-def _model_from_payload(payload, footer: dict, path: Path) -> TopicModel:
+def _state_from_payload(payload, footer: dict, path: Path) -> tuple[dict, FittedState]:
+    """``(params, state)`` of a checked payload, params as ``TopicModel`` keywords."""
     try:
         check_payload(payload, footer)  # every array's structure, before scipy or numpy index with it
-        params = {k: v for k, v in payload["params"].items() if k in _PARAMETER_RULES}
-        params["extra_stop_words"] = tuple(params.get("extra_stop_words", ()))
-        params.setdefault("term_weighting", "tfidf")  # files from before the option had tf-idf weights
-        for name, legacy in _LEGACY_PARAMS.items():  # files from before these options behave as they did
-            params.setdefault(name, legacy)
-        model = TopicModel(**params)
+        params = params_from_file(payload["params"])
         analyzer = Analyzer(**payload["analyzer"])
         vector = payload["vectorizer"]
-        vectorizer = Vectorizer(analyzer, min_df=vector["min_df"], max_df=vector["max_df"],
-                                max_features=vector["max_features"])
+        vectorizer = Vectorizer(
+            analyzer, min_df=vector["min_df"], max_df=vector["max_df"], max_features=vector["max_features"]
+        )
         vectorizer.vocabulary_ = payload["vocabulary"]
         vectorizer.idf_ = payload["idf"]
         vectorizer.n_documents_ = vector["n_documents"]
@@ -721,23 +663,33 @@ def _model_from_payload(payload, footer: dict, path: Path) -> TopicModel:
         X, postings = _sparse_from_dict(payload["doc_terms"]), _sparse_from_dict(payload["postings"])
         articles = ArticleTable.from_dict(payload["articles"])
         n, (k, v) = len(articles), H.shape
-        if W.shape != (n, k) or X.shape != (n, v) or postings.shape != (n, v) or vectorizer.idf_.shape != (v,) \
-                or len(vectorizer.vocabulary_) != v or len(articles.dates) != n:
+        if (
+            W.shape != (n, k)
+            or X.shape != (n, v)
+            or postings.shape != (n, v)
+            or vectorizer.idf_.shape != (v,)
+            or len(vectorizer.vocabulary_) != v
+            or len(articles.dates) != n
+        ):
             raise ValueError("array shapes do not agree")
         if (footer.get("n_articles"), footer.get("n_topics"), footer.get("n_terms")) != (n, k, v):
             raise ValueError("footer and contents disagree")
     except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
         raise ModelFileError(f"{path} is damaged or not a topics model ({' '.join(str(exc).split())[:200]})") from None
-    model.vectorizer_ = vectorizer
-    model.components_ = H
-    model.doc_topics_ = W
-    model.doc_terms_ = X
-    model.articles_ = articles
-    model.topic_names_ = {int(t): name for t, name in payload.get("topic_names", {}).items()}
-    model.index_ = SimilarityIndex(X, W, model.topic_weight, postings=postings)
-    model.fit_info_ = dict(payload.get("fit_info", {}))
-    model.fit_info_["format_version"] = footer["format_version"]
-    return model
+    fit_info = {**payload.get("fit_info", {}), "format_version": footer["format_version"]}
+    topic_weight = params.get("topic_weight", DEFAULT_TOPIC_WEIGHT)
+    state = FittedState.build(
+        vectorizer=vectorizer,
+        components=H,
+        doc_topics=W,
+        doc_terms=X,
+        articles=articles,
+        topic_names={int(t): name for t, name in payload.get("topic_names", {}).items()},
+        fit_info=fit_info,
+        topic_weight=topic_weight,
+        postings=postings,
+    )
+    return params, state
 
 
 def _sparse_from_dict(d: dict):
@@ -749,5 +701,14 @@ def file_size(path) -> int:
     return Path(path).stat().st_size
 
 
-__all__ = ["save_model", "load_model", "load_for_update", "lock_model", "read_footer", "signature_status",
-           "resolve_key", "check_writable", "FORMAT_VERSION"]
+__all__ = [
+    "save_state",
+    "load_state",
+    "load_state_for_update",
+    "lock_model",
+    "read_footer",
+    "signature_status",
+    "resolve_key",
+    "check_writable",
+    "FORMAT_VERSION",
+]

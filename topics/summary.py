@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import MissingExtraError, ParameterError, QueryError
-from .index import top_k
+from .index import top_k, unit_rows
 from .topic_model import RELEVANCE_LAMBDA, label_from_terms, readable_terms, term_relevance, top_terms
 
 
@@ -59,14 +59,25 @@ class Topic:
         return 1.0 - self.nearest_similarity
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "label": self.label, "words": list(self.words),
-                "word_weights": [round(float(w), 6) for w in self.word_weights], "weight": round(self.weight, 6),
-                "n_articles": self.n_articles, "articles": list(self.articles), "auto_label": self.auto_label,
-                "named": self.named, "nearest_topic": self.nearest_topic,
-                "nearest_similarity": round(self.nearest_similarity, 6),
-                "distinctness": round(self.distinctness, 6),
-                **({"sources": [{"source": name, "share": round(share, 6)} for name, share in self.sources]}
-                   if self.sources else {})}
+        return {
+            "id": self.id,
+            "label": self.label,
+            "words": list(self.words),
+            "word_weights": [round(float(w), 6) for w in self.word_weights],
+            "weight": round(self.weight, 6),
+            "n_articles": self.n_articles,
+            "articles": list(self.articles),
+            "auto_label": self.auto_label,
+            "named": self.named,
+            "nearest_topic": self.nearest_topic,
+            "nearest_similarity": round(self.nearest_similarity, 6),
+            "distinctness": round(self.distinctness, 6),
+            **(
+                {"sources": [{"source": name, "share": round(share, 6)} for name, share in self.sources]}
+                if self.sources
+                else {}
+            ),
+        }
 
 
 @dataclass(frozen=True)
@@ -92,9 +103,18 @@ class Summary:
     def to_frame(self):
         """A pandas DataFrame, one row per topic (words joined by ", "); needs pandas."""
         pd = _pandas()
-        rows = [{"id": t.id, "label": t.label, "weight": t.weight, "n_articles": t.n_articles,
-                 "words": ", ".join(t.words), "nearest_topic": t.nearest_topic,
-                 "distinctness": t.distinctness} for t in self.topics]
+        rows = [
+            {
+                "id": t.id,
+                "label": t.label,
+                "weight": t.weight,
+                "n_articles": t.n_articles,
+                "words": ", ".join(t.words),
+                "nearest_topic": t.nearest_topic,
+                "distinctness": t.distinctness,
+            }
+            for t in self.topics
+        ]
         return pd.DataFrame(rows).set_index("id")
 
 
@@ -108,18 +128,23 @@ def summarize(model, *, n_words: int = 10, n_articles: int = 3, relevance: float
         if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 0:
             raise ParameterError(f"{name}={value!r} is not allowed; use an integer >= 0")
     if isinstance(relevance, bool) or not isinstance(relevance, numbers.Real) or not 0 <= relevance <= 1:
-        raise ParameterError(f"relevance={relevance!r} is not allowed; use a number in [0.0, 1.0] "
-                             f"(1.0: heaviest terms first; default {RELEVANCE_LAMBDA})")
+        raise ParameterError(
+            f"relevance={relevance!r} is not allowed; use a number in [0.0, 1.0] "
+            f"(1.0: heaviest terms first; default {RELEVANCE_LAMBDA})"
+        )
     H, W = np.asarray(model.components_), np.asarray(model.doc_topics_)
     shares, dominant = topic_sizes(W)
     nearest, similarity = nearest_topics(H)
     # A shown phrase can hide its two words, so 3n candidates leave n readable terms.
     n_candidates = 3 * max(n_words, 10)
     columns = top_terms(term_relevance(H, None, topic_shares=shares), n_candidates)
-    listed = columns if relevance == RELEVANCE_LAMBDA else top_terms(
-        term_relevance(H, None, relevance, topic_shares=shares), n_candidates)
+    listed = (
+        columns
+        if relevance == RELEVANCE_LAMBDA
+        else top_terms(term_relevance(H, None, relevance, topic_shares=shares), n_candidates)
+    )
     table, names = model.articles_, model.topic_names_
-    article_counts = np.diff(model.index_.postings.indptr)   # articles holding each term (CSC postings)
+    article_counts = np.diff(model.index_.postings.indptr)  # articles holding each term (CSC postings)
     sources = source_shares(W, table.sources)
     stubs = model.stub_rows()  # a stub never stands for a topic
     result = []
@@ -128,12 +153,22 @@ def summarize(model, *, n_words: int = 10, n_articles: int = 3, relevance: float
         terms, counts = model.vectorizer_.terms(listed[t]), article_counts[listed[t]]
         shown = listed[t][readable_terms(terms, n_words, counts)]
         rows = [r for r in top_k(W[:, t], n_articles, exclude=stubs) if W[r, t] > 0] if n_articles else []
-        result.append(Topic(
-            id=t, label=names.get(t) or auto, words=model.vectorizer_.terms(shown),
-            word_weights=[float(w) for w in H[t, shown]], weight=float(shares[t]),
-            n_articles=int(dominant[t]), articles=[{**table.record(r), "weight": round(float(W[r, t]), 6)} for r in rows],
-            auto_label=auto, named=t in names, nearest_topic=nearest[t], nearest_similarity=float(similarity[t]),
-            sources=sources[t]))
+        result.append(
+            Topic(
+                id=t,
+                label=names.get(t) or auto,
+                words=model.vectorizer_.terms(shown),
+                word_weights=[float(w) for w in H[t, shown]],
+                weight=float(shares[t]),
+                n_articles=int(dominant[t]),
+                articles=[{**table.record(r), "weight": round(float(W[r, t]), 6)} for r in rows],
+                auto_label=auto,
+                named=t in names,
+                nearest_topic=nearest[t],
+                nearest_similarity=float(similarity[t]),
+                sources=sources[t],
+            )
+        )
     n_dated = int((~np.isnat(table.dates)).sum())
     return Summary(topics=result, n_articles=len(table), n_dated=n_dated)
 
@@ -156,8 +191,11 @@ def source_shares(W: np.ndarray, sources) -> list:
     result = []
     for t in range(W.shape[1]):
         shares = weight[:, t] / totals[t] if totals[t] > 0 else np.zeros(len(names))
-        order = [i for i in np.argsort(-shares, kind="stable")[:SOURCES_SHOWN]
-                 if shares[i] >= SOURCE_SHOWN_SHARE and names[i] != ""]
+        order = [
+            i
+            for i in np.argsort(-shares, kind="stable")[:SOURCES_SHOWN]
+            if shares[i] >= SOURCE_SHOWN_SHARE and names[i] != ""
+        ]
         result.append([(str(names[i]), float(shares[i])) for i in order])
     return result
 
@@ -178,9 +216,7 @@ def nearest_topics(H: np.ndarray):
         return [None] * k, np.zeros(k)
     # float64 throughout: a float32 product can differ in the last bit between an in-memory and a
     # memory-mapped H, and the rounded figures must be identical after a save/load round trip.
-    U = np.array(H, dtype=np.float64)
-    norms = np.linalg.norm(U, axis=1, keepdims=True)
-    U /= np.where(norms > 0, norms, 1.0)
+    U = unit_rows(H, dtype=np.float64)
     cos = U @ U.T
     np.fill_diagonal(cos, -np.inf)
     nearest = cos.argmax(axis=1)
@@ -225,8 +261,14 @@ class ArticleView:
     similar: list
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "title": self.title, "date": self.date, "snippet": self.snippet,
-                "topics": list(self.topics), "similar": [h.to_dict() for h in self.similar]}
+        return {
+            "id": self.id,
+            "title": self.title,
+            "date": self.date,
+            "snippet": self.snippet,
+            "topics": list(self.topics),
+            "similar": [h.to_dict() for h in self.similar],
+        }
 
 
 def article_view(model, article_id: str, *, k: int = 5, min_share: float = 0.01) -> ArticleView:
@@ -235,11 +277,20 @@ def article_view(model, article_id: str, *, k: int = 5, min_share: float = 0.01)
     w = np.asarray(model.doc_topics_[row], dtype=np.float64)
     total = w.sum()
     labels = model.summary(n_words=10, n_articles=0) if total > 0 else None
-    mix = [{"topic": int(t), "label": labels[int(t)].label, "share": round(float(w[t] / total), 6)}
-           for t in np.argsort(-w, kind="stable") if total > 0 and w[t] / total >= min_share]
+    mix = [
+        {"topic": int(t), "label": labels[int(t)].label, "share": round(float(w[t] / total), 6)}
+        for t in np.argsort(-w, kind="stable")
+        if total > 0 and w[t] / total >= min_share
+    ]
     record = model.articles_.record(row)
-    return ArticleView(id=record["id"], title=record["title"], date=record["date"], snippet=record["snippet"],
-                       topics=mix, similar=model.similar(id=article_id, k=k))
+    return ArticleView(
+        id=record["id"],
+        title=record["title"],
+        date=record["date"],
+        snippet=record["snippet"],
+        topics=mix,
+        similar=model.similar(id=article_id, k=k),
+    )
 
 
 def _pandas():

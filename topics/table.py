@@ -21,7 +21,7 @@ class StringColumn:
         self.missing = missing
 
     @classmethod
-    def from_strings(cls, values) -> "StringColumn":
+    def from_strings(cls, values) -> StringColumn:
         values = list(values)
         encoded = [b"" if v is None else v.encode("utf-8") for v in values]
         offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
@@ -34,7 +34,7 @@ class StringColumn:
         return len(self.offsets) - 1
 
     def raw(self, i: int) -> bytes:
-        return self.blob[self.offsets[i]:self.offsets[i + 1]].tobytes()
+        return self.blob[self.offsets[i] : self.offsets[i + 1]].tobytes()
 
     def __getitem__(self, i: int) -> str | None:
         if self.missing is not None and self.missing[i]:
@@ -44,7 +44,7 @@ class StringColumn:
     def __iter__(self):
         return (self[i] for i in range(len(self)))
 
-    def take(self, rows: np.ndarray) -> "StringColumn":
+    def take(self, rows: np.ndarray) -> StringColumn:
         """A new column of the given rows, in that order."""
         rows = np.asarray(rows, dtype=np.int64)
         starts, lengths = self.offsets[rows], np.diff(self.offsets)[rows]
@@ -52,9 +52,11 @@ class StringColumn:
         np.cumsum(lengths, out=offsets[1:])
         take = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1])
         missing = None if self.missing is None else np.asarray(self.missing)[rows]
-        return StringColumn(np.asarray(self.blob)[take], offsets, missing if missing is not None and missing.any() else None)
+        return StringColumn(
+            np.asarray(self.blob)[take], offsets, missing if missing is not None and missing.any() else None
+        )
 
-    def concat(self, other: "StringColumn") -> "StringColumn":
+    def concat(self, other: StringColumn) -> StringColumn:
         """A new column: these strings, then ``other``'s."""
         offsets = np.concatenate([self.offsets, np.asarray(other.offsets[1:]) + self.offsets[-1]])
         missing = None
@@ -66,7 +68,7 @@ class StringColumn:
         return {"blob": self.blob, "offsets": self.offsets, "missing": self.missing}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "StringColumn":
+    def from_dict(cls, d: dict) -> StringColumn:
         return cls(d["blob"], d["offsets"], d.get("missing"))
 
 
@@ -75,8 +77,15 @@ class ArticleTable:
     unknown), ``snippets`` and, when the archive names them, ``sources`` (outlets), with a sorted id
     order for lookups by id."""
 
-    def __init__(self, ids: StringColumn, titles: StringColumn, dates: np.ndarray, snippets: StringColumn,
-                 id_order: np.ndarray, sources: StringColumn | None = None):
+    def __init__(
+        self,
+        ids: StringColumn,
+        titles: StringColumn,
+        dates: np.ndarray,
+        snippets: StringColumn,
+        id_order: np.ndarray,
+        sources: StringColumn | None = None,
+    ):
         self.ids = ids
         self.titles = titles
         self.dates = dates
@@ -85,14 +94,20 @@ class ArticleTable:
         self.sources = sources
 
     @classmethod
-    def build(cls, ids, titles, dates, snippets, sources=None) -> "ArticleTable":
+    def build(cls, ids, titles, dates, snippets, sources=None) -> ArticleTable:
         """A table from per-article values in order; ``snippets`` as made by :func:`make_snippet`;
         ``sources`` None (or all None) when the archive names none."""
         ids = StringColumn.from_strings(ids)
         dates = np.array([d if d else "NaT" for d in dates], dtype="datetime64[D]")
         has_sources = sources is not None and any(s is not None for s in sources)
-        return cls(ids, StringColumn.from_strings(titles), dates, StringColumn.from_strings(snippets),
-                   _id_order(ids), StringColumn.from_strings(sources) if has_sources else None)
+        return cls(
+            ids,
+            StringColumn.from_strings(titles),
+            dates,
+            StringColumn.from_strings(snippets),
+            _id_order(ids),
+            StringColumn.from_strings(sources) if has_sources else None,
+        )
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -125,34 +140,56 @@ class ArticleTable:
     def source(self, row: int) -> str | None:
         return None if self.sources is None else self.sources[row]
 
-    def take(self, rows) -> "ArticleTable":
+    def take(self, rows) -> ArticleTable:
         """A new table of the given rows, in that order."""
         rows = np.asarray(rows, dtype=np.int64)
-        return ArticleTable(self.ids.take(rows), self.titles.take(rows), np.asarray(self.dates)[rows],
-                            self.snippets.take(rows), _id_order(self.ids.take(rows)),
-                            None if self.sources is None else self.sources.take(rows))
+        return ArticleTable(
+            self.ids.take(rows),
+            self.titles.take(rows),
+            np.asarray(self.dates)[rows],
+            self.snippets.take(rows),
+            _id_order(self.ids.take(rows)),
+            None if self.sources is None else self.sources.take(rows),
+        )
 
-    def append(self, other: "ArticleTable") -> "ArticleTable":
+    def append(self, other: ArticleTable) -> ArticleTable:
         """A new table: these rows, then ``other``'s (ids are not checked for duplicates here)."""
         ids = self.ids.concat(other.ids)
         sources = None
         if self.sources is not None or other.sources is not None:
             sources = _or_missing(self.sources, len(self)).concat(_or_missing(other.sources, len(other)))
-        return ArticleTable(ids, self.titles.concat(other.titles), np.concatenate([self.dates, other.dates]),
-                            self.snippets.concat(other.snippets), _id_order(ids), sources)
+        return ArticleTable(
+            ids,
+            self.titles.concat(other.titles),
+            np.concatenate([self.dates, other.dates]),
+            self.snippets.concat(other.snippets),
+            _id_order(ids),
+            sources,
+        )
 
     def to_dict(self) -> dict:
-        d = {"ids": self.ids.to_dict(), "titles": self.titles.to_dict(), "dates": self.dates,
-             "snippets": self.snippets.to_dict(), "id_order": self.id_order}
+        d = {
+            "ids": self.ids.to_dict(),
+            "titles": self.titles.to_dict(),
+            "dates": self.dates,
+            "snippets": self.snippets.to_dict(),
+            "id_order": self.id_order,
+        }
         if self.sources is not None:
             d["sources"] = self.sources.to_dict()
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ArticleTable":
+    def from_dict(cls, d: dict) -> ArticleTable:
         sources = StringColumn.from_dict(d["sources"]) if d.get("sources") is not None else None
-        return cls(StringColumn.from_dict(d["ids"]), StringColumn.from_dict(d["titles"]), d["dates"],
-                   StringColumn.from_dict(d["snippets"]), d["id_order"], sources)
+        return cls(
+            StringColumn.from_dict(d["ids"]),
+            StringColumn.from_dict(d["titles"]),
+            d["dates"],
+            StringColumn.from_dict(d["snippets"]),
+            d["id_order"],
+            sources,
+        )
 
 
 def _or_missing(column: StringColumn | None, n: int) -> StringColumn:

@@ -18,12 +18,13 @@ pickled estimators and a query process never imports scikit-learn.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from array import array
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from itertools import pairwise
-from typing import Iterable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -38,10 +39,12 @@ from .clean import (
     strip_boilerplate,
 )
 from .errors import NotFittedError, ParameterError
+from .index import unit_rows
 
 # Words that carry no topic in news text, on top of scikit-learn's English list. Month names stay: as stop
 # words they lowered NPMI on Lee news (0.277 to 0.266) and Wikipedia (0.162 to 0.144).
-NEWS_STOP_WORDS = frozenset("""
+NEWS_STOP_WORDS = frozenset(
+    """
 said says say saying told tell tells according reported reports report added asked
 mr mrs ms dr
 year years month months week weeks day days today yesterday tomorrow tonight
@@ -52,7 +55,8 @@ one two three four five six seven eight nine ten
 including include includes got get gets make makes made going way ways lot lots
 time times
 writes wrote don didn doesn isn aren wasn ve ll re
-""".split())
+""".split()
+)
 
 _URL = re.compile(r"\b(?:https?://|ftp://|www\.)\S+", re.IGNORECASE)
 # An e-mail address is found from its '@': the domain by a pattern anchored there, the local part by a
@@ -72,11 +76,13 @@ _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 _WORD_OR_BOUNDARY = re.compile("(" + _WORD.pattern + ")|" + _CLAUSE_SPLIT.pattern)
 # The fast path of Analyzer._tokens: in UTF-8 bytes, an ASCII clause end becomes \x01 and every other ASCII
 # byte that is not a letter or an apostrophe a space; the bytes of other characters are left alone.
-_TO_TOKENS = bytes(1 if chr(b) in _CLAUSE_END_CHARS else b if chr(b).isalpha() or chr(b) == "'" else 32
-                   for b in range(128)) + bytes(range(128, 256))
+_TO_TOKENS = bytes(
+    1 if chr(b) in _CLAUSE_END_CHARS else b if chr(b).isalpha() or chr(b) == "'" else 32 for b in range(128)
+) + bytes(range(128, 256))
 _POSSESSIVE = re.compile(r"['’]s$")
 _CONTRACTION = re.compile(r"['’](?:t|ll|ve|re|d|m)$")
 MAX_TOKEN_CHARS = 30
+
 
 def english_stop_words() -> frozenset:
     """scikit-learn's English stop words plus :data:`NEWS_STOP_WORDS`."""
@@ -137,9 +143,17 @@ class Analyzer:
         count was reset (the fit reports it).
     """
 
-    def __init__(self, stop_words: Iterable[str] = (), ngram_max: int = 2, phrases=None, clean: bool = False,
-                 repair: bool = False, spans: dict | None = None,
-                 boilerplate: Iterable[str] = (), boilerplate_probes: Iterable[str] | None = None):
+    def __init__(
+        self,
+        stop_words: Iterable[str] = (),
+        ngram_max: int = 2,
+        phrases=None,
+        clean: bool = False,
+        repair: bool = False,
+        spans: dict | None = None,
+        boilerplate: Iterable[str] = (),
+        boilerplate_probes: Iterable[str] | None = None,
+    ):
         if ngram_max not in (1, 2):
             raise ParameterError(f"ngram_max={ngram_max!r} is not allowed; use 1 or 2")
         self.stop_words = frozenset(stop_words)
@@ -149,8 +163,9 @@ class Analyzer:
         self.repair = bool(repair)
         self.spans = RepeatedSpans(**spans) if spans else RepeatedSpans()
         self.boilerplate = frozenset(boilerplate)
-        self.boilerplate_probes = (tuple(boilerplate_probes) if boilerplate_probes is not None
-                                   else probe_words(self.boilerplate))
+        self.boilerplate_probes = (
+            tuple(boilerplate_probes) if boilerplate_probes is not None else probe_words(self.boilerplate)
+        )
         self.repaired_count = 0
 
     def learn_spans(self, texts: Sequence[str]) -> None:
@@ -209,7 +224,7 @@ class Analyzer:
             words = list(filter(None, tokens))  # the non-empty ones, twice as fast as a comprehension
             if self.ngram_max == 1:
                 return words
-            return words + [a + " " + b for a, b in zip(tokens, tokens[1:]) if a and b]
+            return words + [a + " " + b for a, b in pairwise(tokens) if a and b]
         return _merge_phrases(self.clauses(text), self.phrases)
 
     def _prepare(self, text: str) -> str:
@@ -243,8 +258,13 @@ class Analyzer:
         text = self._prepare(text)
         if "-" in text:  # a dash between spaces ends a clause; a hyphen inside a word does not
             text = _SPACED_DASH.sub(" . ", text)
-        tokens = (text.encode("utf-8", "surrogatepass").translate(_TO_TOKENS).decode("utf-8", "surrogatepass")
-                  .replace("\x01", " \x01 ").split())
+        tokens = (
+            text.encode("utf-8", "surrogatepass")
+            .translate(_TO_TOKENS)
+            .decode("utf-8", "surrogatepass")
+            .replace("\x01", " \x01 ")
+            .split()
+        )
         if not text.isascii() or "'" in text:
             tokens = _exact_tokens(tokens)
         stop = self.stop_words
@@ -358,8 +378,9 @@ def find_phrases(runs_per_text, *, min_count: int = 10, min_npmi: float = 0.5) -
     return sorted(found)
 
 
-def build_analyzer(texts: Sequence[str], *, stop_words: Iterable[str], ngram_max: int = 2,
-                   collocations: bool = False) -> Analyzer:
+def build_analyzer(
+    texts: Sequence[str], *, stop_words: Iterable[str], ngram_max: int = 2, collocations: bool = False
+) -> Analyzer:
     """The analyser a new model uses: boilerplate removed, stop words dropped and, with ``ngram_max=2``,
     two-word terms.
 
@@ -377,6 +398,37 @@ def build_analyzer(texts: Sequence[str], *, stop_words: Iterable[str], ngram_max
     base = Analyzer(stop_words, ngram_max=ngram_max, phrases=(), clean=True, repair=True)
     phrases = find_phrases(base.clauses(t) for t in texts)
     return Analyzer(stop_words, ngram_max=ngram_max, phrases=phrases, clean=True, repair=True)
+
+
+def make_vectorizer(
+    *,
+    min_df=2,
+    max_df=0.5,
+    max_features=None,
+    ngram_max: int = 2,
+    extra_stop_words=(),
+    keep_words=(),
+    weighting: str = "tfidf",
+    learn_clutter: bool = True,
+) -> Vectorizer:
+    """The unfitted analyser and vectoriser that ``TopicModel.fit`` uses for these parameters (see
+    :class:`topics.TopicModel`): English and news stop words plus ``extra_stop_words``, less ``keep_words``
+    (compared in lower case), which the learned clutter never removes either. With ``learn_clutter`` the
+    vectoriser learns house formulae while fitting; repeated spans are learned by the caller
+    (``vectorizer.analyzer.learn_spans(texts)``), from the texts it chooses.
+    """
+    keep = {w.lower() for w in keep_words}
+    stop_words = (english_stop_words() | {w.lower() for w in extra_stop_words}) - keep
+    analyzer = build_analyzer((), stop_words=stop_words, ngram_max=ngram_max)
+    return Vectorizer(
+        analyzer,
+        min_df=min_df,
+        max_df=max_df,
+        max_features=max_features,
+        weighting=weighting,
+        learn_formulae=learn_clutter,
+        keep_words=keep,
+    )
 
 
 class Vectorizer:
@@ -420,8 +472,17 @@ class Vectorizer:
 
     WEIGHTINGS = ("tfidf", "log-entropy")
 
-    def __init__(self, analyzer: Analyzer, *, min_df=2, max_df=0.5, max_features=None, weighting="tfidf",
-                 learn_formulae: bool = False, keep_words: Iterable[str] = ()):
+    def __init__(
+        self,
+        analyzer: Analyzer,
+        *,
+        min_df=2,
+        max_df=0.5,
+        max_features=None,
+        weighting="tfidf",
+        learn_formulae: bool = False,
+        keep_words: Iterable[str] = (),
+    ):
         self.analyzer = analyzer
         self.min_df = min_df
         self.max_df = max_df
@@ -438,8 +499,9 @@ class Vectorizer:
         """
         return self.fit_transform_chunks(_chunked(texts, chunk_size), n_jobs=n_jobs)
 
-    def fit_transform_chunks(self, chunks: Iterable[Sequence[str]], *, n_jobs: int | None = None,
-                             sources: Sequence | None = None) -> sp.csr_matrix:
+    def fit_transform_chunks(
+        self, chunks: Iterable[Sequence[str]], *, n_jobs: int | None = None, sources: Sequence | None = None
+    ) -> sp.csr_matrix:
         """Like :meth:`fit_transform`, over a stream of chunks of texts, analysed in parallel.
 
         Each chunk is counted by a worker (:func:`topics.parallel.map_chunks`) and dropped, so the raw
@@ -456,7 +518,9 @@ class Vectorizer:
         from .parallel import map_chunks
 
         if self.weighting not in self.WEIGHTINGS:
-            raise ParameterError(f"weighting={self.weighting!r} is not allowed; use one of {', '.join(self.WEIGHTINGS)}")
+            raise ParameterError(
+                f"weighting={self.weighting!r} is not allowed; use one of {', '.join(self.WEIGHTINGS)}"
+            )
         results = map_chunks(partial(_count_chunk, self.analyzer), chunks, n_jobs=n_jobs)
         parts = [(counts, local_terms) for counts, local_terms, _, _ in results]
         lengths = np.concatenate([length for _, _, _, length in results]) if results else np.zeros(0)
@@ -478,8 +542,9 @@ class Vectorizer:
         if keep.size == 0:
             raise ParameterError(
                 f"no terms are left after min_df={self.min_df!r} and max_df={self.max_df!r} on {n_docs} articles; "
-                "the articles may be too few, too short or all stop words (try a lower --min-df)")
-        keep.sort()                     # terms are sorted, so the vocabulary stays sorted
+                "the articles may be too few, too short or all stop words (try a lower --min-df)"
+            )
+        keep.sort()  # terms are sorted, so the vocabulary stays sorted
         self.vocabulary_ = terms[keep]
         if self.weighting == "log-entropy":
             self.idf_ = _entropy_from_stats(totals[keep], clogc[keep], n_docs)
@@ -521,9 +586,14 @@ class Vectorizer:
                 n_known = int(known.sum())
             indptr.append(indptr[-1] + n_known)
         counts = sp.csr_matrix(
-            (np.concatenate(values) if values else np.zeros(0, np.float32),
-             np.concatenate(indices) if indices else np.zeros(0, np.int64), np.array(indptr)),
-            shape=(len(indptr) - 1, len(vocabulary)), dtype=np.float32)
+            (
+                np.concatenate(values) if values else np.zeros(0, np.float32),
+                np.concatenate(indices) if indices else np.zeros(0, np.int64),
+                np.array(indptr),
+            ),
+            shape=(len(indptr) - 1, len(vocabulary)),
+            dtype=np.float32,
+        )
         return _weight(counts, self.idf_)
 
     def terms(self, columns: Sequence[int]) -> list[str]:
@@ -570,9 +640,11 @@ def _count_terms(analyzer: Analyzer, texts: Iterable[str]) -> tuple[sp.csr_matri
     rank = np.empty(order.size, dtype=np.int32)
     rank[order] = np.arange(order.size, dtype=np.int32)
     sorted_columns = rank[np.frombuffer(columns, dtype=np.int64)] if columns else np.zeros(0, dtype=np.int32)
-    counts = sp.csr_matrix((np.ones(sorted_columns.size, dtype=np.float32), sorted_columns,
-                            np.array(indptr, dtype=np.int64)), shape=(len(indptr) - 1, len(ids)))
-    counts.sum_duplicates()             # also sorts each row's columns
+    counts = sp.csr_matrix(
+        (np.ones(sorted_columns.size, dtype=np.float32), sorted_columns, np.array(indptr, dtype=np.int64)),
+        shape=(len(indptr) - 1, len(ids)),
+    )
+    counts.sum_duplicates()  # also sorts each row's columns
     return counts, terms[order]
 
 
@@ -586,16 +658,18 @@ SOURCE_COVERAGE = 0.1
 SOURCE_MIN_ARTICLES = 20
 
 
-def find_source_terms(parts, terms: np.ndarray, df: np.ndarray, sources: Sequence, lengths: np.ndarray, *,
-                      keep_words=frozenset()) -> dict:
+def find_source_terms(
+    parts, terms: np.ndarray, df: np.ndarray, sources: Sequence, lengths: np.ndarray, *, keep_words=frozenset()
+) -> dict:
     """The source terms (:data:`SOURCE_SHARE`) among ``terms``, as ``{position in terms: source}``.
 
     parts : the raw chunk counts ``[(counts, local_terms), ...]`` in article order; terms, df : the kept
     terms (sorted) and their article counts; sources : each article's source (None when unknown);
     lengths : each article's length in words.
     """
-    names, codes = np.unique(np.array(["" if s is None else str(s) for s in sources], dtype=object),
-                             return_inverse=True)
+    names, codes = np.unique(
+        np.array(["" if s is None else str(s) for s in sources], dtype=object), return_inverse=True
+    )
     per_source = np.bincount(codes, minlength=len(names))
     large = (per_source >= SOURCE_MIN_ARTICLES) & (names != "")
     if large.sum() < 2:
@@ -655,8 +729,9 @@ FORMULA_EVENNESS = 0.9
 FORMULA_MIN_ARTICLES = 500
 
 
-def find_formulae(terms: np.ndarray, df: np.ndarray, totals: np.ndarray, lengths: np.ndarray, *,
-                  keep_words=frozenset()) -> np.ndarray:
+def find_formulae(
+    terms: np.ndarray, df: np.ndarray, totals: np.ndarray, lengths: np.ndarray, *, keep_words=frozenset()
+) -> np.ndarray:
     """Positions (into ``terms``) of the house formulae of an archive.
 
     terms : ndarray of bytes, shape (V,); df, totals : ndarray of shape (V,), each term's number of articles
@@ -693,8 +768,10 @@ def _merge_term_stats(parts) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
     clogc = np.zeros(0, dtype=np.float64)
     for counts, local_terms in parts:
         c = counts.data.astype(np.float64)
-        local = [np.bincount(counts.indices, weights=w, minlength=local_terms.size)
-                 for w in (np.ones_like(c), c, c * np.log(c))]
+        local = [
+            np.bincount(counts.indices, weights=w, minlength=local_terms.size)
+            for w in (np.ones_like(c), c, c * np.log(c))
+        ]
         # Both term lists are sorted and distinct: insert the chunk's new terms in place (a linear
         # merge, not a re-sort of everything seen so far, which dominated at a million articles).
         position, found = _find_sorted(terms, local_terms)
@@ -703,8 +780,8 @@ def _merge_term_stats(parts) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
             terms = np.insert(terms.astype(np.promote_types(terms.dtype, local_terms.dtype)), at, new_terms)
             df, totals, clogc = (np.insert(stat, at, 0.0) for stat in (df, totals, clogc))
             position = np.searchsorted(terms, local_terms)
-        for stat, add in zip((df, totals, clogc), local):
-            stat[position] += add       # positions are distinct: the chunk's terms are
+        for stat, add in zip((df, totals, clogc), local, strict=True):
+            stat[position] += add  # positions are distinct: the chunk's terms are
     return terms, df, totals, clogc
 
 
@@ -726,10 +803,8 @@ def _return_freed_memory() -> None:
     """
     import ctypes
 
-    try:
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 def _stack_weighted(parts: list, vocabulary: np.ndarray, idf: np.ndarray) -> sp.csr_matrix:
@@ -746,9 +821,9 @@ def _stack_weighted(parts: list, vocabulary: np.ndarray, idf: np.ndarray) -> sp.
     row = entry = 0
     for i, size in enumerate(sizes):
         block = _weight(_to_vocabulary(*parts[i], vocabulary), idf)
-        parts[i] = None                 # free each raw chunk as soon as it is weighted
-        data[entry:entry + size], indices[entry:entry + size] = block.data, block.indices
-        indptr[row + 1:row + 1 + block.shape[0]] = block.indptr[1:] + entry
+        parts[i] = None  # free each raw chunk as soon as it is weighted
+        data[entry : entry + size], indices[entry : entry + size] = block.data, block.indices
+        indptr[row + 1 : row + 1 + block.shape[0]] = block.indptr[1:] + entry
         row, entry = row + block.shape[0], entry + size
     return sp.csr_matrix((data, indices, indptr), shape=(n_rows, vocabulary.size))
 
@@ -768,7 +843,7 @@ def _to_vocabulary(counts: sp.csr_matrix, local_terms: np.ndarray, vocabulary: n
     cols, known = _find_sorted(vocabulary, local_terms)
     keep_entry = known[counts.indices]
     new_indices = cols[counts.indices[keep_entry]].astype(np.int32)
-    kept_before = np.concatenate([[0], np.cumsum(keep_entry)])   # kept entries before each position
+    kept_before = np.concatenate([[0], np.cumsum(keep_entry)])  # kept entries before each position
     indptr = kept_before[counts.indptr].astype(np.int64)
     out = sp.csr_matrix((counts.data[keep_entry], new_indices, indptr), shape=(counts.shape[0], vocabulary.size))
     out.sort_indices()
@@ -794,19 +869,7 @@ def _weight(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
     np.log(x.data, out=x.data)
     x.data += 1.0
     x = sp.csr_matrix(x @ sp.diags(idf.astype(np.float32)))
-    return normalize_rows(x)
-
-
-def normalize_rows(x) -> sp.csr_matrix:
-    """A float32 CSR copy with rows scaled to unit L2 norm (all-zero rows stay zero).
-
-    Dense topic vectors are normalised by :func:`topics.index.unit_rows`.
-    """
-    x = sp.csr_matrix(x, dtype=np.float32, copy=True)
-    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
-    norms[norms == 0] = 1.0
-    x.data /= np.repeat(norms, np.diff(x.indptr)).astype(np.float32)
-    return x
+    return unit_rows(x)
 
 
 def _as_count(value, n_docs: int, name: str) -> float:
@@ -836,3 +899,25 @@ def unknown_share(vectorizer, texts: list[str], *, sample: int = 2_000) -> float
         total += terms.size
         unknown += int((vocabulary[cols] != terms).sum())
     return round(unknown / total, 4) if total else 0.0
+
+
+def stub_rows(X, vocabulary: np.ndarray, min_words: int) -> np.ndarray:
+    """Rows of X with fewer than ``min_words`` distinct known words (two-word terms not counted).
+
+    X : csr_matrix of shape (n_articles, V); vocabulary : ndarray of UTF-8 bytes (V,). Returns the rows
+    as a sorted int64 array.
+    """
+    if min_words <= 0:
+        return np.zeros(0, dtype=np.int64)
+    is_word = np.char.find(vocabulary, b" ") < 0
+    indptr, indices = X.indptr, X.indices  # read only (a loaded model's arrays are memory-mapped)
+    stubs = []
+    for start in range(0, X.shape[0], _STUB_BLOCK_ROWS):  # blocks bound the temporary to a few MB
+        bounds = indptr[start : start + _STUB_BLOCK_ROWS + 1]
+        words = np.concatenate([[0], np.cumsum(is_word[indices[bounds[0] : bounds[-1]]], dtype=np.int64)])
+        n_words = words[bounds[1:] - bounds[0]] - words[bounds[:-1] - bounds[0]]
+        stubs.append(np.flatnonzero(n_words < min_words) + start)
+    return np.concatenate(stubs) if stubs else np.zeros(0, dtype=np.int64)
+
+
+_STUB_BLOCK_ROWS = 65536

@@ -20,6 +20,7 @@ import math
 import numpy as np
 
 from .errors import ParameterError
+from .index import unit_rows
 
 MAX_DEFAULT_TOPICS = 50
 # Above this many articles, topics are learned on a seeded sample of this size (see fit_topics_on_sample).
@@ -43,8 +44,9 @@ def default_n_topics(n_articles: int) -> int:
     return int(min(MAX_DEFAULT_TOPICS, max(2, round(math.sqrt(n_articles / 2)))))
 
 
-def fit_topics(X, n_topics: int, *, random_state=0, max_iter: int = 400, tol: float = 1e-4,
-               max_terms: int | None = TOPIC_TERMS) -> np.ndarray:
+def fit_topics(
+    X, n_topics: int, *, random_state=0, max_iter: int = 400, tol: float = 1e-4, max_terms: int | None = TOPIC_TERMS
+) -> np.ndarray:
     """Learn H, the topic-term matrix of shape (n_topics, V), float32, from the TF-IDF matrix X.
 
     Only the ``max_terms`` columns found in the most rows of X (ties: the lower column) take part;
@@ -61,7 +63,9 @@ def fit_topics(X, n_topics: int, *, random_state=0, max_iter: int = 400, tol: fl
     if n_topics > n_articles:
         raise ParameterError(f"n_topics={n_topics} is more than the {n_articles} articles; ask for fewer topics")
     if n_topics > n_terms:
-        raise ParameterError(f"n_topics={n_topics} is more than the {n_terms} terms in the vocabulary; ask for fewer topics")
+        raise ParameterError(
+            f"n_topics={n_topics} is more than the {n_terms} terms in the vocabulary; ask for fewer topics"
+        )
     nmf = NMF(n_components=n_topics, max_iter=max_iter, tol=tol, random_state=random_state, **NMF_SETTINGS)
     import warnings
 
@@ -192,7 +196,7 @@ def place_articles(X, H: np.ndarray, *, n_jobs: int | None = None, block: int = 
     from .parallel import map_chunks
 
     H32 = np.asarray(H, dtype=np.float32)
-    blocks = (X[start:start + block] for start in range(0, X.shape[0], block))
+    blocks = (X[start : start + block] for start in range(0, X.shape[0], block))
     parts = map_chunks(partial(_place_block, H32), blocks, n_jobs=n_jobs)
     W = np.vstack([w for w, _ in parts]) if parts else np.zeros((0, H.shape[0]), dtype=np.float32)
     return W, error_from_sums([sums for _, sums in parts], H32)
@@ -202,6 +206,20 @@ def _place_block(H: np.ndarray, X_block):
     XHt, HHt = _products(X_block, H)
     W = _solve_w(XHt, HHt, max_iter=TRANSFORM_MAX_ITER, tol=TRANSFORM_TOL)
     return W, error_sums(X_block, W, H, XHt=XHt)
+
+
+def match_topics_by_cosine(H_a, H_b) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Match the topics of two fits one-to-one by the cosine of their term rows (Hungarian assignment).
+
+    H_a : (k_a, V), H_b : (k_b, V) over the same terms. Returns ``(rows, cols, cosines)``: topic
+    ``rows[i]`` of H_a matches topic ``cols[i]`` of H_b, min(k_a, k_b) pairs with the highest total cosine,
+    and ``cosines``, the float64 (k_a, k_b) matrix of all pairs.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    cosines = unit_rows(H_a, dtype=np.float64) @ unit_rows(H_b, dtype=np.float64).T
+    rows, cols = linear_sum_assignment(-cosines)
+    return rows, cols, cosines
 
 
 def top_terms(H: np.ndarray, n: int) -> np.ndarray:
@@ -223,8 +241,9 @@ def top_terms(H: np.ndarray, n: int) -> np.ndarray:
 RELEVANCE_LAMBDA = 0.8
 
 
-def term_relevance(H: np.ndarray, W: np.ndarray | None, lam: float = RELEVANCE_LAMBDA, *,
-                   topic_shares: np.ndarray | None = None) -> np.ndarray:
+def term_relevance(
+    H: np.ndarray, W: np.ndarray | None, lam: float = RELEVANCE_LAMBDA, *, topic_shares: np.ndarray | None = None
+) -> np.ndarray:
     """Scores of shape (k, V), float32, ordering each topic's terms by relevance (highest first).
 
     p(w|t) is row t of H normalised; p(w) is the term's share of the model's reconstruction W H of the
@@ -278,8 +297,14 @@ def readable_terms(terms: list[str], n: int, article_counts=None) -> list[int]:
         if words <= covered:
             continue
         if len(words) > 1:
-            chosen = [c for c in chosen if not (terms[c] in words and (
-                article_counts is None or article_counts[position] >= PHRASE_ABSORBS * article_counts[c]))]
+            chosen = [
+                c
+                for c in chosen
+                if not (
+                    terms[c] in words
+                    and (article_counts is None or article_counts[position] >= PHRASE_ABSORBS * article_counts[c])
+                )
+            ]
         chosen.append(position)
         covered |= words
     return chosen

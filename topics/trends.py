@@ -31,7 +31,7 @@ import numpy as np
 from .errors import MissingExtraError, ParameterError, QueryError
 
 PERIODS = ("day", "week", "month", "year")
-MIN_CHANGE = 0.02   # a topic "rises" or "falls" when its share moves by at least 2 points
+MIN_CHANGE = 0.02  # a topic "rises" or "falls" when its share moves by at least 2 points
 _UNIT = {"day": "D", "month": "M", "year": "Y"}
 _RANGE_END = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 
@@ -58,12 +58,25 @@ class Trends:
     changes: list = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        rows = [{"period": p, "n_articles": int(n),
-                 "shares": {str(t): (None if np.isnan(s) else round(float(s), 6)) for t, s in zip(self.topics, row)}}
-                for p, n, row in zip(self.periods, self.n_articles, self.shares)]
-        return {"by": self.by, "n_dated": self.n_dated, "n_undated": self.n_undated,
-                "topics": [{"id": t, "label": label} for t, label in zip(self.topics, self.labels)],
-                "periods": rows, "compare": list(self.compare) if self.compare else None, "changes": self.changes}
+        rows = [
+            {
+                "period": p,
+                "n_articles": int(n),
+                "shares": {
+                    str(t): (None if np.isnan(s) else round(float(s), 6)) for t, s in zip(self.topics, row, strict=True)
+                },
+            }
+            for p, n, row in zip(self.periods, self.n_articles, self.shares, strict=True)
+        ]
+        return {
+            "by": self.by,
+            "n_dated": self.n_dated,
+            "n_undated": self.n_undated,
+            "topics": [{"id": t, "label": label} for t, label in zip(self.topics, self.labels, strict=True)],
+            "periods": rows,
+            "compare": list(self.compare) if self.compare else None,
+            "changes": self.changes,
+        }
 
     def to_frame(self):
         """A pandas DataFrame: one row per period, one column per topic label, plus ``n_articles``."""
@@ -71,14 +84,25 @@ class Trends:
             import pandas as pd
         except ImportError:
             raise MissingExtraError("to_frame() needs pandas", extra="pandas", module="pandas") from None
-        frame = pd.DataFrame(self.shares, index=pd.Index(self.periods, name=self.by),
-                             columns=[f"{t}: {label}" for t, label in zip(self.topics, self.labels)])
+        frame = pd.DataFrame(
+            self.shares,
+            index=pd.Index(self.periods, name=self.by),
+            columns=[f"{t}: {label}" for t, label in zip(self.topics, self.labels, strict=True)],
+        )
         frame.insert(0, "n_articles", self.n_articles)
         return frame
 
 
-def topic_trends(W: np.ndarray, dates: np.ndarray, labels: list, *, by: str = "month", topics=None,
-                 compare=None, min_change: float = MIN_CHANGE) -> Trends:
+def topic_trends(
+    W: np.ndarray,
+    dates: np.ndarray,
+    labels: list,
+    *,
+    by: str = "month",
+    topics=None,
+    compare=None,
+    min_change: float = MIN_CHANGE,
+) -> Trends:
     """Shares per period of ``topics`` (default: all) from W and the article dates; see the module docstring."""
     if by not in PERIODS:
         raise ParameterError(f"by={by!r} is not allowed; use one of {', '.join(PERIODS)}")
@@ -87,14 +111,16 @@ def topic_trends(W: np.ndarray, dates: np.ndarray, labels: list, *, by: str = "m
     dates = np.asarray(dates, dtype="datetime64[D]")
     dated = ~np.isnat(dates)
     if not dated.any():
-        raise QueryError(f"none of the {len(dates)} articles has a date, so there are no trends; give dates when "
-                         "fitting (a date field in JSONL/CSV, or a 'date YYYY-MM-DD' first line in text files)")
-    W = W if dated.all() else W[dated]       # memory-mapped W is read, not copied, when every article is dated
+        raise QueryError(
+            f"none of the {len(dates)} articles has a date, so there are no trends; give dates when "
+            "fitting (a date field in JSONL/CSV, or a 'date YYYY-MM-DD' first line in text files)"
+        )
+    W = W if dated.all() else W[dated]  # memory-mapped W is read, not copied, when every article is dated
     starts = period_starts(dates[dated], by)
     all_starts = _every_period(starts.min(), starts.max(), by)
     slot = np.searchsorted(all_starts, starts)
     n = len(all_starts)
-    sums = np.stack([np.bincount(slot, weights=W[:, t], minlength=n) for t in range(k)], axis=1)   # (P, k)
+    sums = np.stack([np.bincount(slot, weights=W[:, t], minlength=n) for t in range(k)], axis=1)  # (P, k)
     counts = np.bincount(slot, minlength=n)
     totals = sums.sum(axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -102,9 +128,18 @@ def topic_trends(W: np.ndarray, dates: np.ndarray, labels: list, *, by: str = "m
     changes = []
     if compare is not None:
         changes = compare_ranges(W, dates[dated], labels, compare, topics=chosen, min_change=min_change)
-    return Trends(by=by, periods=[period_name(s, by) for s in all_starts], n_articles=counts, topics=chosen,
-                  labels=[labels[t] for t in chosen], shares=shares[:, chosen], n_dated=int(dated.sum()),
-                  n_undated=int((~dated).sum()), compare=tuple(compare) if compare else None, changes=changes)
+    return Trends(
+        by=by,
+        periods=[period_name(s, by) for s in all_starts],
+        n_articles=counts,
+        topics=chosen,
+        labels=[labels[t] for t in chosen],
+        shares=shares[:, chosen],
+        n_dated=int(dated.sum()),
+        n_undated=int((~dated).sum()),
+        compare=tuple(compare) if compare else None,
+        changes=changes,
+    )
 
 
 def compare_ranges(W: np.ndarray, dates: np.ndarray, labels: list, ranges, *, topics, min_change=MIN_CHANGE):
@@ -114,27 +149,38 @@ def compare_ranges(W: np.ndarray, dates: np.ndarray, labels: list, ranges, *, to
     direction ("rising", "falling" or "steady", by ``min_change``).
     """
     if not isinstance(ranges, (list, tuple)) or len(ranges) != 2:
-        raise ParameterError(f"compare={ranges!r} is not allowed; give two ranges such as "
-                             "('2025-01:2025-06', '2025-07:2025-12')")
+        raise ParameterError(
+            f"compare={ranges!r} is not allowed; give two ranges such as ('2025-01:2025-06', '2025-07:2025-12')"
+        )
     share = []
     for text in ranges:
-        low, high = parse_range(text)
+        low, high = parse_date_range(text)
         inside = (dates >= low) & (dates <= high)
         if not inside.any():
-            raise QueryError(f"no dated articles in {text} ({low} to {high}); the archive's dates run from "
-                             f"{dates.min()} to {dates.max()}")
+            raise QueryError(
+                f"no dated articles in {text} ({low} to {high}); the archive's dates run from "
+                f"{dates.min()} to {dates.max()}"
+            )
         sums = W[inside].sum(axis=0, dtype=np.float64)
         share.append(sums / sums.sum() if sums.sum() > 0 else sums)
     rows = []
     for t in topics:
         change = float(share[1][t] - share[0][t])
         direction = "rising" if change >= min_change else "falling" if change <= -min_change else "steady"
-        rows.append({"topic": t, "label": labels[t], "share_a": round(float(share[0][t]), 6),
-                     "share_b": round(float(share[1][t]), 6), "change": round(change, 6), "direction": direction})
+        rows.append(
+            {
+                "topic": t,
+                "label": labels[t],
+                "share_a": round(float(share[0][t]), 6),
+                "share_b": round(float(share[1][t]), 6),
+                "change": round(change, 6),
+                "direction": direction,
+            }
+        )
     return sorted(rows, key=lambda r: -r["change"])
 
 
-def parse_range(text: str):
+def parse_date_range(text: str):
     """``"2025-01:2025-06"`` → (2025-01-01, 2025-06-30) as datetime64[D]; ``"2025"`` alone is that year."""
     if not isinstance(text, str):
         raise ParameterError(f"range {text!r} is not allowed; use START:END such as 2025-01:2025-06")
@@ -142,8 +188,10 @@ def parse_range(text: str):
     high_text = high_text or low_text
     for part in (low_text, high_text):
         if not _RANGE_END.match(part.strip()):
-            raise ParameterError(f"range {text!r} is not allowed; use START:END with dates as YYYY, YYYY-MM or "
-                                 "YYYY-MM-DD, such as 2025-01:2025-06")
+            raise ParameterError(
+                f"range {text!r} is not allowed; use START:END with dates as YYYY, YYYY-MM or "
+                "YYYY-MM-DD, such as 2025-01:2025-06"
+            )
     try:
         low = np.datetime64(low_text.strip(), "D")
         high_unit = {4: "Y", 7: "M", 10: "D"}[len(high_text.strip())]
@@ -159,7 +207,7 @@ def period_starts(dates: np.ndarray, by: str) -> np.ndarray:
     """The first day of each date's period, datetime64[D]."""
     if by == "week":
         days = dates.astype("datetime64[D]").astype(np.int64)
-        return (days - (days + 3) % 7).astype("datetime64[D]")   # 1970-01-01 was a Thursday
+        return (days - (days + 3) % 7).astype("datetime64[D]")  # 1970-01-01 was a Thursday
     return dates.astype(f"datetime64[{_UNIT[by]}]").astype("datetime64[D]")
 
 
@@ -174,7 +222,9 @@ def _every_period(first, last, by: str) -> np.ndarray:
     if by == "week":
         return np.arange(first, last + 1, 7, dtype="datetime64[D]")
     unit = _UNIT[by]
-    return np.arange(first.astype(f"datetime64[{unit}]"), last.astype(f"datetime64[{unit}]") + 1).astype("datetime64[D]")
+    return np.arange(first.astype(f"datetime64[{unit}]"), last.astype(f"datetime64[{unit}]") + 1).astype(
+        "datetime64[D]"
+    )
 
 
 def _check_topics(topics, k: int) -> list:

@@ -30,19 +30,21 @@ NPMI_MARGIN = 0.01
 MAX_TUNE_ARTICLES = 3000
 
 
-def parse_range(spec: str) -> list[int]:
+def parse_k_range(spec: str) -> list[int]:
     """``"5:80:5"`` (start:stop:step, stop included), ``"5:20"`` (step 1) or ``"5,10,20"`` as a list of k."""
     try:
         if ":" in spec:
             parts = [int(p) for p in spec.split(":")]
             if len(parts) not in (2, 3):
                 raise ValueError
-            start, stop, step = (parts + [1])[:3]
+            start, stop, step = [*parts, 1][:3]
             values = list(range(start, stop + 1, step)) if step > 0 else []
         else:
             values = [int(p) for p in spec.split(",") if p.strip()]
     except ValueError:
-        raise ParameterError(f"topics={spec!r} is not a range; use START:STOP:STEP such as 5:80:5, or 5,10,20") from None
+        raise ParameterError(
+            f"topics={spec!r} is not a range; use START:STOP:STEP such as 5:80:5, or 5,10,20"
+        ) from None
     if not values or min(values) < 2:
         raise ParameterError(f"topics={spec!r} gives no number of topics >= 2; use START:STOP:STEP such as 5:80:5")
     return sorted(set(values))
@@ -69,13 +71,26 @@ def choose_k(rows: list[dict]) -> tuple[int, str]:
         if score(row) > score(best) + NPMI_MARGIN:
             best = row
     clutter = "; topics of repeated lines count at most 0" if "npmi_clean" in best else ""
-    why = (f"highest NPMI ({score(best):.3f}{clutter})" + (f" among k with diversity >= {MIN_DIVERSITY}" if diverse else
-           f"; no k reached diversity {MIN_DIVERSITY}") + f"; a larger k must gain > {NPMI_MARGIN} NPMI")
+    why = (
+        f"highest NPMI ({score(best):.3f}{clutter})"
+        + (f" among k with diversity >= {MIN_DIVERSITY}" if diverse else f"; no k reached diversity {MIN_DIVERSITY}")
+        + f"; a larger k must gain > {NPMI_MARGIN} NPMI"
+    )
     return best["k"], why
 
 
-def tune_topics(X, vocabulary, texts, k_values, *, random_state=0, max_iter: int = 400, stability: bool = False,
-                n_jobs=None, max_articles: int = MAX_TUNE_ARTICLES) -> dict:
+def tune_topics(
+    X,
+    vocabulary,
+    texts,
+    k_values,
+    *,
+    random_state=0,
+    max_iter: int = 400,
+    stability: bool = False,
+    n_jobs=None,
+    max_articles: int = MAX_TUNE_ARTICLES,
+) -> dict:
     """Fit and measure every k in ``k_values`` and choose one.
 
     X : csr_matrix (n_articles, V); vocabulary : ndarray of UTF-8 bytes (V,); texts : the articles' texts,
@@ -94,35 +109,62 @@ def tune_topics(X, vocabulary, texts, k_values, *, random_state=0, max_iter: int
     span_shares = span_word_shares([texts[r] for r in rows])
     too_many = [k for k in k_values if k > X.shape[0] or k > X.shape[1]]
     if too_many:
-        raise ParameterError(f"topics={too_many[0]} is more than the {X.shape[0]} articles or {X.shape[1]} terms; "
-                             "ask for fewer topics")
-    work = functools.partial(_measure_k, X=X, vocabulary=vocabulary, tokens=tokens, random_state=random_state,
-                             max_iter=max_iter, stability=stability, span_shares=span_shares)
+        raise ParameterError(
+            f"topics={too_many[0]} is more than the {X.shape[0]} articles or {X.shape[1]} terms; ask for fewer topics"
+        )
+    work = functools.partial(
+        _measure_k,
+        X=X,
+        vocabulary=vocabulary,
+        tokens=tokens,
+        random_state=random_state,
+        max_iter=max_iter,
+        stability=stability,
+        span_shares=span_shares,
+    )
     rows = map_chunks(work, k_values, n_jobs=n_jobs)
     chosen, reason = choose_k(rows)
     return {"rows": rows, "chosen": chosen, "reason": reason, "n_articles": int(X.shape[0])}
 
 
-def tune_texts(texts, k_values=None, *, min_df=2, max_df=0.5, ngram_max=2, extra_stop_words=(), random_state=0,
-               max_iter: int = 400, stability: bool = False, n_jobs=None) -> dict:
+def tune_texts(
+    texts,
+    k_values=None,
+    *,
+    min_df=2,
+    max_df=0.5,
+    ngram_max=2,
+    extra_stop_words=(),
+    random_state=0,
+    max_iter: int = 400,
+    stability: bool = False,
+    n_jobs=None,
+) -> dict:
     """:func:`tune_topics` on raw texts, vectorised as ``TopicModel.fit`` does with the same parameters.
 
     k_values : list of int or None (None: :func:`auto_range` of the number of texts).
     """
-    X, vocabulary = vectorise(texts, min_df=min_df, max_df=max_df, ngram_max=ngram_max,
-                              extra_stop_words=extra_stop_words)
-    return tune_topics(X, vocabulary, texts, k_values or auto_range(len(texts)), random_state=random_state,
-                       max_iter=max_iter, stability=stability, n_jobs=n_jobs)
+    X, vocabulary = vectorise(
+        texts, min_df=min_df, max_df=max_df, ngram_max=ngram_max, extra_stop_words=extra_stop_words
+    )
+    return tune_topics(
+        X,
+        vocabulary,
+        texts,
+        k_values or auto_range(len(texts)),
+        random_state=random_state,
+        max_iter=max_iter,
+        stability=stability,
+        n_jobs=n_jobs,
+    )
 
 
 def vectorise(texts, *, min_df=2, max_df=0.5, ngram_max=2, extra_stop_words=()):
     """The TF-IDF matrix (n_texts, V) and vocabulary (V,) that ``TopicModel.fit`` learns from ``texts``."""
-    from .text import Vectorizer, build_analyzer, english_stop_words
+    from .text import make_vectorizer
 
-    stop_words = english_stop_words() | {w.lower() for w in extra_stop_words}
-    analyzer = build_analyzer(texts, stop_words=stop_words, ngram_max=ngram_max)
-    analyzer.learn_spans(texts)  # the clutter TopicModel.fit learns
-    vectorizer = Vectorizer(analyzer, min_df=min_df, max_df=max_df, learn_formulae=True)
+    vectorizer = make_vectorizer(min_df=min_df, max_df=max_df, ngram_max=ngram_max, extra_stop_words=extra_stop_words)
+    vectorizer.analyzer.learn_spans(texts)  # the clutter TopicModel.fit learns
     return vectorizer.fit_transform(texts), vectorizer.vocabulary_
 
 

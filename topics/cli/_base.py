@@ -57,7 +57,7 @@ def save(model, path, *, force: bool, key: bytes | None, replacing=None) -> None
         if replacing is None:
             model.save(path, force=force, key=key)
         else:
-            from ..store import save_model
+            from ..model import save_model
 
             save_model(model, path, force=force, key=key, replacing=replacing)
         finish_without_interrupts()
@@ -94,7 +94,8 @@ def update_model(model_path: Path, key_file):
     Another command changing the same model waits (and says so on stderr); readers never wait. A signed
     model needs its key, or its signature would be dropped. Call ``.save()`` on what this yields.
     """
-    from ..store import load_for_update, lock_model, resolve_key
+    from ..model import load_for_update
+    from ..store import lock_model, resolve_key
 
     key = resolve_key(key_file)
 
@@ -133,8 +134,13 @@ class TopicsGroup(click.Group):
         try:
             with warnings.catch_warnings():
                 warnings.showwarning = _show_warning  # one plain line, not file:line plus source
-                result = super().main(args=args, prog_name=prog_name or "topics", complete_var=complete_var,
-                                      standalone_mode=False, **extra)
+                result = super().main(
+                    args=args,
+                    prog_name=prog_name or "topics",
+                    complete_var=complete_var,
+                    standalone_mode=False,
+                    **extra,
+                )
         except TopicsError as exc:
             if debug:
                 raise
@@ -203,14 +209,24 @@ class TopicCount(click.ParamType):
 
 
 def model_option(f):
-    return click.option("--model", "-m", "model_path", type=click.Path(path_type=Path), default=DEFAULT_MODEL,
-                        show_default=True, help="The model file.")(f)
+    return click.option(
+        "--model",
+        "-m",
+        "model_path",
+        type=click.Path(path_type=Path),
+        default=DEFAULT_MODEL,
+        show_default=True,
+        help="The model file.",
+    )(f)
 
 
 def key_option(f):
-    return click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                        help="Sign (fit) or verify (queries) the model with the key in this file; "
-                             "default: $TOPICS_MODEL_KEY if set.")(f)
+    return click.option(
+        "--key-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Sign (fit) or verify (queries) the model with the key in this file; default: $TOPICS_MODEL_KEY if set.",
+    )(f)
 
 
 def open_model(model_path: Path, key_file):
@@ -237,7 +253,7 @@ def cli(debug):
 
 # -- formatting helpers ---------------------------------------------------------------------------------
 def table(headers, rows) -> str:
-    widths = [max(len(str(x)) for x in column) for column in zip(headers, *rows)]
+    widths = [max(len(str(x)) for x in column) for column in zip(headers, *rows, strict=True)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     return "\n".join(fmt.format(*r).rstrip() for r in [headers, *rows])
 
@@ -262,4 +278,3 @@ def md_escape(text: str) -> str:
 def human_size(path: Path) -> str:
     size = path.stat().st_size
     return f"{size / 1e6:.1f} MB" if size >= 1e5 else f"{size / 1e3:.0f} kB"
-

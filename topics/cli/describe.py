@@ -15,15 +15,35 @@ from .options import plot_option
 # -- summary --------------------------------------------------------------------------------------------
 @cli.command()
 @model_option
-@click.option("--words", "-w", "n_words", type=click.IntRange(min=1), default=8, show_default=True,
-              help="Top words per topic.")
-@click.option("--articles", "-a", "n_articles", type=click.IntRange(min=0), default=3, show_default=True,
-              help="Representative articles per topic.")
-@click.option("--relevance", "-r", type=click.FloatRange(0.0, 1.0), default=RELEVANCE_LAMBDA, show_default=True,
-              help="How words are ranked: 1 lists each topic's heaviest terms, lower values favour terms "
-                   "particular to the topic over terms common to the whole archive. Labels do not change.")
-@click.option("--format", "out_format", type=click.Choice(["table", "json", "markdown"]), default="table",
-              show_default=True, help="Output format.")
+@click.option(
+    "--words", "-w", "n_words", type=click.IntRange(min=1), default=8, show_default=True, help="Top words per topic."
+)
+@click.option(
+    "--articles",
+    "-a",
+    "n_articles",
+    type=click.IntRange(min=0),
+    default=3,
+    show_default=True,
+    help="Representative articles per topic.",
+)
+@click.option(
+    "--relevance",
+    "-r",
+    type=click.FloatRange(0.0, 1.0),
+    default=RELEVANCE_LAMBDA,
+    show_default=True,
+    help="How words are ranked: 1 lists each topic's heaviest terms, lower values favour terms "
+    "particular to the topic over terms common to the whole archive. Labels do not change.",
+)
+@click.option(
+    "--format",
+    "out_format",
+    type=click.Choice(["table", "json", "markdown"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
 @plot_option
 @key_option
 def summary(model_path, n_words, n_articles, relevance, out_format, plot_path, key_file):
@@ -61,7 +81,7 @@ def summary(model_path, n_words, n_articles, relevance, out_format, plot_path, k
     click.echo(f"{len(topic_list)} topics over {len(model.articles_):,} articles (share = part of all topic weight)\n")
     for t in sorted(topic_list, key=lambda t: -t.weight):
         click.echo(f"Topic {t.id}: {t.label}   {t.weight:.1%} · leads in {t.n_articles} articles")
-        click.echo(f"  words: {', '.join(f'{w} {x:.2f}' for w, x in zip(t.words, t.word_weights))}")
+        click.echo(f"  words: {', '.join(f'{w} {x:.2f}' for w, x in zip(t.words, t.word_weights, strict=True))}")
         if t.nearest_topic is not None:
             click.echo(f"  nearest topic: {t.nearest_topic} (distinctness {t.distinctness:.2f})")
         if t.sources:
@@ -77,7 +97,9 @@ def summary(model_path, n_words, n_articles, relevance, out_format, plot_path, k
 def _summary_markdown(topic_list, n_total: int) -> str:
     lines = ["| topic | label | share | articles | top words |", "|---:|---|---:|---:|---|"]
     for t in sorted(topic_list, key=lambda t: -t.weight):
-        lines.append(f"| {t.id} | {md_escape(t.label)} | {t.weight:.1%} | {t.n_articles} | {md_escape(', '.join(t.words))} |")
+        lines.append(
+            f"| {t.id} | {md_escape(t.label)} | {t.weight:.1%} | {t.n_articles} | {md_escape(', '.join(t.words))} |"
+        )
     return "\n".join(lines)
 
 
@@ -112,15 +134,29 @@ def info(model_path, key_file, out_format, clutter):
 
     key = resolve_key(key_file)
     footer = read_footer(model_path, key=key)
-    ours = {"path": str(model_path), "file_bytes": Path(model_path).stat().st_size,
-            "signature": signature_status(footer, key)}
+    ours = {
+        "path": str(model_path),
+        "file_bytes": Path(model_path).stat().st_size,
+        "signature": signature_status(footer, key),
+    }
     footer = {**ours, **{k: v for k, v in footer.items() if k not in ours}}  # a footer cannot claim "verified"
     learned = open_model(model_path, key_file).clutter() if clutter else None
     if out_format == "json":
         click.echo(json.dumps(footer if learned is None else {**footer, "clutter": learned}, indent=2))
         return
-    rows = [[k, str(footer.get(k))] for k in ("path", "file_bytes", "format_version", "topics_version", "created",
-                                               "n_articles", "n_terms", "n_topics")]
+    rows = [
+        [k, str(footer.get(k))]
+        for k in (
+            "path",
+            "file_bytes",
+            "format_version",
+            "topics_version",
+            "created",
+            "n_articles",
+            "n_terms",
+            "n_topics",
+        )
+    ]
     rows.append(["signed", _SIGNATURE_TEXT[footer["signature"]]])
     rows += [["added", _add_line(a)] for a in footer.get("adds", [])]
     click.echo(table(["field", "value"], rows))
@@ -131,8 +167,10 @@ def info(model_path, key_file, out_format, clutter):
 
 def clutter_table(learned: dict) -> str:
     """The learned clutter as a table: what, how many articles, and the text."""
-    rows = [["repaired", f"{learned['n_repaired']:,}", "articles with broken characters mended"],
-            ["stubs", f"{learned['n_stubs']:,}", "articles too short to shape topics"]]
+    rows = [
+        ["repaired", f"{learned['n_repaired']:,}", "articles with broken characters mended"],
+        ["stubs", f"{learned['n_stubs']:,}", "articles too short to shape topics"],
+    ]
     rows += [["line", f"{count:,}", shorten(span, 90)] for span, count in learned["spans"].items()]
     rows += [["formula", f"{count:,}", term] for term, count in learned["formulae"].items()]
     rows += [["source term", source, term] for term, source in learned["source_terms"].items()]
@@ -145,5 +183,7 @@ def _add_line(add: dict) -> str:
         return format(value, fmt) if isinstance(value, (int, float)) and not isinstance(value, bool) else "?"
 
     advised = ", refit advised" if add.get("refit_advised") is True else ""
-    return (f"{add.get('at')}: +{number('n_added', '')} ({number('n_replaced', '')} replaced), "
-            f"error x{add.get('error_ratio')}, unknown terms {number('unknown_share', '.0%')}{advised}")
+    return (
+        f"{add.get('at')}: +{number('n_added', '')} ({number('n_replaced', '')} replaced), "
+        f"error x{add.get('error_ratio')}, unknown terms {number('unknown_share', '.0%')}{advised}"
+    )

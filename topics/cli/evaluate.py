@@ -50,20 +50,31 @@ def evaluate(corpus, model_path, key_file, reading, no_stability, fmt):
     from ..incremental import read_as_fitted
 
     model = open_model(model_path, key_file)
-    articles = read_as_fitted(model, list(corpus), **reading)
+    articles = read_as_fitted(model.fit_info_, list(corpus), **reading)
     result = model.evaluate(articles, stability=not no_stability)
     skipped = articles.stats.describe()
     if fmt == "json":
         _echo_json({**result, "skipped": skipped} if skipped else result)
         return
-    overall = [f"{name} {result[name]:.3f}" for name in ("npmi", "npmi_clean", "diversity", "relative_error",
-                                                         "stability") if name in result]
+    overall = [
+        f"{name} {result[name]:.3f}"
+        for name in ("npmi", "npmi_clean", "diversity", "relative_error", "stability")
+        if name in result
+    ]
     click.echo(f"{result['n_topics']} topics: " + ", ".join(overall) + f"; {result['n_clutter']} flagged as clutter")
     # Best first, and a flagged topic after every clean one: clutter co-occurs perfectly, so its NPMI is high.
     ranked = sorted(result["topics"], key=lambda t: (t["clutter"], -t["npmi"]))
-    rows = [[t["id"], f"{t['npmi']:.3f}", f"{t['unique_words']:.2f}",
-             f"{t['stability']:.2f}" if "stability" in t else "-", _clutter_note(t), " ".join(t["words"][:8])]
-            for t in ranked]
+    rows = [
+        [
+            t["id"],
+            f"{t['npmi']:.3f}",
+            f"{t['unique_words']:.2f}",
+            f"{t['stability']:.2f}" if "stability" in t else "-",
+            _clutter_note(t),
+            " ".join(t["words"][:8]),
+        ]
+        for t in ranked
+    ]
     click.echo(table(["topic", "npmi", "unique", "stable", "clutter", "top words"], rows))
     if skipped:
         click.echo(f"Skipped or repaired while reading CORPUS: {skipped}.")
@@ -71,14 +82,24 @@ def evaluate(corpus, model_path, key_file, reading, no_stability, fmt):
 
 @cli.command()
 @click.argument("corpus", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--topics", "-k", "spec", default=None,
-              help="Numbers of topics to try: START:STOP:STEP (stop included), or a list 5,10,20. "
-                   "Default: about 8 values from 3 up to articles / 8 (at most 50), as --topics auto.")
+@click.option(
+    "--topics",
+    "-k",
+    "spec",
+    default=None,
+    help="Numbers of topics to try: START:STOP:STEP (stop included), or a list 5,10,20. "
+    "Default: about 8 values from 3 up to articles / 8 (at most 50), as --topics auto.",
+)
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
 @click.option("--stability", is_flag=True, help="Also measure stability (a second fit per k).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes; default: all cores.")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Save a PNG of the metrics against k (needs matplotlib: pip install 'topics[plot]').")
+@click.option(
+    "--plot",
+    "plot_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Save a PNG of the metrics against k (needs matplotlib: pip install 'topics[plot]').",
+)
 @corpus_options
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def tune(corpus, spec, seed, stability, jobs, plot_path, reading, fmt):
@@ -93,9 +114,9 @@ def tune(corpus, spec, seed, stability, jobs, plot_path, reading, fmt):
       topics tune data/sample --topics 5:30:5 --plot tune.png
     """
     from ..corpus import read_corpus
-    from ..tune import parse_range, tune_texts
+    from ..tune import parse_k_range, tune_texts
 
-    k_values = parse_range(spec) if spec else None
+    k_values = parse_k_range(spec) if spec else None
     if plot_path is not None:
         from ..plots import check_chart_path
 
@@ -112,8 +133,10 @@ def tune(corpus, spec, seed, stability, jobs, plot_path, reading, fmt):
         _echo_json({**result, "skipped": skipped} if skipped else result)
         return
     names = [n for n in ("npmi", "diversity", "relative_error", "stability") if n in result["rows"][0]]
-    rows = [[r["k"], *(f"{r[n]:.3f}" for n in names), "<- chosen" if r["k"] == result["chosen"] else ""]
-            for r in result["rows"]]
+    rows = [
+        [r["k"], *(f"{r[n]:.3f}" for n in names), "<- chosen" if r["k"] == result["chosen"] else ""]
+        for r in result["rows"]
+    ]
     click.echo(table(["k", *names, ""], rows))
     click.echo(f"Chosen k = {result['chosen']}: {result['reason']}.")
     if skipped:

@@ -36,36 +36,93 @@ def _articles(n: int) -> str:
 @cli.command()
 @click.argument("corpus", nargs=-1, required=True, type=click.Path(path_type=Path))
 @model_option
-@click.option("--topics", "-k", "n_topics", type=TopicCount(), default=None,
-              help="Number of topics, or 'auto' to fit a range and keep the most coherent (as `topics tune`). "
-                   "Default: sqrt(articles / 2), between 2 and 50.")
-@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
-              help="Random seed: the same data and seed give the same topics.")
+@click.option(
+    "--topics",
+    "-k",
+    "n_topics",
+    type=TopicCount(),
+    default=None,
+    help="Number of topics, or 'auto' to fit a range and keep the most coherent (as `topics tune`). "
+    "Default: sqrt(articles / 2), between 2 and 50.",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(0, 2**32 - 1),
+    default=0,
+    show_default=True,
+    help="Random seed: the same data and seed give the same topics.",
+)
 @click.option("--force", is_flag=True, help="Replace the model file if it exists.")
 @corpus_options
 @legacy_format_option
-@click.option("--min-df", type=ShareOrCount(), default=2, show_default=True,
-              help="Drop terms in fewer articles (a count, or a share such as 0.001).")
-@click.option("--max-df", type=ShareOrCount(), default=0.5, show_default=True,
-              help="Drop terms in more articles (a share, or a count).")
-@click.option("--stop-words", "stop_words_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="File of extra stop words, one per line.")
-@click.option("--keep-words", "keep_words_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="File of words to keep whatever the stop lists and the learned clutter say, one per line.")
-@click.option("--min-words", type=click.IntRange(0), default=3, show_default=True,
-              help="Articles with fewer distinct known words are stubs: kept and findable by id, but left out "
-                   "of topics, duplicates and hits.")
-@click.option("--source-field", default="source", show_default=True,
-              help="JSONL/CSV field naming each article's source or outlet: its house terms (name, credits) "
-                   "are left out of topics, and `summary` shows each topic's sources.")
-@click.option("--keep-clutter", is_flag=True,
-              help="Keep what would be learned as clutter: lines repeated across many articles and house "
-                   "formulae (see `topics info --clutter`).")
+@click.option(
+    "--min-df",
+    type=ShareOrCount(),
+    default=2,
+    show_default=True,
+    help="Drop terms in fewer articles (a count, or a share such as 0.001).",
+)
+@click.option(
+    "--max-df",
+    type=ShareOrCount(),
+    default=0.5,
+    show_default=True,
+    help="Drop terms in more articles (a share, or a count).",
+)
+@click.option(
+    "--stop-words",
+    "stop_words_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="File of extra stop words, one per line.",
+)
+@click.option(
+    "--keep-words",
+    "keep_words_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="File of words to keep whatever the stop lists and the learned clutter say, one per line.",
+)
+@click.option(
+    "--min-words",
+    type=click.IntRange(0),
+    default=3,
+    show_default=True,
+    help="Articles with fewer distinct known words are stubs: kept and findable by id, but left out "
+    "of topics, duplicates and hits.",
+)
+@click.option(
+    "--source-field",
+    default="source",
+    show_default=True,
+    help="JSONL/CSV field naming each article's source or outlet: its house terms (name, credits) "
+    "are left out of topics, and `summary` shows each topic's sources.",
+)
+@click.option(
+    "--keep-clutter",
+    is_flag=True,
+    help="Keep what would be learned as clutter: lines repeated across many articles and house "
+    "formulae (see `topics info --clutter`).",
+)
 @key_option
 @scheduler_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def fit(corpus, model_path, n_topics, seed, force, reading, min_df, max_df, stop_words_file, keep_words_file,
-        min_words, source_field, keep_clutter, key_file, scheduler, quiet):
+def fit(
+    corpus,
+    model_path,
+    n_topics,
+    seed,
+    force,
+    reading,
+    min_df,
+    max_df,
+    stop_words_file,
+    keep_words_file,
+    min_words,
+    source_field,
+    keep_clutter,
+    key_file,
+    scheduler,
+    quiet,
+):
     """Fit topics and a similarity index on CORPUS and save the model.
 
     CORPUS is one or more directories (one article per .txt file; .jsonl/.csv inside are read as
@@ -88,17 +145,27 @@ def fit(corpus, model_path, n_topics, seed, force, reading, min_df, max_df, stop
     key = resolve_key(key_file)
     extra = sorted(read_stop_words_file(stop_words_file)) if stop_words_file else ()
     keep = sorted(read_stop_words_file(keep_words_file)) if keep_words_file else ()
-    model = TopicModel(n_topics, random_state=seed, min_df=min_df, max_df=max_df, extra_stop_words=extra,
-                       keep_words=keep, min_words=min_words, learn_clutter=not keep_clutter,
-                       source_field=source_field)
+    model = TopicModel(
+        n_topics,
+        random_state=seed,
+        min_df=min_df,
+        max_df=max_df,
+        extra_stop_words=extra,
+        keep_words=keep,
+        min_words=min_words,
+        learn_clutter=not keep_clutter,
+        source_field=source_field,
+    )
     started = time.perf_counter()
     with use_scheduler(scheduler):
         model.fit(articles, progress=not quiet and sys.stderr.isatty())
     save(model, model_path, force=force, key=key)
     info = model.fit_info_
     stages = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in info.get("stage_seconds", {}).items())
-    click.echo(f"Fitted {info['n_articles']:,} articles: {info['n_terms']:,} terms, {info['n_topics']} topics "
-               f"in {time.perf_counter() - started:.1f} s ({stages}, then index and save).")
+    click.echo(
+        f"Fitted {info['n_articles']:,} articles: {info['n_terms']:,} terms, {info['n_topics']} topics "
+        f"in {time.perf_counter() - started:.1f} s ({stages}, then index and save)."
+    )
     if info["skipped"]:
         click.echo(f"Skipped or repaired: {info['skipped']}.")
     cleaned = clutter_summary(model.clutter())

@@ -26,15 +26,21 @@ from .options import corpus_options, scheduler_option
 
 
 def _format_option(f):
-    return click.option("--format", "out_format", type=click.Choice(["table", "json"]), default="table",
-                        show_default=True, help="Output format (JSON shapes: see `topics/cli/grow.py`).")(f)
+    return click.option(
+        "--format",
+        "out_format",
+        type=click.Choice(["table", "json"]),
+        default="table",
+        show_default=True,
+        help="Output format (JSON shapes: see `topics/cli/grow.py`).",
+    )(f)
 
 
 def _read(model, corpus, reading: dict):
     """CORPUS read with the options given, the others as the model's archive was read."""
     from ..incremental import read_as_fitted
 
-    return read_as_fitted(model, list(corpus), **reading)
+    return read_as_fitted(model.fit_info_, list(corpus), **reading)
 
 
 def _echo_reading(corpus):
@@ -76,15 +82,24 @@ def add(corpus, model_path, replace, reading, scheduler, key_file, out_format):
             report = update.model.add(articles, replace=replace)
         update.save()
     if out_format == "json":
-        click.echo(json.dumps({"model": str(model_path), "reading": articles.reading_options(), **report.to_dict()},
-                              ensure_ascii=False, indent=2))
+        click.echo(
+            json.dumps(
+                {"model": str(model_path), "reading": articles.reading_options(), **report.to_dict()},
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return
-    click.echo(f"Added {report.n_added:,} articles ({report.n_replaced:,} replaced): {model_path} now holds "
-               f"{report.n_articles:,} articles.")
+    click.echo(
+        f"Added {report.n_added:,} articles ({report.n_replaced:,} replaced): {model_path} now holds "
+        f"{report.n_articles:,} articles."
+    )
     fitted_unknown = f" ({report.fitted_unknown_share:.0%} in the fit)" if report.fitted_unknown_share else ""
-    click.echo(f"Drift: reconstruction error {report.error_ratio:.2f}x the fit's, "
-               f"{report.unknown_share:.0%} of terms outside the vocabulary{fitted_unknown}, "
-               f"topic mix shift {report.topic_shift:.2f}.")
+    click.echo(
+        f"Drift: reconstruction error {report.error_ratio:.2f}x the fit's, "
+        f"{report.unknown_share:.0%} of terms outside the vocabulary{fitted_unknown}, "
+        f"topic mix shift {report.topic_shift:.2f}."
+    )
     _echo_reading(articles)
     if report.skipped:
         click.echo(f"Skipped or repaired: {report.skipped}.")
@@ -120,14 +135,21 @@ def refit(corpus, model_path, reading, key_file, out_format, quiet):
         report = update.model.refit(articles, progress=not quiet and sys.stderr.isatty())
         update.save()
     if out_format == "json":
-        click.echo(json.dumps({"model": str(model_path), "reading": articles.reading_options(), **report.to_dict()},
-                              ensure_ascii=False, indent=2))
+        click.echo(
+            json.dumps(
+                {"model": str(model_path), "reading": articles.reading_options(), **report.to_dict()},
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return
     kept = [m for m in report.matches if m["name"]]
     close = sum(m["cosine"] >= MIN_TOPIC_MATCH for m in report.matches)
-    click.echo(f"Refitted {report.n_articles:,} articles (the model held {report.n_articles_before:,}) "
-               f"in {report.seconds:.1f} s: {close} of {len(report.matches)} topics match an old one, "
-               f"{len(kept)} names kept.")
+    click.echo(
+        f"Refitted {report.n_articles:,} articles (the model held {report.n_articles_before:,}) "
+        f"in {report.seconds:.1f} s: {close} of {len(report.matches)} topics match an old one, "
+        f"{len(kept)} names kept."
+    )
     _echo_reading(articles)
     if report.skipped:
         click.echo(f"Skipped or repaired: {report.skipped}.")

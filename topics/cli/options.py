@@ -44,17 +44,25 @@ def corpus_options(f=None, *, from_model: bool = False):
         return f"default: as the model's archive was read, else {value}" if from_model else f"default: {value}"
 
     options = [
-        click.option("--input-format", type=click.Choice(FORMATS), default=None,
-                     help="How to read files named directly: by suffix (auto; .txt is one article per line), "
-                          f"or each file as one article (text), or as lines, jsonl, csv, tsv ({default('auto')})."),
+        click.option(
+            "--input-format",
+            type=click.Choice(FORMATS),
+            default=None,
+            help="How to read files named directly: by suffix (auto; .txt is one article per line), "
+            f"or each file as one article (text), or as lines, jsonl, csv, tsv ({default('auto')}).",
+        ),
         click.option("--text-field", default=None, help=f"Text field of JSONL/CSV records ({default('text')})."),
         click.option("--id-field", default=None, help=f"Id field of JSONL/CSV records ({default('id')})."),
         click.option("--title-field", default=None, help=f"Title field of JSONL/CSV records ({default('title')})."),
-        click.option("--date-field", default=None,
-                     help=f"Date field (YYYY-MM-DD) of JSONL/CSV records ({default('date')})."),
-        click.option("--skip-bad-lines/--no-skip-bad-lines", default=None,
-                     help="Skip, count and report malformed JSONL/CSV lines (an unclosed CSV quote, say) instead "
-                          f"of stopping at the first ({default('stop')})."),
+        click.option(
+            "--date-field", default=None, help=f"Date field (YYYY-MM-DD) of JSONL/CSV records ({default('date')})."
+        ),
+        click.option(
+            "--skip-bad-lines/--no-skip-bad-lines",
+            default=None,
+            help="Skip, count and report malformed JSONL/CSV lines (an unclosed CSV quote, say) instead "
+            f"of stopping at the first ({default('stop')}).",
+        ),
     ]
 
     @functools.wraps(f)
@@ -81,28 +89,46 @@ def legacy_format_option(f):
 
 def hit_filter_options(f):
     """--since, --until, --min-score and --keep-duplicates, shared by `similar` and `batch`."""
-    for option in reversed([
-        click.option("--since", metavar="YYYY-MM-DD", help="Only articles dated on or after this day."),
-        click.option("--until", metavar="YYYY-MM-DD", help="Only articles dated on or before this day."),
-        click.option("--min-score", type=click.FloatRange(0.0, 1.0), default=None,
-                     help="Leave out hits scoring below this (so fewer than --top may be listed)."),
-        click.option("--keep-duplicates", is_flag=True,
-                     help="Also list near-duplicates of the query and of better hits (left out by default)."),
-    ]):
+    for option in reversed(
+        [
+            click.option("--since", metavar="YYYY-MM-DD", help="Only articles dated on or after this day."),
+            click.option("--until", metavar="YYYY-MM-DD", help="Only articles dated on or before this day."),
+            click.option(
+                "--min-score",
+                type=click.FloatRange(0.0, 1.0),
+                default=None,
+                help="Leave out hits scoring below this (so fewer than --top may be listed).",
+            ),
+            click.option(
+                "--keep-duplicates",
+                is_flag=True,
+                help="Also list near-duplicates of the query and of better hits (left out by default).",
+            ),
+        ]
+    ):
         f = option(f)
     return f
 
 
 def plot_option(f):
-    return click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                        help="Also draw a PNG chart to this file (needs `pip install 'topics[plot]'`).")(f)
+    return click.option(
+        "--plot",
+        "plot_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Also draw a PNG chart to this file (needs `pip install 'topics[plot]'`).",
+    )(f)
 
 
 def scheduler_option(f):
-    return click.option("--scheduler", default=None, metavar="ADDRESS",
-                        help="Run the parallel stages on a Dask cluster: a scheduler address such as "
-                             "tcp://host:8786, or local:N for a local cluster of N workers "
-                             "(needs `pip install 'topics[dask]'`).")(f)
+    return click.option(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="Run the parallel stages on a Dask cluster: a scheduler address such as "
+        "tcp://host:8786, or local:N for a local cluster of N workers "
+        "(needs `pip install 'topics[dask]'`).",
+    )(f)
 
 
 def describe_reading(reading: dict) -> str:

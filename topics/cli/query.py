@@ -23,17 +23,40 @@ def explanation_line(e) -> str:
 @cli.command()
 @click.argument("article_id", required=False)
 @click.option("--text", "-t", help="Find articles similar to this text.")
-@click.option("--file", "-f", "file_path", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
-              help="Find articles similar to the text of this file ('-' reads standard input).")
+@click.option(
+    "--file",
+    "-f",
+    "file_path",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    help="Find articles similar to the text of this file ('-' reads standard input).",
+)
 @model_option
 @click.option("--top", "-n", type=click.IntRange(min=1), default=10, show_default=True, help="How many articles.")
 @hit_filter_options
 @click.option("--explain", is_flag=True, help="Show the shared terms and the topics behind each score.")
-@click.option("--format", "out_format", type=click.Choice(["table", "json", "csv"]), default="table",
-              show_default=True, help="Output format.")
+@click.option(
+    "--format",
+    "out_format",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
 @key_option
-def similar(article_id, text, file_path, model_path, top, since, until, min_score, keep_duplicates, explain,
-            out_format, key_file):
+def similar(
+    article_id,
+    text,
+    file_path,
+    model_path,
+    top,
+    since,
+    until,
+    min_score,
+    keep_duplicates,
+    explain,
+    out_format,
+    key_file,
+):
     """Articles most similar to a stored article (ID), to --text, or to a --file.
 
     The query article itself is never listed, nor (unless --keep-duplicates) near-duplicates of it or
@@ -54,20 +77,39 @@ def similar(article_id, text, file_path, model_path, top, since, until, min_scor
     if file_path is not None:
         text = sys.stdin.read() if str(file_path) == "-" else read_query_file(file_path)
     model = open_model(model_path, key_file)
-    hits = model.similar(id=article_id, text=text, k=top, since=since, until=until, min_score=min_score,
-                         keep_duplicates=keep_duplicates, explain=explain)
+    hits = model.similar(
+        id=article_id,
+        text=text,
+        k=top,
+        since=since,
+        until=until,
+        min_score=min_score,
+        keep_duplicates=keep_duplicates,
+        explain=explain,
+    )
     query = {"id": article_id} if article_id is not None else {"file": str(file_path)} if file_path else {"text": text}
     if out_format == "json":
-        click.echo(json.dumps({"query": query, "model": str(model_path), "results": [h.to_dict() for h in hits]},
-                              ensure_ascii=False, indent=2))
+        click.echo(
+            json.dumps(
+                {"query": query, "model": str(model_path), "results": [h.to_dict() for h in hits]},
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
     elif out_format == "csv":
         extra = ["terms", "topics"] if explain else []
-        write_csv(["rank", "score", "id", "date", "title"] + extra,
-                  [[i, f"{h.score:.4f}", h.id, h.date or "", h.title or ""] + _csv_explanation(h.explanation)
-                   for i, h in enumerate(hits, 1)])
+        write_csv(
+            ["rank", "score", "id", "date", "title", *extra],
+            [
+                [i, f"{h.score:.4f}", h.id, h.date or "", h.title or "", *_csv_explanation(h.explanation)]
+                for i, h in enumerate(hits, 1)
+            ],
+        )
     else:
-        rows = [[str(i), f"{h.score:.3f}", h.id, h.date or "-", shorten(h.title or h.snippet, 70)]
-                for i, h in enumerate(hits, 1)]
+        rows = [
+            [str(i), f"{h.score:.3f}", h.id, h.date or "-", shorten(h.title or h.snippet, 70)]
+            for i, h in enumerate(hits, 1)
+        ]
         lines = table(["#", "score", "id", "date", "title (or start of text)"], rows).splitlines()
         for i, h in enumerate(hits, 1):
             if h.explanation is not None:
@@ -78,5 +120,7 @@ def similar(article_id, text, file_path, model_path, top, since, until, min_scor
 def _csv_explanation(e) -> list:
     if e is None:
         return []
-    return [";".join(f"{t['term']}:{t['share']:.4f}" for t in e.terms),
-            ";".join(f"{t['topic']}:{t['share']:.4f}" for t in e.topics)]
+    return [
+        ";".join(f"{t['term']}:{t['share']:.4f}" for t in e.terms),
+        ";".join(f"{t['topic']}:{t['share']:.4f}" for t in e.topics),
+    ]

@@ -28,8 +28,14 @@ def _echo_json(doc):
 
 
 def _format_option(*choices):
-    return click.option("--format", "out_format", type=click.Choice(["table", *choices]), default="table",
-                        show_default=True, help="Output format (JSON shapes: see `topics/cli/story.py`).")
+    return click.option(
+        "--format",
+        "out_format",
+        type=click.Choice(["table", *choices]),
+        default="table",
+        show_default=True,
+        help="Output format (JSON shapes: see `topics/cli/story.py`).",
+    )
 
 
 # -- label ----------------------------------------------------------------------------------------------
@@ -49,11 +55,18 @@ def label(topic_id, name, model_path, key_file, out_format):
     """
     with update_model(model_path, key_file) as update:  # locked from load to save: no concurrent change is lost
         model = update.model = update.model.rename_topic(topic_id, name)
-        update.save()   # atomic: a crash keeps the old file
+        update.save()  # atomic: a crash keeps the old file
     topic = model.summary(n_words=10, n_articles=0)[topic_id]
     if out_format == "json":
-        _echo_json({"model": str(model_path), "topic": topic.id, "label": topic.label,
-                    "auto_label": topic.auto_label, "named": topic.named})
+        _echo_json(
+            {
+                "model": str(model_path),
+                "topic": topic.id,
+                "label": topic.label,
+                "auto_label": topic.auto_label,
+                "named": topic.named,
+            }
+        )
     elif topic.named:
         click.echo(f"Topic {topic.id} is now {topic.label!r} (was {topic.auto_label!r}); saved {model_path}.")
     else:
@@ -64,7 +77,9 @@ def label(topic_id, name, model_path, key_file, out_format):
 @cli.command()
 @click.argument("article_id")
 @model_option
-@click.option("--top", "-n", type=click.IntRange(min=1), default=5, show_default=True, help="How many nearest articles.")
+@click.option(
+    "--top", "-n", type=click.IntRange(min=1), default=5, show_default=True, help="How many nearest articles."
+)
 @key_option
 @_format_option("json")
 def show(article_id, model_path, top, key_file, out_format):
@@ -80,23 +95,48 @@ def show(article_id, model_path, top, key_file, out_format):
         return
     click.echo(f"{view.id}  {view.date or 'undated'}  {shorten(view.title or '', 90)}".rstrip())
     click.echo(f"  {shorten(view.snippet, 110)}\n")
-    click.echo(table(["share", "topic", "label"], [[f"{m['share']:.1%}", str(m["topic"]), m["label"]]
-                                                   for m in view.topics]) if view.topics else "No topic weight.")
+    click.echo(
+        table(["share", "topic", "label"], [[f"{m['share']:.1%}", str(m["topic"]), m["label"]] for m in view.topics])
+        if view.topics
+        else "No topic weight."
+    )
     click.echo("\nNearest articles:")
-    click.echo(table(["#", "score", "id", "date", "title (or start of text)"],
-                     [[str(i), f"{h.score:.3f}", h.id, h.date or "-", shorten(h.title or h.snippet, 60)]
-                      for i, h in enumerate(view.similar, 1)]))
+    click.echo(
+        table(
+            ["#", "score", "id", "date", "title (or start of text)"],
+            [
+                [str(i), f"{h.score:.3f}", h.id, h.date or "-", shorten(h.title or h.snippet, 60)]
+                for i, h in enumerate(view.similar, 1)
+            ],
+        )
+    )
 
 
 # -- trends ---------------------------------------------------------------------------------------------
 @cli.command()
 @model_option
-@click.option("--by", type=click.Choice(["day", "week", "month", "year"]), default="month", show_default=True,
-              help="Period length.")
-@click.option("--topics", "topic_ids", type=int, multiple=True,
-              help="Only these topics (repeat: --topics 1 --topics 4). Shares stay shares of all topics.")
-@click.option("--compare", nargs=2, type=str, default=None, metavar="A B",
-              help="Rising and falling topics from range A to range B, e.g. 2025-01:2025-06 2025-07:2025-12.")
+@click.option(
+    "--by",
+    type=click.Choice(["day", "week", "month", "year"]),
+    default="month",
+    show_default=True,
+    help="Period length.",
+)
+@click.option(
+    "--topics",
+    "topic_ids",
+    type=int,
+    multiple=True,
+    help="Only these topics (repeat: --topics 1 --topics 4). Shares stay shares of all topics.",
+)
+@click.option(
+    "--compare",
+    nargs=2,
+    type=str,
+    default=None,
+    metavar="A B",
+    help="Rising and falling topics from range A to range B, e.g. 2025-01:2025-06 2025-07:2025-12.",
+)
 @plot_option
 @key_option
 @_format_option("json", "csv")
@@ -122,24 +162,44 @@ def trends(model_path, by, topic_ids, compare, plot_path, key_file, out_format):
         _echo_json(result.to_dict())
         return
     headers = [by, "articles", *[str(t) for t in result.topics]]
-    rows = [[p, str(n), *[("-" if math.isnan(s) else f"{s:.0%}") for s in row]]
-            for p, n, row in zip(result.periods, result.n_articles, result.shares)]
+    rows = [
+        [p, str(n), *[("-" if math.isnan(s) else f"{s:.0%}") for s in row]]
+        for p, n, row in zip(result.periods, result.n_articles, result.shares, strict=True)
+    ]
     if out_format == "csv":
         from ._base import write_csv
 
-        write_csv(headers, [[p, n, *["" if math.isnan(s) else f"{s:.6f}" for s in row]]
-                            for p, n, row in zip(result.periods, result.n_articles, result.shares)])
+        write_csv(
+            headers,
+            [
+                [p, n, *["" if math.isnan(s) else f"{s:.6f}" for s in row]]
+                for p, n, row in zip(result.periods, result.n_articles, result.shares, strict=True)
+            ],
+        )
         return
     undated = f"; {result.n_undated:,} undated articles are left out" if result.n_undated else ""
     dated = f"{result.n_dated:,} dated article{'s' if result.n_dated != 1 else ''}"
     click.echo(f"Topic shares by {by}: {dated}{undated}.\n")
     click.echo(table(headers, rows))
-    click.echo("\n" + "\n".join(f"  {t}: {label}" for t, label in zip(result.topics, result.labels)))
+    click.echo("\n" + "\n".join(f"  {t}: {label}" for t, label in zip(result.topics, result.labels, strict=True)))
     if result.changes:
         click.echo(f"\nFrom {compare[0]} to {compare[1]}:")
-        click.echo(table(["change", "from", "to", "topic", "label", ""],
-                         [[f"{c['change']:+.1%}", f"{c['share_a']:.1%}", f"{c['share_b']:.1%}", str(c["topic"]),
-                           shorten(c["label"], 50), c["direction"]] for c in result.changes]))
+        click.echo(
+            table(
+                ["change", "from", "to", "topic", "label", ""],
+                [
+                    [
+                        f"{c['change']:+.1%}",
+                        f"{c['share_a']:.1%}",
+                        f"{c['share_b']:.1%}",
+                        str(c["topic"]),
+                        shorten(c["label"], 50),
+                        c["direction"],
+                    ]
+                    for c in result.changes
+                ],
+            )
+        )
     if plot_path is not None:
         click.echo(f"\nChart: {plot_path}")
 
@@ -147,10 +207,22 @@ def trends(model_path, by, topic_ids, compare, plot_path, key_file, out_format):
 # -- report ---------------------------------------------------------------------------------------------
 @cli.command()
 @model_option
-@click.option("--out", "-o", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=Path("report.html"),
-              show_default=True, help="The HTML file to write (replaced if it exists).")
-@click.option("--by", type=click.Choice(["day", "week", "month", "year"]), default="month", show_default=True,
-              help="Period of the trend charts.")
+@click.option(
+    "--out",
+    "-o",
+    "out_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("report.html"),
+    show_default=True,
+    help="The HTML file to write (replaced if it exists).",
+)
+@click.option(
+    "--by",
+    type=click.Choice(["day", "week", "month", "year"]),
+    default="month",
+    show_default=True,
+    help="Period of the trend charts.",
+)
 @click.option("--words", "-w", "n_words", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--articles", "-a", "n_articles", type=click.IntRange(min=0), default=5, show_default=True)
 @key_option

@@ -1,0 +1,80 @@
+"""What fitting learns, in one plain object: :class:`FittedState`.
+
+Symbols as in :mod:`topics.model`: X (n_articles, V) TF-IDF rows of unit length, H (k, V) topic-term
+weights, W (n_articles, k) article-topic weights.
+
+A state is built in one place, :meth:`FittedState.build`, by fitting (:meth:`topics.TopicModel.fit`),
+loading (:mod:`topics.store`) and growing (:mod:`topics.incremental`, which returns a new state and never
+changes the one it was given). :class:`topics.TopicModel` holds one as ``state_`` and shows its fields as
+``vectorizer_``, ``components_``, ``doc_topics_``, ``doc_terms_``, ``articles_``, ``topic_names_``,
+``index_`` and ``fit_info_``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .index import SimilarityIndex
+
+
+@dataclass(frozen=True, eq=False)  # compared by identity: its fields are large arrays
+class FittedState:
+    """The learned arrays of a model and their metadata.
+
+    Attributes
+    ----------
+    vectorizer : topics.text.Vectorizer
+        The fitted analyser, vocabulary (V,) and term weights.
+    components : ndarray of shape (k, V), float32 — H
+    doc_topics : ndarray of shape (n_articles, k), float32 — W
+    doc_terms : csr_matrix of shape (n_articles, V), float32 — X
+    articles : topics.table.ArticleTable
+        Ids, titles, dates, snippets and sources of the n_articles rows.
+    topic_names : dict of int to str
+        Names given to topics (:meth:`topics.TopicModel.rename_topic`); the one field changed in place.
+    fit_info : dict
+        Counts, timings, the corpus fingerprint and history (adds, refit) of the fit.
+    index : topics.index.SimilarityIndex
+        The neighbour index over X and W.
+    """
+
+    vectorizer: object
+    components: np.ndarray
+    doc_topics: np.ndarray
+    doc_terms: object
+    articles: object
+    topic_names: dict
+    fit_info: dict
+    index: SimilarityIndex
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        vectorizer,
+        components,
+        doc_topics,
+        doc_terms,
+        articles,
+        fit_info: dict,
+        topic_weight: float,
+        topic_names: dict | None = None,
+        postings=None,
+    ) -> FittedState:
+        """A state over these arrays, with its neighbour index (``postings``: X in CSC form, if at hand)."""
+        return cls(
+            vectorizer=vectorizer,
+            components=components,
+            doc_topics=doc_topics,
+            doc_terms=doc_terms,
+            articles=articles,
+            topic_names=dict(topic_names or {}),
+            fit_info=fit_info,
+            index=SimilarityIndex(doc_terms, doc_topics, topic_weight, postings=postings),
+        )
+
+    @property
+    def n_topics(self) -> int:
+        return int(self.components.shape[0])
