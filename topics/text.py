@@ -33,7 +33,6 @@ from .clean import (
     SPAN_SAMPLE,
     RepeatedSpans,
     clean_news,
-    find_boilerplate,
     probe_words,
     repair_text,
     strip_boilerplate,
@@ -174,12 +173,6 @@ class Analyzer:
         step = max(1, -(-len(texts) // SPAN_SAMPLE))
         sample = [clean_news(repair_text(t) if self.repair else t) for t in texts[::step]]
         self.spans = RepeatedSpans.learn(sample)
-
-    def learn_boilerplate(self, texts: Sequence[str]) -> None:
-        """Drop from now on whole boilerplate sentences as format-2 models did (:func:`find_boilerplate`)."""
-        sample = texts[:SPAN_SAMPLE]
-        self.boilerplate = find_boilerplate(sample)
-        self.boilerplate_probes = probe_words(self.boilerplate, sample)
 
     def get_config(self) -> dict:
         """Plain data that rebuilds this analyser with ``Analyzer(**config)``."""
