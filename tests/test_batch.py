@@ -143,3 +143,13 @@ def test_read_query_lines_and_parse_query_lines(tmp_path):
     parsed = parse_query_lines(lines)
     assert parsed[:2] == [(1, {"id": "a"}), (3, "a text")]
     assert isinstance(parsed[2][1], QueryError) and str(parsed[2][1]).startswith("line 4: not valid JSON")
+
+
+def test_a_mistyped_id_is_reported_not_searched_as_text(run_cli, sample_model_file, tmp_path):
+    (tmp_path / "q.txt").write_text("lee-bg-001\nlee-bg-9999\ncricket\nReserve Bank cuts rates\n", encoding="utf-8")
+    result = run_cli("batch", "q.txt", "--model", sample_model_file, "--top", "2")
+    assert result.exit_code == 1
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r.get("line") for r in records] == [1, 2, 3, 4]
+    assert "looks like an article id" in records[1]["error"] and "--input texts" in records[1]["error"]
+    assert all("error" not in r for i, r in enumerate(records) if i != 1)  # one word and a sentence: texts

@@ -60,7 +60,20 @@ def _query(n: int, line: str, input_format: str, known_id):
         return {"id": line}
     if input_format == "texts":
         return line
-    return {"id": line} if known_id(line) else line
+    if known_id(line):
+        return {"id": line}
+    if _looks_like_id(line):
+        return QueryError(
+            f"line {n}: {line!r} looks like an article id, but the model has no such article "
+            "(use --input texts to search it as text)"
+        )
+    return line
+
+
+def _looks_like_id(line: str) -> bool:
+    """One token with a digit or an id separator ("lee-bg-299", "news:12", "a/story"): a mistyped id is
+    reported, not searched as a one-word text."""
+    return not any(c.isspace() for c in line) and any(c.isdigit() or c in "-_:/." for c in line)
 
 
 def _json_query(n: int, line: str):
