@@ -34,17 +34,13 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse
-from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
+from typing import TYPE_CHECKING
 
 from . import __version__, load
-from .errors import ParameterError, QueryError, TopicsError
+from .errors import MissingExtraError, ParameterError, QueryError, TopicsError
+
+if TYPE_CHECKING:   # Starlette is imported by create_app, so this module imports without the extra
+    from starlette.requests import Request
 
 logger = logging.getLogger(__name__)
 
@@ -132,6 +128,10 @@ class NotFound(TopicsError):
     """An article, topic or path that does not exist (HTTP 404)."""
 
 
+class Forbidden(TopicsError):
+    """An edit on a read-only server (HTTP 403)."""
+
+
 class Params:
     """A request's query parameters, read by type; unknown names are refused so typos do not pass silently."""
 
@@ -215,14 +215,14 @@ def similar(request: Request):
                          keep_duplicates=p.bool("keep_duplicates"), explain=p.bool("explain"))
     query = {"id": article_id} if article_id is not None else {"text": text}
     # as `topics similar --format json`, plus each hit's snippet: most archives title their articles, some do not
-    return JSONResponse({"query": query, "model": str(request.app.state.live.path),
+    return _json({"query": query, "model": str(request.app.state.live.path),
                          "results": [{**h.to_dict(), "snippet": h.snippet} for h in hits]})
 
 
 def topic_list(request: Request):
     p = Params(request, {"words", "articles"})
     result = _model(request).summary(n_words=p.int("words", 8, 1, 100), n_articles=p.int("articles", 3, 0, 100))
-    return JSONResponse({"model": str(request.app.state.live.path), **result.to_dict()})
+    return _json({"model": str(request.app.state.live.path), **result.to_dict()})
 
 
 def topic(request: Request):
@@ -230,7 +230,7 @@ def topic(request: Request):
     model = _model(request)
     t = _topic_id(model, request.path_params["topic"])
     result = model.summary(n_words=p.int("words", 10, 1, 100), n_articles=p.int("articles", 10, 0, 100))
-    return JSONResponse(result[t].to_dict())
+    return _json(result[t].to_dict())
 
 
 def article(request: Request):
@@ -238,7 +238,7 @@ def article(request: Request):
     model = _model(request)
     article_id = request.path_params["article"]
     _article_row(model, article_id)
-    return JSONResponse(model.article(article_id, k=p.int("k", 5, 1, MAX_K)).to_dict())
+    return _json(model.article(article_id, k=p.int("k", 5, 1, MAX_K)).to_dict())
 
 
 def trends(request: Request):
@@ -248,14 +248,14 @@ def trends(request: Request):
     compare = request.query_params.getlist("compare") or None
     if compare is not None and len(compare) != 2:
         raise BadRequest("give compare twice, e.g. compare=2025-01:2025-06&compare=2025-07:2025-12")
-    return JSONResponse(model.trends(by=p.str("by", "month"), topics=chosen, compare=compare).to_dict())
+    return _json(model.trends(by=p.str("by", "month"), topics=chosen, compare=compare).to_dict())
 
 
 def model_info(request: Request):
     Params(request, set())
     live = request.app.state.live
     snapshot = live.get()
-    return JSONResponse({"model": str(live.path), "n_articles": len(snapshot.model.articles_),
+    return _json({"model": str(live.path), "n_articles": len(snapshot.model.articles_),
                          "n_topics": snapshot.model.n_topics_,
                          "loaded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(snapshot.loaded_at)),
                          "allow_edits": request.app.state.allow_edits, "version": __version__})
@@ -263,7 +263,7 @@ def model_info(request: Request):
 
 async def label(request: Request):
     if not request.app.state.allow_edits:
-        raise HTTPException(403, "this server is read-only; start it with --allow-edits to rename topics")
+        raise Forbidden("this server is read-only; start it with --allow-edits to rename topics")
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
         raise BadRequest('send the name as JSON: {"name": "..."} with Content-Type: application/json')
     try:
@@ -276,7 +276,7 @@ async def label(request: Request):
 
     topic_record = await run_in_threadpool(_rename, request.app.state.live, request.path_params["topic"],
                                            body["name"])
-    return JSONResponse(topic_record)
+    return _json(topic_record)
 
 
 def _rename(live: LiveModel, topic_value, name) -> dict:
@@ -293,25 +293,34 @@ def _rename(live: LiveModel, topic_value, name) -> dict:
 
 
 def openapi(request: Request):
+    from starlette.responses import FileResponse
+
     return FileResponse(WEB / "openapi.json", media_type="application/json")
 
 
 def index(request: Request):
+    from starlette.responses import FileResponse
+
     return FileResponse(WEB / "index.html", headers={"Cache-Control": "no-cache"})
 
 
 # -- errors and the app ---------------------------------------------------------------------------------
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
+def _json(doc, status_code: int = 200):
+    from starlette.responses import JSONResponse
+
+    return JSONResponse(doc, status_code=status_code)
+
+
+def _error(status: int, message: str):
+    return _json({"error": message}, status_code=status)
 
 
 async def _topics_error(request: Request, exc: TopicsError):
-    if isinstance(exc, NotFound):
-        return _error(404, str(exc))
-    return _error(400, str(exc))   # a bad parameter, an empty or unusable text, a date range with no days
+    status = 404 if isinstance(exc, NotFound) else 403 if isinstance(exc, Forbidden) else 400
+    return _error(status, str(exc))   # 400: a bad parameter, an empty or unusable text, a date range with no days
 
 
-async def _http_error(request: Request, exc: HTTPException):
+async def _http_error(request: Request, exc):
     message = exc.detail if exc.status_code != 404 else f"nothing at {request.url.path}"
     return _error(exc.status_code, message)
 
@@ -381,9 +390,9 @@ def _host_name(host: str) -> str:
 class SecurityHeaders:
     """ASGI middleware: the page runs only its own script and styles, and nothing is sniffed or framed."""
 
-    HEADERS = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
+    HEADERS = ((b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
                (b"referrer-policy", b"no-referrer"),
-               (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; frame-ancestors 'none'")]
+               (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; frame-ancestors 'none'"))
 
     def __init__(self, app):
         self.app = app
@@ -398,13 +407,22 @@ class SecurityHeaders:
 
 
 def create_app(path, *, key: bytes | None = None, allow_edits: bool = False, token: str | None = None,
-               loopback_only: bool = True, check_interval: float = CHECK_INTERVAL) -> Starlette:
+               loopback_only: bool = True, check_interval: float = CHECK_INTERVAL):
     """The ASGI app serving the model at ``path`` (loaded now, memory-mapped; ModelFileError if it cannot be).
 
     ``key``: the signing key (also used to sign what an edit saves); ``allow_edits``: accept
     ``POST /api/topics/{id}/label``; ``token``: require ``Authorization: Bearer <token>`` on /api/;
     ``loopback_only``: answer only requests addressed to a loopback name (for a server bound to loopback).
     """
+    try:
+        from starlette.applications import Starlette
+        from starlette.exceptions import HTTPException
+        from starlette.middleware import Middleware
+        from starlette.routing import Mount, Route
+        from starlette.staticfiles import StaticFiles
+    except ImportError as exc:
+        raise MissingExtraError("topics serve needs Starlette and uvicorn", extra="serve",
+                                module=exc.name or "starlette") from None
     if token is not None and not token:
         raise ParameterError("token='' is not allowed; use None for no token or a non-empty string")
     live = LiveModel(path, key=key, check_interval=check_interval)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import socket
 from pathlib import Path
@@ -55,14 +56,12 @@ def serve(model_path, host, port, token_file, allow_edits, key_file):
       topics serve --host 0.0.0.0 --token-file token.txt --allow-edits
     """
     from ..errors import MissingExtraError
+    from ..serve import create_app
 
     try:
         import uvicorn
-
-        from ..serve import create_app
-    except ImportError as exc:
-        raise MissingExtraError("topics serve needs Starlette and uvicorn", extra="serve",
-                                module=exc.name or "starlette") from None
+    except ImportError:
+        raise MissingExtraError("topics serve needs Starlette and uvicorn", extra="serve", module="uvicorn") from None
     from ..store import resolve_key
 
     loopback = is_loopback(host)
@@ -83,5 +82,7 @@ def serve(model_path, host, port, token_file, allow_edits, key_file):
     shown = f"[{host}]" if family == socket.AF_INET6 else host
     mode = "edits allowed" if allow_edits else "read-only"
     click.echo(f"Serving {model_path} ({mode}) at http://{shown}:{sock.getsockname()[1]}/  (Ctrl-C stops)")
-    server = uvicorn.Server(uvicorn.Config(app, log_level="info", access_log=False, timeout_graceful_shutdown=5))
+    log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)   # our log lines (reloads, errors) as uvicorn's
+    log_config["loggers"]["topics"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    server = uvicorn.Server(uvicorn.Config(app, log_config=log_config, access_log=False, timeout_graceful_shutdown=5))
     server.run(sockets=[sock])
