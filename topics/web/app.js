@@ -125,7 +125,8 @@ async function searchPage(params) {
   document.getElementById("q").value = q;
   if (!q.trim()) {
     show("Search the archive", el("p", {}, "Type or paste a text above: the most similar articles are listed here."));
-    return;
+    document.getElementById("q").focus();
+    return "keep-focus";
   }
   statusLine.textContent = "Searching…";
   const doc = await api("/api/similar?" + new URLSearchParams({ text: q, k: 10, explain: "true" }));
