@@ -85,4 +85,7 @@ def serve(model_path, host, port, token_file, allow_edits, key_file):
     log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)   # our log lines (reloads, errors) as uvicorn's
     log_config["loggers"]["topics"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
     server = uvicorn.Server(uvicorn.Config(app, log_config=log_config, access_log=False, timeout_graceful_shutdown=5))
-    server.run(sockets=[sock])
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:   # uvicorn shuts down cleanly on Ctrl-C or SIGTERM, then hands the signal back
+        pass
