@@ -231,7 +231,7 @@ def similar(request: Request):
     query = {"id": article_id} if article_id is not None else {"text": text}
     # as `topics similar --format json`, plus each hit's snippet: most archives title their articles, some do not
     return _json({"query": query, "model": str(request.app.state.live.path),
-                         "results": [{**h.to_dict(), "snippet": h.snippet} for h in hits]})
+                  "results": [{**h.to_dict(), "snippet": h.snippet} for h in hits]})
 
 
 def topic_list(request: Request):
@@ -270,9 +270,9 @@ def model_info(request: Request):
     live = request.app.state.live
     snapshot = live.get()
     return _json({"model": str(live.path), "n_articles": len(snapshot.model.articles_),
-                         "n_topics": snapshot.model.n_topics_,
-                         "loaded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(snapshot.loaded_at)),
-                         "allow_edits": request.app.state.allow_edits, "version": __version__})
+                  "n_topics": snapshot.model.n_topics_,
+                  "loaded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(snapshot.loaded_at)),
+                  "allow_edits": request.app.state.allow_edits, "version": __version__})
 
 
 async def label(request: Request):
@@ -280,6 +280,9 @@ async def label(request: Request):
         raise Forbidden("this server is read-only; start it with --allow-edits to rename topics")
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
         raise BadRequest('send the name as JSON: {"name": "..."} with Content-Type: application/json')
+    length = request.headers.get("content-length", "0")
+    if not length.isdigit() or int(length) > 10_000:   # uvicorn has checked it; this keeps the body small
+        raise BadRequest('the body is too long; send {"name": "..."} with a name of at most 200 characters')
     try:
         body = json.loads(await request.body())
     except (ValueError, UnicodeDecodeError):

@@ -139,7 +139,7 @@ async function topicsPage() {
   const doc = await api("/api/topics?words=8&articles=0");
   const rows = [...doc.topics].sort((a, b) => b.weight - a.weight).map((t) => el("tr", {},
     el("td", {}, el("a", { href: topicHref(t.id) }, t.label)),
-    el("td", { class: "num" }, el("span", { class: "bar", "data-w": t.weight }), pct(t.weight)),
+    el("td", { class: "num" }, el("span", { class: "bar", "aria-hidden": "true", "data-w": t.weight }), pct(t.weight)),
     el("td", { class: "num" }, t.n_articles), el("td", { class: "words" }, t.words.join(", "))));
   show(`${doc.topics.length} topics`, el("p", {}, `over ${doc.n_articles.toLocaleString()} articles`),
     el("table", {}, el("caption", { class: "muted" }, "Share is the topic's part of all topic weight; articles counts those it leads."),
@@ -223,7 +223,7 @@ async function route() {
   statusLine.textContent = "Loading…";
   let kept = null;
   try {
-    if (!info) info = await api("/api/model");
+    info = await api("/api/model");   // small; the served model may have been replaced since the last view
     document.getElementById("model").textContent =
       `${info.model}: ${info.n_articles.toLocaleString()} articles, ${info.n_topics} topics`;
     if (parts[0] === "topics" && parts.length === 2) await topicPage(parts[1]);
