@@ -28,7 +28,11 @@ alternating, ``--runs`` times each (fixed k, so NMF does the same work), and rep
 their ratio, with the "read and vectorise" stage (where the steps run) on its own.
 
 usage: python benchmarks/clutter.py [--news benchmarks/data/news-articles.jsonl] [--seeds 3] [--only NAME]
-       python benchmarks/clutter.py --timing ARCHIVE.jsonl [--runs 3] [--k 20]
+       python benchmarks/clutter.py --timing ARCHIVE.jsonl [--runs 3] [--k 20] [--baseline DIR]
+
+``--baseline DIR`` (a checkout of an earlier commit, e.g. ``git worktree add /tmp/base REV``) also times
+``topics fit`` processes of that checkout against this one, alternating: the cost of everything that
+changed since, repair included.
 """
 
 from __future__ import annotations
@@ -179,9 +183,46 @@ def timing(path: Path, runs: int, k: int) -> None:
     )
 
 
+def baseline_timing(path: Path, runs: int, k: int, baseline: Path) -> None:
+    """Median seconds of `topics fit` processes of the baseline checkout and of this one, alternating."""
+    import os
+    import subprocess
+    import tempfile
+
+    def fit(tree: Path) -> float:
+        with tempfile.TemporaryDirectory() as folder:
+            env = {**os.environ, "PYTHONPATH": str(tree)}
+            command = [
+                sys.executable,
+                "-m",
+                "topics.cli",
+                "fit",
+                str(path.resolve()),
+                "--topics",
+                str(k),
+                "-q",
+                "--model",
+                str(Path(folder) / "m.joblib"),
+            ]
+            started = time.perf_counter()
+            subprocess.run(command, cwd=folder, env=env, check=True, capture_output=True)
+            return time.perf_counter() - started
+
+    seconds = {"baseline": [], "this": []}
+    for _ in range(runs):
+        seconds["baseline"].append(fit(baseline))
+        seconds["this"].append(fit(ROOT))
+    before, after = np.median(seconds["baseline"]), np.median(seconds["this"])
+    print(
+        f"| {path.name} | k={k} | `topics fit` baseline {before:.1f} s, this {after:.1f} s: ratio {after / before:.3f} "
+        f"| {runs} runs each, alternating |"
+    )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--timing", type=Path, help="time fits of this archive instead")
+    parser.add_argument("--baseline", type=Path, help="with --timing: a checkout to time against")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--k", type=int, default=20)
     parser.add_argument("--news", type=Path, default=ROOT / "benchmarks" / "data" / "news-articles.jsonl")
@@ -189,7 +230,10 @@ def main():
     parser.add_argument("--only", action="append", default=[], help="measure only these archives")
     args = parser.parse_args()
     if args.timing:
-        return timing(args.timing, args.runs, args.k)
+        timing(args.timing, args.runs, args.k)
+        if args.baseline:
+            baseline_timing(args.timing, args.runs, args.k, args.baseline)
+        return
     archives = {}
     if args.news.exists():
         archives["news"] = (read_records(args.news.parent, [args.news.name]), NEWS_CLUTTER)

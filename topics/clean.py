@@ -32,6 +32,13 @@ _REPLACEMENT = "\ufffd"
 _BREAKAGE = re.compile("[\ufffd?]")
 _WORD_TAIL = re.compile(r"[\w\ufffd?'’]{0,40}")
 _WORD_HEAD = re.compile(r"[\w\ufffd?'’]{0,40}$")
+# Mojibake is UTF-8 read as cp1252 or latin-1: a lead byte (Â to ï) followed by what a continuation byte
+# becomes (U+0080 to U+00BF or a cp1252 sign). Only texts with such a pair go to ftfy, whose own test reads
+# the whole text with a large pattern (most of a fit's repair time when every text went to it).
+_MOJIBAKE_HINT = re.compile(
+    "[\u00c2-\u00ef][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc"
+    "\u2013\u2014\u2018-\u201a\u201c-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]"
+)
 
 
 def repair_text(text: str) -> str:
@@ -41,7 +48,7 @@ def repair_text(text: str) -> str:
         text = html.unescape(text)
     if "<" in text and _TAG.search(text):
         text = _TAG.sub(" ", text)
-    if not text.isascii():
+    if not text.isascii() and _MOJIBAKE_HINT.search(text):
         text = _fix_mojibake(text)
     if _REPLACEMENT in text or "?" in text:
         text = _drop_broken_words(text)
@@ -319,9 +326,12 @@ class RepeatedSpans:
         lowered = text.lower()
         if not any(probe in lowered for probe in self.probes):
             return text
-        keys, first, last = _keys_of(_SPAN_WORD.findall(lowered))
-        covered = np.zeros(len(keys), dtype=bool)
+        words = _SPAN_WORD.findall(lowered)
         probes, windows = self._probe_set, self.windows
+        if probes.isdisjoint(words):  # the probes were parts of other words
+            return text
+        keys, first, last = _keys_of(words)
+        covered = np.zeros(len(keys), dtype=bool)
         # Every learned window holds its probe word, so only windows around a probe need a look.
         for at in [i for i, key in enumerate(keys) if key in probes]:
             for i in range(max(0, at - SPAN_WORDS + 1), min(at + 1, len(keys) - SPAN_WORDS + 1)):
@@ -367,15 +377,19 @@ def _keys_of(words: list) -> tuple[list, list, list]:
     """The span keys of a text's lowercase words, with a run of numbers as at most two "#" keys (a phone
     number is written 1800-666-111 in one copy of a line and 1800 666111 in the next), and for each key
     the first and last word it stands for."""
-    keys, first, last = [], [], []
-    for i, key in enumerate(map(_span_key, words)):
-        if key == "#" and len(keys) >= 2 and keys[-1] == "#" and keys[-2] == "#":
+    keys = [w if w.isalpha() else "#" for w in words]
+    if "#" not in keys or "# # #" not in " ".join(keys):  # no run to cut: each key is its own word
+        positions = list(range(len(keys)))
+        return keys, positions, positions
+    collapsed, first, last = [], [], []
+    for i, key in enumerate(keys):
+        if key == "#" and len(collapsed) >= 2 and collapsed[-1] == "#" and collapsed[-2] == "#":
             last[-1] = i
             continue
-        keys.append(key)
+        collapsed.append(key)
         first.append(i)
         last.append(i)
-    return keys, first, last
+    return collapsed, first, last
 
 
 def _collapse_numbers(seq: np.ndarray, number: int) -> np.ndarray:

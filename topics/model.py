@@ -40,7 +40,7 @@ from .params import DEFAULT_TOPIC_WEIGHT, PARAMETER_RULES, check_params, is_int
 from .state import FittedState
 from .summary import ArticleView, Summary, Topic, article_view, rename, summarize
 from .table import ArticleTable, make_snippet
-from .text import make_vectorizer, stub_rows, unknown_share
+from .text import make_vectorizer, stub_rows
 from .topic_model import (
     LARGE_ARCHIVE_ARTICLES,
     RELEVANCE_LAMBDA,
@@ -109,7 +109,6 @@ class _MetadataSink:
         self.source_field = source_field
         self.sources: list = []
         self.texts = [] if keep_texts else None
-        self.drift_sample: list[str] = []  # the first texts, a bounded baseline for drift reports
         self.fingerprint = hashlib.sha256()
 
     def text_chunks(self, articles, size: int):
@@ -125,16 +124,11 @@ class _MetadataSink:
             chunk.append(article.text)
             if self.texts is not None:
                 self.texts.append(article.text)
-            if len(self.drift_sample) < _DRIFT_SAMPLE_TEXTS:
-                self.drift_sample.append(article.text)
             if len(chunk) == size:
                 yield chunk
                 chunk = []
         if chunk:
             yield chunk
-
-
-_DRIFT_SAMPLE_TEXTS = 2000
 
 
 class TopicModel:
@@ -375,9 +369,7 @@ class TopicModel:
             "n_repaired": int(vectorizer.n_repaired_),
             "formulae": vectorizer.formulae_,
             "source_terms": vectorizer.source_terms_,
-            "unknown_share": unknown_share(
-                vectorizer, meta.drift_sample
-            ),  # the baseline for drift in topics.incremental
+            "unknown_share": vectorizer.first_unknown_share_,  # the baseline for drift in topics.incremental
             "topics_version": __version__,
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         }

@@ -544,6 +544,7 @@ class Vectorizer:
         else:
             self.idf_ = (np.log((1.0 + n_docs) / (1.0 + df[keep])) + 1.0).astype(np.float32)
         self.n_documents_ = n_docs
+        self.first_unknown_share_ = _unknown_share_of_first(parts, self.vocabulary_, DRIFT_BASELINE_ARTICLES)
         X = _stack_weighted(parts, self.vocabulary_, self.idf_)
         del parts, terms, df, totals, clogc
         _return_freed_memory()
@@ -875,6 +876,24 @@ def _as_count(value, n_docs: int, name: str) -> float:
     if value < 1:
         raise ParameterError(f"{name}={value!r} as an article count must be at least 1")
     return value
+
+
+# The fit's unknown-term share (the baseline `add` compares new articles with) is read off its first articles.
+DRIFT_BASELINE_ARTICLES = 2000
+
+
+def _unknown_share_of_first(parts, vocabulary: np.ndarray, n: int) -> float:
+    """:func:`unknown_share` of the first ``n`` counted texts, from their raw counts (no second analysis)."""
+    total = unknown = 0.0
+    for counts, local_terms in parts:
+        if n <= 0:
+            break
+        rows = counts[:n]
+        known = _find_sorted(vocabulary, local_terms)[1]
+        total += float(rows.sum())
+        unknown += float(rows.data[~known[rows.indices]].sum())
+        n -= rows.shape[0]
+    return round(unknown / total, 4) if total else 0.0
 
 
 def unknown_share(vectorizer, texts: list[str], *, sample: int = 2_000) -> float:
