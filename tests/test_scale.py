@@ -9,7 +9,7 @@ from topics.evaluate import relative_error
 from topics.index import top_k, unit_rows
 from topics.parallel import map_chunks
 from topics.text import Vectorizer, build_analyzer, english_stop_words
-from topics.topic_model import fit_topics, fit_topics_on_sample, nmf_transform, nmf_transform_blocked, place_articles
+from topics.topic_model import fit_topics, fit_topics_on_sample, nmf_transform, place_articles
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,7 @@ def test_model_fit_with_workers_equals_serial(lee_records):
 def test_blocked_transform_equals_plain(texts):
     X = vectorizer().fit_transform(texts)
     H = fit_topics(X, 6, random_state=0)
-    assert np.allclose(nmf_transform_blocked(X, H, n_jobs=2, block=33), nmf_transform(X, H), atol=1e-6)
+    assert np.allclose(place_articles(X, H, n_jobs=2, block=33)[0], nmf_transform(X, H), atol=1e-6)
 
 
 def test_placing_articles_measures_the_same_error_as_evaluate(texts):

@@ -823,7 +823,7 @@ def _stack_weighted(parts: list, vocabulary: np.ndarray, idf: np.ndarray) -> sp.
 
 
 def _entropy_from_stats(totals: np.ndarray, clogc: np.ndarray, n_docs: int) -> np.ndarray:
-    """:func:`entropy_weights` from per-term totals T and sums of c log c:
+    """Log-entropy global weights ``1 + sum_d p log p / log n`` in [0, 1] from per-term totals T and sums of c log c:
     sum_d p log p = (sum_d c log c) / T - log T with p = c / T."""
     if n_docs < 2:
         return np.ones(totals.size, dtype=np.float32)
@@ -842,19 +842,6 @@ def _to_vocabulary(counts: sp.csr_matrix, local_terms: np.ndarray, vocabulary: n
     out = sp.csr_matrix((counts.data[keep_entry], new_indices, indptr), shape=(counts.shape[0], vocabulary.size))
     out.sort_indices()
     return out
-
-
-def entropy_weights(counts: sp.csr_matrix) -> np.ndarray:
-    """Log-entropy global weights of the columns of a count matrix (n_docs, V): float32 (V,) in [0, 1]."""
-    n_docs = counts.shape[0]
-    if n_docs < 2:  # no spread to measure: every term is fully specific
-        return np.ones(counts.shape[1], dtype=np.float32)
-    counts = sp.csc_matrix(counts, dtype=np.float64)
-    totals = np.asarray(counts.sum(axis=0)).ravel()
-    p = counts.data / np.repeat(np.where(totals > 0, totals, 1.0), np.diff(counts.indptr))
-    plogp = np.add.reduceat(p * np.log(p), counts.indptr[:-1]) if p.size else np.zeros(counts.shape[1])
-    plogp[np.diff(counts.indptr) == 0] = 0.0  # reduceat repeats a neighbour for empty columns
-    return np.clip(1.0 + plogp / np.log(n_docs), 0.0, 1.0).astype(np.float32)
 
 
 def _weight(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:

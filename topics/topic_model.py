@@ -168,7 +168,7 @@ def fit_topics_on_sample(X, n_topics: int, *, sample_size: int, random_state=0, 
 
     Topics are corpus-wide patterns, so a random sample of tens of thousands of articles finds the
     same ones as the whole archive at a fraction of the cost; every article is then placed in them
-    by :func:`nmf_transform_blocked`.
+    by :func:`place_articles`.
     """
     n = X.shape[0]
     if n <= sample_size:
@@ -177,16 +177,10 @@ def fit_topics_on_sample(X, n_topics: int, *, sample_size: int, random_state=0, 
     return fit_topics(X[rows], n_topics, random_state=random_state, max_iter=max_iter)
 
 
-def nmf_transform_blocked(X, H: np.ndarray, *, n_jobs: int | None = None, block: int = _TRANSFORM_BLOCK) -> np.ndarray:
-    """:func:`nmf_transform` over blocks of rows on ``n_jobs`` workers: W of shape (n_texts, k), float32.
-
-    Each row's answer does not depend on its batch, so this equals ``nmf_transform(X, H)``.
-    """
-    return place_articles(X, H, n_jobs=n_jobs, block=block)[0]
-
-
 def place_articles(X, H: np.ndarray, *, n_jobs: int | None = None, block: int = _TRANSFORM_BLOCK):
-    """W as :func:`nmf_transform_blocked`, and the relative reconstruction error ``||X - WH|| / ||X||``.
+    """W of shape (n_texts, k), float32: :func:`nmf_transform` over blocks of rows on ``n_jobs`` workers
+    (each row's answer does not depend on its batch, so it equals ``nmf_transform(X, H)``), and the relative
+    reconstruction error ``||X - WH|| / ||X||``.
 
     The error reuses each block's X Hᵀ, the costly product of both, so it comes nearly free: measured
     apart it took 19 s of a million-article fit.
