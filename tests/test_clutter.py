@@ -259,3 +259,24 @@ def test_copies_of_a_syndicated_story_are_content_not_clutter(lee_records):
     promo_alone = "Just a promo.\nDo you have a story you want to share with the Daily Planet? Here's how to reach us."
     alone = spans.strip(promo_alone)
     assert re.findall(r"\w+", alone) == ["Just", "a", "promo"]  # a text that is mostly clutter loses it too
+
+
+def test_a_late_publishers_line_is_learned_from_a_sample_of_the_whole_archive(lee_records, tmp_path):
+    import json
+
+    from topics.corpus import read_corpus
+
+    credit = "(Late Herald Weekly, page {page})"
+    lines = []
+    for i in range(6000):  # more than the first 5,000 articles: the late outlet's lines are all after them
+        text = lee_records[i % len(lee_records)]["text"]
+        if i >= 5000:
+            text = text.rstrip() + credit.format(page=i % 30)
+        lines.append(json.dumps({"id": f"a{i}", "body": text}))
+    (tmp_path / "archive.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    corpus = read_corpus(tmp_path / "archive.jsonl", text_field="body")
+    sample = corpus.sample_texts(1000, seed=0)
+    assert len(sample) == 1000 and sample == corpus.sample_texts(1000, seed=0)
+    late = sum("Late Herald" in t for t in sample)
+    assert 100 < late < 250  # about a sixth of an even sample, not none as the first articles would give
+    assert any("late herald weekly" in span for span in RepeatedSpans.learn(sample).spans)

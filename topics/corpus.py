@@ -48,6 +48,7 @@ import gzip
 import json
 import logging
 import os
+import random
 import re
 import stat as _stat
 import warnings
@@ -277,6 +278,60 @@ class Corpus:
 
     def _names(self) -> str:
         return ", ".join(str(p) for p in self.paths)
+
+    def sample_texts(self, size: int, *, seed: int = 0) -> list[str]:
+        """An even sample of ``size`` article texts (reservoir sampling, seeded), in archive order.
+
+        For learning what an archive repeats, not for reading it: one-per-line files (JSON Lines and
+        .txt) are sampled by their raw lines, and only the chosen lines are decoded and parsed, so the pass
+        costs a read of the bytes rather than a parse of every record; other files are read as articles.
+        Lines that are not articles (blank, bad JSON, no text) are left out of the sample.
+        """
+        rng = random.Random(seed)
+        sample: list = []
+        seen = 0
+        for source in self._sources(ReadStats()):
+            for item in self._sample_items(source):
+                if seen < size:
+                    sample.append((seen, item))
+                else:
+                    slot = rng.randrange(seen + 1)
+                    if slot < size:
+                        sample[slot] = (seen, item)
+                seen += 1
+        texts = (self._sampled_text(item) for _, item in sorted(sample, key=lambda pair: pair[0]))
+        return [text for text in texts if text]
+
+    def _sample_items(self, source: _Source):
+        """The raw lines of a one-per-line file, as (kind, bytes); the texts of any other file."""
+        if not source.whole and source.kind in ("jsonl", "lines"):
+            try:
+                with _open_binary(source.path) as f:
+                    for raw in f:
+                        if raw.strip():
+                            yield source.kind, raw
+            except (OSError, EOFError, CorpusError):
+                return
+            return
+        try:
+            for article in self._read_source(source, _stem(source.path), ReadStats()):
+                yield "text", article.text
+        except CorpusError:
+            return
+
+    def _sampled_text(self, item) -> str:
+        kind, value = item
+        if kind == "text":
+            return value
+        line = value.decode("utf-8", "replace").strip()
+        if kind == "lines":
+            return split_date_header(line)[1]
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            return ""
+        text = record.get(self.text_field) if isinstance(record, dict) else None
+        return text if isinstance(text, str) else ""
 
     # -- which files ------------------------------------------------------------------------------
     def _sources(self, stats: ReadStats) -> list[_Source]:

@@ -812,18 +812,16 @@ _SPAN_SAMPLE_SEED = 0
 
 
 def _text_sample(articles, size: int = SPAN_SAMPLE) -> list[str]:
-    """An even sample of ``size`` texts of an archive (reservoir sampling, seeded: the same archive gives
-    the same sample), in archive order."""
-    rng = np.random.default_rng(_SPAN_SAMPLE_SEED)
-    sample: list = []
-    for seen, article in enumerate(articles):
-        if seen < size:
-            sample.append((seen, article.text))
-        else:
-            slot = int(rng.integers(0, seen + 1))
-            if slot < size:
-                sample[slot] = (seen, article.text)
-    return [text for _, text in sorted(sample, key=lambda item: item[0])]
+    """An even sample of ``size`` texts of an archive, seeded (the same archive gives the same sample), in
+    archive order: from files by :meth:`Corpus.sample_texts` (which parses only the chosen lines), from a
+    list by choosing positions."""
+    if isinstance(articles, Corpus):
+        return articles.sample_texts(size, seed=_SPAN_SAMPLE_SEED)
+    articles = list(articles)
+    if len(articles) <= size:
+        return [a.text for a in articles]
+    rows = np.sort(np.random.default_rng(_SPAN_SAMPLE_SEED).choice(len(articles), size=size, replace=False))
+    return [articles[r].text for r in rows]
 
 
 def _all_clutter_error(analyzer, vectorizer) -> ParameterError | None:
