@@ -279,9 +279,12 @@ class RepeatedSpans:
         frequent = _frequent(hashes, needed)
         if frequent.size == 0:
             return cls()
+        # One membership test over every window of every text, then each text's slice of it.
+        bounds = np.cumsum([0] + [h.size for h in hashes])
+        is_frequent = np.isin(np.concatenate(hashes), frequent)
         runs, held, apart, whole = defaultdict(int), defaultdict(int), defaultdict(int), defaultdict(int)
-        for text, h in zip(texts, hashes, strict=True):
-            covered = np.isin(h, frequent)
+        for i, text in enumerate(texts):
+            covered = is_frequent[bounds[i] : bounds[i + 1]]
             if not covered.any():
                 continue
             body = _after_first_sentence(text)
@@ -315,7 +318,8 @@ class RepeatedSpans:
                 for i in range(len(words) - SPAN_WORDS + 1)
             )
         }
-        articles_with = np.bincount(np.concatenate([np.unique(seq) for seq in sequences]), minlength=len(ids))
+        words = sorted({w for window in windows for w in window.split()})
+        articles_with = _articles_with(sequences, [ids[w] for w in words], len(ids))
         return cls(windows, _span_probes(windows, lambda word: articles_with[ids[word]]), spans)
 
     def strip(self, text: str) -> str:
@@ -443,12 +447,35 @@ def _window_hashes(ids: list, number: int) -> np.ndarray:
 
 
 def _frequent(hashes: list, needed: float) -> np.ndarray:
-    """The window hashes found in at least ``needed`` articles."""
+    """The window hashes found in at least ``needed`` articles (one sort of every (hash, article) pair)."""
     if not hashes:
         return np.zeros(0, dtype=np.uint64)
-    distinct = np.concatenate([np.unique(h) for h in hashes])
-    values, counts = np.unique(distinct, return_counts=True)
+    values, _ = _distinct_pairs(hashes)
+    values, counts = np.unique(values, return_counts=True)
     return values[(counts >= needed) & (values != 0)]
+
+
+def _distinct_pairs(arrays: list) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (value, array index) pairs of a list of 1-d arrays, as two arrays."""
+    values = np.concatenate(arrays)
+    owner = np.repeat(np.arange(len(arrays)), [a.size for a in arrays])
+    order = np.lexsort((owner, values))
+    values, owner = values[order], owner[order]
+    first = np.ones(values.size, dtype=bool)
+    first[1:] = (values[1:] != values[:-1]) | (owner[1:] != owner[:-1])
+    return values[first], owner[first]
+
+
+def _articles_with(sequences: list, word_ids: list, n_ids: int) -> dict:
+    """How many of the texts (sequences of word ids below ``n_ids``) hold each of ``word_ids``."""
+    wanted = np.zeros(n_ids, dtype=bool)
+    wanted[np.asarray(word_ids, dtype=np.int64)] = True
+    kept = [seq[wanted[seq]] for seq in sequences]
+    if not any(k.size for k in kept):
+        return dict.fromkeys(word_ids, 0)
+    values, _ = _distinct_pairs(kept)
+    counts = dict(zip(*np.unique(values, return_counts=True), strict=True))
+    return {int(w): int(counts.get(w, 0)) for w in word_ids}
 
 
 def _runs(covered: np.ndarray):
