@@ -264,7 +264,8 @@ class RepeatedSpans:
     @classmethod
     def learn(cls, texts: Sequence[str]) -> RepeatedSpans:
         """The spans repeated across ``texts`` (already repaired and cleaned) that stand apart from the
-        prose around them (:func:`_stands_apart`) in most of the articles that hold them."""
+        prose around them (:func:`_sides_apart`) in most of the articles that hold them, and are not most of
+        their article (copies of a syndicated story)."""
         ids: defaultdict = defaultdict()
         ids.default_factory = ids.__len__
         sequences = [
