@@ -659,29 +659,23 @@ def read_query_lines(source) -> Iterator[tuple[int, str | None, str | None]]:
 
 
 def _query_lines(f, name: str):
-    stats, lineno = ReadStats(), 0
-    try:
-        while raw := f.readline(MAX_ARTICLE_BYTES + 1):
-            lineno += 1
-            if len(raw.rstrip(b"\r\n")) > MAX_ARTICLE_BYTES:
-                while not raw.endswith(b"\n") and (raw := f.readline(1 << 20)):
-                    pass
-                yield lineno, None, f"line is longer than the {MAX_ARTICLE_BYTES // 1_000_000} MB allowed for one query"
-                continue
-            if b"\x00" in raw:
-                if lineno == 1:
-                    raise CorpusError(f"{name} looks like a binary file, not text")
-                yield lineno, None, "line holds a NUL byte (binary data?)"
-                continue
-            line = _decode(raw, stats).rstrip("\r\n")
+    stats = ReadStats()
+    for lineno, raw in _bounded_lines(f, name):
+        if raw is None:
+            yield lineno, None, f"line is longer than the {MAX_ARTICLE_BYTES // 1_000_000} MB allowed for one query"
+            continue
+        if b"\x00" in raw:
             if lineno == 1:
-                line = line.lstrip("\ufeff")
-                date, rest = split_date_header(line)
-                if date is not None and not rest.strip():
-                    continue
-            yield lineno, line, None
-    except (OSError, EOFError) as exc:
-        raise CorpusError(f"{name}: cannot be read after line {lineno} ({exc})") from None
+                raise CorpusError(f"{name} looks like a binary file, not text")
+            yield lineno, None, "line holds a NUL byte (binary data?)"
+            continue
+        line = _decode(raw, stats).rstrip("\r\n")
+        if lineno == 1:
+            line = line.lstrip("\ufeff")
+            date, rest = split_date_header(line)
+            if date is not None and not rest.strip():
+                continue
+        yield lineno, line, None
 
 
 def read_query_file(path) -> str:
@@ -949,25 +943,36 @@ def _read_bytes(path: Path, limit: int | None = None) -> bytes | None:
 def _decoded_lines(path: Path, stats: ReadStats, too_long, keep_ends: bool = False):
     """(line number, text) for each line of a file; non-UTF-8 lines fall back to latin-1 and are counted.
 
-    A line over MAX_ARTICLE_BYTES is never held whole: it is read past in chunks and reported with
+    A line over MAX_ARTICLE_BYTES is never held whole (:func:`_bounded_lines`) and is reported with
     ``too_long(path, line number, stats)``, which raises or counts it.
     """
     with _open_binary(path) as f:
-        lineno = 0
-        try:
-            while raw := f.readline(MAX_ARTICLE_BYTES + 1):
-                lineno += 1
-                if len(raw.rstrip(b"\r\n")) > MAX_ARTICLE_BYTES:
-                    while not raw.endswith(b"\n") and (raw := f.readline(1 << 20)):
-                        pass
-                    too_long(path, lineno, stats)
-                    continue
-                if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                    raw = raw[3:]
-                line = _decode(raw, stats)
-                yield lineno, line if keep_ends else line.rstrip("\r\n")
-        except (OSError, EOFError) as exc:
-            raise CorpusError(f"{path}: cannot be read after line {lineno} ({exc})") from None
+        for lineno, raw in _bounded_lines(f, str(path)):
+            if raw is None:
+                too_long(path, lineno, stats)
+                continue
+            if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            line = _decode(raw, stats)
+            yield lineno, line if keep_ends else line.rstrip("\r\n")
+
+
+def _bounded_lines(f, name: str):
+    """(line number, raw bytes) for each line of a binary stream, split at ``\\n`` only; None for a line
+    over MAX_ARTICLE_BYTES, which is read past in chunks and never held whole. CorpusError naming the line
+    when the stream breaks."""
+    lineno = 0
+    try:
+        while raw := f.readline(MAX_ARTICLE_BYTES + 1):
+            lineno += 1
+            if len(raw.rstrip(b"\r\n")) > MAX_ARTICLE_BYTES:
+                while not raw.endswith(b"\n") and (raw := f.readline(1 << 20)):
+                    pass
+                yield lineno, None
+                continue
+            yield lineno, raw
+    except (OSError, EOFError) as exc:
+        raise CorpusError(f"{name}: cannot be read after line {lineno} ({exc})") from None
 
 
 def _decode(raw: bytes, stats: ReadStats) -> str:
