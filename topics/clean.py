@@ -262,6 +262,13 @@ class RepeatedSpans:
         return {"windows": sorted(self.windows), "probes": list(self.probes), "spans": dict(self.spans)}
 
     @classmethod
+    def from_archive(cls, texts: Sequence[str], *, repair: bool = True) -> RepeatedSpans:
+        """The spans of an archive from an even sample of at most :data:`SPAN_SAMPLE` of its raw ``texts``,
+        repaired (with ``repair``) and cleaned as the analyser reads them."""
+        step = max(1, -(-len(texts) // SPAN_SAMPLE))
+        return cls.learn([clean_news(repair_text(t) if repair else t) for t in texts[::step]])
+
+    @classmethod
     def learn(cls, texts: Sequence[str]) -> RepeatedSpans:
         """The spans repeated across ``texts`` (already repaired and cleaned) that stand apart from the
         prose around them (:func:`_sides_apart`) in most of the articles that hold them, and are not most of

@@ -54,7 +54,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .clean import SPAN_SAMPLE, RepeatedSpans, clean_news, repair_text
+from .clean import RepeatedSpans, clean_news, repair_text
 from .text import stub_rows
 from .topic_model import error_from_sums, error_sums, fit_topics, match_topics_by_cosine, topic_terms
 
@@ -69,9 +69,14 @@ def reference_tokens(text: str) -> list[str]:
     """The reference stream of one text: its lowercase words of two letters or more, in order, without
     English stop words, after news and Usenet boilerplate is removed (:func:`topics.text.clean_news`).
     Published 20 Newsgroups figures are computed on text prepared that way (OCTIS)."""
+    return _reference_words(clean_news(text))
+
+
+def _reference_words(cleaned: str) -> list[str]:
+    """:func:`reference_tokens` of a text already cleaned."""
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-    return [w for w in _REFERENCE_WORD.findall(clean_news(text).lower()) if w not in ENGLISH_STOP_WORDS]
+    return [w for w in _REFERENCE_WORD.findall(cleaned.lower()) if w not in ENGLISH_STOP_WORDS]
 
 
 # -- NPMI ---------------------------------------------------------------------------------------------
@@ -225,17 +230,16 @@ CLUTTER_TOP_ARTICLES = 20
 def span_word_shares(texts) -> dict:
     """For each reference word of ``texts`` (:func:`reference_tokens`) found inside lines they repeat
     verbatim, the share of its occurrences that stand there."""
-    step = max(1, -(-len(texts) // SPAN_SAMPLE))
-    spans = RepeatedSpans.learn([clean_news(repair_text(t)) for t in texts[::step]])
+    spans = RepeatedSpans.from_archive(texts)
     if not spans:
         return {}
     total, kept = Counter(), Counter()
     for text in texts:
         cleaned = clean_news(repair_text(text))
         stripped = spans.strip(cleaned)
-        if stripped is not cleaned:
-            total.update(reference_tokens(cleaned))
-            kept.update(reference_tokens(stripped))
+        if stripped is not cleaned:  # texts are cleaned once here, so the words are read without clean_news
+            total.update(_reference_words(cleaned))
+            kept.update(_reference_words(stripped))
     return {w: (n - kept[w]) / n for w, n in total.items() if n > kept[w]}
 
 

@@ -30,7 +30,6 @@ import numpy as np
 import scipy.sparse as sp
 
 from .clean import (
-    SPAN_SAMPLE,
     RepeatedSpans,
     clean_news,
     probe_words,
@@ -170,9 +169,7 @@ class Analyzer:
     def learn_spans(self, texts: Sequence[str]) -> None:
         """Cut out from now on the spans repeated across ``texts``, a sample of an archive (at most
         :data:`topics.clean.SPAN_SAMPLE` of them are read)."""
-        step = max(1, -(-len(texts) // SPAN_SAMPLE))
-        sample = [clean_news(repair_text(t) if self.repair else t) for t in texts[::step]]
-        self.spans = RepeatedSpans.learn(sample)
+        self.spans = RepeatedSpans.from_archive(texts, repair=self.repair)
 
     def get_config(self) -> dict:
         """Plain data that rebuilds this analyser with ``Analyzer(**config)``."""
