@@ -29,6 +29,13 @@ their ratio, with the "read and vectorise" stage (where the steps run) on its ow
 
 usage: python benchmarks/clutter.py [--news benchmarks/data/news-articles.jsonl] [--seeds 3] [--only NAME]
        python benchmarks/clutter.py --timing ARCHIVE.jsonl [--runs 3] [--k 20] [--baseline DIR]
+       python benchmarks/clutter.py --drift | --stubs [--seeds 10]
+
+``--drift`` fits 2,500 held-out news articles and adds, each to a fresh copy, 500 more of them, 300 Lee
+news articles of 2001, 200 Usenet posts and 300 Dutch speeches: the unknown-term ratio, error ratio, stub
+share and verdict of `add` for each (how the thresholds of "another kind of text" were chosen).
+``--stubs`` measures same-newsgroup P@10 of the similarity benchmark's 10-topic newsgroup model with
+``min_words`` 0, 2 and 3 over ``--seeds`` seeds (the cost of leaving stubs out of the fit).
 
 ``--baseline DIR`` (a checkout of an earlier commit, e.g. ``git worktree add /tmp/base REV``) also times
 ``topics fit`` processes of that checkout against this one, alternating: the cost of everything that
@@ -219,8 +226,66 @@ def baseline_timing(path: Path, runs: int, k: int, baseline: Path) -> None:
     )
 
 
+def drift(news: Path) -> None:
+    """What `add` reports for batches of the same news and of other kinds of text."""
+    import tempfile
+
+    records = read_records(news.parent, [news.name])
+    model_path = Path(tempfile.mkdtemp()) / "news.joblib"
+    articles = [topics.Article(id=r["id"], text=r["text"]) for r in records]
+    topics.TopicModel(20).fit(articles[:2500]).save(model_path)
+    batches = {
+        "500 more held-out news": articles[2500:3000],
+        "300 Lee news of 2001": [
+            topics.Article(id=f"lee{r['id']}", text=r["text"])
+            for r in read_records(SHARED, ["lee-news/background.jsonl"])
+        ][:300],
+        "200 Usenet posts": [
+            topics.Article(id=f"ng{r['id']}", text=r["text"])
+            for r in read_records(SHARED, ["newsgroups-mini/docs.jsonl"])
+        ],
+        "300 Dutch speeches": [
+            topics.Article(id=f"nl{r['id']}", text=r["text"])
+            for r in read_records(SHARED, ["parlspeech-nl/docs.jsonl"])
+        ][:300],
+    }
+    print("| batch added to 2,500 news | unknown-term ratio | error ratio | stubs | another kind of text |")
+    print("|---|---:|---:|---:|---|")
+    for name, batch in batches.items():
+        report = topics.load(model_path).add(batch)
+        ratio = report.unknown_share / report.fitted_unknown_share
+        print(
+            f"| {name} | {ratio:.2f} | {report.error_ratio:.2f} | {report.n_stubs / report.n_added:.0%} | "
+            f"{report.another_domain} |",
+            flush=True,
+        )
+
+
+def stub_precision(seeds: int) -> None:
+    """Same-newsgroup P@10 of the similarity benchmark's newsgroup model by min_words."""
+    import similarity
+
+    bench = similarity.Bench()
+    print("| min_words | stubs | P@10 per seed | mean |")
+    print("|---:|---:|---|---:|")
+    for min_words in (0, 2, 3):
+        figures, n_stubs = [], 0
+        for seed in range(seeds):
+            model = topics.fit(bench.posts, n_topics=10, random_state=seed, min_words=min_words)
+            scores = similarity.score_matrix(model, 0.1, model.doc_terms_, model.doc_topics_)
+            top = similarity.neighbours(scores)
+            figures.append(float(np.mean(bench.same_group[np.arange(len(scores))[:, None], top])))
+            n_stubs = model.fit_info_["n_stubs"]
+        print(
+            f"| {min_words} | {n_stubs} | {' '.join(f'{f:.3f}' for f in figures)} | {np.mean(figures):.3f} |",
+            flush=True,
+        )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--drift", action="store_true", help="what add says of other kinds of text")
+    parser.add_argument("--stubs", action="store_true", help="newsgroup P@10 by min_words")
     parser.add_argument("--timing", type=Path, help="time fits of this archive instead")
     parser.add_argument("--baseline", type=Path, help="with --timing: a checkout to time against")
     parser.add_argument("--runs", type=int, default=3)
@@ -229,6 +294,10 @@ def main():
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--only", action="append", default=[], help="measure only these archives")
     args = parser.parse_args()
+    if args.drift:
+        return drift(args.news)
+    if args.stubs:
+        return stub_precision(args.seeds)
     if args.timing:
         timing(args.timing, args.runs, args.k)
         if args.baseline:
