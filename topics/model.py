@@ -35,7 +35,7 @@ from .errors import NotFittedError, ParameterError, QueryError
 from .explain import Explanation, explain_pair
 from .filters import HitFilter, select
 from .incremental import AddReport, RefitReport, add_articles, carry_over, read_as_fitted
-from .index import batch_scores
+from .index import batch_scores, term_counts
 from .params import DEFAULT_TOPIC_WEIGHT, PARAMETER_RULES, check_params, is_int
 from .state import FittedState
 from .summary import ArticleView, Summary, Topic, article_view, rename, summarize
@@ -486,7 +486,8 @@ class TopicModel:
         results = []
         step = max(1, min(256, _BATCH_CELLS // max(1, len(self.articles_))))
         for start in range(0, len(rows), step):
-            block = batch_scores(self.index_, terms[start : start + step], topics[start : start + step])
+            stored = np.array([r is not None for r in rows[start : start + step]], dtype=bool)
+            block = batch_scores(self.index_, terms[start : start + step], topics[start : start + step], stored)
             for i, scores in enumerate(block, start):
                 results.append(self._hits(scores, k, hit_filter, rows[i], None, False))
         return results
@@ -507,8 +508,8 @@ class TopicModel:
         for name, value in (("n_terms", n_terms), ("n_topics", n_topics)):
             if not is_int(value, 0):
                 raise ParameterError(f"{name}={value!r} is not allowed; use an integer >= 0")
-        (_, terms_a, topics_a), (_, terms_b, topics_b) = self._resolve(a), self._resolve(b)
-        return self._explain(terms_a, topics_a, terms_b, topics_b, n_terms, n_topics)
+        (row_a, terms_a, topics_a), (row_b, terms_b, topics_b) = self._resolve(a), self._resolve(b)
+        return self._explain(terms_a, topics_a, terms_b, topics_b, n_terms, n_topics, rows=(row_a, row_b))
 
     def duplicates(self, threshold: float = DEFAULT_THRESHOLD) -> list[DuplicateGroup]:
         """Groups of near-identical articles (TF-IDF cosine >= ``threshold``), largest first.
@@ -613,12 +614,20 @@ class TopicModel:
             self._hit(
                 r,
                 float(scores[r]),
-                self._explain(terms, topics, self.doc_terms_[r], self.doc_topics_[r], labels=labels),
+                self._explain(terms, topics, self.doc_terms_[r], self.doc_topics_[r], labels=labels, rows=(row, r)),
             )
             for r in rows
         ]
 
-    def _explain(self, terms_a, topics_a, terms_b, topics_b, n_terms=8, n_topics=3, labels=None) -> Explanation:
+    def _explain(
+        self, terms_a, topics_a, terms_b, topics_b, n_terms=8, n_topics=3, labels=None, rows=(None, None)
+    ) -> Explanation:
+        """Explain the pair; ``rows``: the stored rows of a and b, None for a text (a text query a is
+        scored partly by search, see :mod:`topics.index`)."""
+        search = None
+        if rows[0] is None:
+            text_counts = None if rows[1] is not None else term_counts(terms_b, self.vectorizer_.idf_)
+            search = self.index_.search_part(sp.csr_matrix(terms_a).indices, row=rows[1], text_counts=text_counts)
         return explain_pair(
             terms_a,
             topics_a,
@@ -629,6 +638,7 @@ class TopicModel:
             topic_labels=labels if labels is not None else self._topic_labels() if n_topics else [],
             n_terms=n_terms,
             n_topics=n_topics,
+            search=search,
         )
 
     def _topic_labels(self) -> list[str]:

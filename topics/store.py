@@ -345,6 +345,7 @@ def _payload_fields(state: FittedState, params: dict) -> dict:
         "doc_topics": np.ascontiguousarray(state.doc_topics, dtype=np.float32),
         "doc_terms": _sparse_to_dict(state.doc_terms),
         "postings": _sparse_to_dict(state.index.postings),
+        "search": _sparse_to_dict(state.index.search),  # optional: files written before it lack it
         "articles": state.articles.to_dict(),
         "topic_names": {str(k): v for k, v in state.topic_names.items()},
     }
@@ -661,12 +662,14 @@ def _state_from_payload(payload, footer: dict, path: Path) -> tuple[dict, Fitted
         vectorizer.n_documents_ = vector["n_documents"]
         H, W = payload["components"], payload["doc_topics"]
         X, postings = _sparse_from_dict(payload["doc_terms"]), _sparse_from_dict(payload["postings"])
+        search = _sparse_from_dict(payload["search"]) if payload.get("search") is not None else None
         articles = ArticleTable.from_dict(payload["articles"])
         n, (k, v) = len(articles), H.shape
         if (
             W.shape != (n, k)
             or X.shape != (n, v)
             or postings.shape != (n, v)
+            or (search is not None and search.shape != (n, v))
             or vectorizer.idf_.shape != (v,)
             or len(vectorizer.vocabulary_) != v
             or len(articles.dates) != n
@@ -688,6 +691,7 @@ def _state_from_payload(payload, footer: dict, path: Path) -> tuple[dict, Fitted
         fit_info=fit_info,
         topic_weight=topic_weight,
         postings=postings,
+        search=search,
     )
     return params, state
 
