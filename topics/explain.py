@@ -29,7 +29,7 @@ class Explanation:
 
     ``terms``: dicts with ``term`` and ``share``; ``topics``: dicts with ``topic`` (id), ``label``, ``share``.
     ``lexical`` is the lexical part (the TF-IDF cosine, blended with BM25 for a short text query) and
-    ``topical`` the topic cosine, both in [0, 1].
+    ``topical`` the topic cosine, both in [0, 1]; ``search_share`` is s, the share of BM25 in ``lexical``.
     """
 
     score: float
@@ -37,12 +37,14 @@ class Explanation:
     topical: float
     terms: list = field(default_factory=list)
     topics: list = field(default_factory=list)
+    search_share: float = 0.0
 
     def to_dict(self) -> dict:
         return {
             "score": round(self.score, 6),
             "lexical": round(self.lexical, 6),
             "topical": round(self.topical, 6),
+            "search_share": round(self.search_share, 6),
             "terms": [{**t, "share": round(t["share"], 6)} for t in self.terms],
             "topics": [{**t, "share": round(t["share"], 6)} for t in self.topics],
         }
@@ -80,6 +82,7 @@ def explain_pair(
         score=score,
         lexical=min(lexical, 1.0),
         topical=min(topical, 1.0),
+        search_share=float(search[0]) if search is not None else 0.0,
         terms=[
             {"term": name, "share": float((1.0 - topic_weight) * term_products[i] * scale)}
             for name, i in zip(names, best_terms, strict=True)

@@ -17,7 +17,9 @@ The score of an article d for a query q (a stored article or a new text) is
       B[d, t] = idf_t * f_dt * (k1 + 1) / (f_dt + k1 * (1 - b + b * len_d / mean_len))
       idf_t = ln(1 + (N - df_t + 0.5) / (df_t + 0.5))
 
-  t runs over the query's terms; v_t is 1 for a word and ``PHRASE_WEIGHT`` for a two-word phrase (whose
+  t runs over the query's terms, and words outside the vocabulary count too (df_t 0, so the largest
+  idf_t there is, matched by no article: a query of unknown words matches nothing well);
+  v_t is 1 for a word and ``PHRASE_WEIGHT`` for a two-word phrase (whose
   words count already); f_dt counts the term in the article's text, plus ``LEAD_WEIGHT`` times in its
   lead (the stored snippet, its first 200 characters) and ``TITLE_WEIGHT`` times in its title;
   len_d = sum_t f_dt; df_t counts the articles holding t in any field; k1 = ``BM25_K1``,
@@ -98,13 +100,14 @@ class SimilarityIndex:
         """s(n_terms) of the module docstring; 0 when the index has no search matrix."""
         return float(search_share(n_terms)) if self._search is not None else 0.0
 
-    def scores(self, query_terms, query_topics) -> np.ndarray:
-        """Scores of every article against one query: float32 array of shape (n_articles,).
+    def scores(self, query_terms, query_topics, unknown: float = 0.0) -> np.ndarray:
+        """Scores of every article against one text query: float32 array of shape (n_articles,).
 
-        query_terms : sparse row (1, V), unit length; query_topics : array (k,)
+        query_terms : sparse row (1, V), unit length; query_topics : array (k,); unknown : the number of
+        the query's words outside the vocabulary.
         """
         query_terms = sp.csr_matrix(query_terms)
-        lexical = self._lexical_blend(query_terms.indices, query_terms.data)
+        lexical = self._lexical_blend(query_terms.indices, query_terms.data, unknown)
         topical = self.topic_units @ unit_rows(np.asarray(query_topics, dtype=np.float32)[None, :])[0]
         return ((1.0 - self.topic_weight) * lexical + self.topic_weight * topical).astype(np.float32)
 
@@ -122,17 +125,19 @@ class SimilarityIndex:
             return np.ones(columns.size)
         return np.where(self.phrases(columns), PHRASE_WEIGHT, 1.0)
 
-    def search_bound(self, columns: np.ndarray) -> float:
-        """The BM25 score no article can reach for a query of these columns: bm25's denominator."""
+    def search_bound(self, columns: np.ndarray, unknown: float = 0.0) -> float:
+        """The BM25 score no article can reach for a query of these columns and ``unknown`` words outside
+        the vocabulary: bm25's denominator."""
         columns = np.asarray(columns)
-        return float(self.search_weights(columns) @ self.search_idf[columns]) * (BM25_K1 + 1.0)
+        known = float(self.search_weights(columns) @ self.search_idf[columns])
+        return (known + unknown * float(bm25_idf(0, self.n_articles))) * (BM25_K1 + 1.0)
 
-    def search_part(self, columns: np.ndarray, *, row: int | None = None, text_counts=None):
+    def search_part(self, columns: np.ndarray, *, row: int | None = None, text_counts=None, unknown: float = 0.0):
         """``(share, values)`` for :func:`pair_parts`: s(n_q) and ``v_t * B[d, t] / bound`` per query column,
         for a stored article ``row`` or a text with raw counts ``text_counts`` (1, V); None for a long query."""
         columns = np.asarray(columns)
         share = self.search_share(len(columns))
-        bound = self.search_bound(columns) if share > 0 else 0.0
+        bound = self.search_bound(columns, unknown) if share > 0 else 0.0
         if bound <= 0:
             return None
         if row is not None:
@@ -141,17 +146,17 @@ class SimilarityIndex:
             values = text_search_row(text_counts, self.search_idf)[columns]
         return share, self.search_weights(columns) * values / bound
 
-    def _lexical_blend(self, columns: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    def _lexical_blend(self, columns: np.ndarray, weights: np.ndarray, unknown: float = 0.0) -> np.ndarray:
         """lexical(q, d) of the module docstring for every article."""
         cosine = self._lexical(columns, weights)
         share = self.search_share(len(columns))
         if share == 0.0:
             return cosine
-        return (1.0 - share) * cosine + share * self._bm25(columns)
+        return (1.0 - share) * cosine + share * self._bm25(columns, unknown)
 
-    def _bm25(self, columns: np.ndarray) -> np.ndarray:
+    def _bm25(self, columns: np.ndarray, unknown: float = 0.0) -> np.ndarray:
         """bm25(q, d) of the module docstring for every article, float32."""
-        bound = self.search_bound(columns)
+        bound = self.search_bound(columns, unknown)
         if bound <= 0:
             return np.zeros(self.n_articles, dtype=np.float32)
         b = self.search
@@ -326,12 +331,13 @@ def blend(lexical, topical, topic_weight: float):
     return np.clip((1.0 - topic_weight) * lexical + topic_weight * topical, 0.0, 1.0)
 
 
-def batch_scores(index: SimilarityIndex, query_terms, query_topics, stored=None) -> np.ndarray:
+def batch_scores(index: SimilarityIndex, query_terms, query_topics, stored=None, unknown=None) -> np.ndarray:
     """Scores of every article against many queries: float32 array of shape (n_queries, n_articles).
 
     query_terms : csr_matrix (n_queries, V), unit rows; query_topics : array (n_queries, k); stored :
     boolean array (n_queries,), true for queries that are stored articles (search share 0), or None
-    (all are texts). Sparse products (queries x articles) and one dense product, not a loop over queries.
+    (all are texts); unknown : array (n_queries,) as in :meth:`SimilarityIndex.scores`, or None (zeros).
+    Sparse products (queries x articles) and one dense product, not a loop over queries.
     """
     query_terms = sp.csr_matrix(query_terms, dtype=np.float32)
     lexical = (query_terms @ index.doc_terms.T).toarray()
@@ -345,7 +351,7 @@ def batch_scores(index: SimilarityIndex, query_terms, query_topics, stored=None)
         for i in range(weights.shape[0]):
             start, end = weights.indptr[i], weights.indptr[i + 1]
             columns = weights.indices[start:end]
-            bound = index.search_bound(columns)
+            bound = index.search_bound(columns, 0.0 if unknown is None else float(unknown[short[i]]))
             weights.data[start:end] = index.search_weights(columns) / bound if bound > 0 else 0.0
         bm25 = (weights @ index.search.T.tocsr()).toarray()
         share = shares[short][:, None]
