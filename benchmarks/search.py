@@ -15,7 +15,8 @@ the share of answers labelled strong / weak / none for the known items (the righ
 queries the archive cannot answer (wikipedia titles asked of the news, news headlines asked of the Lee
 news). Then the article-to-article figures of ``benchmarks/similarity.py`` (split-half MRR and r on the
 Lee halves, newsgroups P@10 and r) for the score before search scoring (the cosine blend alone) and
-after. Last, warm latency of a text query against a query by id on a larger model (``--latency``).
+after, with the query articles asked as stored articles (by id: search share 0) and as pasted texts
+(the shorter halves and posts are then scored partly by search). Last, warm latency of a text query against a query by id on a larger model (``--latency``).
 
 usage: python benchmarks/search.py --news benchmarks/data/news-articles.jsonl [--latency MODEL.joblib]
 """
@@ -143,11 +144,16 @@ def similarity_table(bench: Bench) -> None:
     X, W = split.doc_terms_, np.asarray(split.doc_topics_)
     weight = split.topic_weight
     before_halves = score_matrix(split, weight, X[:n], W[:n], X[n:], W[n:])
-    after_halves = batch_scores(split.index_, X[:n], W[:n])[:, n:].astype(np.float64)
+    rows = []
+    for name, stored in (("after, asked by id", True), ("after, asked as pasted texts", False)):
+        halves_stored, news_stored = np.full(n, stored), np.full(news.doc_terms_.shape[0], stored)
+        after_halves = batch_scores(split.index_, X[:n], W[:n], halves_stored)[:, n:].astype(np.float64)
+        W_news = np.asarray(news.doc_topics_)
+        after_news = batch_scores(news.index_, news.doc_terms_, W_news, news_stored).astype(np.float64)
+        rows.append((name, after_halves, after_news))
     before_news = score_matrix(news, weight, news.doc_terms_, news.doc_topics_)
-    after_news = batch_scores(news.index_, news.doc_terms_, np.asarray(news.doc_topics_)).astype(np.float64)
     print("\n| score | split-half MRR | split-half r | newsgroups P@10 | newsgroups r |\n|---|---:|---:|---:|---:|")
-    for name, S, N in (("before: cosine blend", before_halves, before_news), ("after", after_halves, after_news)):
+    for name, S, N in (("before: cosine blend", before_halves, before_news), *rows):
         ranks = (np.diag(S)[:, None] < S).sum(axis=1) + 1
         same = np.eye(len(S), dtype=bool)
         upper = np.triu_indices(len(N), 1)
@@ -162,7 +168,9 @@ def latency_table(path, queries: int = 100, runs: int = 3) -> None:
     """Warm median latency of similar(text=...) against similar(id=...) on one model, as a ratio."""
     model = topics.load(path)
     rng = np.random.default_rng(0)
-    rows = rng.choice(len(model.articles_), size=queries, replace=False)
+    words = np.diff(model.doc_terms_.indptr)
+    usable = np.setdiff1d(np.flatnonzero(words > 0), model.stub_rows())
+    rows = rng.choice(usable, size=queries, replace=False)
     ids = [model.articles_.ids[r] for r in rows]
     texts = [" ".join((model.articles_.snippets[r] or "").split()[:8]) for r in rows]
     model.similar(text=texts[0])  # builds the search matrix of an old file, maps the arrays

@@ -634,7 +634,16 @@ class TopicModel:
         terms = self.vectorizer_.transform([text])
         if terms.nnz == 0:
             raise QueryError(_NO_KNOWN_WORDS)
-        return terms, nmf_transform(terms, self.components_)
+        return terms, nmf_transform(terms, self.components_, gram=self._gram())
+
+    def _gram(self) -> np.ndarray:
+        """H Hᵀ (k, k) float64 of the current state, kept in memory: every text query needs it."""
+        cached = self.__dict__.get("_gram_cache")
+        if cached is None or cached[0] is not self.state_:
+            H = np.asarray(self.components_, dtype=np.float64)
+            cached = (self.state_, H @ H.T)
+            self._gram_cache = cached
+        return cached[1]
 
     def _hit(self, row: int, score: float, explanation: Explanation | None = None, match=None) -> Hit:
         table = self.articles_
@@ -787,7 +796,7 @@ class TopicModel:
         unknown = np.flatnonzero(np.diff(text_terms.indptr) == 0)
         if unknown.size:
             raise QueryError(f"query {list(texts)[unknown[0]] + 1}: {_NO_KNOWN_WORDS}")
-        text_topics = nmf_transform(text_terms, self.components_)
+        text_topics = nmf_transform(text_terms, self.components_, gram=self._gram())
         # Stack the texts' rows and the stored articles' rows once, then put them in query order.
         stored = np.array([r for r in rows if r is not None], dtype=np.int64)
         is_text = np.array([r is None for r in rows], dtype=bool)

@@ -420,7 +420,14 @@ def _load(path: Path, key: bytes | None, mmap: bool, *, for_update: bool):
                     f"change it; without the key it would be saved unsigned"
                 )
             _check_digest(path, f, footer, key)
-            payload = _unpickle(path, mmap)
+            try:
+                payload = _unpickle(path, mmap)
+            except ModelFileError:
+                # joblib maps each array by the file's name: a save that replaced the file meanwhile makes
+                # the later arrays point into the new file. Read again; a file that did not change is damaged.
+                if _same_file(path, stat_result):
+                    raise
+                continue
             if _same_file(path, stat_result):  # not replaced by a concurrent save while we read it
                 return (*_state_from_payload(payload, footer, path), _stamp(stat_result))
     raise ModelFileError(f"{path} kept changing while it was being read; try again")
