@@ -263,7 +263,7 @@ def _finish(state, H, W, names, report: EditReport, error_change: float, started
     after = None
     if isinstance(before, (int, float)):
         X = state.doc_terms
-        squares = float(np.dot(X.data.astype(np.float64), X.data.astype(np.float64)))
+        squares = float(np.einsum("i,i->", X.data, X.data, dtype=np.float64))  # ||X||², without a float64 copy
         after = float(np.sqrt(max(before**2 + error_change / squares, 0.0))) if squares > 0 else before
         after = round(after, 6)
     report = EditReport(
