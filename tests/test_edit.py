@@ -133,6 +133,15 @@ def test_reduce_to_k_merges_the_closest_topics(model):
         assert len(g["labels"]) == len(g["merged"])
 
 
+def test_reduce_labels_merged_topics_by_their_words_and_keeps_other_names(model):
+    model.rename_topic(4, "Cricket").rename_topic(5, "Asylum").rename_topic(9, "Hollingworth")
+    report = model.reduce_topics(6)
+    assert report.groups[0]["merged"] == [0, 1, 2, 5, 8]  # the sample's general news, asylum among it
+    assert model.topic_names_ == {report.mapping[4]: "Cricket", report.mapping[9]: "Hollingworth"}
+    assert "Asylum" in report.groups[0]["labels"] and model.topics()[0].named is False
+    assert report.groups[0]["label"] == model.topics()[0].label == model.topics()[0].auto_label
+
+
 def test_reduce_groups_are_average_linkage_clusters(model):
     """The same groups as scipy's average-linkage clustering of the topic rows by cosine."""
     from scipy.cluster.hierarchy import fcluster, linkage

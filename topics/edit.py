@@ -31,9 +31,11 @@ Numbering: topics keep their order. A merged topic takes the place of the lowest
 ids after a topic that went move down to fill the gap; the report's ``mapping[old id]`` is the new id
 (None for a dropped topic).
 
-Names: a name given to a topic (:meth:`topics.TopicModel.rename_topic`) moves with it. A merged topic keeps
-the names of its topics, joined by " / ", unless a name is given for it; without any, its label is
-generated afresh from its words.
+Names: a name given to a topic (:meth:`topics.TopicModel.rename_topic`) moves with it. A topic merged on
+request keeps the names of its topics, joined by " / ", unless a name is given for it: the user chose what
+went in. A topic that ``reduce_topics`` merged is unnamed, its label generated afresh from its words: a
+name kept there would hide what else went in (on the sample, a topic named "Asylum seekers" took in the
+larger economy topic). The report lists the labels each merged topic had.
 
 The relative reconstruction error that :mod:`topics.incremental` measures new batches against
 (``fit_info["relative_error"]``) is adjusted by the exact change the edit makes on the stored archive, so
@@ -110,7 +112,7 @@ def merge_topics(state: FittedState, topics, *, name: str | None = None) -> tupl
     k = state.n_topics
     groups = [[t] for t in range(k) if t not in members]
     groups.insert(sum(t < members[0] for t in range(k) if t not in members), members)
-    return _regroup(state, groups, "merge", started, name_of_merged=name)
+    return _regroup(state, groups, "merge", started, keep_names=True, name_of_merged=name)
 
 
 def drop_topic(state: FittedState, topic: int) -> tuple[FittedState, EditReport]:
@@ -131,7 +133,7 @@ def drop_topic(state: FittedState, topic: int) -> tuple[FittedState, EditReport]
         H64 = H.astype(np.float64)
         XHt, HHt = np.asarray(X_rows @ H64.T), H64 @ H64.T
         kept = np.delete(np.arange(k), topic)
-        placed = nmf_transform(X_rows, H_kept)
+        placed = nmf_transform(X_rows, H_kept, XHt=XHt[:, kept])
         error_change = _error(X_rows, placed, XHt[:, kept], HHt[np.ix_(kept, kept)]) - _error(X_rows, W_rows, XHt, HHt)
         n_unplaced = int(((W_rows.sum(axis=1) > 0) & (placed.sum(axis=1) == 0)).sum())
         W_kept[rows] = placed
@@ -198,8 +200,9 @@ def merge_weights(WtW: np.ndarray, members) -> np.ndarray:
 
 
 # -- shared steps ---------------------------------------------------------------------------------------
-def _regroup(state: FittedState, groups, action: str, started: float, *, name_of_merged=None):
-    """The state with each group of topics (a partition of 0..k-1, in the new order) made one topic."""
+def _regroup(state: FittedState, groups, action: str, started: float, *, keep_names=False, name_of_merged=None):
+    """The state with each group of topics (a partition of 0..k-1, in the new order) made one topic; a
+    merged one named ``name_of_merged`` if given, else by its topics' names with ``keep_names``."""
     H = np.asarray(state.components)
     W = np.asarray(state.doc_topics)
     k, V = H.shape
@@ -223,7 +226,7 @@ def _regroup(state: FittedState, groups, action: str, started: float, *, name_of
         given = [state.topic_names[t] for t in members if t in state.topic_names]
         if len(members) > 1:
             merged.append({"topic": g, "merged": list(members)})
-            given = given if name_of_merged is None else [name_of_merged]
+            given = [name_of_merged] if name_of_merged is not None else given if keep_names else []
         if any(given):
             names[g] = _joined(given)
     report = EditReport(action=action, n_topics_before=k, n_topics=len(groups), mapping=mapping, groups=merged)

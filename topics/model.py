@@ -759,7 +759,8 @@ class TopicModel:
 
     def reduce_topics(self, n_topics: int) -> EditReport:
         """Merge the most similar topics (cosine of their words' weights) until ``n_topics`` are left, as
-        BERTopic's ``reduce_topics``; ``report.groups`` says which were merged. See :mod:`topics.edit`."""
+        BERTopic's ``reduce_topics``; ``report.groups`` says which were merged. A merged topic's label is
+        made from its words, whatever names its topics had; other topics keep theirs. See :mod:`topics.edit`."""
         self._check_fitted()
         return self._edit(edit.reduce_topics, n_topics)
 

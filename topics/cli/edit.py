@@ -49,7 +49,8 @@ def renumbered(mapping) -> str:
     parts = [
         f"{a} is now {a - shift}" if a == b else f"{a}-{b} are now {a - shift}-{b - shift}" for a, b, shift in runs
     ]
-    return f"ids {', '.join(parts)}" if parts else ""
+    single = len(runs) == 1 and runs[0][0] == runs[0][1]
+    return f"{'id' if single else 'ids'} {', '.join(parts)}" if parts else ""
 
 
 def _merged_away(mapping, old: int) -> bool:
@@ -121,7 +122,8 @@ def reduce(n_topics, model_path, key_file, out_format):
     """Merge the most similar topics until --to of them are left, and save the model in place.
 
     Topics are compared by the cosine of their words' weights (average over the topics of each group,
-    as BERTopic's reduce_topics). Lists which topics were merged into which.
+    as BERTopic's reduce_topics). Lists which topics were merged into which. A merged topic is labelled
+    by its words, whatever names its topics had; the other topics keep their names.
 
     \b
     Example:
