@@ -158,10 +158,7 @@ def reduce_topics(state: FittedState, n_topics: int) -> tuple[FittedState, EditR
     if k < 2:
         raise ParameterError("the model has only one topic; there is nothing to reduce")
     if isinstance(n_topics, bool) or not isinstance(n_topics, (int, np.integer)) or not 1 <= n_topics < k:
-        raise ParameterError(
-            f"n_topics={n_topics!r} is not allowed; use an integer from 1 to {k - 1} "
-            f"(fewer than the model's {k} topics)"
-        )
+        raise ParameterError(f"n_topics={n_topics!r} is not allowed; reduce to 1 to {k - 1} topics (the model has {k})")
     groups = closest_groups(state.components, int(n_topics))
     return _regroup(state, groups, "reduce", started)
 

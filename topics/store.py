@@ -318,7 +318,7 @@ def format_version(state: FittedState) -> int:
 
 
 def _payload_fields(state: FittedState, params: dict) -> dict:
-    from importlib.metadata import version  # scikit-learn's version without importing it: saving needs no more
+    import sklearn
 
     vectorizer = state.vectorizer
     return {
@@ -326,7 +326,7 @@ def _payload_fields(state: FittedState, params: dict) -> dict:
         "format_version": format_version(state),
         "versions": {
             "topics": state.fit_info.get("topics_version"),
-            "scikit-learn": version("scikit-learn"),
+            "scikit-learn": sklearn.__version__,
             "numpy": np.__version__,
             "python": platform.python_version(),
         },

@@ -108,8 +108,8 @@ def drop(topic_id, model_path, key_file, out_format):
         report,
         model_path,
         out_format,
-        f"Dropped topic {_topic(report.dropped, report.dropped_label)}; its {report.n_replaced:,} articles "
-        f"were placed in the other topics{unplaced}.",
+        f"Dropped topic {_topic(report.dropped, report.dropped_label)}; the {report.n_replaced:,} articles "
+        f"with weight in it were placed again in the other topics{unplaced}.",
     )
 
 
