@@ -216,6 +216,9 @@ def _append_footer(tmp: Path, state: FittedState, key: bytes | None) -> None:
         "n_terms": int(state.components.shape[1]),
         "adds": [{k: a.get(k) for k in FOOTER_ADD_FIELDS} for a in info.get("adds", [])],
     }
+    if "stop_word_languages" in info:  # what `topics info` shows of the archive's languages
+        footer["languages"] = info.get("languages", {})
+        footer["stop_word_languages"] = info["stop_word_languages"]
     if key is not None:
         footer[_FOOTER_MAC] = _footer_mac(footer, key)
     encoded = json.dumps(footer, sort_keys=True).encode("utf-8")

@@ -89,6 +89,17 @@ def english_stop_words() -> frozenset:
     return frozenset(ENGLISH_STOP_WORDS) | NEWS_STOP_WORDS
 
 
+def stop_words_for(languages: Iterable[str] = ("en",)) -> frozenset:
+    """The stop words of an archive in ``languages`` (ISO 639-1 codes): the union of each language's list,
+    English being :func:`english_stop_words` and every other :func:`topics.language.language_stop_words`."""
+    from .language import language_stop_words
+
+    words: set = set()
+    for code in languages:
+        words |= english_stop_words() if code == "en" else language_stop_words(code)
+    return frozenset(words)
+
+
 def read_stop_words_file(path) -> set:
     """Words from a file, one per line or separated by white space; ``#`` starts a comment."""
     from .errors import CorpusError
@@ -400,15 +411,17 @@ def make_vectorizer(
     keep_words=(),
     weighting: str = "tfidf",
     learn_clutter: bool = True,
+    languages: Iterable[str] = ("en",),
 ) -> Vectorizer:
     """The unfitted analyser and vectoriser that ``TopicModel.fit`` uses for these parameters (see
-    :class:`topics.TopicModel`): English and news stop words plus ``extra_stop_words``, less ``keep_words``
-    (compared in lower case), which the learned clutter never removes either. With ``learn_clutter`` the
+    :class:`topics.TopicModel`): the stop words of ``languages`` (:func:`stop_words_for`; English: its own
+    and news stop words) plus ``extra_stop_words``, less ``keep_words`` (compared in lower case), which the
+    learned clutter never removes either. With ``learn_clutter`` the
     vectoriser learns house formulae while fitting; repeated spans are learned by the caller
     (``vectorizer.analyzer.learn_spans(texts)``), from the texts it chooses.
     """
     keep = {w.lower() for w in keep_words}
-    stop_words = (english_stop_words() | {w.lower() for w in extra_stop_words}) - keep
+    stop_words = (stop_words_for(languages) | {w.lower() for w in extra_stop_words}) - keep
     analyzer = build_analyzer((), stop_words=stop_words, ngram_max=ngram_max)
     return Vectorizer(
         analyzer,
