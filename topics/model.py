@@ -19,6 +19,7 @@ import itertools
 import logging
 import os
 import time
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from operator import attrgetter
@@ -31,12 +32,12 @@ from . import store
 from .clean import SPAN_SAMPLE
 from .corpus import Corpus, as_articles, read_corpus, source_of
 from .duplicates import DEFAULT_THRESHOLD, check_threshold, duplicate_groups
-from .errors import NotFittedError, ParameterError, QueryError
+from .errors import NotFittedError, ParameterError, QueryError, TopicsWarning
 from .explain import Explanation, explain_pair
 from .filters import HitFilter, select
 from .incremental import AddReport, RefitReport, add_articles, carry_over, read_as_fitted
 from .index import batch_scores
-from .language import archive_languages
+from .language import archive_languages, unspaced_warning
 from .params import DEFAULT_TOPIC_WEIGHT, PARAMETER_RULES, check_params, is_int
 from .state import FittedState
 from .summary import ArticleView, Summary, Topic, article_view, rename, summarize
@@ -308,6 +309,9 @@ class TopicModel:
             # so a publisher (or a language) whose articles come late is seen too.
             sample = first if len(first) < FIT_CHUNK_ARTICLES else _text_sample(articles)
         shares, languages = archive_languages(sample, self.language)
+        language_warning = unspaced_warning(languages)
+        if language_warning:
+            warnings.warn(language_warning, TopicsWarning, stacklevel=2)
         vectorizer = make_vectorizer(
             min_df=self.min_df,
             max_df=self.max_df,
@@ -387,6 +391,7 @@ class TopicModel:
             # each detected language's share of the sampled articles ({} when given), and whose stop words
             "languages": {code: share for code, share in shares.items() if share >= LANGUAGE_REPORT_SHARE},
             "stop_word_languages": list(languages),
+            "language_warning": language_warning,
             "unknown_share": vectorizer.first_unknown_share_,  # the baseline for drift in topics.incremental
             "topics_version": __version__,
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

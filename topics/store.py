@@ -70,7 +70,7 @@ FORMAT_NAME = "topics-model"
 # 2: the analyser may drop boilerplate sentences learned from the archive. A file is written as format 1
 # when it has none, so versions that read only format 1 keep reading it. 3: the analyser may repair text
 # and cut repeated spans (and the parameters keep_words, min_words, learn_clutter exist).
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 KEY_ENV = "TOPICS_MODEL_KEY"
 _END_MAGIC = b"TPCSEND1"
 _TRAILER = struct.Struct("<Q8s")  # footer length, end magic
@@ -312,9 +312,11 @@ def _plain_arrays(value):
 
 
 def format_version(state: FittedState) -> int:
-    """The oldest format that holds a model's ``state``: 3 if its analyser repairs text or cuts repeated
-    spans, 2 if it drops boilerplate sentences, else 1."""
+    """The oldest format that holds a model's ``state``: 4 if its analyser cuts Chinese or Japanese text into
+    words, 3 if it repairs text or cuts repeated spans, 2 if it drops boilerplate sentences, else 1."""
     analyzer = state.vectorizer.analyzer
+    if analyzer.segment:
+        return 4
     if analyzer.repair or analyzer.spans:
         return 3
     return 2 if analyzer.boilerplate else 1
