@@ -118,7 +118,7 @@ def test_models_saved_before_languages_were_detected_refit_with_english_stop_wor
 CHINESE = DATA / "tang-poems-300.jsonl.gz"
 
 
-def test_chinese_is_cut_into_words():
+def test_chinese_is_cut_into_words(tmp_path):
     pytest.importorskip("jieba")
     model = topics.fit(CHINESE, random_state=0)
     assert model.fit_info_["stop_word_languages"] == ["zh"] and model.fit_info_["language_warning"] is None
@@ -126,8 +126,13 @@ def test_chinese_is_cut_into_words():
     terms = [t.decode() for t in model.vectorizer_.vocabulary_]
     assert np.median([len(t) for t in terms]) <= 2  # words of one or two characters, not whole lines
     assert {"明月", "故乡", "春风"} <= set(terms)
-    reopened = topics.Article(id="q", text="床前明月光，疑是地上霜。举头望明月，低头思故乡。")
-    assert model.similar(text=reopened.text, k=3)  # a query is cut the same way
+    query = "床前明月光，疑是地上霜。举头望明月，低头思故乡。"
+    hits = model.similar(text=query, k=3)  # a query is cut into words the same way
+    model.save(tmp_path / "zh.joblib")
+    assert topics.store.read_footer(tmp_path / "zh.joblib")["format_version"] == 4
+    reopened = topics.load(tmp_path / "zh.joblib")
+    assert reopened.vectorizer_.analyzer.segment == "zh"
+    assert [h.id for h in reopened.similar(text=query, k=3)] == [h.id for h in hits]
 
 
 def test_without_a_segmenter_chinese_gives_a_one_line_warning(monkeypatch, run_cli, tmp_path):
