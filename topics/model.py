@@ -19,6 +19,7 @@ import itertools
 import logging
 import os
 import time
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from operator import attrgetter
@@ -32,11 +33,12 @@ from .clean import SPAN_SAMPLE
 from .corpus import Corpus, as_articles, read_corpus, source_of
 from .duplicates import DEFAULT_THRESHOLD, check_threshold, duplicate_groups
 from .edit import EditReport
-from .errors import NotFittedError, ParameterError, QueryError
+from .errors import NotFittedError, ParameterError, QueryError, TopicsWarning
 from .explain import Explanation, explain_pair
 from .filters import HitFilter, select
 from .incremental import AddReport, RefitReport, add_articles, carry_over, read_as_fitted
 from .index import batch_scores
+from .language import archive_languages, unspaced_warning
 from .params import DEFAULT_TOPIC_WEIGHT, PARAMETER_RULES, check_params, is_int
 from .state import FittedState
 from .summary import ArticleView, Summary, Topic, article_view, check_topic, rename, summarize
@@ -100,6 +102,8 @@ class DuplicateGroup:
 
 # Archives are read and analysed this many articles at a time (a few MB of text per worker).
 FIT_CHUNK_ARTICLES = 5000
+# Languages of fewer sampled articles than this share are left out of fit_info (misread fragments).
+LANGUAGE_REPORT_SHARE = 0.01
 
 
 class _MetadataSink:
@@ -176,6 +180,10 @@ class TopicModel:
     source_field : str, default="source"
         The metadata field (JSONL or CSV) that names an article's source or outlet; kept per article
         (``summary`` says which sources a topic draws from).
+    language : str or None, default=None
+        The archive's language as an ISO 639-1 code ("de"), or several joined by commas ("nl,en"), whose
+        stop words are left out. None detects them from a sample of the articles
+        (:func:`topics.language.detect_languages`): every language of at least a tenth of them.
 
     Attributes
     ----------
@@ -206,6 +214,7 @@ class TopicModel:
         min_words=3,
         learn_clutter=True,
         source_field="source",
+        language=None,
     ):
         self.n_topics = n_topics
         self.random_state = random_state
@@ -221,6 +230,7 @@ class TopicModel:
         self.min_words = min_words
         self.learn_clutter = learn_clutter
         self.source_field = source_field
+        self.language = language
 
     # -- scikit-learn's estimator API: clone, Pipeline, GridSearchCV ------------------------------------
     def get_params(self, deep: bool = True) -> dict:
@@ -292,6 +302,17 @@ class TopicModel:
         # Text flows from the reader to the vectoriser's workers chunk by chunk; only metadata stays
         # (and the texts themselves only when choosing the number of topics needs them).
         meta = _MetadataSink(keep_texts=self.n_topics == "auto", source_field=self.source_field)
+        chunks = meta.text_chunks(_progress(articles, progress, "reading"), FIT_CHUNK_ARTICLES)
+        first = next(chunks, [])
+        sample = []
+        if self.learn_clutter or self.language is None:
+            # A small archive is its own first chunk; a larger one is sampled evenly in a quick extra read,
+            # so a publisher (or a language) whose articles come late is seen too.
+            sample = first if len(first) < FIT_CHUNK_ARTICLES else _text_sample(articles)
+        shares, languages = archive_languages(sample, self.language)
+        language_warning = unspaced_warning(languages)
+        if language_warning:
+            warnings.warn(language_warning, TopicsWarning, stacklevel=2)
         vectorizer = make_vectorizer(
             min_df=self.min_df,
             max_df=self.max_df,
@@ -301,15 +322,13 @@ class TopicModel:
             keep_words=self.keep_words,
             weighting=self.term_weighting,
             learn_clutter=self.learn_clutter,
+            languages=languages,
         )
         analyzer = vectorizer.analyzer
-        stages = {"start": time.perf_counter() - started}  # mostly importing scikit-learn (its stop words)
-        chunks = meta.text_chunks(_progress(articles, progress, "reading"), FIT_CHUNK_ARTICLES)
-        first = next(chunks, [])
+        # the sample read, its languages detected, stop lists and scikit-learn imported
+        stages = {"start": time.perf_counter() - started}
         if self.learn_clutter:
-            # A small archive is its own first chunk; a larger one is sampled evenly in a quick extra read,
-            # so a publisher whose articles come late is seen too.
-            analyzer.learn_spans(first if len(first) < FIT_CHUNK_ARTICLES else _text_sample(articles))
+            analyzer.learn_spans(sample)
         chunks = itertools.chain([first] if first else [], chunks)
         try:
             X = vectorizer.fit_transform_chunks(chunks, n_jobs=n_jobs, sources=meta.sources)
@@ -370,6 +389,10 @@ class TopicModel:
             "n_repaired": int(vectorizer.n_repaired_),
             "formulae": vectorizer.formulae_,
             "source_terms": vectorizer.source_terms_,
+            # each detected language's share of the sampled articles ({} when given), and whose stop words
+            "languages": {code: share for code, share in shares.items() if share >= LANGUAGE_REPORT_SHARE},
+            "stop_word_languages": list(languages),
+            "language_warning": language_warning,
             "unknown_share": vectorizer.first_unknown_share_,  # the baseline for drift in topics.incremental
             "topics_version": __version__,
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

@@ -70,7 +70,7 @@ FORMAT_NAME = "topics-model"
 # 2: the analyser may drop boilerplate sentences learned from the archive. A file is written as format 1
 # when it has none, so versions that read only format 1 keep reading it. 3: the analyser may repair text
 # and cut repeated spans (and the parameters keep_words, min_words, learn_clutter exist).
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 KEY_ENV = "TOPICS_MODEL_KEY"
 _END_MAGIC = b"TPCSEND1"
 _TRAILER = struct.Struct("<Q8s")  # footer length, end magic
@@ -216,6 +216,9 @@ def _append_footer(tmp: Path, state: FittedState, key: bytes | None) -> None:
         "n_terms": int(state.components.shape[1]),
         "adds": [{k: a.get(k) for k in FOOTER_ADD_FIELDS} for a in info.get("adds", [])],
     }
+    if "stop_word_languages" in info:  # what `topics info` shows of the archive's languages
+        footer["languages"] = info.get("languages", {})
+        footer["stop_word_languages"] = info["stop_word_languages"]
     if key is not None:
         footer[_FOOTER_MAC] = _footer_mac(footer, key)
     encoded = json.dumps(footer, sort_keys=True).encode("utf-8")
@@ -309,9 +312,11 @@ def _plain_arrays(value):
 
 
 def format_version(state: FittedState) -> int:
-    """The oldest format that holds a model's ``state``: 3 if its analyser repairs text or cuts repeated
-    spans, 2 if it drops boilerplate sentences, else 1."""
+    """The oldest format that holds a model's ``state``: 4 if its analyser cuts Chinese or Japanese text into
+    words, 3 if it repairs text or cuts repeated spans, 2 if it drops boilerplate sentences, else 1."""
     analyzer = state.vectorizer.analyzer
+    if analyzer.segment:
+        return 4
     if analyzer.repair or analyzer.spans:
         return 3
     return 2 if analyzer.boilerplate else 1
