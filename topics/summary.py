@@ -102,7 +102,7 @@ class Summary:
 
     def to_frame(self):
         """A pandas DataFrame, one row per topic (words joined by ", "); needs pandas."""
-        pd = _pandas()
+        pd = pandas_module()
         rows = [
             {
                 "id": t.id,
@@ -244,13 +244,20 @@ def nearest_topics(H: np.ndarray):
     k = H.shape[0]
     if k < 2:
         return [None] * k, np.zeros(k)
-    # float64 throughout: a float32 product can differ in the last bit between an in-memory and a
-    # memory-mapped H, and the rounded figures must be identical after a save/load round trip.
-    U = unit_rows(H, dtype=np.float64)
-    cos = U @ U.T
+    cos = topic_cosines(H)
     np.fill_diagonal(cos, -np.inf)
     nearest = cos.argmax(axis=1)
     return [int(n) for n in nearest], np.clip(cos[np.arange(k), nearest], 0.0, 1.0)
+
+
+def topic_cosines(H: np.ndarray) -> np.ndarray:
+    """Cosines of the rows of H, float64 array (k, k). Only the terms some topic uses take part (a large
+    archive's topics use a fraction of its vocabulary; the others add nothing to any product or norm).
+    float64 throughout: a float32 product can differ in the last bit between an in-memory and a
+    memory-mapped H, and the rounded figures must be identical after a save/load round trip."""
+    H = np.asarray(H)
+    U = unit_rows(H[:, np.flatnonzero(H.any(axis=0))], dtype=np.float64)
+    return U @ U.T
 
 
 def check_topic(model, topic_id) -> int:
@@ -323,7 +330,7 @@ def article_view(model, article_id: str, *, k: int = 5, min_share: float = 0.01)
     )
 
 
-def _pandas():
+def pandas_module():
     try:
         import pandas as pd
     except ImportError:

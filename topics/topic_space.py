@@ -28,8 +28,7 @@ import numpy as np
 
 from .errors import QueryError
 from .filters import date_window, in_window
-from .index import unit_rows
-from .summary import topic_labels, topic_sizes
+from .summary import topic_cosines, topic_labels, topic_sizes
 from .topic_model import label_from_terms, relevance_scale, top_terms
 
 
@@ -92,8 +91,7 @@ def topic_tree(model) -> TopicTree:
     k = H.shape[0]
     if k < 2:
         raise QueryError("this model has one topic: there is no tree to draw")
-    U = unit_rows(H, dtype=np.float64)
-    distance = np.clip(1.0 - U @ U.T, 0.0, 2.0)
+    distance = np.clip(1.0 - topic_cosines(H), 0.0, 2.0)
     Z = linkage(distance[np.triu_indices(k, 1)], method="average")
     shares = topic_sizes(np.asarray(model.doc_topics_))[0]
     members = [[t] for t in range(k)]

@@ -141,6 +141,19 @@ def hit_filter_options(f):
     return date_options(f)
 
 
+def format_option(*choices, shapes: str = ""):
+    """--format: "table" (the default) or one of ``choices``; ``shapes`` names where the JSON shapes are told."""
+    where = f" (JSON shapes: see `{shapes}`)" if shapes else ""
+    return click.option(
+        "--format",
+        "out_format",
+        type=click.Choice(["table", *choices]),
+        default="table",
+        show_default=True,
+        help=f"Output format{where}.",
+    )
+
+
 def plot_option(f):
     return click.option(
         "--plot",

@@ -13,29 +13,17 @@ JSON shapes (``--format json``):
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import click
 
-from ._base import cli, key_option, model_option, open_model, shorten, table, update_model
-from .options import date_options, min_articles_option, plot_option
-
-
-def _echo_json(doc):
-    click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+from ._base import cli, echo_json, key_option, model_option, open_model, shorten, table, update_model
+from .options import date_options, format_option, min_articles_option, plot_option
 
 
 def _format_option(*choices):
-    return click.option(
-        "--format",
-        "out_format",
-        type=click.Choice(["table", *choices]),
-        default="table",
-        show_default=True,
-        help="Output format (JSON shapes: see `topics/cli/story.py`).",
-    )
+    return format_option(*choices, shapes="topics/cli/story.py")
 
 
 # -- label ----------------------------------------------------------------------------------------------
@@ -58,7 +46,7 @@ def label(topic_id, name, model_path, key_file, out_format):
         update.save()  # atomic: a crash keeps the old file
     topic = model.summary(n_words=10, n_articles=0)[topic_id]
     if out_format == "json":
-        _echo_json(
+        echo_json(
             {
                 "model": str(model_path),
                 "topic": topic.id,
@@ -91,7 +79,7 @@ def show(article_id, model_path, top, key_file, out_format):
     """
     view = open_model(model_path, key_file).article(article_id, k=top)
     if out_format == "json":
-        _echo_json(view.to_dict())
+        echo_json(view.to_dict())
         return
     click.echo(f"{view.id}  {view.date or 'undated'}  {shorten(view.title or '', 90)}".rstrip())
     click.echo(f"  {shorten(view.snippet, 110)}\n")
@@ -182,7 +170,7 @@ def trends(
 
         plot_path = plot_trends(result, plot_path)
     if out_format == "json":
-        _echo_json(result.to_dict())
+        echo_json(result.to_dict())
         return
     rows = zip(result.periods, result.n_articles, result.thin, result.shares, strict=True)
     if out_format == "csv":
@@ -239,7 +227,7 @@ def _words_over_time(model, chosen, by, since, until, min_articles, n_words, out
         for t in chosen
     ]
     if out_format == "json":
-        _echo_json({"topics": [r.to_dict() for r in results]})
+        echo_json({"topics": [r.to_dict() for r in results]})
         return
     if out_format == "csv":
         from ._base import write_csv
@@ -321,6 +309,6 @@ def report(model_path, out_path, by, since, until, min_articles, n_words, n_arti
         min_articles=min_articles,
     )
     if out_format == "json":
-        _echo_json({"report": str(path), "bytes": path.stat().st_size, "n_topics": model.n_topics_})
+        echo_json({"report": str(path), "bytes": path.stat().st_size, "n_topics": model.n_topics_})
     else:
         click.echo(f"Wrote {path} ({path.stat().st_size / 1e3:.0f} kB, {model.n_topics_} topics).")
