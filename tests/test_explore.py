@@ -69,13 +69,14 @@ def test_topics_by_a_field_matches_a_plain_reference(grouped, newsgroup_records)
     assert list(by.n_articles) == [int((group == g).sum()) for g in by.values]
     np.testing.assert_allclose(by.mix.sum(axis=1), 1.0)
     np.testing.assert_allclose(by.spread.sum(axis=0), 1.0)
-    lift = (A / A.sum(axis=0)) / (A.sum(axis=1, keepdims=True) / A.sum())
-    np.testing.assert_allclose(by.lift, lift, rtol=1e-9)
+    rest = A[::-1]  # with two groups, "every other value" is the other group
+    ratio = (A / A.sum(axis=1, keepdims=True)) / (rest / rest.sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(by.ratio, ratio, rtol=1e-9)
     led = np.stack([np.bincount(W[group == g].argmax(axis=1), minlength=6) for g in by.values])
-    np.testing.assert_array_equal(by.over, (lift >= 2) & (led >= 3))
-    # the space topic is written in sci.space
+    np.testing.assert_array_equal(by.over, (ratio >= 2) & (led >= 3))
+    # the space topic is written in sci.space, and over-represented there
     space = _topic_with(grouped, "space")
-    assert by.spread[1, space] > 0.9
+    assert by.spread[1, space] > 0.9 and by.over[1, space] and not by.over[0, space]
     frame = by.to_frame()
     assert len(frame) == 2 * 6 and list(frame.columns[:3]) == ["group", "topic", "label"]
     doc = by.to_dict()

@@ -9,9 +9,10 @@ W (n_articles, k) article-topic weights.
 - :func:`topics_by`: for a metadata field kept per article (the model's ``source_field``, "source" by
   default: outlets, parties, sections), the summed W of each value's articles, A (n_values, k). Each
   value's **mix** is its row of A normalised (what the outlet writes about); each topic's **spread** its
-  column normalised (who writes about it). A topic is **over-represented** at a value when its
-  ``lift = spread[v, t] / share[v]`` (the value's part of the topic against the value's part of all
-  weight) is at least ``OVER_LIFT`` (2) and the value has at least ``OVER_MIN_ARTICLES`` (3) articles
+  column normalised (who writes about it). A topic is **over-represented** at a value when it takes at
+  least ``OVER_RATIO`` (2) times as large a part of that value's weight as of all other values' weight
+  together, ``ratio = mix[v, t] / mix[rest, t]`` (a relative risk; unlike a ratio against the whole
+  archive it works with two values too), and the value has at least ``OVER_MIN_ARTICLES`` (3) articles
   led by the topic, so a handful of articles cannot make a finding.
 - :func:`topic_words_over_time`: for topic t and period p, the term weights ``sum of W[i, t] X[i]``
   over the period's articles i (what the topic's articles say, weighted by how much they are about
@@ -38,7 +39,7 @@ from .summary import check_topic, pandas_module, topic_labels, topic_sizes, valu
 from .topic_model import nmf_transform, readable_terms, relevance_scale, top_terms
 from .trends import MIN_ARTICLES, period_grid
 
-OVER_LIFT = 2.0
+OVER_RATIO = 2.0
 OVER_MIN_ARTICLES = 3
 
 
@@ -82,7 +83,7 @@ def _query_weights(model, query) -> np.ndarray:
 # -- topics by a metadata field -------------------------------------------------------------------------
 @dataclass(frozen=True)
 class TopicsBy:
-    """Topics × values of a metadata field (module docstring for mix, spread and lift).
+    """Topics × values of a metadata field (module docstring for mix, spread and ratio).
 
     field : str;  values : list of str, V values;  n_articles : int array (V,) articles per value
     topics : list of int (k);  labels : list of str (k)
@@ -116,22 +117,31 @@ class TopicsBy:
         return self.weights.sum(axis=1) / total if total > 0 else np.zeros(len(self.values))
 
     @property
-    def lift(self) -> np.ndarray:
-        """(V, k): spread / value share; 1 = the value's usual part of a topic, 2 = twice it."""
-        shares = self.value_shares[:, None]
-        return np.divide(self.spread, shares, out=np.zeros_like(self.weights), where=shares > 0)
+    def ratio(self) -> np.ndarray:
+        """(V, k): the topic's part of the value's weight over its part of all other values' weight
+        (inf where the other values have none of it; 0 where the value has none)."""
+        rest = self.weights.sum(axis=0, keepdims=True) - self.weights  # (V, k): every other value together
+        rest_mix = _normalise(rest, axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(rest_mix > 0, self.mix / np.where(rest_mix > 0, rest_mix, 1.0), np.inf)
+        return np.where(self.mix > 0, ratio, 0.0)
 
     @property
     def over(self) -> np.ndarray:
         """(V, k) bool: the topic is over-represented at the value (module docstring)."""
-        return (self.lift >= OVER_LIFT) & (self.led >= OVER_MIN_ARTICLES)
+        return (self.ratio >= OVER_RATIO) & (self.led >= OVER_MIN_ARTICLES)
 
     def to_dict(self) -> dict:
-        mix, spread, lift, over = self.mix, self.spread, self.lift, self.over
+        mix, spread, ratio, over = self.mix, self.spread, self.ratio, self.over
         topic_shares = _normalise(self.weights.sum(axis=0), axis=0)
 
         def cell(v, t, share):
-            return {"share": round(float(share), 6), "lift": round(float(lift[v, t]), 6), "over": bool(over[v, t])}
+            finite = np.isfinite(ratio[v, t])
+            return {
+                "share": round(float(share), 6),
+                "ratio": round(float(ratio[v, t]), 6) if finite else None,
+                "over": bool(over[v, t]),
+            }
 
         return {
             "field": self.field,
@@ -157,7 +167,7 @@ class TopicsBy:
         }
 
     def to_frame(self):
-        """A long pandas DataFrame, one row per (value, topic): weight, mix, spread, lift, over; needs pandas."""
+        """A long pandas DataFrame, one row per (value, topic): weight, mix, spread, ratio, over; needs pandas."""
         pd = pandas_module()
         V, k = self.weights.shape
         return pd.DataFrame(
@@ -168,7 +178,7 @@ class TopicsBy:
                 "weight": self.weights.ravel(),
                 "mix": self.mix.ravel(),
                 "spread": self.spread.ravel(),
-                "lift": self.lift.ravel(),
+                "ratio": self.ratio.ravel(),
                 "over": self.over.ravel(),
             }
         )

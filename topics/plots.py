@@ -123,7 +123,7 @@ def plot_topics_by(result, path, *, max_topics: int = 30) -> Path:
     ax = fig.add_subplot()
     image = ax.imshow(mix, aspect="auto", cmap="Blues")
     rows, columns = np.nonzero(over)
-    ax.scatter(columns, rows, s=12, color="#d62728", label="over-represented (lift ≥ 2)")
+    ax.scatter(columns, rows, s=12, color="#d62728", label="over-represented (ratio ≥ 2)")
     ax.set_xticks(np.arange(len(order)), [str(result.topics[t]) for t in order], fontsize=7)
     ax.set_yticks(np.arange(len(result.values)), result.values, fontsize=8)
     ax.set_xlabel("topic (largest first)")

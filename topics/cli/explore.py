@@ -4,7 +4,8 @@ JSON shapes (``--format json``):
 
 - ``find``: {"query", "topics": [{"topic", "label", "score", "words"}]}
 - ``by``:   {"field", "n_missing", "values": [{"value", "n_articles", "share", "topics": [{"topic", "share",
-  "lift", "over"}]}], "topics": [{"id", "label", "weight", "values": [{"value", "share", "lift", "over"}]}]}
+  "ratio", "over"}]}], "topics": [{"id", "label", "weight", "values": [{"value", "share", "ratio", "over"}]}]}
+  (ratio null: no other value has the topic)
 - ``tree``: {"topics": [{"id", "label", "weight"}], "nodes": [{"id", "children", "distance", "topics",
   "label", "weight"}], "root"}
 - ``map``:  {"n_articles", "explained", "topics": [{"id", "label", "x", "y", "weight"}]}
@@ -117,8 +118,8 @@ def by_field(field, model_path, since, until, top, plot_path, key_file, out_form
     """Topics by a metadata field (source, party, section: what the model keeps per article).
 
     For each value, its largest topics (share of its topic weight); for each topic, the values it comes
-    from. "*" marks over-representation: the value's part of the topic is at least twice its part of
-    the whole archive (lift >= 2), in at least 3 articles the topic leads.
+    from. "*" marks over-representation: the topic takes at least twice as large a part of this value's
+    topic weight as of all the other values' together (ratio >= 2), in at least 3 articles it leads.
 
     \b
     Example:
@@ -134,15 +135,13 @@ def by_field(field, model_path, since, until, top, plot_path, key_file, out_form
     doc = result.to_dict()
     if out_format == "csv":
         write_csv(
-            [field, "topic", "label", "mix", "spread", "lift", "over"],
+            [field, "topic", "label", "mix", "spread", "ratio", "over"],
             [
-                [value, t, label, f"{m:.6f}", f"{s:.6f}", f"{lift:.6f}", int(o)]
+                [value, t, label, f"{m:.6f}", f"{s:.6f}", f"{r:.6f}", int(o)]
                 for value, row_m, row_s, row_l, row_o in zip(
-                    result.values, result.mix, result.spread, result.lift, result.over, strict=True
+                    result.values, result.mix, result.spread, result.ratio, result.over, strict=True
                 )
-                for t, label, m, s, lift, o in zip(
-                    result.topics, result.labels, row_m, row_s, row_l, row_o, strict=True
-                )
+                for t, label, m, s, r, o in zip(result.topics, result.labels, row_m, row_s, row_l, row_o, strict=True)
             ],
         )
         return
