@@ -75,26 +75,31 @@ def plot_summary(summary, path, *, n_words: int = 5) -> Path:
 
 
 def plot_trends(trends, path, *, max_topics: int = 8) -> Path:
-    """Share-over-time lines of the ``max_topics`` largest topics in ``trends`` (gaps where no articles)."""
+    """Share-over-time lines of the ``max_topics`` largest topics in ``trends`` (gaps where no articles;
+    thin periods as hollow dots off the lines)."""
+    thin = trends.thin if trends.thin is not None else np.zeros(len(trends.periods), dtype=bool)
     mean = np.nan_to_num(np.nanmean(trends.shares, axis=0))
     shown = np.argsort(-mean, kind="stable")[:max_topics]
     fig = _figure(9, 4.5)
     ax = fig.add_subplot()
     x = np.arange(len(trends.periods))
     for j in shown:
-        ax.plot(
+        (line,) = ax.plot(
             x,
-            100 * trends.shares[:, j],
+            np.where(thin, np.nan, 100 * trends.shares[:, j]),
             marker="o",
             markersize=3,
             linewidth=1.5,
             label=f"{trends.topics[j]}: {trends.labels[j]}",
         )
+        if thin.any():
+            ax.plot(x[thin], 100 * trends.shares[thin, j], "o", markersize=4, fillstyle="none", color=line.get_color())
     step = max(1, len(x) // 12)
     ax.set_xticks(x[::step], [trends.periods[i] for i in x[::step]], rotation=45, ha="right", fontsize=8)
     ax.set_ylabel("share of the period's topic weight (%)")
     undated = f"; {trends.n_undated:,} undated articles left out" if trends.n_undated else ""
-    ax.set_title(f"Topic shares by {trends.by} ({trends.n_dated:,} dated articles{undated})", fontsize=10)
+    thin_note = f"; hollow: fewer than {trends.min_articles} articles" if thin.any() else ""
+    ax.set_title(f"Topic shares by {trends.by} ({trends.n_dated:,} dated articles{undated}{thin_note})", fontsize=10)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.grid(alpha=0.3)
     return _save(fig, path)
