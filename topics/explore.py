@@ -16,9 +16,10 @@ W (n_articles, k) article-topic weights.
   led by the topic, so a handful of articles cannot make a finding.
 - :func:`topic_words_over_time`: for topic t and period p, the term weights ``sum of W[i, t] X[i]``
   over the period's articles i (what the topic's articles say, weighted by how much they are about
-  t), ranked as topic words are (:func:`topics.topic_model.relevance_scale`), phrases standing for their
-  words (:func:`topics.topic_model.readable_terms`). Periods, thin periods and stray dates are those of
-  :func:`topics.trends.period_grid`, so the words line up with ``trends``.
+  t), over the terms the topics are made of (those with weight in H: a large archive's rarest terms
+  are not topic words), ranked as topic words are (:func:`topics.topic_model.relevance_scale`), phrases
+  standing for their words (:func:`topics.topic_model.readable_terms`). Periods, thin periods and stray
+  dates are those of :func:`topics.trends.period_grid`, so the words line up with ``trends``.
 
 >>> [(topic.label, round(score, 2)) for topic, score in model.find_topics("travel ban", k=3)]  # doctest: +SKIP
 >>> model.topics_by("source").to_frame()                                  # doctest: +SKIP
@@ -27,11 +28,11 @@ W (n_articles, k) article-topic weights.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
 from .errors import ParameterError, QueryError
 from .filters import date_window, in_window
@@ -207,15 +208,13 @@ def topics_by(model, field: str, *, since=None, until=None) -> TopicsBy:
     if field not in fields:
         have = ", ".join(fields) if fields else "none (fit with articles that name a source, --source-field)"
         raise QueryError(f"no field {field!r} in this model; its per-article fields: {have}")
-    column = fields[field]
+    names, codes = value_codes(fields[field])
     W = np.asarray(model.doc_topics_)
-    rows = None
     if since is not None or until is not None:
         rows = np.flatnonzero(in_window(model.articles_.dates, *date_window(since, until)))
         if rows.size == 0:
             raise QueryError(f"no dated articles from {since or 'the start'} to {until or 'the end'}")
-        W, column = W[rows], [column[r] for r in rows]
-    names, codes = value_codes(column)
+        W, codes = W[rows], codes[rows]
     weights = value_weights(W, codes, len(names))
     has_topic = W.sum(axis=1) > 0
     led = np.zeros((len(names), W.shape[1]), dtype=np.int64)
@@ -283,14 +282,12 @@ def topic_words_over_time(
     grid = period_grid(model.articles_.dates, by=by, since=since, until=until, min_articles=min_articles)
     rows = np.arange(len(model.articles_)) if grid.rows is None else grid.rows
     w = np.asarray(model.doc_topics_[:, t])[rows].astype(np.float64)
-    about = w > 0
-    # (P, n_articles) weights of each period's articles, times X: each period's term weights for topic t
-    spread = sp.csr_matrix((w[about], (grid.slot[about], rows[about])), shape=(len(grid.periods), len(model.articles_)))
-    mass = (spread @ model.doc_terms_).tocsr()
     H = np.asarray(model.components_)
-    scale = relevance_scale(H, topic_sizes(np.asarray(model.doc_topics_))[0])
-    words = [_leading_words(model, mass[p], scale, n_words) for p in range(len(grid.periods))]
-    overall = _leading_words(model, sp.csr_matrix(mass.sum(axis=0)), scale, n_words)
+    used = np.flatnonzero(H.any(axis=0))  # the terms topics are made of (a rare term weighs nothing in H)
+    masses = _period_term_weights(model.doc_terms_, rows, w, grid.slot, len(grid.periods), used)
+    scale = relevance_scale(H, topic_sizes(np.asarray(model.doc_topics_))[0])[used]
+    words = [_leading_words(model, used, mass, scale, n_words) for mass in masses]
+    overall = _leading_words(model, used, sum(masses), scale, n_words)
     return WordsOverTime(
         topic=t,
         label=topic_labels(model)[t],
@@ -306,12 +303,31 @@ def topic_words_over_time(
     )
 
 
-def _leading_words(model, row, scale: np.ndarray, n: int) -> list:
-    """The n most relevant readable terms of one sparse term-weight row (1, V)."""
-    if row.nnz == 0:
+def _period_term_weights(X, rows, w, slot, n_periods: int, columns: np.ndarray) -> list:
+    """For each period p, ``sum of w[i] X[rows[i], columns]`` over the articles i in p with w[i] > 0: a
+    list of n_periods float64 arrays (len(columns),). One pass over those articles' rows of X (csr)."""
+    about = np.flatnonzero(w > 0)
+    about = about[np.argsort(slot[about], kind="stable")]  # the articles of each period together
+    part = X[rows[about]]
+    position = np.full(X.shape[1], -1, dtype=np.intp)
+    position[columns] = np.arange(len(columns))
+    where = position[part.indices]
+    weights = part.data * np.repeat(w[about], np.diff(part.indptr))
+    ends = part.indptr[np.searchsorted(slot[about], np.arange(n_periods + 1))]
+    result = []
+    for a, b in itertools.pairwise(ends):
+        kept = where[a:b] >= 0
+        result.append(np.bincount(where[a:b][kept], weights=weights[a:b][kept], minlength=len(columns)))
+    return result
+
+
+def _leading_words(model, columns: np.ndarray, mass: np.ndarray, scale: np.ndarray, n: int) -> list:
+    """The n most relevant readable terms of a term-weight vector over the vocabulary's ``columns``."""
+    present = np.flatnonzero(mass)
+    if present.size == 0:
         return []
-    columns, values = row.indices, row.data * scale[row.indices]
-    best = columns[top_terms(values[None, :], 3 * n)[0]]
+    values = mass[present] * scale[present]
+    best = columns[present[top_terms(values[None, :], 3 * n)[0]]]
     terms = model.vectorizer_.terms(best)
     counts = np.diff(model.index_.postings.indptr)[best]
     return [terms[i] for i in readable_terms(terms, n, counts)]

@@ -183,8 +183,10 @@ def topic_labels(model) -> list:
 
 
 def _label_columns(H: np.ndarray, shares: np.ndarray, n: int) -> np.ndarray:
-    """Columns of each topic's n most relevant terms at the default λ, the ones labels come from, (k, n)."""
-    return top_terms(term_relevance(H, None, topic_shares=shares), n)
+    """Columns of each topic's n most relevant terms at the default λ, the ones labels come from, (k, n).
+    Only terms some topic uses are ranked (a large archive's topics use a fraction of its vocabulary)."""
+    used = np.flatnonzero(H.any(axis=0))
+    return used[top_terms(term_relevance(H[:, used], None, topic_shares=shares), n)]
 
 
 def _auto_label(model, columns) -> str:
@@ -220,6 +222,8 @@ def source_shares(W: np.ndarray, sources) -> list:
 def value_codes(values) -> tuple:
     """``(names, codes)`` of per-article metadata values (str or None): the distinct values sorted, ""
     standing for None, and each article's position in them, int array (n,)."""
+    if hasattr(values, "factorize"):  # a StringColumn: read in one pass over its bytes
+        return values.factorize()
     names, codes = np.unique(np.array(["" if v is None else v for v in values], dtype=object), return_inverse=True)
     return [str(name) for name in names], codes.astype(np.intp)
 

@@ -94,12 +94,13 @@ def topic_tree(model) -> TopicTree:
     distance = np.clip(1.0 - topic_cosines(H), 0.0, 2.0)
     Z = linkage(distance[np.triu_indices(k, 1)], method="average")
     shares = topic_sizes(np.asarray(model.doc_topics_))[0]
-    members = [[t] for t in range(k)]
+    used = np.flatnonzero(H.any(axis=0))  # the terms some topic uses: no other term can label a node
+    members, mass = [[t] for t in range(k)], list(shares[:, None] * H[:, used])
     for a, b, _, _ in Z:
         members.append(members[int(a)] + members[int(b)])
+        mass.append(mass[int(a)] + mass[int(b)])  # the node's topics' term weights, each scaled by its share
     inner = members[k:]
-    node_vectors = np.stack([shares[m] @ H[m] for m in inner])  # (k-1, V): the node's topics' term mass
-    labels = _labels_of(model, node_vectors, H, shares)
+    labels = _labels_of(model, np.stack(mass[k:]), used, relevance_scale(H, shares)[used])
     return TopicTree(
         topics=[{"id": t, "label": label, "weight": float(shares[t])} for t, label in enumerate(topic_labels(model))],
         nodes=[
@@ -117,10 +118,11 @@ def topic_tree(model) -> TopicTree:
     )
 
 
-def _labels_of(model, vectors: np.ndarray, H: np.ndarray, shares: np.ndarray) -> list:
-    """Labels of term-weight vectors (n, V), their terms ranked as topic words are (the model's p(w))."""
-    columns = top_terms(vectors * relevance_scale(H, shares), 30)
-    return [label_from_terms(model.vectorizer_.terms(c)) for c in columns]
+def _labels_of(model, vectors: np.ndarray, columns: np.ndarray, scale: np.ndarray) -> list:
+    """Labels of term-weight vectors (n, len(columns)) over the vocabulary's ``columns``, their terms ranked
+    as topic words are (``scale``: :func:`topics.topic_model.relevance_scale` of those columns)."""
+    best = columns[top_terms(vectors * scale, 30)]
+    return [label_from_terms(model.vectorizer_.terms(c)) for c in best]
 
 
 # -- map ------------------------------------------------------------------------------------------------

@@ -293,7 +293,10 @@ def topic_trends(
         shares = np.where(totals > 0, sums / np.where(totals > 0, totals, 1.0), np.nan)
     shifts = []
     if sources is not None:
-        shifts = source_shifts(grid.slot, grid.take(sources), grid.periods, usable=(grid.counts > 0) & ~grid.thin)
+        from .summary import value_codes
+
+        names, codes = value_codes(sources)
+        shifts = source_shifts(grid.slot, grid.take(codes), names, grid.periods, usable=(grid.counts > 0) & ~grid.thin)
     changes = []
     if compare is not None:
         dated = np.flatnonzero(~np.isnat(np.asarray(dates, dtype="datetime64[D]")))  # the ranges say which dates
@@ -346,16 +349,16 @@ def stray_bounds(dates: np.ndarray, *, keep_first: bool = False, keep_last: bool
     return np.datetime64(int(first), "D"), np.datetime64(int(last), "D")
 
 
-def source_shifts(slot: np.ndarray, sources, periods: list, *, usable: np.ndarray, threshold=SOURCE_SHIFT) -> list:
+def source_shifts(
+    slot: np.ndarray, codes: np.ndarray, names: list, periods: list, *, usable: np.ndarray, threshold=SOURCE_SHIFT
+) -> list:
     """Consecutive usable periods whose mix of sources differs by a total variation distance >= threshold.
 
-    slot : int array (n,), each article's period; sources : each article's source (str or None; None
-    counts as a source of its own); usable : bool array (P,), periods to compare (neither empty nor thin).
-    Each shift names the source that rose most and the one that fell most, with both shares.
+    slot : int array (n,), each article's period; codes : int array (n,), each article's source as a
+    position in ``names`` ("" for articles naming none, which count as a source of their own, as
+    :func:`topics.summary.value_codes` gives them); usable : bool array (P,), periods to compare
+    (neither empty nor thin). Each shift names the source that rose most and the one that fell most.
     """
-    from .summary import value_codes
-
-    names, codes = value_codes(sources)
     if len(names) < 2:
         return []
     mix = np.zeros((len(periods), len(names)))
