@@ -27,10 +27,11 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from . import store
+from . import edit, store
 from .clean import SPAN_SAMPLE
 from .corpus import Corpus, as_articles, read_corpus, source_of
 from .duplicates import DEFAULT_THRESHOLD, check_threshold, duplicate_groups
+from .edit import EditReport
 from .errors import NotFittedError, ParameterError, QueryError
 from .explain import Explanation, explain_pair
 from .filters import HitFilter, select
@@ -38,7 +39,7 @@ from .incremental import AddReport, RefitReport, add_articles, carry_over, read_
 from .index import batch_scores
 from .params import DEFAULT_TOPIC_WEIGHT, PARAMETER_RULES, check_params, is_int
 from .state import FittedState
-from .summary import ArticleView, Summary, Topic, article_view, rename, summarize, topic_labels
+from .summary import ArticleView, Summary, Topic, article_view, check_topic, rename, summarize, topic_labels
 from .table import ArticleTable, make_snippet
 from .text import make_vectorizer, stub_rows
 from .topic_model import (
@@ -789,6 +790,43 @@ class TopicModel:
         fresh = TopicModel(**self.get_params()).fit(read_as_fitted(self.fit_info_, corpus), progress=progress)
         self.state_, report = carry_over(self.state_, fresh.state_, started=started)
         return report
+
+    # -- editing topics -----------------------------------------------------------------------------
+    # Each edit replaces the fitted state by a new one (topics.edit never changes a state) and sets the
+    # n_topics parameter to the new count, so a later refit fits as many topics as the user kept.
+    def merge_topics(self, topics, *, name: str | None = None) -> EditReport:
+        """Make the topics with these ids (two or more) one topic; returns the :class:`topics.edit.EditReport`.
+
+        The merged topic's weight in each article is the sum of theirs, so every article keeps its topic
+        weight; its words are their rows of H weighted by how much of the merged weight each brings. It
+        takes the lowest of the ids and the later ids move down (``report.mapping``). ``name``: its name;
+        None keeps the names given to the merged topics, "" none (a label made from its words). The
+        change is in memory: save the model to keep it (``topics merge`` saves under the writer lock).
+        """
+        self._check_fitted()
+        if isinstance(topics, (str, bytes)) or not hasattr(topics, "__iter__"):
+            raise ParameterError(f"topics={topics!r} is not allowed; give a list of two or more topic ids")
+        ids = [check_topic(self, t) for t in topics]
+        return self._edit(edit.merge_topics, ids, name=name)
+
+    def drop_topic(self, topic) -> EditReport:
+        """Remove a topic; its articles are placed again in the remaining topics (the topic's weight moves to
+        the topics that share their words). Later ids move down. Returns the :class:`topics.edit.EditReport`."""
+        self._check_fitted()
+        return self._edit(edit.drop_topic, check_topic(self, topic))
+
+    def reduce_topics(self, n_topics: int) -> EditReport:
+        """Merge the most similar topics (cosine of their words' weights) until ``n_topics`` are left, as
+        BERTopic's ``reduce_topics``; ``report.groups`` says which were merged. A merged topic's label is
+        made from its words, whatever names its topics had; other topics keep theirs. See :mod:`topics.edit`."""
+        self._check_fitted()
+        return self._edit(edit.reduce_topics, n_topics)
+
+    def _edit(self, operation, *args, **kwargs) -> EditReport:
+        before = self._topic_labels()
+        self.state_, report = operation(self.state_, *args, **kwargs)
+        self.n_topics = self.state_.n_topics
+        return edit.with_labels(report, before, self._topic_labels())
 
     # -- persistence --------------------------------------------------------------------------------
     def save(self, path, *, force: bool = False, key: bytes | None = None) -> Path:

@@ -99,14 +99,20 @@ def common_columns(X, max_terms: int | None) -> np.ndarray | None:
     return np.sort(np.argsort(-df, kind="stable")[:max_terms])
 
 
-def nmf_transform(X, H: np.ndarray, *, max_iter: int = TRANSFORM_MAX_ITER, tol: float = TRANSFORM_TOL) -> np.ndarray:
+def nmf_transform(
+    X, H: np.ndarray, *, max_iter: int = TRANSFORM_MAX_ITER, tol: float = TRANSFORM_TOL, XHt=None
+) -> np.ndarray:
     """W of shape (n_texts, k), float32: each row solves ``min ||x - w H||²`` subject to ``w ≥ 0``.
 
     Coordinate descent over the k topics, all rows at once, starting from zero (as scikit-learn's
     ``NMF.transform``); a row stops changing once its projected-gradient norm falls below ``tol``
     times its first one, so a row's answer does not depend on which other rows share the batch.
+    ``XHt``: X Hᵀ (n_texts, k) if already computed, the costly part for many texts.
     """
-    return _solve_w(*_products(X, H), max_iter=max_iter, tol=tol)
+    if XHt is None:
+        return _solve_w(*_products(X, H), max_iter=max_iter, tol=tol)
+    H = np.asarray(H, dtype=np.float64)
+    return _solve_w(np.asarray(XHt, dtype=np.float64), H @ H.T, max_iter=max_iter, tol=tol)
 
 
 def _products(X, H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -19,11 +19,11 @@ from pathlib import Path
 import click
 
 from ._base import cli, echo_json, key_option, model_option, open_model, shorten, table, write_csv
-from .options import date_options, format_option, plot_option
+from .options import date_options, output_format_option, plot_option
 
 
 def _format_option(*choices):
-    return format_option(*choices, shapes="topics/cli/explore.py")
+    return output_format_option(*choices, shapes="explore.py")
 
 
 def _chart(plot_path, draw, *args):

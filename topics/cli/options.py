@@ -120,6 +120,19 @@ def min_articles_option(f):
     )(f)
 
 
+def output_format_option(*choices: str, shapes: str):
+    """--format: "table" (the default) or one of ``choices``; ``shapes`` names the module that documents
+    the JSON shapes, e.g. ``"edit.py"`` for `topics/cli/edit.py`."""
+    return click.option(
+        "--format",
+        "out_format",
+        type=click.Choice(["table", *choices]),
+        default="table",
+        show_default=True,
+        help=f"Output format (JSON shapes: see `topics/cli/{shapes}`).",
+    )
+
+
 def hit_filter_options(f):
     """--since, --until, --min-score and --keep-duplicates, shared by `similar` and `batch`."""
     for option in reversed(
@@ -139,19 +152,6 @@ def hit_filter_options(f):
     ):
         f = option(f)
     return date_options(f)
-
-
-def format_option(*choices, shapes: str = ""):
-    """--format: "table" (the default) or one of ``choices``; ``shapes`` names where the JSON shapes are told."""
-    where = f" (JSON shapes: see `{shapes}`)" if shapes else ""
-    return click.option(
-        "--format",
-        "out_format",
-        type=click.Choice(["table", *choices]),
-        default="table",
-        show_default=True,
-        help=f"Output format{where}.",
-    )
 
 
 def plot_option(f):

@@ -19,11 +19,11 @@ from pathlib import Path
 import click
 
 from ._base import cli, echo_json, key_option, model_option, open_model, shorten, table, update_model
-from .options import date_options, format_option, min_articles_option, plot_option
+from .options import date_options, min_articles_option, output_format_option, plot_option
 
 
 def _format_option(*choices):
-    return format_option(*choices, shapes="topics/cli/story.py")
+    return output_format_option(*choices, shapes="story.py")
 
 
 # -- label ----------------------------------------------------------------------------------------------
