@@ -26,6 +26,7 @@ defaults are chosen for archives of hundreds of articles):
 """
 
 from .corpus import Article, Corpus, ReadStats, read_corpus
+from .edit import EditReport
 from .errors import (
     CorpusError,
     MissingExtraError,
@@ -37,9 +38,11 @@ from .errors import (
     TopicsWarning,
 )
 from .explain import Explanation
+from .explore import TopicsBy, WordsOverTime
 from .incremental import AddReport, RefitReport
 from .model import DuplicateGroup, Hit, TopicModel, fit, load_model
 from .summary import ArticleView, Summary, Topic
+from .topic_space import TopicMap, TopicTree
 from .trends import Trends
 from .version import __version__
 
@@ -63,10 +66,15 @@ __all__ = [
     "Summary",
     "ArticleView",
     "Trends",
+    "TopicsBy",
+    "TopicTree",
+    "TopicMap",
+    "WordsOverTime",
     "Explanation",
     "DuplicateGroup",
     "AddReport",
     "RefitReport",
+    "EditReport",
     "TopicsError",
     "CorpusError",
     "ParameterError",

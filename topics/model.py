@@ -19,6 +19,7 @@ import itertools
 import logging
 import os
 import time
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from operator import attrgetter
@@ -27,19 +28,21 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from . import store
+from . import edit, store
 from .clean import SPAN_SAMPLE
 from .corpus import Corpus, as_articles, read_corpus, source_of
 from .duplicates import DEFAULT_THRESHOLD, check_threshold, duplicate_groups
-from .errors import NotFittedError, ParameterError, QueryError
+from .edit import EditReport
+from .errors import NotFittedError, ParameterError, QueryError, TopicsWarning
 from .explain import Explanation, explain_pair
 from .filters import HitFilter, select
 from .incremental import AddReport, RefitReport, add_articles, carry_over, read_as_fitted
 from .index import batch_scores, term_counts, unit_rows
+from .language import archive_languages, unspaced_warning
 from .matching import calibrate, check_min_match, is_calibration, level, thresholds
 from .params import DEFAULT_TOPIC_WEIGHT, PARAMETER_RULES, check_params, is_int
 from .state import FittedState
-from .summary import ArticleView, Summary, Topic, article_view, rename, summarize
+from .summary import ArticleView, Summary, Topic, article_view, check_topic, rename, summarize, topic_labels
 from .table import ArticleTable, make_snippet
 from .text import make_vectorizer, stub_rows
 from .topic_model import (
@@ -51,7 +54,7 @@ from .topic_model import (
     nmf_transform,
     place_articles,
 )
-from .trends import Trends, topic_trends
+from .trends import MIN_ARTICLES, Trends, topic_trends
 from .version import __version__
 
 logger = logging.getLogger(__name__)
@@ -102,6 +105,8 @@ class DuplicateGroup:
 
 # Archives are read and analysed this many articles at a time (a few MB of text per worker).
 FIT_CHUNK_ARTICLES = 5000
+# Languages of fewer sampled articles than this share are left out of fit_info (misread fragments).
+LANGUAGE_REPORT_SHARE = 0.01
 
 
 class _MetadataSink:
@@ -178,6 +183,10 @@ class TopicModel:
     source_field : str, default="source"
         The metadata field (JSONL or CSV) that names an article's source or outlet; kept per article
         (``summary`` says which sources a topic draws from).
+    language : str or None, default=None
+        The archive's language as an ISO 639-1 code ("de"), or several joined by commas ("nl,en"), whose
+        stop words are left out. None detects them from a sample of the articles
+        (:func:`topics.language.detect_languages`): every language of at least a tenth of them.
 
     Attributes
     ----------
@@ -208,6 +217,7 @@ class TopicModel:
         min_words=3,
         learn_clutter=True,
         source_field="source",
+        language=None,
     ):
         self.n_topics = n_topics
         self.random_state = random_state
@@ -223,6 +233,7 @@ class TopicModel:
         self.min_words = min_words
         self.learn_clutter = learn_clutter
         self.source_field = source_field
+        self.language = language
 
     # -- scikit-learn's estimator API: clone, Pipeline, GridSearchCV ------------------------------------
     def get_params(self, deep: bool = True) -> dict:
@@ -294,6 +305,17 @@ class TopicModel:
         # Text flows from the reader to the vectoriser's workers chunk by chunk; only metadata stays
         # (and the texts themselves only when choosing the number of topics needs them).
         meta = _MetadataSink(keep_texts=self.n_topics == "auto", source_field=self.source_field)
+        chunks = meta.text_chunks(_progress(articles, progress, "reading"), FIT_CHUNK_ARTICLES)
+        first = next(chunks, [])
+        sample = []
+        if self.learn_clutter or self.language is None:
+            # A small archive is its own first chunk; a larger one is sampled evenly in a quick extra read,
+            # so a publisher (or a language) whose articles come late is seen too.
+            sample = first if len(first) < FIT_CHUNK_ARTICLES else _text_sample(articles)
+        shares, languages = archive_languages(sample, self.language)
+        language_warning = unspaced_warning(languages)
+        if language_warning:
+            warnings.warn(language_warning, TopicsWarning, stacklevel=2)
         vectorizer = make_vectorizer(
             min_df=self.min_df,
             max_df=self.max_df,
@@ -303,15 +325,13 @@ class TopicModel:
             keep_words=self.keep_words,
             weighting=self.term_weighting,
             learn_clutter=self.learn_clutter,
+            languages=languages,
         )
         analyzer = vectorizer.analyzer
-        stages = {"start": time.perf_counter() - started}  # mostly importing scikit-learn (its stop words)
-        chunks = meta.text_chunks(_progress(articles, progress, "reading"), FIT_CHUNK_ARTICLES)
-        first = next(chunks, [])
+        # the sample read, its languages detected, stop lists and scikit-learn imported
+        stages = {"start": time.perf_counter() - started}
         if self.learn_clutter:
-            # A small archive is its own first chunk; a larger one is sampled evenly in a quick extra read,
-            # so a publisher whose articles come late is seen too.
-            analyzer.learn_spans(first if len(first) < FIT_CHUNK_ARTICLES else _text_sample(articles))
+            analyzer.learn_spans(sample)
         chunks = itertools.chain([first] if first else [], chunks)
         try:
             X = vectorizer.fit_transform_chunks(chunks, n_jobs=n_jobs, sources=meta.sources)
@@ -372,6 +392,10 @@ class TopicModel:
             "n_repaired": int(vectorizer.n_repaired_),
             "formulae": vectorizer.formulae_,
             "source_terms": vectorizer.source_terms_,
+            # each detected language's share of the sampled articles ({} when given), and whose stop words
+            "languages": {code: share for code, share in shares.items() if share >= LANGUAGE_REPORT_SHARE},
+            "stop_word_languages": list(languages),
+            "language_warning": language_warning,
             "unknown_share": vectorizer.first_unknown_share_,  # the baseline for drift in topics.incremental
             "topics_version": __version__,
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -836,15 +860,73 @@ class TopicModel:
         self._check_fitted()
         return article_view(self, id, k=k)
 
-    def trends(self, by: str = "month", *, topics=None, compare=None) -> Trends:
+    def trends(
+        self, by: str = "month", *, topics=None, compare=None, since=None, until=None, min_articles=MIN_ARTICLES
+    ) -> Trends:
         """Each topic's share per ``by`` period ("day", "week", "month", "year") from the article dates.
 
-        ``topics`` limits the topics shown (ids); ``compare=("2025-01:2025-06", "2025-07:2025-12")`` adds
-        rising and falling topics between two date ranges. See :mod:`topics.trends`.
+        ``topics`` limits the topics shown (ids); ``since``/``until`` (YYYY, YYYY-MM or YYYY-MM-DD) the
+        dates; periods with fewer than ``min_articles`` articles are marked thin and never peaks; stray
+        dates and changes in the mix of sources are reported. ``compare=("2025-01:2025-06",
+        "2025-07:2025-12")`` adds rising and falling topics between two date ranges. See :mod:`topics.trends`.
         """
         self._check_fitted()
-        labels = [t.label for t in self.summary(n_words=10, n_articles=0)]
-        return topic_trends(self.doc_topics_, self.articles_.dates, labels, by=by, topics=topics, compare=compare)
+        return topic_trends(
+            self.doc_topics_,
+            self.articles_.dates,
+            topic_labels(self),
+            by=by,
+            topics=topics,
+            compare=compare,
+            since=since,
+            until=until,
+            min_articles=min_articles,
+            sources=self.articles_.sources,
+        )
+
+    # -- exploring topics (topics.explore, topics.topic_space) ----------------------------------------
+    def find_topics(self, query, k: int = 5) -> list:
+        """The k topics a text (or ``{"id": ...}`` / ``{"text": ...}``) is most about, as
+        ``[(Topic, score)]`` with score its share of the text's topic weight, largest first.
+        QueryError for a text with no known words. See :func:`topics.explore.find_topics`."""
+        from .explore import find_topics
+
+        self._check_fitted()
+        return find_topics(self, query, k=k)
+
+    def topics_by(self, field: str = "source", *, since=None, until=None):
+        """Topics × values of a metadata field (such as ``source``): each value's topic mix, each topic's
+        values and where a topic is over-represented. See :func:`topics.explore.topics_by`."""
+        from .explore import topics_by
+
+        self._check_fitted()
+        return topics_by(self, field, since=since, until=until)
+
+    def topic_tree(self):
+        """The hierarchy of topics by the cosine of their words (:func:`topics.topic_space.topic_tree`)."""
+        from .topic_space import topic_tree
+
+        self._check_fitted()
+        return topic_tree(self)
+
+    def topic_map(self, *, since=None, until=None):
+        """Topics in 2-D by the Jensen–Shannon distance of their words, sized by weight
+        (:func:`topics.topic_space.topic_map`)."""
+        from .topic_space import topic_map
+
+        self._check_fitted()
+        return topic_map(self, since=since, until=until)
+
+    def topic_words_over_time(
+        self, topic, by: str = "month", *, n_words: int = 5, since=None, until=None, min_articles=MIN_ARTICLES
+    ):
+        """A topic's leading words per period (:func:`topics.explore.topic_words_over_time`)."""
+        from .explore import topic_words_over_time
+
+        self._check_fitted()
+        return topic_words_over_time(
+            self, topic, by=by, n_words=n_words, since=since, until=until, min_articles=min_articles
+        )
 
     # -- growing ------------------------------------------------------------------------------------
     def add(self, corpus, *, replace: bool = False) -> AddReport:
@@ -868,6 +950,43 @@ class TopicModel:
         fresh = TopicModel(**self.get_params()).fit(read_as_fitted(self.fit_info_, corpus), progress=progress)
         self.state_, report = carry_over(self.state_, fresh.state_, started=started)
         return report
+
+    # -- editing topics -----------------------------------------------------------------------------
+    # Each edit replaces the fitted state by a new one (topics.edit never changes a state) and sets the
+    # n_topics parameter to the new count, so a later refit fits as many topics as the user kept.
+    def merge_topics(self, topics, *, name: str | None = None) -> EditReport:
+        """Make the topics with these ids (two or more) one topic; returns the :class:`topics.edit.EditReport`.
+
+        The merged topic's weight in each article is the sum of theirs, so every article keeps its topic
+        weight; its words are their rows of H weighted by how much of the merged weight each brings. It
+        takes the lowest of the ids and the later ids move down (``report.mapping``). ``name``: its name;
+        None keeps the names given to the merged topics, "" none (a label made from its words). The
+        change is in memory: save the model to keep it (``topics merge`` saves under the writer lock).
+        """
+        self._check_fitted()
+        if isinstance(topics, (str, bytes)) or not hasattr(topics, "__iter__"):
+            raise ParameterError(f"topics={topics!r} is not allowed; give a list of two or more topic ids")
+        ids = [check_topic(self, t) for t in topics]
+        return self._edit(edit.merge_topics, ids, name=name)
+
+    def drop_topic(self, topic) -> EditReport:
+        """Remove a topic; its articles are placed again in the remaining topics (the topic's weight moves to
+        the topics that share their words). Later ids move down. Returns the :class:`topics.edit.EditReport`."""
+        self._check_fitted()
+        return self._edit(edit.drop_topic, check_topic(self, topic))
+
+    def reduce_topics(self, n_topics: int) -> EditReport:
+        """Merge the most similar topics (cosine of their words' weights) until ``n_topics`` are left, as
+        BERTopic's ``reduce_topics``; ``report.groups`` says which were merged. A merged topic's label is
+        made from its words, whatever names its topics had; other topics keep theirs. See :mod:`topics.edit`."""
+        self._check_fitted()
+        return self._edit(edit.reduce_topics, n_topics)
+
+    def _edit(self, operation, *args, **kwargs) -> EditReport:
+        before = self._topic_labels()
+        self.state_, report = operation(self.state_, *args, **kwargs)
+        self.n_topics = self.state_.n_topics
+        return edit.with_labels(report, before, self._topic_labels())
 
     # -- persistence --------------------------------------------------------------------------------
     def save(self, path, *, force: bool = False, key: bytes | None = None) -> Path:

@@ -100,19 +100,31 @@ def common_columns(X, max_terms: int | None) -> np.ndarray | None:
 
 
 def nmf_transform(
-    X, H: np.ndarray, *, max_iter: int = TRANSFORM_MAX_ITER, tol: float = TRANSFORM_TOL, gram=None
+    X,
+    H: np.ndarray,
+    *,
+    max_iter: int = TRANSFORM_MAX_ITER,
+    tol: float = TRANSFORM_TOL,
+    XHt=None,
+    gram=None,
 ) -> np.ndarray:
     """W of shape (n_texts, k), float32: each row solves ``min ||x - w H||²`` subject to ``w ≥ 0``.
 
     Coordinate descent over the k topics, all rows at once, starting from zero (as scikit-learn's
     ``NMF.transform``); a row stops changing once its projected-gradient norm falls below ``tol``
     times its first one, so a row's answer does not depend on which other rows share the batch.
-    ``gram``: H Hᵀ (k, k) float64 when the caller keeps it (a query process asks the same H each time;
-    computing H Hᵀ is most of the work of placing a few short texts). Only H's columns that X uses are read.
+    ``XHt``: X Hᵀ (n_texts, k) if already computed, the costly part for many texts. ``gram``: H Hᵀ (k, k)
+    float64 when the caller keeps it (a query process asks the same H each time; computing H Hᵀ is most of
+    the work of placing a few short texts); X Hᵀ is then computed from only the columns of H that X uses.
     """
-    if gram is None:
+    if XHt is None and gram is None:
         return _solve_w(*_products(X, H), max_iter=max_iter, tol=tol)
-    return _solve_w(_used_columns_product(X, H), gram, max_iter=max_iter, tol=tol)
+    if XHt is None:
+        XHt = _used_columns_product(X, H)
+    if gram is None:
+        H = np.asarray(H, dtype=np.float64)
+        gram = H @ H.T
+    return _solve_w(np.asarray(XHt, dtype=np.float64), gram, max_iter=max_iter, tol=tol)
 
 
 def _used_columns_product(X, H: np.ndarray) -> np.ndarray:
@@ -268,13 +280,20 @@ def term_relevance(
         return H
     if topic_shares is None:  # summed in place: a float64 copy of W would be 400 MB at a million articles
         topic_shares = np.asarray(W).sum(axis=0, dtype=np.float64)
+    return H * relevance_scale(H, topic_shares, lam).astype(np.float32)
+
+
+def relevance_scale(H: np.ndarray, topic_shares: np.ndarray, lam: float = RELEVANCE_LAMBDA) -> np.ndarray:
+    """``p(w) ** (λ - 1)``, float64 array (V,): the factor by which :func:`term_relevance` scales every
+    topic's term weights, so that any term-weight vector (a group of topics, a topic in one period) can be
+    ranked the same way. p(w) as in term_relevance; a term no topic uses gets the largest factor."""
     mass = np.asarray(topic_shares, dtype=np.float64) @ np.asarray(H, dtype=np.float64)
     p = mass / mass.sum() if mass.sum() > 0 else np.ones(H.shape[1])
     used = p > 0
     scale = np.empty_like(p)
     scale[used] = p[used] ** (lam - 1)
     scale[~used] = scale[used].max() if used.any() else 1.0
-    return H * scale.astype(np.float32)
+    return scale
 
 
 def topic_terms(H: np.ndarray, W: np.ndarray, n: int) -> np.ndarray:
