@@ -58,9 +58,9 @@ def test_table_output_has_an_error_row(run_cli, tmp_path, model_here):
     )
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["line", "#", "score", "id", "title", "(or", "start", "of", "text)"]
+    assert lines[0].split() == ["line", "#", "score", "match", "id", "title", "(or", "start", "of", "text)"]
     assert [line.split()[:2] for line in lines[1:3]] == [["1", "1"], ["1", "2"]]
-    assert lines[3].split()[:4] == ["2", "-", "-", "ERROR"] and lines[3].endswith("in this model (351 articles)")
+    assert lines[3].split()[:5] == ["2", "-", "-", "-", "ERROR"] and lines[3].endswith("in this model (351 articles)")
 
 
 def test_line_numbers_are_the_files_physical_lines(run_cli, tmp_path, model_here):

@@ -47,7 +47,7 @@ def test_similar_json_shape(fitted, run_cli):
     assert result.exit_code == 0
     doc = result.json()
     assert doc["query"] == {"id": "lee-00"}
-    assert [sorted(r) for r in doc["results"]] == [["date", "id", "score", "title"]] * 3
+    assert [sorted(r) for r in doc["results"]] == [["date", "id", "match", "score", "title"]] * 3
     assert "lee-00" not in [r["id"] for r in doc["results"]]
     api = topics.load("models/default.joblib").similar(id="lee-00", k=3)
     assert [r["id"] for r in doc["results"]] == [h.id for h in api]
@@ -58,7 +58,7 @@ def test_similar_to_text_file_and_stdin(fitted, run_cli, tmp_path):
     by_text = run_cli("similar", "--text", query, "--format", "csv", "-n", 2)
     assert by_text.exit_code == 0
     lines = by_text.stdout.splitlines()
-    assert lines[0] == "rank,score,id,date,title" and len(lines) == 3
+    assert lines[0] == "rank,score,id,date,title,match" and len(lines) == 3
     assert lines[1].split(",")[2] == "india-russia-2025-10-09"
     (tmp_path / "q.txt").write_text(query, encoding="utf-8")
     by_file = run_cli("similar", "--file", "q.txt", "--format", "csv", "-n", 2)
@@ -69,7 +69,7 @@ def test_similar_to_text_file_and_stdin(fitted, run_cli, tmp_path):
 def test_similar_table(fitted, run_cli):
     result = run_cli("similar", "india-russia-2025-10-09", "-n", 2)
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["#", "score", "id", "date", "title", "(or", "start", "of", "text)"]
+    assert lines[0].split() == ["#", "score", "match", "id", "date", "title", "(or", "start", "of", "text)"]
     assert len(lines) == 3 and lines[1].startswith("1  0.")
 
 
@@ -115,7 +115,7 @@ def test_info_reads_footer(fitted, run_cli):
             "no model at models/default.joblib; fit one with: topics fit CORPUS --model models/default.joblib",
         ),
         (["fit", "missing.jsonl"], "corpus path 'missing.jsonl' does not exist"),
-        (["similar"], "give exactly one of ID, --text or --file"),
+        (["similar"], "give an ID, --text or --file"),
         (["fit", SAMPLE, "--topics", "0"], "Invalid value for '--topics' / '-k': 0 is not in the range x>=1."),
         (["nonsense"], "No such command 'nonsense'."),
     ],

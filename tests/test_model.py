@@ -71,8 +71,12 @@ def test_similarity_is_symmetric_and_bounded(sample_model, lee_records):
 def test_similar_scores_equal_the_similarity_of_texts(sample_model, lee_records):
     query = "Israeli troops and Palestinian militants clash in Gaza"
     hit = sample_model.similar(text=query, k=1)[0]
+    assert hit.score == pytest.approx(sample_model.similarity(query, {"id": hit.id}), abs=1e-4)
+    # A long text is scored by the cosine blend alone, so a stored article's text scores as the article.
+    long_query = lee_records[3]["text"]
+    hit = sample_model.similar(text=long_query, k=2)[1]
     text = next(r["text"] for r in lee_records if r["id"] == hit.id)
-    assert hit.score == pytest.approx(sample_model.similarity(query, text), abs=1e-4)
+    assert hit.score == pytest.approx(sample_model.similarity(long_query, text), abs=1e-4)
 
 
 def test_transform_shape_and_stored_rows(sample_model, lee_records):

@@ -2,11 +2,13 @@
 
 The score of a pair (see :mod:`topics.index`) is a sum of parts:
 
-    score = (1 - alpha) * sum_t x_a[t] * x_b[t]  +  alpha * sum_j u_a[j] * u_b[j]
+    score = (1 - alpha) * sum_t [(1 - s) * x_a[t] * x_b[t] + s * bm25_t(a, b)]  +  alpha * sum_j u_a[j] * u_b[j]
 
-where x are the unit TF-IDF rows (t runs over terms) and u the unit topic rows (j over topics). A term's
-share is its part of that sum divided by the score, and likewise for a topic, so the shares of all terms
-and topics add up to 1. A term has a non-zero part only when it occurs in both texts.
+where x are the unit TF-IDF rows (t runs over the query a's terms), bm25_t the term's part of the
+normalised BM25 score, s the query's search share (0 for a stored article or a long text), and u the unit
+topic rows (j over topics). A term's share is its part of that sum divided by the score, and likewise for
+a topic, so the shares of all terms and topics add up to 1. A term has a non-zero part only when it
+occurs in both texts (for b, in its text, lead or title).
 
 >>> e = model.compare({"id": "lee-00"}, {"id": "lee-13"})   # doctest: +SKIP
 >>> [(t["term"], round(t["share"], 2)) for t in e.terms[:3]]  # doctest: +SKIP
@@ -26,7 +28,8 @@ class Explanation:
     """A pair's score with its two cosines and the terms and topics contributing most, largest first.
 
     ``terms``: dicts with ``term`` and ``share``; ``topics``: dicts with ``topic`` (id), ``label``, ``share``.
-    ``lexical`` is the TF-IDF cosine and ``topical`` the topic cosine, both in [0, 1].
+    ``lexical`` is the lexical part (the TF-IDF cosine, blended with BM25 for a short text query) and
+    ``topical`` the topic cosine, both in [0, 1]; ``search_share`` is s, the share of BM25 in ``lexical``.
     """
 
     score: float
@@ -34,12 +37,14 @@ class Explanation:
     topical: float
     terms: list = field(default_factory=list)
     topics: list = field(default_factory=list)
+    search_share: float = 0.0
 
     def to_dict(self) -> dict:
         return {
             "score": round(self.score, 6),
             "lexical": round(self.lexical, 6),
             "topical": round(self.topical, 6),
+            "search_share": round(self.search_share, 6),
             "terms": [{**t, "share": round(t["share"], 6)} for t in self.terms],
             "topics": [{**t, "share": round(t["share"], 6)} for t in self.topics],
         }
@@ -56,13 +61,15 @@ def explain_pair(
     topic_labels,
     n_terms: int = 8,
     n_topics: int = 3,
+    search=None,
 ) -> Explanation:
-    """Explain one pair.
+    """Explain one pair; a is the query.
 
     terms_* : sparse rows (1, V), unit length; topics_* : arrays (k,) of topic weights;
-    term_names : callable mapping column indices to terms; topic_labels : sequence of k labels.
+    term_names : callable mapping column indices to terms; topic_labels : sequence of k labels;
+    search : None, or the search part of a text query (:meth:`topics.index.SimilarityIndex.search_part`).
     """
-    columns, term_products, topic_products = pair_parts(terms_a, topics_a, terms_b, topics_b)
+    columns, term_products, topic_products = pair_parts(terms_a, topics_a, terms_b, topics_b, search)
     lexical, topical = float(term_products.sum()), float(topic_products.sum())
     score = float(blend(lexical, topical, topic_weight))
     total = (1.0 - topic_weight) * lexical + topic_weight * topical
@@ -75,6 +82,7 @@ def explain_pair(
         score=score,
         lexical=min(lexical, 1.0),
         topical=min(topical, 1.0),
+        search_share=float(search[0]) if search is not None else 0.0,
         terms=[
             {"term": name, "share": float((1.0 - topic_weight) * term_products[i] * scale)}
             for name, i in zip(names, best_terms, strict=True)

@@ -1,17 +1,38 @@
-"""Exact nearest neighbours over the articles' TF-IDF and topic vectors.
+"""Exact nearest neighbours over the articles' TF-IDF, search and topic vectors.
 
-The similarity of two articles a and b is a blend of a lexical and a topical cosine:
+The score of an article d for a query q (a stored article or a new text) is
 
-    score(a, b) = (1 - alpha) * cos(x_a, x_b) + alpha * cos(w_a, w_b)
+    score(q, d) = (1 - alpha) * lexical(q, d) + alpha * cos(w_q, w_d)
+    lexical(q, d) = (1 - s(q)) * cos(x_q, x_d) + s(q) * bm25(q, d)
 
-where x is the article's TF-IDF row (unit length) and w its NMF topic weights. Both cosines lie in
-[0, 1] because every weight is non-negative, so the score does too. The lexical part finds articles
-that share the query's specific words; the topical part finds articles that tell the same kind of
-story in other words.
+- x is a TF-IDF row (unit length), w the NMF topic weights; alpha is the topic weight.
+- s(q) is the query's *search share*. For a text it depends on n_q, its number of distinct known
+  terms: 1 up to ``SHORT_QUERY_TERMS`` terms, 0 from ``LONG_QUERY_TERMS`` on, linear between. For a
+  stored article (a query by id) it is 0. So a few words typed as a search are scored as a search engine
+  scores them, while an article-length text and every stored article are scored by the cosine alone,
+  exactly as before search scoring existed: article-to-article similarity is unchanged.
+- bm25(q, d) is Okapi BM25 divided by its upper bound for the query, so it lies in [0, 1):
 
-Lexical scores come from an inverted index (the TF-IDF matrix in CSC form: for each term, the articles
-that contain it), so a query touches only the postings of its own terms. Topical scores are one dense
-product with the unit-length topic matrix.
+      bm25(q, d) = sum_t v_t * B[d, t] / sum_t v_t * idf_t * (k1 + 1)
+      B[d, t] = idf_t * f_dt * (k1 + 1) / (f_dt + k1 * (1 - b + b * len_d / mean_len))
+      idf_t = ln(1 + (N - df_t + 0.5) / (df_t + 0.5))
+
+  t runs over the query's terms, and words outside the vocabulary count too (df_t 0, so the largest
+  idf_t there is, matched by no article: a query of unknown words matches nothing well);
+  v_t is 1 for a word and ``PHRASE_WEIGHT`` for a two-word phrase (whose
+  words count already); f_dt counts the term in the article's text, plus ``LEAD_WEIGHT`` times in its
+  lead (the stored snippet, its first 200 characters) and ``TITLE_WEIGHT`` times in its title;
+  len_d = sum_t f_dt; df_t counts the articles holding t in any field; k1 = ``BM25_K1``,
+  b = ``BM25_B``. A text that is not a stored article is taken to be of mean length.
+
+Every part lies in [0, 1] because every weight is non-negative, so the score does too. The lexical
+part finds articles that share the query's specific words; the topical part finds articles that tell
+the same kind of story in other words. ``benchmarks/search.py`` measured the constants.
+
+Lexical scores come from inverted indexes (the TF-IDF matrix and the BM25 matrix B in CSC form: for
+each term, the articles that contain it), so a query touches only the postings of its own terms, in one
+scatter-add per term (:func:`postings_scores`). Topical scores are one dense product with the
+unit-length topic matrix.
 """
 
 from __future__ import annotations
@@ -19,9 +40,18 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+# The constants of the score (module docstring), chosen on benchmarks/search.py.
+BM25_K1 = 1.2
+BM25_B = 0.75
+LEAD_WEIGHT = 2.0
+TITLE_WEIGHT = 2.0
+PHRASE_WEIGHT = 0.25
+SHORT_QUERY_TERMS = 10
+LONG_QUERY_TERMS = 20
+
 
 class SimilarityIndex:
-    """Exact top-k search by blended score.
+    """Exact top-k search by the score of the module docstring.
 
     Parameters
     ----------
@@ -31,52 +61,198 @@ class SimilarityIndex:
         ``alpha`` in the module docstring.
     postings : csc_matrix of shape (n_articles, V), optional
         The same matrix as ``doc_terms`` in CSC form (built when not given; pass it when loading).
+    search : csc_matrix of shape (n_articles, V), or a callable returning one, optional
+        B, the BM25 weights of the module docstring (:func:`search_postings`); a callable is called the
+        first time a short query needs it (a model file saved before search scoring has none). None
+        (only for indexes built by hand): short queries are scored by the cosine alone.
+    phrases : callable, optional
+        Maps an array of columns to a boolean array, true where the term is a two-word phrase.
     """
 
-    def __init__(self, doc_terms, doc_topics, topic_weight: float, postings=None):
+    def __init__(self, doc_terms, doc_topics, topic_weight: float, postings=None, search=None, phrases=None):
         self.doc_terms = doc_terms
         self.postings = postings if postings is not None else sp.csc_matrix(doc_terms)
         self.topic_units = unit_rows(doc_topics)
         self.topic_weight = float(topic_weight)
+        self._search = search
+        self._search_idf = None
+        self.phrases = phrases
 
     @property
     def n_articles(self) -> int:
         return self.doc_terms.shape[0]
 
-    def scores(self, query_terms, query_topics) -> np.ndarray:
-        """Scores of every article against one query: float32 array of shape (n_articles,).
+    @property
+    def search(self):
+        """B (CSC, n_articles x V) or None; built on first use when the index was given a callable."""
+        if callable(self._search):
+            self._search = self._search()
+        return self._search
 
-        query_terms : sparse row (1, V), unit length; query_topics : array (k,)
+    @property
+    def search_idf(self) -> np.ndarray:
+        """idf_t of the module docstring, float64 (V,), from the document frequencies of B."""
+        if self._search_idf is None:
+            self._search_idf = bm25_idf(np.diff(self.search.indptr), self.n_articles)
+        return self._search_idf
+
+    def search_share(self, n_terms: int) -> float:
+        """s(n_terms) of the module docstring; 0 when the index has no search matrix."""
+        return float(search_share(n_terms)) if self._search is not None else 0.0
+
+    def scores(self, query_terms, query_topics, unknown: float = 0.0) -> np.ndarray:
+        """Scores of every article against one text query: float32 array of shape (n_articles,).
+
+        query_terms : sparse row (1, V), unit length; query_topics : array (k,); unknown : the number of
+        the query's words outside the vocabulary.
         """
         query_terms = sp.csr_matrix(query_terms)
-        lexical = self._lexical(query_terms.indices, query_terms.data)
+        lexical = self._lexical_blend(query_terms.indices, query_terms.data, unknown)
         topical = self.topic_units @ unit_rows(np.asarray(query_topics, dtype=np.float32)[None, :])[0]
         return ((1.0 - self.topic_weight) * lexical + self.topic_weight * topical).astype(np.float32)
 
     def scores_for_article(self, row: int) -> np.ndarray:
-        """Scores of every article against stored article ``row`` (itself included)."""
+        """Scores of every article against stored article ``row`` (itself included); its search share is 0."""
         start, end = self.doc_terms.indptr[row], self.doc_terms.indptr[row + 1]
         lexical = self._lexical(self.doc_terms.indices[start:end], self.doc_terms.data[start:end])
         topical = self.topic_units @ self.topic_units[row]
         return ((1.0 - self.topic_weight) * lexical + self.topic_weight * topical).astype(np.float32)
 
+    def search_weights(self, columns: np.ndarray) -> np.ndarray:
+        """v_t of the module docstring for the query's columns: 1 for a word, PHRASE_WEIGHT for a phrase."""
+        columns = np.asarray(columns)
+        if self.phrases is None:
+            return np.ones(columns.size)
+        return np.where(self.phrases(columns), PHRASE_WEIGHT, 1.0)
+
+    def search_bound(self, columns: np.ndarray, unknown: float = 0.0) -> float:
+        """The BM25 score no article can reach for a query of these columns and ``unknown`` words outside
+        the vocabulary: bm25's denominator."""
+        columns = np.asarray(columns)
+        known = float(self.search_weights(columns) @ self.search_idf[columns])
+        return (known + unknown * float(bm25_idf(0, self.n_articles))) * (BM25_K1 + 1.0)
+
+    def search_part(self, columns: np.ndarray, *, row: int | None = None, text_counts=None, unknown: float = 0.0):
+        """``(share, values)`` for :func:`pair_parts`: s(n_q) and ``v_t * B[d, t] / bound`` per query column,
+        for a stored article ``row`` or a text with raw counts ``text_counts`` (1, V); None for a long query."""
+        columns = np.asarray(columns)
+        share = self.search_share(len(columns))
+        bound = self.search_bound(columns, unknown) if share > 0 else 0.0
+        if bound <= 0:
+            return None
+        if row is not None:
+            values = stored_search_values(self.search, row, columns)
+        else:
+            values = text_search_row(text_counts, self.search_idf)[columns]
+        return share, self.search_weights(columns) * values / bound
+
+    def _lexical_blend(self, columns: np.ndarray, weights: np.ndarray, unknown: float = 0.0) -> np.ndarray:
+        """lexical(q, d) of the module docstring for every article."""
+        cosine = self._lexical(columns, weights)
+        share = self.search_share(len(columns))
+        if share == 0.0:
+            return cosine
+        return (1.0 - share) * cosine + share * self._bm25(columns, unknown)
+
+    def _bm25(self, columns: np.ndarray, unknown: float = 0.0) -> np.ndarray:
+        """bm25(q, d) of the module docstring for every article, float32."""
+        bound = self.search_bound(columns, unknown)
+        if bound <= 0:
+            return np.zeros(self.n_articles, dtype=np.float32)
+        b = self.search
+        return postings_scores(
+            b.indptr, b.indices, b.data, self.n_articles, columns, self.search_weights(columns) / bound
+        )
+
     def _lexical(self, columns: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """Cosine with every article, touching only the postings of the query's terms."""
         p = self.postings
-        if len(columns) == 0:
-            return np.zeros(self.n_articles, dtype=np.float32)
-        # One scatter-add per term over its contiguous postings (a row appears once per term), not a
-        # gather of all postings into new arrays: 33 against 53 ms p50, 49 against 133 ms p90, at
-        # 1M articles, with the same sums in the same order. Summed in float32, as X is stored and as
-        # scipy's X @ x sums: 24 against 28 ms p50 at 1M, the same top 10 as that product.
-        scores = np.zeros(self.n_articles, dtype=np.float32)
-        indptr, rows, values = p.indptr, p.indices, p.data
-        for column, weight in zip(
-            np.asarray(columns).tolist(), np.asarray(weights, dtype=np.float32).tolist(), strict=True
-        ):
-            start, end = indptr[column], indptr[column + 1]
-            scores[rows[start:end]] += values[start:end] * np.float32(weight)
+        return postings_scores(p.indptr, p.indices, p.data, self.n_articles, columns, weights)
+
+
+def postings_scores(indptr, rows, values, n_articles: int, columns, weights) -> np.ndarray:
+    """Dense float32 scores (n_articles,): ``sum_t weights[t] * M[:, columns[t]]`` for a CSC matrix M
+    given as ``(indptr, rows, values)``, touching only the postings of the given columns."""
+    scores = np.zeros(n_articles, dtype=np.float32)
+    if len(columns) == 0:
         return scores
+    # One scatter-add per term over its contiguous postings (a row appears once per term), not a
+    # gather of all postings into new arrays: 33 against 53 ms p50, 49 against 133 ms p90, at
+    # 1M articles, with the same sums in the same order. Summed in float32, as X is stored and as
+    # scipy's X @ x sums: 24 against 28 ms p50 at 1M, the same top 10 as that product.
+    for column, weight in zip(
+        np.asarray(columns).tolist(), np.asarray(weights, dtype=np.float32).tolist(), strict=True
+    ):
+        start, end = indptr[column], indptr[column + 1]
+        scores[rows[start:end]] += values[start:end] * np.float32(weight)
+    return scores
+
+
+# -- the search matrix B -------------------------------------------------------------------------------
+def search_share(n_terms):
+    """s(n) of the module docstring: 1 up to SHORT_QUERY_TERMS distinct terms, 0 from LONG_QUERY_TERMS on."""
+    span = LONG_QUERY_TERMS - SHORT_QUERY_TERMS
+    return np.clip((LONG_QUERY_TERMS - np.asarray(n_terms, dtype=np.float64)) / span, 0.0, 1.0)
+
+
+def bm25_idf(df: np.ndarray, n_articles: int) -> np.ndarray:
+    """idf_t = ln(1 + (N - df_t + 0.5) / (df_t + 0.5)), float64 (V,): Lucene's, never negative."""
+    df = np.asarray(df, dtype=np.float64)
+    return np.log1p((n_articles - df + 0.5) / (df + 0.5))
+
+
+def term_counts(rows, idf: np.ndarray) -> sp.csr_matrix:
+    """The raw term counts behind unit TF-IDF rows ``(1 + ln tf) * idf / norm``, float32 CSR.
+
+    Within a row, ``x / idf`` is ``(1 + ln tf) / norm``; its smallest value is taken to be a term seen once
+    (true of any text with a word it uses once), which gives the norm and so every count. Counts are
+    rounded to whole numbers. Used for stored articles (whose counts a model does not keep) and queries.
+    """
+    x = sp.csr_matrix(rows, dtype=np.float64, copy=True)
+    x.eliminate_zeros()
+    lengths = np.diff(x.indptr)
+    if x.nnz == 0:
+        return sp.csr_matrix(x.shape, dtype=np.float32)
+    ratio = x.data / np.maximum(np.asarray(idf, dtype=np.float64)[x.indices], 1e-12)
+    smallest = np.zeros(x.shape[0])
+    filled = lengths > 0
+    smallest[filled] = np.minimum.reduceat(ratio, x.indptr[:-1][filled])
+    x.data = np.rint(np.exp(ratio / np.repeat(smallest, lengths) - 1.0))
+    return sp.csr_matrix(x, dtype=np.float32)
+
+
+def search_postings(counts) -> sp.csc_matrix:
+    """B of the module docstring, float32 CSC (n_articles, V), from the field-weighted counts f (n, V)."""
+    f = sp.csr_matrix(counts, dtype=np.float64)
+    n_articles = f.shape[0]
+    lengths = np.asarray(f.sum(axis=1)).ravel()
+    mean_length = lengths.mean() if n_articles and lengths.mean() > 0 else 1.0
+    norm = BM25_K1 * (1.0 - BM25_B + BM25_B * lengths / mean_length)
+    b = sp.csc_matrix(f)
+    b.sort_indices()
+    idf = bm25_idf(np.diff(b.indptr), n_articles)
+    columns = np.repeat(np.arange(b.shape[1]), np.diff(b.indptr))
+    b.data = idf[columns] * b.data * (BM25_K1 + 1.0) / (b.data + norm[b.indices])
+    return sp.csc_matrix(b, dtype=np.float32)
+
+
+def text_search_row(counts, idf: np.ndarray) -> np.ndarray:
+    """B's row for a text that is not a stored article (taken to be of mean length), dense float64 (V,)."""
+    f = sp.csr_matrix(counts, dtype=np.float64)
+    row = np.zeros(f.shape[1])
+    row[f.indices] = idf[f.indices] * f.data * (BM25_K1 + 1.0) / (f.data + BM25_K1)
+    return row
+
+
+def stored_search_values(search, row: int, columns: np.ndarray) -> np.ndarray:
+    """B[row, columns] read from the CSC matrix B (one binary search per column), float64."""
+    values = np.zeros(len(columns))
+    for i, column in enumerate(np.asarray(columns).tolist()):
+        start, end = search.indptr[column], search.indptr[column + 1]
+        at = start + np.searchsorted(search.indices[start:end], row)
+        if at < end and search.indices[at] == row:
+            values[i] = search.data[at]
+    return values
 
 
 def unit_rows(matrix, *, dtype=np.float32):
@@ -155,26 +331,51 @@ def blend(lexical, topical, topic_weight: float):
     return np.clip((1.0 - topic_weight) * lexical + topic_weight * topical, 0.0, 1.0)
 
 
-def batch_scores(index: SimilarityIndex, query_terms, query_topics) -> np.ndarray:
+def batch_scores(index: SimilarityIndex, query_terms, query_topics, stored=None, unknown=None) -> np.ndarray:
     """Scores of every article against many queries: float32 array of shape (n_queries, n_articles).
 
-    query_terms : csr_matrix (n_queries, V), unit rows; query_topics : array (n_queries, k).
-    One sparse product (queries x articles) and one dense product, not a loop over queries.
+    query_terms : csr_matrix (n_queries, V), unit rows; query_topics : array (n_queries, k); stored :
+    boolean array (n_queries,), true for queries that are stored articles (search share 0), or None
+    (all are texts); unknown : array (n_queries,) as in :meth:`SimilarityIndex.scores`, or None (zeros).
+    Sparse products (queries x articles) and one dense product, not a loop over queries.
     """
-    lexical = sp.csr_matrix(query_terms, dtype=np.float32) @ index.doc_terms.T
+    query_terms = sp.csr_matrix(query_terms, dtype=np.float32)
+    lexical = (query_terms @ index.doc_terms.T).toarray()
+    shares = search_share(np.diff(query_terms.indptr)) if index._search is not None else np.zeros(0)
+    if stored is not None and shares.size:
+        shares = np.where(stored, 0.0, shares)
+    short = np.flatnonzero(shares > 0)
+    if short.size:
+        weights = query_terms[short]
+        weights.data = np.ones_like(weights.data)
+        for i in range(weights.shape[0]):
+            start, end = weights.indptr[i], weights.indptr[i + 1]
+            columns = weights.indices[start:end]
+            bound = index.search_bound(columns, 0.0 if unknown is None else float(unknown[short[i]]))
+            weights.data[start:end] = index.search_weights(columns) / bound if bound > 0 else 0.0
+        bm25 = (weights @ index.search.T.tocsr()).toarray()
+        share = shares[short][:, None]
+        lexical[short] = (1.0 - share) * lexical[short] + share * bm25
     topical = unit_rows(query_topics) @ index.topic_units.T
-    return blend(lexical.toarray(), topical, index.topic_weight).astype(np.float32)
+    return blend(lexical, topical, index.topic_weight).astype(np.float32)
 
 
-def pair_parts(terms_a, topics_a, terms_b, topics_b) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-term and per-topic products whose sums are the two cosines of a pair.
+def pair_parts(terms_a, topics_a, terms_b, topics_b, search=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-term and per-topic products whose sums are the lexical part and the topic cosine of a pair.
 
-    terms_* : sparse rows (1, V), unit length; topics_* : arrays (k,). Returns ``(columns, term_products,
-    topic_products)``: the columns of the terms in both texts and their weight products (summing to the
-    TF-IDF cosine), and an array (k,) of topic products (summing to the topic cosine).
+    terms_* : sparse rows (1, V), unit length; topics_* : arrays (k,); a is the query. ``search``: None
+    (the query is long: lexical is the cosine) or ``(share, values)`` from :meth:`SimilarityIndex.search_part`.
+    Returns ``(columns, term_products, topic_products)``: the query's columns that b shares and their parts
+    of lexical(a, b) (summing to it), and an array (k,) of topic products (summing to the topic cosine).
     """
-    shared = sp.coo_matrix(sp.csr_matrix(terms_a, dtype=np.float32).multiply(sp.csr_matrix(terms_b, dtype=np.float32)))
-    keep = shared.data > 0
+    a = sp.csr_matrix(terms_a, dtype=np.float32)
+    a.sum_duplicates()
+    b = sp.csr_matrix(terms_b, dtype=np.float32)
+    products = a.data.astype(np.float64) * b[:, a.indices].toarray().ravel().astype(np.float64)
+    if search is not None:
+        share, values = search
+        products = (1.0 - share) * products + share * np.asarray(values, dtype=np.float64)
+    keep = products > 0
     ua = unit_rows(np.asarray(topics_a, dtype=np.float32)[None, :])[0]
     ub = unit_rows(np.asarray(topics_b, dtype=np.float32)[None, :])[0]
-    return shared.col[keep], shared.data[keep].astype(np.float64), (ua * ub).astype(np.float64)
+    return a.indices[keep], products[keep], (ua * ub).astype(np.float64)

@@ -21,7 +21,7 @@ import os
 import time
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from operator import attrgetter
 from pathlib import Path
 
@@ -37,8 +37,9 @@ from .errors import NotFittedError, ParameterError, QueryError, TopicsWarning
 from .explain import Explanation, explain_pair
 from .filters import HitFilter, select
 from .incremental import AddReport, RefitReport, add_articles, carry_over, read_as_fitted
-from .index import batch_scores
+from .index import batch_scores, term_counts, unit_rows
 from .language import archive_languages, unspaced_warning
+from .matching import calibrate, check_min_match, is_calibration, level, thresholds
 from .params import DEFAULT_TOPIC_WEIGHT, PARAMETER_RULES, check_params, is_int
 from .state import FittedState
 from .summary import ArticleView, Summary, Topic, article_view, check_topic, rename, summarize, topic_labels
@@ -61,7 +62,8 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Hit:
-    """One similar article: ``score`` in [0, 1], higher is more similar."""
+    """One similar article: ``score`` in [0, 1], higher is more similar; ``match``: "strong", "weak" or
+    "none", where the score falls among the archive's own scores (:mod:`topics.matching`)."""
 
     id: str
     score: float
@@ -69,9 +71,10 @@ class Hit:
     date: str | None
     snippet: str = ""
     explanation: Explanation | None = None
+    match: str | None = None
 
     def to_dict(self) -> dict:
-        d = {"id": self.id, "score": round(self.score, 6), "title": self.title, "date": self.date}
+        d = {"id": self.id, "score": round(self.score, 6), "match": self.match, "title": self.title, "date": self.date}
         if self.explanation is not None:
             d["explanation"] = self.explanation.to_dict()
         return d
@@ -406,6 +409,7 @@ class TopicModel:
             articles=ArticleTable.build(meta.ids, meta.titles, meta.dates, meta.snippets, meta.sources),
             topic_weight=self.topic_weight,
         )
+        fit_info["match_calibration"] = self._calibrate()
         return self
 
     def _choose_n_topics(self, X, vocabulary, texts) -> tuple[int, str]:
@@ -459,43 +463,89 @@ class TopicModel:
         text: str | None = None,
         k: int = 10,
         *,
+        like=None,
+        unlike=None,
         since=None,
         until=None,
         min_score=None,
+        min_match=None,
         keep_duplicates: bool = False,
         explain: bool = False,
     ) -> list[Hit]:
-        """The k articles most similar to a stored article (``id``) or to a new ``text``.
+        """The k articles most similar to a stored article (``id``), to a new ``text``, or to several.
 
-        A stored article is never its own hit. ``since``/``until`` (``YYYY-MM-DD`` or dates, inclusive)
+        A stored article is never its own hit. ``like``: a list of queries (ids as ``{"id": ...}``, texts
+        as str or ``{"text": ...}``) asked together, as Elasticsearch's More Like This does: their TF-IDF
+        rows and topic weights are summed; ``unlike``: queries whose rows are subtracted (weights below
+        zero dropped), pushing their kind of article away. Every stored article in ``like`` and
+        ``unlike`` is left out of the hits. ``since``/``until`` (``YYYY-MM-DD`` or dates, inclusive)
         keep articles dated in that range (undated articles are left out when either is given);
-        ``min_score`` drops weaker hits, so fewer than k may come back. Unless ``keep_duplicates``,
-        near-duplicates of the query article and of better hits are left out (for a text query the best
-        copy of it stays: it is how a text is found in the archive). ``explain`` fills each hit's
-        ``explanation`` (see :meth:`compare`). Raises QueryError for an unknown id or a text with no
-        known words.
+        ``min_score`` drops weaker hits, and ``min_match`` ("weak" or "strong") hits of a lower match
+        level, so fewer than k may come back. Unless ``keep_duplicates``, near-duplicates of the query
+        article and of better hits are left out (for a text query the best copy of it stays: it is how
+        a text is found in the archive). ``explain`` fills each hit's ``explanation`` (see
+        :meth:`compare`). Each hit's ``match`` says how good a match its score is for this archive
+        (:mod:`topics.matching`). Raises QueryError for an unknown id or a text with no known words.
         """
         self._check_fitted()
-        if (id is None) == (text is None):
-            raise QueryError("give exactly one of an article id or a text")
+        if like is not None or unlike is not None:
+            if id is not None or text is not None:
+                raise QueryError("give an id or a text, or like=[...] (with unlike=[...]), not both")
+            row, terms, topics, exclude = self._combine(like, unlike)
+            unknown = 0.0
+        else:
+            if (id is None) == (text is None):
+                raise QueryError("give exactly one of an article id or a text")
+            row, exclude, unknown = None, (), 0.0
+            if id is not None:
+                row = self.row_of(id)
+                if self.doc_terms_.indptr[row] == self.doc_terms_.indptr[row + 1]:
+                    raise QueryError(
+                        f"article {id!r} has no words the model knows (it is empty, or only stop words "
+                        "and clutter): nothing to compare it by"
+                    )
+                terms, topics = self.doc_terms_[row], np.asarray(self.doc_topics_[row])
+            else:
+                terms, topics = self._vectorise_query(text)
+                topics = topics[0]
+                unknown = self._unknown_weight(text, terms.nnz)
         _check_k(k)
         hit_filter = HitFilter.build(since=since, until=until, min_score=min_score, keep_duplicates=keep_duplicates)
-        if id is not None:
-            row = self.row_of(id)
-            if self.doc_terms_.indptr[row] == self.doc_terms_.indptr[row + 1]:
-                raise QueryError(
-                    f"article {id!r} has no words the model knows (it is empty, or only stop words "
-                    "and clutter): nothing to compare it by"
-                )
-            scores = self.index_.scores_for_article(row)
-        else:
-            row = None
-            terms, topics = self._vectorise_query(text)
-            scores = self.index_.scores(terms, topics[0])
-        return self._hits(scores, k, hit_filter, row, None if row is not None else (terms, topics[0]), explain)
+        share = 0.0 if row is not None else self.index_.search_share(terms.nnz)
+        bounds = self._match_bounds(share)
+        hit_filter = _with_min_match(hit_filter, check_min_match(min_match), bounds)
+        index = self.index_
+        scores = index.scores_for_article(row) if row is not None else index.scores(terms, topics, unknown)
+        query = (terms, topics, unknown)
+        return self._hits(scores, k, hit_filter, row, query, explain, bounds=bounds, exclude=exclude)
+
+    def _combine(self, like, unlike):
+        """(None, terms, topics, rows to exclude) of a More Like This query: the liked queries' unit
+        TF-IDF rows and topic weights summed, the unliked ones' subtracted, negatives dropped."""
+        like, unlike = _query_list(like, "like"), _query_list(unlike, "unlike")
+        if not like:
+            raise QueryError("like=[...] needs at least one id or text")
+        rows, terms, topics = self._resolve_many(like + unlike)
+        sign = np.array([1.0] * len(like) + [-1.0] * len(unlike))
+        combined = sp.csr_matrix(sp.csr_matrix(sign[None, :]) @ unit_rows(terms))
+        combined.data = np.maximum(combined.data, 0.0)
+        combined.eliminate_zeros()
+        if combined.nnz == 0:
+            raise QueryError("the unliked queries cancel every word of the liked ones: nothing is left to search by")
+        weights = np.maximum(sign @ unit_rows(np.asarray(topics, dtype=np.float32)), 0.0)
+        exclude = np.array(sorted({r for r in rows if r is not None}), dtype=np.int64)
+        return None, unit_rows(combined), weights.astype(np.float32), exclude
 
     def similar_batch(
-        self, queries, *, k: int = 10, since=None, until=None, min_score=None, keep_duplicates: bool = False
+        self,
+        queries,
+        *,
+        k: int = 10,
+        since=None,
+        until=None,
+        min_score=None,
+        min_match=None,
+        keep_duplicates: bool = False,
     ) -> list[list[Hit]]:
         """:meth:`similar` for many queries at once: one list of hits per query, in order.
 
@@ -506,13 +556,32 @@ class TopicModel:
         self._check_fitted()
         _check_k(k)
         hit_filter = HitFilter.build(since=since, until=until, min_score=min_score, keep_duplicates=keep_duplicates)
-        rows, terms, topics = self._resolve_many(list(queries))
+        min_match = check_min_match(min_match)
+        queries = list(queries)
+        rows, terms, topics = self._resolve_many(queries)
+        lengths = np.diff(terms.indptr)
+        shares = [0.0 if r is not None else self.index_.search_share(n) for r, n in zip(rows, lengths, strict=True)]
+        unknown = np.array(
+            [
+                0.0 if r is not None else self._unknown_weight(_query_kind(q)[1], n)
+                for q, r, n in zip(queries, rows, lengths, strict=True)
+            ]
+        )
         results = []
         step = max(1, min(256, _BATCH_CELLS // max(1, len(self.articles_))))
         for start in range(0, len(rows), step):
-            block = batch_scores(self.index_, terms[start : start + step], topics[start : start + step])
+            stored = np.array([r is not None for r in rows[start : start + step]], dtype=bool)
+            block = batch_scores(
+                self.index_,
+                terms[start : start + step],
+                topics[start : start + step],
+                stored,
+                unknown[start : start + step],
+            )
             for i, scores in enumerate(block, start):
-                results.append(self._hits(scores, k, hit_filter, rows[i], None, False))
+                bounds = self._match_bounds(shares[i])
+                query_filter = _with_min_match(hit_filter, min_match, bounds)
+                results.append(self._hits(scores, k, query_filter, rows[i], None, False, bounds=bounds))
         return results
 
     def similarity(self, a, b) -> float:
@@ -531,8 +600,11 @@ class TopicModel:
         for name, value in (("n_terms", n_terms), ("n_topics", n_topics)):
             if not is_int(value, 0):
                 raise ParameterError(f"{name}={value!r} is not allowed; use an integer >= 0")
-        (_, terms_a, topics_a), (_, terms_b, topics_b) = self._resolve(a), self._resolve(b)
-        return self._explain(terms_a, topics_a, terms_b, topics_b, n_terms, n_topics)
+        (row_a, terms_a, topics_a), (row_b, terms_b, topics_b) = self._resolve(a), self._resolve(b)
+        unknown = 0.0 if row_a is not None else self._unknown_weight(_query_kind(a)[1], terms_a.nnz)
+        return self._explain(
+            terms_a, topics_a, terms_b, topics_b, n_terms, n_topics, rows=(row_a, row_b), unknown=unknown
+        )
 
     def duplicates(self, threshold: float = DEFAULT_THRESHOLD) -> list[DuplicateGroup]:
         """Groups of near-identical articles (TF-IDF cosine >= ``threshold``), largest first.
@@ -567,14 +639,37 @@ class TopicModel:
             raise QueryError(f"no article with id {article_id!r} in this model ({len(self.articles_)} articles)")
         return row
 
+    def _unknown_weight(self, text: str, n_known: int) -> float:
+        """The number of a text query's distinct words (not phrases: a vocabulary keeps only some) outside
+        the vocabulary; 0 for a text long enough to be scored by the cosine alone."""
+        if self.index_.search_share(n_known) == 0.0:
+            return 0.0
+        terms = sorted({t.encode("utf-8") for t in self.vectorizer_.analyzer(text) if " " not in t})
+        if not terms:
+            return 0.0
+        vocabulary = self.vectorizer_.vocabulary_
+        encoded = np.array(terms, dtype=bytes)
+        at = np.minimum(np.searchsorted(vocabulary, encoded), len(vocabulary) - 1)
+        unknown = encoded[vocabulary[at] != encoded]
+        return float(unknown.size)
+
     def _vectorise_query(self, text: str):
         _check_text(text)
         terms = self.vectorizer_.transform([text])
         if terms.nnz == 0:
             raise QueryError(_NO_KNOWN_WORDS)
-        return terms, nmf_transform(terms, self.components_)
+        return terms, nmf_transform(terms, self.components_, gram=self._gram())
 
-    def _hit(self, row: int, score: float, explanation: Explanation | None = None) -> Hit:
+    def _gram(self) -> np.ndarray:
+        """H Hᵀ (k, k) float64 of the current state, kept in memory: every text query needs it."""
+        cached = self.__dict__.get("_gram_cache")
+        if cached is None or cached[0] is not self.state_:
+            H = np.asarray(self.components_, dtype=np.float64)
+            cached = (self.state_, H @ H.T)
+            self._gram_cache = cached
+        return cached[1]
+
+    def _hit(self, row: int, score: float, explanation: Explanation | None = None, match=None) -> Hit:
         table = self.articles_
         return Hit(
             id=table.ids[row],
@@ -583,6 +678,7 @@ class TopicModel:
             date=table.date(row),
             snippet=table.snippets[row],
             explanation=explanation,
+            match=match,
         )
 
     def clutter(self) -> dict:
@@ -602,6 +698,27 @@ class TopicModel:
             "n_repaired": int(info.get("n_repaired", 0)),
         }
 
+    def _calibrate(self) -> dict:
+        return calibrate(self.index_, self.vectorizer_, self.components_, self.articles_, self.stub_rows())
+
+    def match_calibration(self) -> dict:
+        """The score percentiles the match levels are judged by (:mod:`topics.matching`): saved at fit,
+        computed here (and kept in memory) for a model saved before they existed."""
+        self._check_fitted()
+        saved = self.fit_info_.get("match_calibration")
+        if is_calibration(saved):
+            return saved
+        cached = self.__dict__.get("_calibration")
+        if cached is None or cached[0] is not self.state_:
+            cached = (self.state_, self._calibrate())
+            self._calibration = cached
+        return cached[1]
+
+    def _match_bounds(self, share: float):
+        """(weak, strong) score thresholds for a query of search share ``share``, or None (no calibration)."""
+        calibration = self.match_calibration()
+        return thresholds(calibration, share) if calibration else None
+
     def stub_rows(self) -> np.ndarray:
         """Rows of the stubs: articles with fewer than ``min_words`` distinct known words (see
         :func:`stub_rows`). They stay findable by id but never come back as hits or duplicates."""
@@ -613,11 +730,11 @@ class TopicModel:
             self._stubs = cached
         return cached[2]
 
-    def _hits(self, scores, k, hit_filter, row, text_query, explain) -> list[Hit]:
+    def _hits(self, scores, k, hit_filter, row, text_query, explain, *, bounds=None, exclude=()) -> list[Hit]:
         """Hits for one query's scores: ``row`` is the query's stored row (or None), ``text_query`` its
-        (terms, topics) when it is a text."""
+        (terms, topics) when it is a text; ``bounds`` the match thresholds; ``exclude`` rows never shown."""
         query_terms = self.doc_terms_[row] if row is not None else None
-        exclude = self.stub_rows()
+        exclude = np.append(self.stub_rows(), np.asarray(exclude, dtype=np.int64))
         if row is not None:
             exclude = np.append(exclude, row)
         rows = select(
@@ -630,19 +747,38 @@ class TopicModel:
             query=query_terms,
         )
         if not explain:
-            return [self._hit(r, float(scores[r])) for r in rows]
-        terms, topics = text_query if row is None else (self.doc_terms_[row], self.doc_topics_[row])
+            return [self._hit(r, float(scores[r]), match=_level(scores[r], bounds)) for r in rows]
+        terms, topics, unknown = text_query if row is None else (self.doc_terms_[row], self.doc_topics_[row], 0.0)
         labels = self._topic_labels()
         return [
             self._hit(
                 r,
                 float(scores[r]),
-                self._explain(terms, topics, self.doc_terms_[r], self.doc_topics_[r], labels=labels),
+                self._explain(
+                    terms,
+                    topics,
+                    self.doc_terms_[r],
+                    self.doc_topics_[r],
+                    labels=labels,
+                    rows=(row, r),
+                    unknown=unknown,
+                ),
+                match=_level(scores[r], bounds),
             )
             for r in rows
         ]
 
-    def _explain(self, terms_a, topics_a, terms_b, topics_b, n_terms=8, n_topics=3, labels=None) -> Explanation:
+    def _explain(
+        self, terms_a, topics_a, terms_b, topics_b, n_terms=8, n_topics=3, labels=None, rows=(None, None), unknown=0.0
+    ) -> Explanation:
+        """Explain the pair; ``rows``: the stored rows of a and b, None for a text (a text query a is
+        scored partly by search, see :mod:`topics.index`)."""
+        search = None
+        if rows[0] is None:
+            text_counts = None if rows[1] is not None else term_counts(terms_b, self.vectorizer_.idf_)
+            search = self.index_.search_part(
+                sp.csr_matrix(terms_a).indices, row=rows[1], text_counts=text_counts, unknown=unknown
+            )
         return explain_pair(
             terms_a,
             topics_a,
@@ -653,6 +789,7 @@ class TopicModel:
             topic_labels=labels if labels is not None else self._topic_labels() if n_topics else [],
             n_terms=n_terms,
             n_topics=n_topics,
+            search=search,
         )
 
     def _topic_labels(self) -> list[str]:
@@ -683,7 +820,7 @@ class TopicModel:
         unknown = np.flatnonzero(np.diff(text_terms.indptr) == 0)
         if unknown.size:
             raise QueryError(f"query {list(texts)[unknown[0]] + 1}: {_NO_KNOWN_WORDS}")
-        text_topics = nmf_transform(text_terms, self.components_)
+        text_topics = nmf_transform(text_terms, self.components_, gram=self._gram())
         # Stack the texts' rows and the stored articles' rows once, then put them in query order.
         stored = np.array([r for r in rows if r is not None], dtype=np.int64)
         is_text = np.array([r is None for r in rows], dtype=bool)
@@ -905,6 +1042,30 @@ _NO_KNOWN_WORDS = "the query text has no words the model knows (only stop words,
 def _check_text(text):
     if not isinstance(text, str) or not text.strip():
         raise QueryError("the query text is empty")
+
+
+def _level(score, bounds):
+    return None if bounds is None else level(float(score), bounds)
+
+
+def _with_min_match(hit_filter: HitFilter, min_match, bounds) -> HitFilter:
+    """The filter with its minimum score raised to the threshold of ``min_match`` for this query."""
+    if min_match in (None, "none") or bounds is None:
+        return hit_filter
+    threshold = bounds[0] if min_match == "weak" else bounds[1]
+    return replace(hit_filter, min_score=max(hit_filter.min_score, min(1.0, max(0.0, threshold))))
+
+
+def _query_list(value, name: str) -> list:
+    """``like``/``unlike`` as a list of queries: a single id mapping or text is a list of one."""
+    if value is None:
+        return []
+    if isinstance(value, (str, Mapping)):
+        return [value]
+    try:
+        return list(value)
+    except TypeError:
+        raise QueryError(f"{name} is a list of queries (ids as {{'id': ...}} and texts), not {_brief(value)}") from None
 
 
 def _query_kind(query) -> tuple[str, str]:

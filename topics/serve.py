@@ -5,7 +5,7 @@ on the model and returns the record the matching CLI command prints with ``--for
 
 ==============================  =====================================================================
 ``GET /api/similar``            ``?id=ID`` or ``?text=...``, with ``k``, ``since``, ``until``,
-                                ``min_score``, ``keep_duplicates``, ``explain`` (as ``topics similar``)
+                                ``min_score``, ``min_match``, ``keep_duplicates``, ``explain`` (as ``topics similar``)
 ``GET /api/topics``             ``?words=8&articles=3`` (as ``topics summary``)
 ``GET /api/topics/{id}``        one topic of the summary (``?words=10&articles=10``)
 ``GET /api/articles/{id}``      topic mix and ``k`` nearest articles (as ``topics show``)
@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING
 
 from . import __version__, load
 from .errors import MissingExtraError, ParameterError, QueryError, TopicsError
+from .matching import best_level
 
 if TYPE_CHECKING:  # Starlette is imported by create_app, so this module imports without the extra
     from starlette.requests import Request
@@ -217,7 +218,7 @@ def _model(request: Request):
 
 
 def similar(request: Request):
-    p = Params(request, {"id", "text", "k", "since", "until", "min_score", "keep_duplicates", "explain"})
+    p = Params(request, {"id", "text", "k", "since", "until", "min_score", "min_match", "keep_duplicates", "explain"})
     model = _model(request)
     article_id, text = p.str("id"), p.str("text")
     if (article_id is None) == (text is None):
@@ -233,6 +234,7 @@ def similar(request: Request):
         since=p.str("since"),
         until=p.str("until"),
         min_score=p.float("min_score"),
+        min_match=p.str("min_match"),
         keep_duplicates=p.bool("keep_duplicates"),
         explain=p.bool("explain"),
     )
@@ -242,6 +244,7 @@ def similar(request: Request):
         {
             "query": query,
             "model": str(request.app.state.live.path),
+            "match": best_level(hits),
             "results": [{**h.to_dict(), "snippet": h.snippet} for h in hits],
         }
     )

@@ -13,10 +13,11 @@ changes the one it was given). :class:`topics.TopicModel` holds one as ``state_`
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
-from .index import SimilarityIndex
+from .index import LEAD_WEIGHT, TITLE_WEIGHT, SimilarityIndex, search_postings, term_counts
 
 
 @dataclass(frozen=True, eq=False)  # compared by identity: its fields are large arrays
@@ -62,8 +63,12 @@ class FittedState:
         topic_weight: float,
         topic_names: dict | None = None,
         postings=None,
+        search=None,
     ) -> FittedState:
-        """A state over these arrays, with its neighbour index (``postings``: X in CSC form, if at hand)."""
+        """A state over these arrays, with its neighbour index (``postings``: X in CSC form, ``search``: the
+        BM25 matrix B of :mod:`topics.index`, if at hand; B is otherwise built when a query first needs it)."""
+        if search is None:
+            search = partial(build_search, vectorizer, doc_terms, articles)
         return cls(
             vectorizer=vectorizer,
             components=components,
@@ -72,9 +77,35 @@ class FittedState:
             articles=articles,
             topic_names=dict(topic_names or {}),
             fit_info=fit_info,
-            index=SimilarityIndex(doc_terms, doc_topics, topic_weight, postings=postings),
+            index=SimilarityIndex(
+                doc_terms,
+                doc_topics,
+                topic_weight,
+                postings=postings,
+                search=search,
+                phrases=partial(phrase_columns, vectorizer.vocabulary_),
+            ),
         )
 
     @property
     def n_topics(self) -> int:
         return int(self.components.shape[0])
+
+
+def build_search(vectorizer, doc_terms, articles):
+    """B of :mod:`topics.index` (CSC, n_articles x V): counts of each article's text (read back from X),
+    plus its lead (the stored snippet) and its title, each analysed by the fitted vectoriser and weighted."""
+    counts = term_counts(doc_terms, vectorizer.idf_)
+    n = len(articles)
+    for texts, weight in (
+        ([articles.snippets[r] for r in range(n)], LEAD_WEIGHT),
+        ([articles.titles[r] or "" for r in range(n)], TITLE_WEIGHT),
+    ):
+        if weight:
+            counts = counts + weight * term_counts(vectorizer.transform(texts), vectorizer.idf_)
+    return search_postings(counts)
+
+
+def phrase_columns(vocabulary: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """Whether each column's term is a phrase (holds a space), as a boolean array."""
+    return np.array([b" " in vocabulary[c] for c in np.asarray(columns).tolist()], dtype=bool)

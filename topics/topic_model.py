@@ -100,19 +100,41 @@ def common_columns(X, max_terms: int | None) -> np.ndarray | None:
 
 
 def nmf_transform(
-    X, H: np.ndarray, *, max_iter: int = TRANSFORM_MAX_ITER, tol: float = TRANSFORM_TOL, XHt=None
+    X,
+    H: np.ndarray,
+    *,
+    max_iter: int = TRANSFORM_MAX_ITER,
+    tol: float = TRANSFORM_TOL,
+    XHt=None,
+    gram=None,
 ) -> np.ndarray:
     """W of shape (n_texts, k), float32: each row solves ``min ||x - w H||²`` subject to ``w ≥ 0``.
 
     Coordinate descent over the k topics, all rows at once, starting from zero (as scikit-learn's
     ``NMF.transform``); a row stops changing once its projected-gradient norm falls below ``tol``
     times its first one, so a row's answer does not depend on which other rows share the batch.
-    ``XHt``: X Hᵀ (n_texts, k) if already computed, the costly part for many texts.
+    ``XHt``: X Hᵀ (n_texts, k) if already computed, the costly part for many texts. ``gram``: H Hᵀ (k, k)
+    float64 when the caller keeps it (a query process asks the same H each time; computing H Hᵀ is most of
+    the work of placing a few short texts); X Hᵀ is then computed from only the columns of H that X uses.
     """
-    if XHt is None:
+    if XHt is None and gram is None:
         return _solve_w(*_products(X, H), max_iter=max_iter, tol=tol)
-    H = np.asarray(H, dtype=np.float64)
-    return _solve_w(np.asarray(XHt, dtype=np.float64), H @ H.T, max_iter=max_iter, tol=tol)
+    if XHt is None:
+        XHt = _used_columns_product(X, H)
+    if gram is None:
+        H = np.asarray(H, dtype=np.float64)
+        gram = H @ H.T
+    return _solve_w(np.asarray(XHt, dtype=np.float64), gram, max_iter=max_iter, tol=tol)
+
+
+def _used_columns_product(X, H: np.ndarray) -> np.ndarray:
+    """X Hᵀ (n, k) in float64, reading only the columns of H that X has values in."""
+    import scipy.sparse as sp
+
+    X = sp.csr_matrix(X)
+    columns = np.unique(X.indices)
+    H_used = np.asarray(H[:, columns], dtype=np.float64)
+    return np.asarray(X[:, columns] @ H_used.T, dtype=np.float64)
 
 
 def _products(X, H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -133,8 +133,20 @@ def output_format_option(*choices: str, shapes: str):
     )
 
 
+_HIT_FILTERS = ("since", "until", "min_score", "min_match", "keep_duplicates")
+
+
 def hit_filter_options(f):
-    """--since, --until, --min-score and --keep-duplicates, shared by `similar` and `batch`."""
+    """--since, --until, --min-score, --min-match and --keep-duplicates, shared by `similar` and `batch`.
+
+    The command gets ``hit_filters``: a dict of them by :meth:`topics.TopicModel.similar` keyword.
+    """
+
+    @functools.wraps(f)
+    def command(*args, **kwargs):
+        kwargs["hit_filters"] = {name: kwargs.pop(name) for name in _HIT_FILTERS}
+        return f(*args, **kwargs)
+
     for option in reversed(
         [
             click.option(
@@ -144,14 +156,21 @@ def hit_filter_options(f):
                 help="Leave out hits scoring below this (so fewer than --top may be listed).",
             ),
             click.option(
+                "--min-match",
+                type=click.Choice(["weak", "strong"]),
+                default=None,
+                help="Leave out hits that match less well than this, judged against the archive's own "
+                "scores (every hit is labelled strong, weak or none).",
+            ),
+            click.option(
                 "--keep-duplicates",
                 is_flag=True,
                 help="Also list near-duplicates of the query and of better hits (left out by default).",
             ),
         ]
     ):
-        f = option(f)
-    return date_options(f)
+        command = option(command)
+    return date_options(command)
 
 
 def plot_option(f):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from ..matching import best_level
 from ._base import cli, key_option, model_option, open_model, shorten, table, write_csv
 from .options import hit_filter_options
 
@@ -21,14 +22,21 @@ def explanation_line(e) -> str:
 
 # -- similar --------------------------------------------------------------------------------------------
 @cli.command()
-@click.argument("article_id", required=False)
-@click.option("--text", "-t", help="Find articles similar to this text.")
+@click.argument("article_ids", metavar="[ID]...", nargs=-1)
+@click.option("--text", "-t", help="Find articles similar to this text (with IDs: to all of them).")
 @click.option(
     "--file",
     "-f",
     "file_path",
     type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
     help="Find articles similar to the text of this file ('-' reads standard input).",
+)
+@click.option(
+    "--unlike",
+    "unlike_ids",
+    multiple=True,
+    metavar="ID",
+    help="Push hits away from this stored article (repeatable); it is never listed.",
 )
 @model_option
 @click.option("--top", "-n", type=click.IntRange(min=1), default=10, show_default=True, help="How many articles.")
@@ -44,54 +52,64 @@ def explanation_line(e) -> str:
 )
 @key_option
 def similar(
-    article_id,
+    article_ids,
     text,
     file_path,
+    unlike_ids,
     model_path,
     top,
-    since,
-    until,
-    min_score,
-    keep_duplicates,
+    hit_filters,
     explain,
     out_format,
     key_file,
 ):
-    """Articles most similar to a stored article (ID), to --text, or to a --file.
+    """Articles most similar to stored articles (IDs), to a --text or --file, or to several of these.
 
-    The query article itself is never listed, nor (unless --keep-duplicates) near-duplicates of it or
-    of a better hit. Scores run from 0 (nothing in common) to 1.
+    The query articles are never listed, nor (unless --keep-duplicates) near-duplicates of a query
+    article or of a better hit. Scores run from 0 (nothing in common) to 1; each hit is labelled strong,
+    weak or none by where its score falls among the archive's own scores. Several IDs and a text are
+    searched together (more like these), and --unlike pushes the hits away from other articles.
 
     \b
     Example:
       topics similar lee-bg-000 --top 5
       topics similar --text "Reserve Bank cuts interest rates" --format json
-      topics similar --file article.txt --since 2025-01-01 --min-score 0.2
+      topics similar --file article.txt --since 2025-01-01 --min-match strong
+      topics similar lee-00 lee-13 --text "bushfires" --unlike lee-bg-004
       topics similar lee-00 --top 3 --explain
     """
     from ..corpus import read_query_file
 
-    given = [v is not None for v in (article_id, text, file_path)]
-    if sum(given) != 1:
-        raise click.UsageError("give exactly one of ID, --text or --file")
+    if text is not None and file_path is not None:
+        raise click.UsageError("give --text or --file, not both")
+    if not article_ids and text is None and file_path is None:
+        raise click.UsageError("give an ID, --text or --file")
     if file_path is not None:
         text = sys.stdin.read() if str(file_path) == "-" else read_query_file(file_path)
     model = open_model(model_path, key_file)
+    like = [{"id": i} for i in article_ids] + ([{"text": text}] if text is not None else [])
+    unlike = [{"id": i} for i in unlike_ids]
+    if len(like) == 1 and not unlike:
+        single = {"id": article_ids[0]} if article_ids else {"text": text}
+        query_args = single
+    else:
+        query_args = {"like": like, "unlike": unlike}
     hits = model.similar(
-        id=article_id,
-        text=text,
+        **query_args,
         k=top,
-        since=since,
-        until=until,
-        min_score=min_score,
-        keep_duplicates=keep_duplicates,
+        **hit_filters,
         explain=explain,
     )
-    query = {"id": article_id} if article_id is not None else {"file": str(file_path)} if file_path else {"text": text}
+    query = _query_record(article_ids, text, file_path, unlike_ids)
     if out_format == "json":
         click.echo(
             json.dumps(
-                {"query": query, "model": str(model_path), "results": [h.to_dict() for h in hits]},
+                {
+                    "query": query,
+                    "model": str(model_path),
+                    "match": best_level(hits),
+                    "results": [h.to_dict() for h in hits],
+                },
                 ensure_ascii=False,
                 indent=2,
             )
@@ -99,22 +117,50 @@ def similar(
     elif out_format == "csv":
         extra = ["terms", "topics"] if explain else []
         write_csv(
-            ["rank", "score", "id", "date", "title", *extra],
+            ["rank", "score", "id", "date", "title", "match", *extra],
             [
-                [i, f"{h.score:.4f}", h.id, h.date or "", h.title or "", *_csv_explanation(h.explanation)]
+                [
+                    i,
+                    f"{h.score:.4f}",
+                    h.id,
+                    h.date or "",
+                    h.title or "",
+                    h.match or "",
+                    *_csv_explanation(h.explanation),
+                ]
                 for i, h in enumerate(hits, 1)
             ],
         )
     else:
-        rows = [
-            [str(i), f"{h.score:.3f}", h.id, h.date or "-", shorten(h.title or h.snippet, 70)]
-            for i, h in enumerate(hits, 1)
-        ]
-        lines = table(["#", "score", "id", "date", "title (or start of text)"], rows).splitlines()
-        for i, h in enumerate(hits, 1):
-            if h.explanation is not None:
-                lines[i] += "\n   " + explanation_line(h.explanation)
-        click.echo("\n".join(lines) if hits else "no articles match")
+        click.echo(hits_text(hits, hit_filters["min_match"]))
+
+
+def _query_record(article_ids, text, file_path, unlike_ids) -> dict:
+    """The query as the JSON output shows it: as before for one id, text or file; else like/unlike lists."""
+    text_part = {"file": str(file_path)} if file_path else {"text": text} if text is not None else None
+    parts = [{"id": i} for i in article_ids] + ([text_part] if text_part else [])
+    if len(parts) == 1 and not unlike_ids:
+        return parts[0]
+    return {"like": parts, "unlike": [{"id": i} for i in unlike_ids]}
+
+
+def hits_text(hits, min_match=None) -> str:
+    """The hits table, with a plain line first when no hit matches well, and each --explain line."""
+    if not hits:
+        if min_match:
+            return f"No article matches this query well enough (--min-match {min_match})."
+        return "no articles match"
+    rows = [
+        [str(i), f"{h.score:.3f}", h.match or "-", h.id, h.date or "-", shorten(h.title or h.snippet, 64)]
+        for i, h in enumerate(hits, 1)
+    ]
+    lines = table(["#", "score", "match", "id", "date", "title (or start of text)"], rows).splitlines()
+    for i, h in enumerate(hits, 1):
+        if h.explanation is not None:
+            lines[i] += "\n   " + explanation_line(h.explanation)
+    if best_level(hits) == "none" and hits[0].match is not None:
+        lines.insert(0, "No article matches this query well; the closest:")
+    return "\n".join(lines)
 
 
 def _csv_explanation(e) -> list:

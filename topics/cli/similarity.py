@@ -46,9 +46,9 @@ def compare(a, b, model_path, n_terms, n_topics, out_format, key_file):
         )
         return
     weight = model.index_.topic_weight
+    lexical = "TF-IDF cosine" if e.search_share == 0 else f"lexical ({e.search_share:.0%} BM25 search)"
     click.echo(
-        f"score {e.score:.3f} = {1 - weight:.2f} x TF-IDF cosine {e.lexical:.3f} "
-        f"+ {weight:.2f} x topic cosine {e.topical:.3f}"
+        f"score {e.score:.3f} = {1 - weight:.2f} x {lexical} {e.lexical:.3f} + {weight:.2f} x topic cosine {e.topical:.3f}"
     )
     if e.terms:
         click.echo("\nshared terms (share of the score):")
@@ -143,7 +143,15 @@ def duplicates(model_path, threshold, out_format, key_file):
     help="One JSON object per query and line, one JSON document, or a table.",
 )
 @key_option
-def batch(queries_file, model_path, input_format, top, since, until, min_score, keep_duplicates, out_format, key_file):
+def batch(
+    queries_file,
+    model_path,
+    input_format,
+    top,
+    hit_filters,
+    out_format,
+    key_file,
+):
     """Similar articles for many queries at once, read from QUERIES_FILE ('-' for standard input).
 
     All queries are scored together with one sparse matrix product per block, so a thousand queries
@@ -176,10 +184,7 @@ def batch(queries_file, model_path, input_format, top, since, until, min_score, 
                 model,
                 [numbered[i][1] for i in asked],
                 k=top,
-                since=since,
-                until=until,
-                min_score=min_score,
-                keep_duplicates=keep_duplicates,
+                **hit_filters,
             ),
             strict=True,
         )
@@ -221,9 +226,9 @@ def _batch_table(answered, records) -> str:
     rows = []
     for (n, _, answer), record in zip(answered, records, strict=True):
         if "error" in record:
-            rows.append([str(n), "-", "-", "ERROR", record["error"]])
+            rows.append([str(n), "-", "-", "-", "ERROR", record["error"]])
         elif not answer:
-            rows.append([str(n), "-", "-", "-", "no articles match"])
+            rows.append([str(n), "-", "-", "-", "-", "no articles match"])
         for i, h in enumerate(answer if "error" not in record else [], 1):
-            rows.append([str(n), str(i), f"{h.score:.3f}", h.id, shorten(h.title or h.snippet, 60)])
-    return table(["line", "#", "score", "id", "title (or start of text)"], rows)
+            rows.append([str(n), str(i), f"{h.score:.3f}", h.match or "-", h.id, shorten(h.title or h.snippet, 60)])
+    return table(["line", "#", "score", "match", "id", "title (or start of text)"], rows)

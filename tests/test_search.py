@@ -1,0 +1,227 @@
+"""Search (issue 17): short text queries scored as a search engine scores them, titles indexed, a match
+level on every hit, more-like-these queries, and batches that answer every line."""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import topics
+from topics import QueryError
+from topics.index import SimilarityIndex, batch_scores, top_k
+
+FIXTURES = Path(__file__).parent / "fixtures"
+STORY_NOT_HELD = "inauguration crowd size"
+
+
+@pytest.fixture(scope="module")
+def titled_model(newsgroup_records):
+    """The 200 newsgroup posts with their subjects as titles (real titles, unlike the Lee news)."""
+    articles = [topics.Article(id=r["id"], text=r["text"], title=r["title"]) for r in newsgroup_records]
+    return topics.fit(articles, n_topics=6, random_state=0)
+
+
+def test_queries_by_id_score_exactly_as_the_cosine_blend(sample_model):
+    """Article-to-article similarity does not change: a stored article's search share is 0."""
+    plain = SimilarityIndex(sample_model.doc_terms_, sample_model.doc_topics_, sample_model.topic_weight)
+    for row in (0, 17, 200):
+        assert np.array_equal(sample_model.index_.scores_for_article(row), plain.scores_for_article(row))
+
+
+def test_a_long_text_is_scored_by_the_cosine_blend_and_a_short_one_by_search(sample_model, lee_records):
+    plain = SimilarityIndex(sample_model.doc_terms_, sample_model.doc_topics_, sample_model.topic_weight)
+    for text, same in ((lee_records[7]["text"], True), ("bushfire near Sydney", False)):
+        terms, weights = sample_model.vectorizer_.transform([text]), sample_model.transform(text)[0]
+        ours, cosine = sample_model.index_.scores(terms, weights), plain.scores(terms, weights)
+        assert np.allclose(ours, cosine, atol=1e-6) == same
+        assert ours.min() >= 0.0 and ours.max() <= 1.0
+
+
+def test_short_queries_rank_articles_that_use_the_words_first(sample_model):
+    hits = sample_model.similar(text="bushfire near Sydney", k=5, keep_duplicates=True)
+    for hit in hits[:2]:  # the two articles that hold "bushfire" (others say "bushfires")
+        row = sample_model.row_of(hit.id)
+        terms = set(sample_model.vectorizer_.terms(sample_model.doc_terms_[row].indices))
+        assert {"bushfire", "sydney"} <= terms
+
+
+def test_a_title_is_indexed_and_shown(titled_model, newsgroup_records):
+    record = next(r for r in newsgroup_records if r["title"] and "space" in r["title"].lower())
+    hits = titled_model.similar(text=record["title"], k=3)
+    assert hits[0].id == record["id"] and hits[0].title == record["title"]
+    assert hits[0].to_dict()["title"] == record["title"]
+
+
+def test_batch_scores_equal_single_queries(sample_model, lee_records):
+    queries = ["bushfire near Sydney", lee_records[3]["text"], STORY_NOT_HELD, {"id": "lee-bg-010"}]
+    batch = sample_model.similar_batch(queries, k=5)
+    single = [sample_model.similar(**(q if isinstance(q, dict) else {"text": q}), k=5) for q in queries]
+    assert [[h.id for h in hits] for hits in batch] == [[h.id for h in hits] for hits in single]
+    for a, b in zip(batch, single, strict=True):
+        assert [h.score for h in a] == pytest.approx([h.score for h in b], abs=1e-5)
+        assert [h.match for h in a] == [h.match for h in b]
+
+
+def test_explained_shares_of_a_short_query_add_up_to_the_score(sample_model):
+    hit = sample_model.similar(text="bushfire near Sydney", k=1, explain=True)[0]
+    e = hit.explanation
+    assert e.search_share == 1.0 and e.score == pytest.approx(hit.score, abs=1e-5)
+    terms = {t["term"] for t in e.terms}
+    assert {"bushfire", "sydney"} <= terms
+    compared = sample_model.compare("bushfire near Sydney", {"id": hit.id}, n_terms=50, n_topics=50)
+    assert sum(t["share"] for t in compared.terms) + sum(t["share"] for t in compared.topics) == pytest.approx(1.0)
+
+
+# -- match levels ------------------------------------------------------------------------------------------
+def test_every_hit_has_a_match_level_and_a_story_not_held_matches_nothing(sample_model, lee_records):
+    assert {h.match for h in sample_model.similar(text=STORY_NOT_HELD, k=5)} == {"none"}
+    assert sample_model.similar(text="bushfire near Sydney", k=1)[0].match == "strong"
+    for hit in sample_model.similar("lee-bg-010", k=10):
+        assert hit.match in ("strong", "weak", "none") and hit.to_dict()["match"] == hit.match
+    # a known article's own text finds it (a long text: its copy in the archive scores about 1)
+    assert sample_model.similar(text=lee_records[20]["text"], k=1)[0].match == "strong"
+
+
+def test_min_match_keeps_only_hits_at_that_level_or_better(sample_model):
+    assert sample_model.similar(text=STORY_NOT_HELD, k=5, min_match="weak") == []
+    strong = sample_model.similar(text="bushfire near Sydney", k=10, min_match="strong")
+    assert strong and {h.match for h in strong} == {"strong"}
+    weak = sample_model.similar(text="bushfire near Sydney", k=10, min_match="weak")
+    assert len(weak) >= len(strong) and {h.match for h in weak} <= {"strong", "weak"}
+    with pytest.raises(topics.ParameterError, match="min_match='good'"):
+        sample_model.similar(text="bushfire", min_match="good")
+
+
+def test_calibration_is_saved_and_an_old_file_without_it_still_labels_hits(tmp_path, sample_model):
+    sample_model.save(tmp_path / "m.joblib")
+    loaded = topics.load(tmp_path / "m.joblib")
+    assert loaded.match_calibration() == sample_model.match_calibration()
+    query = dict(text="bushfire near Sydney", k=5)
+    assert [h.to_dict() for h in loaded.similar(**query)] == [h.to_dict() for h in sample_model.similar(**query)]
+    shutil.copy(FIXTURES / "format1-lee50.joblib", tmp_path / "old.joblib")
+    old = topics.load(tmp_path / "old.joblib")
+    assert "match_calibration" not in old.fit_info_
+    assert {h.match for h in old.similar(text="asylum seekers on the Tampa", k=3)} <= {"strong", "weak", "none"}
+    assert old.similar(text="asylum seekers on the Tampa", k=1)[0].match is not None
+
+
+# -- more like these -----------------------------------------------------------------------------------------
+def test_like_and_unlike_combine_queries_and_never_return_them(sample_model):
+    liked, unliked = ["lee-bg-000", "lee-bg-052"], "lee-bg-004"
+    hits = sample_model.similar(like=[{"id": i} for i in liked] + ["bushfire"], unlike=[{"id": unliked}], k=10)
+    ids = [h.id for h in hits]
+    assert len(ids) == 10 and not {*liked, unliked} & set(ids)
+    # pushing away from an article lowers the hits that are like it
+    query = [{"id": i} for i in liked]
+    plain = sample_model.similar(like=query, k=10)
+    pushed_from = sample_model.row_of(plain[0].id)
+    pushed = sample_model.similar(like=query, unlike=[{"id": plain[0].id}], k=10)
+    likeness = sample_model.index_.scores_for_article(pushed_from)
+
+    def mean_likeness(hits):
+        return np.mean([likeness[sample_model.row_of(h.id)] for h in hits if h.id != plain[0].id])
+
+    assert plain[0].id not in [h.id for h in pushed]
+    assert mean_likeness(pushed) < mean_likeness(plain)
+    assert [h.id for h in sample_model.similar("lee-bg-000", k=3)]  # the one-query call still works
+
+
+def test_like_needs_a_liked_query_and_not_also_an_id(sample_model):
+    with pytest.raises(QueryError, match="at least one"):
+        sample_model.similar(like=[], unlike=[{"id": "lee-bg-004"}])
+    with pytest.raises(QueryError, match="not both"):
+        sample_model.similar("lee-bg-000", like=[{"id": "lee-bg-004"}])
+    with pytest.raises(QueryError, match="no article with id 'nope'"):
+        sample_model.similar(like=[{"id": "nope"}])
+
+
+# -- the command line --------------------------------------------------------------------------------------
+@pytest.fixture
+def model_here(tmp_path, sample_model_file):
+    shutil.copy(sample_model_file, tmp_path / "m.joblib")
+    return tmp_path / "m.joblib"
+
+
+def test_cli_says_plainly_when_no_article_matches(run_cli, model_here):
+    result = run_cli("similar", "--text", STORY_NOT_HELD, "--top", 2, "-m", "m.joblib")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0] == "No article matches this query well; the closest:"
+    assert lines[1].split() == ["#", "score", "match", "id", "date", "title", "(or", "start", "of", "text)"]
+    assert lines[2].split()[2] == "none"
+    result = run_cli("similar", "--text", STORY_NOT_HELD, "--min-match", "weak", "-m", "m.joblib")
+    assert result.exit_code == 0
+    assert result.stdout == "No article matches this query well enough (--min-match weak).\n"
+
+
+def test_cli_json_carries_the_match_of_each_hit_and_of_the_query(run_cli, model_here):
+    result = run_cli("similar", "--text", "bushfire near Sydney", "--top", 3, "--format", "json", "-m", "m.joblib")
+    assert result.exit_code == 0
+    out = result.json()
+    assert out["match"] == "strong" and out["results"][0]["match"] == "strong"
+
+
+def test_cli_more_like_these(run_cli, model_here):
+    args = ["similar", "lee-bg-000", "lee-bg-052", "--text", "bushfire", "--unlike", "lee-bg-004"]
+    result = run_cli(*args, "--format", "json", "-m", "m.joblib")
+    assert result.exit_code == 0
+    out = result.json()
+    assert out["query"] == {
+        "like": [{"id": "lee-bg-000"}, {"id": "lee-bg-052"}, {"text": "bushfire"}],
+        "unlike": [{"id": "lee-bg-004"}],
+    }
+    ids = [r["id"] for r in out["results"]]
+    assert len(ids) == 10 and not {"lee-bg-000", "lee-bg-052", "lee-bg-004"} & set(ids)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--text", ""], "the query text is empty"),
+        (["--text", "the and of"], "the query text has no words the model knows"),
+        (["nope"], "no article with id 'nope'"),
+        (["lee-bg-000", "--unlike", "nope"], "no article with id 'nope'"),
+    ],
+)
+def test_cli_bad_queries_are_one_line_errors(run_cli, model_here, args, message):
+    result = run_cli("similar", *args, "-m", "m.joblib")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith("topics: error: ") and message in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_batch_reports_each_bad_line_and_answers_the_others(run_cli, tmp_path, model_here):
+    (tmp_path / "q.txt").write_text("lee-bg-010\nthe of and\nlee-bg-9999\nbushfire near Sydney\n", encoding="utf-8")
+    result = run_cli("batch", "q.txt", "-m", "m.joblib", "--top", 2)
+    assert result.exit_code == 1
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["line"] for r in records] == [1, 2, 3, 4]
+    assert "error" in records[1] and "looks like an article id" in records[2]["error"]
+    assert records[0]["query"] == {"id": "lee-bg-010"} and records[3]["results"][0]["match"] == "strong"
+    # --input texts searches every line as text: the id-like line is searched, not reported
+    result = run_cli("batch", "q.txt", "-m", "m.joblib", "--top", 2, "--input", "texts")
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert records[0]["query"] == {"text": "lee-bg-010"}
+    assert [r["line"] for r in records if "error" in r] == [2]
+
+
+def test_batch_min_match(run_cli, tmp_path, model_here):
+    (tmp_path / "q.txt").write_text(f"{STORY_NOT_HELD}\nbushfire near Sydney\n", encoding="utf-8")
+    result = run_cli("batch", "q.txt", "-m", "m.joblib", "--input", "texts", "--min-match", "weak")
+    assert result.exit_code == 0
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert records[0]["results"] == [] and records[1]["results"]
+
+
+def test_a_loaded_model_answers_text_queries_as_the_fitted_one(tmp_path, sample_model):
+    sample_model.save(tmp_path / "m.joblib")
+    loaded = topics.load(tmp_path / "m.joblib")
+    assert (loaded.index_.search != sample_model.index_.search).nnz == 0
+    terms = sample_model.vectorizer_.transform(["bushfire near Sydney", "Israeli troops in Gaza"])
+    W = sample_model.transform(["bushfire near Sydney", "Israeli troops in Gaza"])
+    assert np.array_equal(batch_scores(loaded.index_, terms, W), batch_scores(sample_model.index_, terms, W))
+    assert list(top_k(loaded.index_.scores(terms[0], W[0]), 5)) == list(
+        top_k(sample_model.index_.scores(terms[0], W[0]), 5)
+    )
