@@ -225,3 +225,41 @@ def test_a_loaded_model_answers_text_queries_as_the_fitted_one(tmp_path, sample_
     assert list(top_k(loaded.index_.scores(terms[0], W[0]), 5)) == list(
         top_k(sample_model.index_.scores(terms[0], W[0]), 5)
     )
+
+
+def test_the_search_matrix_is_saved_and_kept_by_edits_never_rebuilt_at_query_time(tmp_path, sample_model, monkeypatch):
+    """Building B reads back every stored snippet and title (seconds per 10,000 articles): a saved model
+    carries it, so no query process and no edit of the file builds it again."""
+    import topics.state
+
+    sample_model.save(tmp_path / "m.joblib")
+
+    def no_rebuild(*args):
+        raise AssertionError("the search matrix was rebuilt")
+
+    monkeypatch.setattr(topics.state, "build_search", no_rebuild)
+    loaded = topics.load(tmp_path / "m.joblib")
+    query = dict(text="bushfire near Sydney", k=5)
+    assert [h.to_dict() for h in loaded.similar(**query)] == [h.to_dict() for h in sample_model.similar(**query)]
+    loaded.merge_topics([0, 1])
+    loaded.save(tmp_path / "m.joblib", force=True)
+    assert topics.load(tmp_path / "m.joblib").similar(**query)[0].id == loaded.similar(**query)[0].id
+
+
+def test_a_file_from_before_search_scoring_answers_texts_as_it_did_and_without_levels_refuses_min_match(
+    tmp_path, monkeypatch
+):
+    import topics.model
+    import topics.state
+
+    shutil.copy(FIXTURES / "format1-lee50.joblib", tmp_path / "old.joblib")
+    monkeypatch.setattr(topics.state, "build_search", lambda *a: pytest.fail("the search matrix was rebuilt"))
+    old = topics.load(tmp_path / "old.joblib")
+    assert old.similar(text="asylum seekers on the Tampa", k=3)  # scored as before (test_model_files)
+    # A larger old file is not calibrated in every query process: its hits carry no level, and asking
+    # for one is a clear error instead of an unfiltered list.
+    monkeypatch.setattr(topics.model, "CALIBRATE_AT_QUERY_MAX", 10)
+    big_old = topics.load(tmp_path / "old.joblib")
+    assert {h.match for h in big_old.similar(text="asylum seekers on the Tampa", k=3)} == {None}
+    with pytest.raises(QueryError, match="no match levels"):
+        big_old.similar(text="asylum seekers on the Tampa", k=3, min_match="weak")

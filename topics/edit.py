@@ -61,7 +61,7 @@ import numpy as np
 
 from .errors import ParameterError
 from .index import unit_rows
-from .state import FittedState
+from .state import NO_SEARCH, FittedState
 from .topic_model import error_sums, nmf_transform
 
 logger = logging.getLogger(__name__)
@@ -288,6 +288,7 @@ def _finish(state, H, W, names, report: EditReport, error_change: float, started
         topic_weight=state.index.topic_weight,
         topic_names=names,
         postings=state.index.postings,
+        search=state.index.search if state.index.search is not None else NO_SEARCH,  # B holds no topics
     )
     logger.info("%s: %d topics -> %d", report.action, report.n_topics_before, report.n_topics)
     return edited, report

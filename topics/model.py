@@ -139,6 +139,11 @@ class _MetadataSink:
             yield chunk
 
 
+# A model saved before match levels is calibrated at query time only up to this size: a few hundred queries
+# over every article, about a second here, where a larger archive would pay it in every query process.
+CALIBRATE_AT_QUERY_MAX = 20_000
+
+
 class TopicModel:
     """Topics and similar articles for a news archive.
 
@@ -702,12 +707,15 @@ class TopicModel:
         return calibrate(self.index_, self.vectorizer_, self.components_, self.articles_, self.stub_rows())
 
     def match_calibration(self) -> dict:
-        """The score percentiles the match levels are judged by (:mod:`topics.matching`): saved at fit,
-        computed here (and kept in memory) for a model saved before they existed."""
+        """The score percentiles the match levels are judged by (:mod:`topics.matching`): saved at fit
+        (and by ``add``), computed here (and kept in memory) for a smaller model saved before they existed;
+        {} for a larger one, whose hits then carry no level until ``add`` or a refit saves them."""
         self._check_fitted()
         saved = self.fit_info_.get("match_calibration")
         if is_calibration(saved):
             return saved
+        if len(self.articles_) > CALIBRATE_AT_QUERY_MAX:
+            return {}
         cached = self.__dict__.get("_calibration")
         if cached is None or cached[0] is not self.state_:
             cached = (self.state_, self._calibrate())
@@ -937,6 +945,8 @@ class TopicModel:
         """
         self._check_fitted()
         self.state_, report = add_articles(self.state_, corpus, self.get_params(), replace=replace)
+        if not is_calibration(self.state_.fit_info.get("match_calibration")):  # a model from before match levels
+            self.state_.fit_info["match_calibration"] = self._calibrate()
         return report
 
     def refit(self, corpus, *, progress: bool = False) -> RefitReport:
@@ -1050,7 +1060,12 @@ def _level(score, bounds):
 
 def _with_min_match(hit_filter: HitFilter, min_match, bounds) -> HitFilter:
     """The filter with its minimum score raised to the threshold of ``min_match`` for this query."""
-    if min_match in (None, "none") or bounds is None:
+    if min_match not in (None, "none") and bounds is None:
+        raise QueryError(
+            "this model has no match levels (it was saved before they existed): "
+            "run `topics add` with new articles or `topics refit` to add them, or leave out --min-match"
+        )
+    if min_match in (None, "none"):
         return hit_filter
     threshold = bounds[0] if min_match == "weak" else bounds[1]
     return replace(hit_filter, min_score=max(hit_filter.min_score, min(1.0, max(0.0, threshold))))

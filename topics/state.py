@@ -66,9 +66,12 @@ class FittedState:
         search=None,
     ) -> FittedState:
         """A state over these arrays, with its neighbour index (``postings``: X in CSC form, ``search``: the
-        BM25 matrix B of :mod:`topics.index`, if at hand; B is otherwise built when a query first needs it)."""
+        BM25 matrix B of :mod:`topics.index`, if at hand; B is otherwise built when a query first needs it,
+        and never with ``NO_SEARCH``, for a model read from a file saved before search scoring)."""
         if search is None:
             search = partial(build_search, vectorizer, doc_terms, articles)
+        elif search is NO_SEARCH:
+            search = None
         return cls(
             vectorizer=vectorizer,
             components=components,
@@ -90,6 +93,9 @@ class FittedState:
     @property
     def n_topics(self) -> int:
         return int(self.components.shape[0])
+
+
+NO_SEARCH = object()  # FittedState.build(search=NO_SEARCH): text queries are scored without B
 
 
 def build_search(vectorizer, doc_terms, articles):

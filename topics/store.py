@@ -60,7 +60,7 @@ from .errors import ModelFileError
 from .files import TargetExistsError, atomic_write, stat_or_none, target_of
 from .params import DEFAULT_TOPIC_WEIGHT, params_from_file, saved_params
 from .payload import FOOTER_ADD_FIELDS, check_payload
-from .state import FittedState
+from .state import NO_SEARCH, FittedState
 from .table import ArticleTable
 from .text import Analyzer, Vectorizer
 
@@ -360,6 +360,8 @@ def _payload_fields(state: FittedState, params: dict) -> dict:
         "doc_topics": np.ascontiguousarray(state.doc_topics, dtype=np.float32),
         "doc_terms": _sparse_to_dict(state.doc_terms),
         "postings": _sparse_to_dict(state.index.postings),
+        # B of topics.index; None for a model loaded from a file saved before search scoring
+        "search": None if state.index.search is None else _sparse_to_dict(state.index.search),
         "articles": state.articles.to_dict(),
         "topic_names": {str(k): v for k, v in state.topic_names.items()},
     }
@@ -701,12 +703,14 @@ def _state_from_payload(payload, footer: dict, path: Path) -> tuple[dict, Fitted
         vectorizer.n_documents_ = vector["n_documents"]
         H, W = payload["components"], payload["doc_topics"]
         X, postings = _sparse_from_dict(payload["doc_terms"]), _sparse_from_dict(payload["postings"])
+        search = _sparse_from_dict(payload["search"]) if payload.get("search") is not None else None
         articles = ArticleTable.from_dict(payload["articles"])
         n, (k, v) = len(articles), H.shape
         if (
             W.shape != (n, k)
             or X.shape != (n, v)
             or postings.shape != (n, v)
+            or (search is not None and search.shape != (n, v))
             or vectorizer.idf_.shape != (v,)
             or len(vectorizer.vocabulary_) != v
             or len(articles.dates) != n
@@ -728,6 +732,9 @@ def _state_from_payload(payload, footer: dict, path: Path) -> tuple[dict, Fitted
         fit_info=fit_info,
         topic_weight=topic_weight,
         postings=postings,
+        # A file saved before search scoring has no B: its text queries are scored as they were then,
+        # rather than every query process reading back all snippets to build it (seconds per 10k articles).
+        search=search if search is not None else NO_SEARCH,
     )
     return params, state
 
