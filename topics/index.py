@@ -12,12 +12,24 @@ story in other words.
 Lexical scores come from an inverted index (the TF-IDF matrix in CSC form: for each term, the articles
 that contain it), so a query touches only the postings of its own terms. Topical scores are one dense
 product with the unit-length topic matrix.
+
+Two ways to the same answer: :meth:`SimilarityIndex.scores` scores every article (the exhaustive
+reference, ``exact=True``), and :meth:`SimilarityIndex.best` scores only the articles that can still
+reach the k best, with compiled loops when numba is installed (:mod:`topics.kernels` explains the
+pruning and why it is exact). Both give the same rows and the same float32 scores.
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
+import os
+from typing import NamedTuple
+
 import numpy as np
 import scipy.sparse as sp
+
+from .duplicates import distinct_positions
 
 
 class SimilarityIndex:
@@ -43,22 +55,55 @@ class SimilarityIndex:
     def n_articles(self) -> int:
         return self.doc_terms.shape[0]
 
+    def query(self, query_terms, query_topics) -> Query:
+        """The :class:`Query` of a text: query_terms a sparse row (1, V), unit length; query_topics (k,)."""
+        query_terms = sp.csr_matrix(query_terms)
+        topics = unit_rows(np.asarray(query_topics, dtype=np.float32)[None, :])[0]
+        return Query(query_terms.indices, query_terms.data, topics)
+
+    def article_query(self, row: int) -> Query:
+        """The :class:`Query` of stored article ``row``."""
+        start, end = self.doc_terms.indptr[row], self.doc_terms.indptr[row + 1]
+        return Query(self.doc_terms.indices[start:end], self.doc_terms.data[start:end], self.topic_units[row])
+
     def scores(self, query_terms, query_topics) -> np.ndarray:
         """Scores of every article against one query: float32 array of shape (n_articles,).
 
         query_terms : sparse row (1, V), unit length; query_topics : array (k,)
         """
-        query_terms = sp.csr_matrix(query_terms)
-        lexical = self._lexical(query_terms.indices, query_terms.data)
-        topical = self.topic_units @ unit_rows(np.asarray(query_topics, dtype=np.float32)[None, :])[0]
-        return ((1.0 - self.topic_weight) * lexical + self.topic_weight * topical).astype(np.float32)
+        return self.score_all(self.query(query_terms, query_topics))
 
     def scores_for_article(self, row: int) -> np.ndarray:
         """Scores of every article against stored article ``row`` (itself included)."""
-        start, end = self.doc_terms.indptr[row], self.doc_terms.indptr[row + 1]
-        lexical = self._lexical(self.doc_terms.indices[start:end], self.doc_terms.data[start:end])
-        topical = self.topic_units @ self.topic_units[row]
+        return self.score_all(self.article_query(row))
+
+    def score_all(self, query: Query) -> np.ndarray:
+        """Scores of every article against ``query``, in numpy: float32 array of shape (n_articles,)."""
+        return self._blend32(self._lexical(query.columns, query.weights), self._topical(query.topics, None, _engine()))
+
+    def _blend32(self, lexical: np.ndarray, topical: np.ndarray) -> np.ndarray:
+        """:func:`blend` in float32, operation by operation the same on any subset of rows."""
         return ((1.0 - self.topic_weight) * lexical + self.topic_weight * topical).astype(np.float32)
+
+    def _topical(self, topics: np.ndarray, rows: np.ndarray | None, kernels) -> np.ndarray:
+        """Topic cosines (float32) of ``rows`` (None: every row) with the unit vector ``topics``.
+
+        Each row is summed in float32 in topic order, the same bits whichever rows are asked for and
+        whether ``kernels`` (:mod:`topics.kernels` or None) compiles the loop or numpy runs it (see
+        :func:`topics.kernels.topic_cosines`).
+        """
+        units, topics = self.topic_units, _small(topics, np.float32)
+        if kernels is not None:
+            if rows is None:
+                return kernels.all_topic_cosines(units, topics)
+            return kernels.topic_cosines(units, topics, rows)
+        if rows is not None:
+            return _topic_sums(units[rows], topics)
+        step = 1 << 16
+        return np.concatenate(
+            [_topic_sums(units[start : start + step], topics) for start in range(0, len(units), step)]
+            or [np.zeros(0, dtype=np.float32)]
+        )
 
     def _lexical(self, columns: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """Cosine with every article, touching only the postings of the query's terms."""
@@ -77,6 +122,186 @@ class SimilarityIndex:
             start, end = indptr[column], indptr[column + 1]
             scores[rows[start:end]] += values[start:end] * np.float32(weight)
         return scores
+
+    # -- the pruned search (topics.kernels) ---------------------------------------------------------------
+    def best(
+        self,
+        query: Query,
+        k: int,
+        *,
+        exclude=(),
+        allowed: np.ndarray | None = None,
+        min_score: float = 0.0,
+        threshold: float | None = None,
+        duplicate_of: Query | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Rows of the k best articles for ``query`` and their scores, best first, ties to the lower row.
+
+        exclude : rows never returned; allowed : bool array (n_articles,) of rows that may be returned,
+        or None; min_score : rows scoring less (compared in float64, 1e-9 slack) are never returned.
+        With ``threshold``, near-duplicates (TF-IDF cosine >= threshold) of ``duplicate_of`` and of
+        better rows are dropped as :func:`topics.duplicates.distinct_rows` drops them. The same rows
+        and scores as :func:`topics.filters.select` over :meth:`score_all`; see :mod:`topics.kernels`.
+        """
+        if k <= 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        kernels = _engine()
+        lexical = self._scatter(query, kernels)
+        lexical[np.asarray(exclude, dtype=np.intp)] = -np.inf
+        if allowed is not None:
+            lexical[~allowed] = -np.inf
+        floor = np.float64(min_score) - 1e-9 if min_score > 0 else -np.inf
+        # Near-duplicates eat into the first rows (on synthetic archives ~75 rows hold 10 distinct ones);
+        # a longer prefix costs a few more topic products, a second round a pass over every row.
+        want = k if threshold is None else 8 * k + 32
+        while True:
+            rows, scores, complete = self._prefix(lexical, query.topics, want, floor, kernels)
+            if threshold is None:
+                return rows[:k], scores[:k]
+            kept = self._distinct(rows, threshold, duplicate_of, k, kernels)
+            if kept.size >= k or complete:
+                return rows[kept[:k]], scores[kept[:k]]
+            want *= 4
+
+    def _scatter(self, query: Query, kernels) -> np.ndarray:
+        if kernels is None or len(query.columns) == 0:
+            return self._lexical(query.columns, query.weights)
+        p = self.postings
+        columns, weights = _small(query.columns, p.indices.dtype), _small(query.weights, np.float32)
+        return kernels.scatter_add(p.indptr, p.indices, p.data, columns, weights, self.n_articles)
+
+    def _prefix(self, lexical, topics, m: int, floor: float, kernels) -> tuple[np.ndarray, np.ndarray, bool]:
+        """The first rows of the full ranking: every allowed row scoring >= some c, at least m of them.
+
+        Returns (rows, float32 scores, complete), ranked; ``complete`` when they are every allowed row
+        scoring >= ``floor``. ``lexical`` holds -inf for rows that are not allowed.
+        """
+        alpha = self.topic_weight
+        seeds = kernels.largest(lexical, m) if kernels is not None else _largest(lexical, m)
+        if seeds.size < m or alpha >= 1.0:
+            return self._prefix_of_all(lexical, topics, m, floor, kernels)
+        cut = float(self._blend32(lexical[seeds], self._topical(topics, seeds, kernels)).min())
+        complete = cut < floor
+        cut = max(cut, floor)
+        # T_i <= 1 (a little more in float32 products): a row below this lexical floor cannot reach cut.
+        lexical_floor = (cut - alpha * (1.0 + 1e-5) - 1e-6) / (1.0 - alpha) - 1e-6
+        if lexical_floor <= 0:
+            return self._prefix_of_all(lexical, topics, m, floor, kernels)
+        rows = kernels.at_least(lexical, lexical_floor) if kernels is not None else _at_least(lexical, lexical_floor)
+        scores = self._blend32(lexical[rows], self._topical(topics, rows, kernels))
+        reached = scores.astype(np.float64) >= cut
+        rows, scores = rows[reached], scores[reached]
+        order = np.lexsort((rows, -scores))
+        return rows[order], scores[order], complete
+
+    def _prefix_of_all(self, lexical, topics, m: int, floor: float, kernels) -> tuple[np.ndarray, np.ndarray, bool]:
+        """:meth:`_prefix` by scoring every row: the m best allowed rows scoring >= floor."""
+        excluded = ~np.isfinite(lexical)
+        scores = self._blend32(np.where(excluded, np.float32(0), lexical), self._topical(topics, None, kernels))
+        scores[excluded | (scores < floor)] = -np.inf
+        rows = top_k(scores, m)
+        return rows, scores[rows], rows.size < m
+
+    def _distinct(self, rows, threshold: float, duplicate_of: Query | None, limit: int, kernels) -> np.ndarray:
+        """Positions in ``rows`` (ranked) of the first ``limit`` that are no near-duplicates."""
+        if kernels is None:
+            query = None
+            if duplicate_of is not None:
+                columns = np.asarray(duplicate_of.columns)
+                query = sp.csr_matrix(
+                    (duplicate_of.weights, columns, [0, columns.size]), shape=(1, self.doc_terms.shape[1])
+                )
+            return distinct_positions(rows, self.doc_terms, threshold, query=query, limit=limit)
+        X = self.doc_terms
+        empty = np.zeros(0, dtype=X.indices.dtype), np.zeros(0, dtype=np.float32)
+        q_columns, q_weights = empty if duplicate_of is None else (duplicate_of.columns, duplicate_of.weights)
+        return kernels.distinct(
+            rows,
+            X.indptr,
+            X.indices,
+            X.data,
+            X.shape[1],
+            _small(q_columns, X.indices.dtype),
+            _small(q_weights, np.float32),
+            np.float32(threshold - 1e-6),
+            limit,
+        )
+
+
+class Query(NamedTuple):
+    """One query as the index reads it: term ``columns`` (int, ascending) with their ``weights``
+    (float32, the query's TF-IDF row) and ``topics``, its unit topic vector (k,), float32."""
+
+    columns: np.ndarray
+    weights: np.ndarray
+    topics: np.ndarray
+
+
+@functools.cache
+def _kernels():
+    """:mod:`topics.kernels` when numba is installed and ``TOPICS_KERNELS`` is not "0", else None."""
+    if os.environ.get("TOPICS_KERNELS") == "0":
+        return None
+    try:
+        from . import kernels
+    except ImportError:
+        return None
+    return kernels
+
+
+_QUERIES = itertools.count()
+
+
+def _engine():
+    """The loops for this query: :mod:`topics.kernels`, or None for their numpy twins.
+
+    Importing numba and loading the cached machine code costs a process about half a second once,
+    more than a whole numpy query on a million articles; so a process's first query runs in numpy
+    (a one-shot ``topics similar`` never pays it) and the compiled loops take over from the second.
+    ``TOPICS_KERNELS=1`` uses them from the first query (a server warms up with
+    :func:`load_kernels`), ``TOPICS_KERNELS=0`` never.
+    """
+    if next(_QUERIES) == 0 and os.environ.get("TOPICS_KERNELS") != "1":
+        return None
+    return _kernels()
+
+
+def load_kernels() -> bool:
+    """Load the compiled loops now (numba's import and machine code), so no query pays for it; True
+    when they are in use. For long-running processes such as ``topics serve``."""
+    next(_QUERIES)
+    kernels = _kernels()
+    if kernels is not None:
+        kernels.warm_up()
+    return kernels is not None
+
+
+def _small(array, dtype) -> np.ndarray:
+    """A writable contiguous copy of a query-sized array: the compiled loops then meet one array type
+    per argument (a memory-mapped model's arrays are read-only, a text query's are not)."""
+    return np.array(array, dtype=dtype, order="C", copy=True)
+
+
+def _largest(values: np.ndarray, m: int) -> np.ndarray:
+    """numpy twin of :func:`topics.kernels.largest`."""
+    rows = np.flatnonzero((values > 0) & np.isfinite(values))
+    if rows.size > m:
+        rows = rows[np.argpartition(-values[rows], m - 1)[:m]]
+    return rows
+
+
+def _topic_sums(units: np.ndarray, topics: np.ndarray) -> np.ndarray:
+    """numpy twin of :func:`topics.kernels.topic_cosines` over every row of ``units``: the same float32
+    sums in the same order, one topic at a time."""
+    total = np.zeros(len(units), dtype=np.float32)
+    for t in range(topics.size):
+        total += units[:, t] * topics[t]
+    return total
+
+
+def _at_least(values: np.ndarray, floor: float) -> np.ndarray:
+    """numpy twin of :func:`topics.kernels.at_least`."""
+    return np.flatnonzero(values.astype(np.float64) >= floor)
 
 
 def unit_rows(matrix, *, dtype=np.float32):

@@ -33,7 +33,7 @@ from .corpus import Corpus, as_articles, read_corpus, source_of
 from .duplicates import DEFAULT_THRESHOLD, check_threshold, duplicate_groups
 from .errors import NotFittedError, ParameterError, QueryError
 from .explain import Explanation, explain_pair
-from .filters import HitFilter, select
+from .filters import HitFilter, select, select_best
 from .incremental import AddReport, RefitReport, add_articles, carry_over, read_as_fitted
 from .index import batch_scores
 from .params import DEFAULT_TOPIC_WEIGHT, PARAMETER_RULES, check_params, is_int
@@ -440,6 +440,7 @@ class TopicModel:
         min_score=None,
         keep_duplicates: bool = False,
         explain: bool = False,
+        exact: bool = False,
     ) -> list[Hit]:
         """The k articles most similar to a stored article (``id``) or to a new ``text``.
 
@@ -448,8 +449,9 @@ class TopicModel:
         ``min_score`` drops weaker hits, so fewer than k may come back. Unless ``keep_duplicates``,
         near-duplicates of the query article and of better hits are left out (for a text query the best
         copy of it stays: it is how a text is found in the archive). ``explain`` fills each hit's
-        ``explanation`` (see :meth:`compare`). Raises QueryError for an unknown id or a text with no
-        known words.
+        ``explanation`` (see :meth:`compare`). ``exact`` scores every article instead of only those
+        that can still reach the k best: the same hits, slower; the reference the fast path is tested
+        against. Raises QueryError for an unknown id or a text with no known words.
         """
         self._check_fitted()
         if (id is None) == (text is None):
@@ -463,12 +465,24 @@ class TopicModel:
                     f"article {id!r} has no words the model knows (it is empty, or only stop words "
                     "and clutter): nothing to compare it by"
                 )
-            scores = self.index_.scores_for_article(row)
+            query = self.index_.article_query(row)
         else:
             row = None
             terms, topics = self._vectorise_query(text)
-            scores = self.index_.scores(terms, topics[0])
-        return self._hits(scores, k, hit_filter, row, None if row is not None else (terms, topics[0]), explain)
+            query = self.index_.query(terms, topics[0])
+        text_query = None if row is not None else (terms, topics[0])
+        if exact:
+            return self._hits(self.index_.score_all(query), k, hit_filter, row, text_query, explain)
+        rows, scores = select_best(
+            self.index_,
+            query,
+            k,
+            hit_filter,
+            dates=self.articles_.dates,
+            exclude=self._excluded(row),
+            duplicate_of=query if row is not None else None,
+        )
+        return self._hits_of(rows, scores, row, text_query, explain)
 
     def similar_batch(
         self, queries, *, k: int = 10, since=None, until=None, min_score=None, keep_duplicates: bool = False
@@ -593,29 +607,35 @@ class TopicModel:
         """Hits for one query's scores: ``row`` is the query's stored row (or None), ``text_query`` its
         (terms, topics) when it is a text."""
         query_terms = self.doc_terms_[row] if row is not None else None
-        exclude = self.stub_rows()
-        if row is not None:
-            exclude = np.append(exclude, row)
         rows = select(
             scores,
             k,
             hit_filter,
             dates=self.articles_.dates,
             doc_terms=self.doc_terms_,
-            exclude=exclude,
+            exclude=self._excluded(row),
             query=query_terms,
         )
+        return self._hits_of(rows, scores[rows], row, text_query, explain)
+
+    def _excluded(self, row) -> np.ndarray:
+        """Rows never returned as hits: the stubs and the query's own row (or None)."""
+        exclude = self.stub_rows()
+        return exclude if row is None else np.append(exclude, row)
+
+    def _hits_of(self, rows, scores, row, text_query, explain) -> list[Hit]:
+        """Hits of ``rows`` with their ``scores`` (same order); ``row``/``text_query`` as in :meth:`_hits`."""
         if not explain:
-            return [self._hit(r, float(scores[r])) for r in rows]
+            return [self._hit(r, float(score)) for r, score in zip(rows, scores, strict=True)]
         terms, topics = text_query if row is None else (self.doc_terms_[row], self.doc_topics_[row])
         labels = self._topic_labels()
         return [
             self._hit(
                 r,
-                float(scores[r]),
+                float(score),
                 self._explain(terms, topics, self.doc_terms_[r], self.doc_topics_[r], labels=labels),
             )
-            for r in rows
+            for r, score in zip(rows, scores, strict=True)
         ]
 
     def _explain(self, terms_a, topics_a, terms_b, topics_b, n_terms=8, n_topics=3, labels=None) -> Explanation:

@@ -35,6 +35,11 @@ def explanation_line(e) -> str:
 @hit_filter_options
 @click.option("--explain", is_flag=True, help="Show the shared terms and the topics behind each score.")
 @click.option(
+    "--exact",
+    is_flag=True,
+    help="Score every article instead of only those that can still reach the top (the same hits, slower).",
+)
+@click.option(
     "--format",
     "out_format",
     type=click.Choice(["table", "json", "csv"]),
@@ -54,6 +59,7 @@ def similar(
     min_score,
     keep_duplicates,
     explain,
+    exact,
     out_format,
     key_file,
 ):
@@ -86,6 +92,7 @@ def similar(
         min_score=min_score,
         keep_duplicates=keep_duplicates,
         explain=explain,
+        exact=exact,
     )
     query = {"id": article_id} if article_id is not None else {"file": str(file_path)} if file_path else {"text": text}
     if out_format == "json":
