@@ -177,10 +177,13 @@ class SimilarityIndex:
         scoring >= ``floor``. ``lexical`` holds -inf for rows that are not allowed.
         """
         alpha = self.topic_weight
-        seeds = kernels.largest(lexical, m) if kernels is not None else _largest(lexical, m)
+        # The seeds are the rows with the largest L; the m-th best exact score among 4m of them bounds
+        # the m-th best of the archive from below more tightly than the m-th seed's alone would.
+        seeds = kernels.largest(lexical, 4 * m) if kernels is not None else _largest(lexical, 4 * m)
         if seeds.size < m or alpha >= 1.0:
             return self._prefix_of_all(lexical, topics, m, floor, kernels)
-        cut = float(self._blend32(lexical[seeds], self._topical(topics, seeds, kernels)).min())
+        seed_scores = self._blend32(lexical[seeds], self._topical(topics, seeds, kernels))
+        cut = float(np.partition(seed_scores, seeds.size - m)[seeds.size - m])
         complete = cut < floor
         cut = max(cut, floor)
         # T_i <= 1 (a little more in float32 products): a row below this lexical floor cannot reach cut.
@@ -196,6 +199,19 @@ class SimilarityIndex:
 
     def _prefix_of_all(self, lexical, topics, m: int, floor: float, kernels) -> tuple[np.ndarray, np.ndarray, bool]:
         """:meth:`_prefix` by scoring every row: the m best allowed rows scoring >= floor."""
+        if kernels is not None:
+            alpha = self.topic_weight
+            rows, scores = kernels.best_of_all(
+                lexical,
+                self.topic_units,
+                _small(topics, np.float32),
+                np.float32(1.0 - alpha),
+                np.float32(alpha),
+                float(floor),
+                m,
+            )
+            order = np.lexsort((rows, -scores))
+            return rows[order], scores[order], rows.size < m
         excluded = ~np.isfinite(lexical)
         scores = self._blend32(np.where(excluded, np.float32(0), lexical), self._topical(topics, None, kernels))
         scores[excluded | (scores < floor)] = -np.inf

@@ -161,6 +161,73 @@ def all_topic_cosines(units, topics):  # pragma: no cover - compiled
 
 
 @njit(inline="always")
+def _worse(score_a, row_a, score_b, row_b):  # pragma: no cover - compiled
+    """Whether (score_a, row_a) ranks below (score_b, row_b): a lower score, or a tie and a higher row."""
+    return score_a < score_b or (score_a == score_b and row_a > row_b)
+
+
+@njit(**_JIT)
+def best_of_all(lexical, units, topics, lexical_weight, topic_weight, floor, m):  # pragma: no cover - compiled
+    """Rows (int64) and float32 scores, in no order, of the m best rows by blended score among rows whose
+    lexical cosine is finite and whose score (compared in float64) is >= floor: every row is scored.
+
+    The score is ``lexical_weight * L + topic_weight * T`` in float32 (both weights float32), T summed
+    as :func:`topic_cosines` sums it; a bounded min-heap keyed on (score, -row) keeps the m best.
+    """
+    heap_scores = np.empty(m, dtype=np.float32)
+    heap_rows = np.empty(m, dtype=np.int64)
+    size = 0
+    n = units.shape[0]
+    sums = np.zeros(4, dtype=np.float32)
+    for block in range(0, n, 4):
+        width = min(4, n - block)
+        for j in range(4):
+            sums[j] = 0.0
+        for t in range(topics.size):  # four rows at once, each still summed in topic order
+            w = topics[t]
+            for j in range(width):
+                sums[j] += units[block + j, t] * w
+        for j in range(width):
+            row = block + j
+            value = lexical[row]
+            if not np.isfinite(value):
+                continue
+            score = lexical_weight * value + topic_weight * sums[j]
+            if np.float64(score) < floor:
+                continue
+            if size < m:
+                i = size
+                size += 1
+                while i > 0:  # sift up past better parents
+                    parent = (i - 1) // 2
+                    if not _worse(score, row, heap_scores[parent], heap_rows[parent]):
+                        break
+                    heap_scores[i] = heap_scores[parent]
+                    heap_rows[i] = heap_rows[parent]
+                    i = parent
+            elif _worse(heap_scores[0], heap_rows[0], score, row):
+                i = 0
+                while True:
+                    child = 2 * i + 1
+                    if child >= m:
+                        break
+                    if child + 1 < m and _worse(
+                        heap_scores[child + 1], heap_rows[child + 1], heap_scores[child], heap_rows[child]
+                    ):
+                        child += 1
+                    if not _worse(heap_scores[child], heap_rows[child], score, row):
+                        break
+                    heap_scores[i] = heap_scores[child]
+                    heap_rows[i] = heap_rows[child]
+                    i = child
+            else:
+                continue
+            heap_scores[i] = score
+            heap_rows[i] = row
+    return heap_rows[:size].copy(), heap_scores[:size].copy()
+
+
+@njit(inline="always")
 def _dot(indices, data, start, end, dense):  # pragma: no cover - compiled
     """Product of a sparse row with a dense one, summed in float32 in the sparse row's storage order
     (the order of scipy's ``A @ B.T`` for a row of A)."""
@@ -231,4 +298,5 @@ def warm_up() -> None:
             largest(lexical, 1)
             topic_cosines(units, np.ones(2, dtype=np.float32), rows)
             all_topic_cosines(units, np.ones(2, dtype=np.float32))
+            best_of_all(lexical, units, np.ones(2, dtype=np.float32), np.float32(0.5), np.float32(0.5), 0.0, 1)
             distinct(rows, indptr, indices, data, 2, columns, weights, np.float32(0.8), 1)

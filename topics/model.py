@@ -562,7 +562,17 @@ class TopicModel:
         terms = self.vectorizer_.transform([text])
         if terms.nnz == 0:
             raise QueryError(_NO_KNOWN_WORDS)
-        return terms, nmf_transform(terms, self.components_)
+        return terms, nmf_transform(terms, self.components_, gram=self._topic_gram())
+
+    def _topic_gram(self) -> np.ndarray:
+        """H Hᵀ (k, k) float64 of this model's topics, computed once per fitted state (a query reuses it)."""
+        state = self.state_
+        cached = self.__dict__.get("_gram")
+        if cached is None or cached[0] is not state:
+            H = np.asarray(state.components, dtype=np.float64)
+            cached = (state, H @ H.T)
+            self._gram = cached
+        return cached[1]
 
     def _hit(self, row: int, score: float, explanation: Explanation | None = None) -> Hit:
         table = self.articles_

@@ -99,20 +99,39 @@ def common_columns(X, max_terms: int | None) -> np.ndarray | None:
     return np.sort(np.argsort(-df, kind="stable")[:max_terms])
 
 
-def nmf_transform(X, H: np.ndarray, *, max_iter: int = TRANSFORM_MAX_ITER, tol: float = TRANSFORM_TOL) -> np.ndarray:
+def nmf_transform(
+    X, H: np.ndarray, *, max_iter: int = TRANSFORM_MAX_ITER, tol: float = TRANSFORM_TOL, gram=None
+) -> np.ndarray:
     """W of shape (n_texts, k), float32: each row solves ``min ||x - w H||²`` subject to ``w ≥ 0``.
 
     Coordinate descent over the k topics, all rows at once, starting from zero (as scikit-learn's
     ``NMF.transform``); a row stops changing once its projected-gradient norm falls below ``tol``
     times its first one, so a row's answer does not depend on which other rows share the batch.
+    ``gram``: H Hᵀ (k, k) float64 when at hand (it depends on H alone, so a model keeps it).
     """
-    return _solve_w(*_products(X, H), max_iter=max_iter, tol=tol)
+    return _solve_w(*_products(X, H, gram=gram), max_iter=max_iter, tol=tol)
 
 
-def _products(X, H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """X Hᵀ (n, k) and H Hᵀ (k, k) in float64: all that placing rows of X needs from X and H."""
-    H = np.asarray(H, dtype=np.float64)
-    return np.asarray(X @ H.T, dtype=np.float64), H @ H.T
+def _products(X, H: np.ndarray, *, gram=None) -> tuple[np.ndarray, np.ndarray]:
+    """X Hᵀ (n, k) and H Hᵀ (k, k) in float64: all that placing rows of X needs from X and H.
+
+    A few texts (a query) use few of the V terms: then only those columns of H are read and widened to
+    float64, not all of H, with the same sums in the same order.
+    """
+    import scipy.sparse as sp
+
+    if gram is None:
+        H64 = np.asarray(H, dtype=np.float64)
+        gram = H64 @ H64.T
+    if sp.issparse(X):
+        X = sp.csr_matrix(X)
+        columns = np.unique(X.indices)
+        if columns.size * 4 < H.shape[1]:
+            used = sp.csr_matrix(
+                (X.data, np.searchsorted(columns, X.indices), X.indptr), shape=(X.shape[0], columns.size)
+            )
+            return np.asarray(used @ np.asarray(H[:, columns], dtype=np.float64).T, dtype=np.float64), gram
+    return np.asarray(X @ np.asarray(H, dtype=np.float64).T, dtype=np.float64), gram
 
 
 def _solve_w(XHt: np.ndarray, HHt: np.ndarray, *, max_iter: int, tol: float) -> np.ndarray:
