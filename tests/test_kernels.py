@@ -189,6 +189,8 @@ def test_compiled_loops_equal_their_numpy_twins(lee_model):
                 query.weights,
                 np.float32(threshold - 1e-6),
                 10,
+                np.zeros(0, dtype=np.int64),
+                0,
             )
             assert positions.tolist() == distinct_positions(ranking, X, threshold, query=X[int(row)], limit=10).tolist()
 

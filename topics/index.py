@@ -154,13 +154,20 @@ class SimilarityIndex:
         # Near-duplicates eat into the first rows (on synthetic archives ~75 rows hold 10 distinct ones);
         # a longer prefix costs a few more topic products, a second round a pass over every row.
         want = k if threshold is None else 8 * k + 32
+        seen, kept = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         while True:
             rows, scores, complete = self._prefix(lexical, query.topics, want, floor, kernels)
             if threshold is None:
                 return rows[:k], scores[:k]
-            kept = self._distinct(rows, threshold, duplicate_of, k, kernels)
+            # A longer prefix starts with the rows already scanned, in the same order (it usually does):
+            # the pass goes on from there rather than from the top.
+            if not (seen.size <= rows.size and np.array_equal(rows[: seen.size], seen)):
+                kept = np.zeros(0, dtype=np.int64)
+                seen = seen[:0]
+            kept = self._distinct(rows, threshold, duplicate_of, k, kernels, kept, seen.size)
             if kept.size >= k or complete:
                 return rows[kept[:k]], scores[kept[:k]]
+            seen = rows
             want *= 4
 
     def _scatter(self, query: Query, kernels) -> np.ndarray:
@@ -218,8 +225,11 @@ class SimilarityIndex:
         rows = top_k(scores, m)
         return rows, scores[rows], rows.size < m
 
-    def _distinct(self, rows, threshold: float, duplicate_of: Query | None, limit: int, kernels) -> np.ndarray:
-        """Positions in ``rows`` (ranked) of the first ``limit`` that are no near-duplicates."""
+    def _distinct(
+        self, rows, threshold: float, duplicate_of: Query | None, limit: int, kernels, kept=None, start: int = 0
+    ) -> np.ndarray:
+        """Positions in ``rows`` (ranked) of the first ``limit`` that are no near-duplicates; ``kept``: the
+        positions kept among ``rows[:start]``, already decided."""
         if kernels is None:
             query = None
             if duplicate_of is not None:
@@ -241,6 +251,8 @@ class SimilarityIndex:
             _small(q_weights, np.float32),
             np.float32(threshold - 1e-6),
             limit,
+            np.zeros(0, dtype=np.int64) if kept is None else kept,
+            start,
         )
 
 

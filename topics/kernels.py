@@ -246,7 +246,7 @@ def _spread(indices, data, start, end, dense, sign):  # pragma: no cover - compi
 
 @njit(**_JIT)
 def distinct(
-    candidates, indptr, indices, data, n_columns, query_indices, query_data, threshold, limit
+    candidates, indptr, indices, data, n_columns, query_indices, query_data, threshold, limit, kept_before, start
 ):  # pragma: no cover
     """Positions (into ``candidates``, ascending) of the first ``limit`` candidates that are no near-duplicate.
 
@@ -254,15 +254,17 @@ def distinct(
     ``n_columns`` columns), best first; query_indices, query_data : the query's row (empty: no query to
     compare with). A candidate is dropped when its cosine with the query or with a kept candidate is
     >= ``threshold``, compared in float32 like :func:`topics.duplicates.distinct_positions`, whose
-    sums this repeats in the same order.
+    sums this repeats in the same order. ``kept_before``: positions kept among ``candidates[:start]``,
+    decided by an earlier call on a shorter ranking that this one extends; the pass goes on from ``start``.
     """
     query = np.zeros(n_columns, dtype=np.float32)
     other = np.zeros(n_columns, dtype=np.float32)
     for p in range(query_indices.size):
         query[query_indices[p]] = query_data[p]
-    kept = np.empty(min(limit, candidates.size), dtype=np.int64)
-    n_kept = 0
-    for position in range(candidates.size):
+    kept = np.empty(max(min(limit, candidates.size), kept_before.size), dtype=np.int64)
+    n_kept = kept_before.size
+    kept[:n_kept] = kept_before
+    for position in range(start, candidates.size):
         if n_kept >= limit:
             break
         row = candidates[position]
@@ -299,4 +301,4 @@ def warm_up() -> None:
             topic_cosines(units, np.ones(2, dtype=np.float32), rows)
             all_topic_cosines(units, np.ones(2, dtype=np.float32))
             best_of_all(lexical, units, np.ones(2, dtype=np.float32), np.float32(0.5), np.float32(0.5), 0.0, 1)
-            distinct(rows, indptr, indices, data, 2, columns, weights, np.float32(0.8), 1)
+            distinct(rows, indptr, indices, data, 2, columns, weights, np.float32(0.8), 1, np.zeros(0, np.int64), 0)
