@@ -187,46 +187,48 @@ def _ablation_builders():
     }
 
 
-def _word_folders():
-    """Text rewrites for --ablation: every word replaced by the archive's most frequent word of its class.
-
-    Plural folding puts "rates" with "rate" when both occur; Snowball stemming (the ``snowballstemmer``
-    package, measured only when installed) puts "economy" with "economic". Writing the most frequent
-    surface form back keeps the topics' words real words that the reference stream can contain.
-    """
+def fold_words(key_of):
+    """A text rewrite: every word replaced by the archive's most frequent word of its class, where
+    ``key_of(word, frequency)`` names the class (a stem, a singular). Writing the most frequent surface form
+    back keeps the topics' words real words that the reference stream can contain."""
     import collections
     import re
 
     word = re.compile(r"[^\W\d_]+")
 
-    def folder(key_of):
-        def fold(texts):
-            frequency = collections.Counter(w for text in texts for w in word.findall(text.lower()))
-            best = {}
-            for w, count in frequency.items():
-                key = key_of(w, frequency)
-                if key not in best or count > frequency[best[key]]:
-                    best[key] = w
+    def fold(texts):
+        frequency = collections.Counter(w for text in texts for w in word.findall(text.lower()))
+        best = {}
+        for w, count in frequency.items():
+            key = key_of(w, frequency)
+            if key not in best or count > frequency[best[key]]:
+                best[key] = w
 
-            def replace(match):
-                lowered = match.group(0).lower()  # may split ("İ"): such words stay as they are
-                return best.get(key_of(lowered, frequency), lowered)
+        def replace(match):
+            lowered = match.group(0).lower()  # may split ("İ"): such words stay as they are
+            return best.get(key_of(lowered, frequency), lowered)
 
-            return [word.sub(replace, text) for text in texts]
+        return [word.sub(replace, text) for text in texts]
 
-        return fold
+    return fold
+
+
+def _word_folders():
+    """Text rewrites for --ablation (:func:`fold_words`): plural folding puts "rates" with "rate" when both
+    occur; Snowball stemming (the ``snowballstemmer`` package, measured only when installed) puts "economy"
+    with "economic"."""
 
     def singular(w, frequency):
         return w[:-1] if w.endswith("s") and not w.endswith("ss") and w[:-1] in frequency else w
 
-    folders = {"plural folding (rates -> rate)": folder(singular)}
+    folders = {"plural folding (rates -> rate)": fold_words(singular)}
     try:
         import snowballstemmer
     except ImportError:
         print("(Snowball stemming row left out: pip install snowballstemmer to measure it)")
     else:
         stemmer = snowballstemmer.stemmer("english")
-        folders["Snowball stemming (economy, economic -> economy)"] = folder(lambda w, _: stemmer.stemWord(w))
+        folders["Snowball stemming (economy, economic -> economy)"] = fold_words(lambda w, _: stemmer.stemWord(w))
     return folders
 
 

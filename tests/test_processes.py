@@ -4,44 +4,25 @@ across separate runs. Every process is bounded by a timeout; nothing here assert
 import json
 import os
 import signal
-import subprocess
-import sys
 import textwrap
-import time
-from pathlib import Path
 
 import pytest
+from processes import (
+    fifo_fed_then_signalled,
+    finish,
+    run,
+    signal_once_saving,
+    start,
+    start_python,
+    temp_files,
+    write_jsonl,
+)
 
 import topics
 
 pytestmark = pytest.mark.slow  # every test here starts real `topics` processes
 
 INTERRUPTED = "topics: error: interrupted; nothing was written\n"
-
-
-def env():
-    e = dict(os.environ)
-    e.pop("TOPICS_MODEL_KEY", None)
-    return e
-
-
-def topics_cmd(*args):
-    return [sys.executable, "-m", "topics.cli", *map(str, args)]
-
-
-def run(cwd, *args, check=True):
-    result = subprocess.run(topics_cmd(*args), cwd=cwd, capture_output=True, text=True, timeout=120, env=env())
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
-
-
-def write_jsonl(path: Path, records):
-    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
-
-
-def temp_files(folder: Path):
-    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
 
 
 # -- Ctrl-C -----------------------------------------------------------------------------------------------
@@ -57,24 +38,9 @@ def test_sigint_while_fit_reads_keeps_the_previous_model(tmp_path, lee_records, 
     before = previous_model.read_bytes()
     fifo = tmp_path / "news.jsonl"
     os.mkfifo(fifo)
-    process = subprocess.Popen(
-        topics_cmd("fit", "news.jsonl", "--model", "m.joblib", "--force", "--topics", "3"),
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env(),
-    )
-    try:
-        with open(fifo, "w", encoding="utf-8") as writer:  # blocks until `topics fit` opens the corpus
-            writer.write("".join(json.dumps(r) + "\n" for r in lee_records[:100]))
-            writer.flush()
-            time.sleep(0.2)  # not needed for correctness: the reader is inside the fit either way
-            process.send_signal(signal.SIGINT)
-            stdout, stderr = process.communicate(timeout=60)
-    finally:
-        process.kill()
-    assert (process.returncode, stdout, stderr) == (130, "", INTERRUPTED)
+    process = start(tmp_path, "fit", "news.jsonl", "--model", "m.joblib", "--force", "--topics", "3")
+    result = fifo_fed_then_signalled(process, fifo, lee_records[:100], signal.SIGINT)
+    assert result == (130, "", INTERRUPTED)
     assert previous_model.read_bytes() == before
     assert temp_files(tmp_path) == []
 
@@ -84,31 +50,19 @@ def test_sigint_while_saving_leaves_old_or_new_model_never_half(tmp_path, lee_re
     must be complete; otherwise the previous one must be byte-identical. Never a temporary file."""
     before = previous_model.read_bytes()
     write_jsonl(tmp_path / "news.jsonl", lee_records)
-    process = subprocess.Popen(
-        topics_cmd("fit", "news.jsonl", "--model", "m.joblib", "--force", "--topics", "4"),
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env(),
-    )
+    process = start(tmp_path, "fit", "news.jsonl", "--model", "m.joblib", "--force", "--topics", "4")
     try:
-        deadline = time.monotonic() + 90
-        while process.poll() is None and not temp_files(tmp_path) and time.monotonic() < deadline:
-            time.sleep(0.0005)
-        caught = process.poll() is None
-        if caught:
-            process.send_signal(signal.SIGINT)
-        stdout, stderr = process.communicate(timeout=60)
+        signal_once_saving(process, tmp_path, signal.SIGINT)
+        code, stdout, stderr = finish(process, 60)
     finally:
         process.kill()
     assert temp_files(tmp_path) == []
     after = previous_model.read_bytes()
-    if process.returncode == 130:  # "nothing was written" must be true
+    if code == 130:  # "nothing was written" must be true
         assert (stderr, stdout) == (INTERRUPTED, "")
         assert after == before
     else:  # the save won the race: then it is the whole new model, and the command says so
-        assert process.returncode == 0, stderr
+        assert code == 0, stderr
         assert stdout.startswith("Fitted 300 articles")
         assert len(topics.load(previous_model).articles_) == 300
 
@@ -117,14 +71,7 @@ def test_sigint_after_the_model_is_saved_is_ignored(tmp_path, lee_records, previ
     """Ctrl-C once "Saved ..." is printed can stop nothing: exit 0, no traceback, the new model in place.
     (It used to say "interrupted; nothing was written", or die in the interpreter's teardown.)"""
     write_jsonl(tmp_path / "news.jsonl", lee_records[:60])
-    process = subprocess.Popen(
-        topics_cmd("fit", "news.jsonl", "--model", "m.joblib", "--force", "--topics", "3"),
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env(),
-    )
+    process = start(tmp_path, "fit", "news.jsonl", "--model", "m.joblib", "--force", "--topics", "3")
     try:
         lines = []
         for line in process.stdout:
@@ -180,41 +127,17 @@ def test_queries_while_the_model_is_replaced_see_old_or_new_never_a_mixture(tmp_
     assert len(expected) == 2
 
     stop = tmp_path / "stop"
-    readers = [
-        subprocess.Popen(
-            [sys.executable, "-c", READER, "m.joblib", "stop"],
-            cwd=tmp_path,
-            env=env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(3)
-    ]
+    readers = [start_python(tmp_path, READER, "m.joblib", "stop") for _ in range(3)]
     cli_readers = []
     try:
         # Replace the model with a real `topics fit --force`, then with many quick saves of A and B.
         for corpus in ("b.jsonl",):
             run(tmp_path, "fit", corpus, "--model", "m.joblib", "--force", "--topics", "3", "--quiet")
             cli_readers.append(
-                subprocess.Popen(
-                    topics_cmd("similar", "--text", QUERY, "--top", "5", "--format", "json", "--model", "m.joblib"),
-                    cwd=tmp_path,
-                    env=env(),
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    text=True,
-                )
+                start(tmp_path, "similar", "--text", QUERY, "--top", "5", "--format", "json", "--model", "m.joblib")
             )
-        writer = subprocess.run(
-            [sys.executable, "-c", WRITER, "a.joblib", "b.joblib", "m.joblib", "20"],
-            cwd=tmp_path,
-            env=env(),
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert writer.returncode == 0, writer.stderr
+        code, _, stderr = finish(start_python(tmp_path, WRITER, "a.joblib", "b.joblib", "m.joblib", "20"))
+        assert code == 0, stderr
     finally:
         stop.touch()
         outputs = [p.communicate(timeout=120) for p in readers + cli_readers]
@@ -243,17 +166,7 @@ def test_queries_while_articles_are_added_see_old_or_new_never_a_mixture(tmp_pat
     assert len(expected) == 2  # the added articles change the answer
 
     stop = tmp_path / "stop"
-    readers = [
-        subprocess.Popen(
-            [sys.executable, "-c", READER, "m.joblib", "stop"],
-            cwd=tmp_path,
-            env=env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(3)
-    ]
+    readers = [start_python(tmp_path, READER, "m.joblib", "stop") for _ in range(3)]
     try:
         # A real `topics add`, then re-adding the same articles with --replace, while the readers query.
         run(tmp_path, "add", "c.jsonl", "--model", "m.joblib")
@@ -284,12 +197,7 @@ def test_same_corpus_parameters_and_seed_give_identical_answers_across_processes
     ]
     outputs = {folder: [] for folder in folders}
     for step in steps:  # both runs side by side, each step in a fresh process
-        processes = {
-            f: subprocess.Popen(
-                topics_cmd(*step), cwd=f, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-            )
-            for f in folders
-        }
+        processes = {f: start(f, *step) for f in folders}
         for folder, process in processes.items():
             stdout, stderr = process.communicate(timeout=120)
             assert process.returncode == 0, stderr

@@ -2,53 +2,18 @@
 SIGTERM is handled like Ctrl-C, and temporary files of killed saves are cleaned up. Every process is
 bounded by a timeout; nothing here asserts on timings."""
 
-import json
 import os
 import signal
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
+from processes import fifo_fed_then_signalled, finish, signal_once_saving, start, temp_files, write_jsonl
 
 import topics
 from topics.store import lock_model
 
 TERMINATED = "topics: error: terminated; nothing was written\n"
-
-
-def env():
-    e = dict(os.environ)
-    e.pop("TOPICS_MODEL_KEY", None)
-    return e
-
-
-def start(cwd, *args):
-    return subprocess.Popen(
-        [sys.executable, "-m", "topics.cli", *map(str, args)],
-        cwd=cwd,
-        env=env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def finish(process, timeout=120):
-    try:
-        stdout, stderr = process.communicate(timeout=timeout)
-    finally:
-        process.kill()
-    return process.returncode, stdout, stderr
-
-
-def write_jsonl(path: Path, records):
-    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
-
-
-def temp_files(folder: Path):
-    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
 
 
 @pytest.fixture
@@ -108,16 +73,7 @@ def test_sigterm_while_fit_reads_is_handled_like_ctrl_c(tmp_path, lee_records, s
     fifo = tmp_path / "news.jsonl"
     os.mkfifo(fifo)
     process = start(tmp_path, "fit", "news.jsonl", "--model", "m.joblib", "--force", "--topics", "3")
-    try:
-        with open(fifo, "w", encoding="utf-8") as writer:  # blocks until `topics fit` opens the corpus
-            writer.write("".join(json.dumps(r) + "\n" for r in lee_records[:100]))
-            writer.flush()
-            time.sleep(0.2)
-            process.send_signal(signal.SIGTERM)
-            code, stdout, stderr = finish(process, 60)
-    finally:
-        process.kill()
-    assert (code, stdout, stderr) == (143, "", TERMINATED)
+    assert fifo_fed_then_signalled(process, fifo, lee_records[:100], signal.SIGTERM) == (143, "", TERMINATED)
     assert small_model.read_bytes() == before and temp_files(tmp_path) == []
 
 
@@ -126,11 +82,7 @@ def test_sigterm_while_saving_leaves_old_or_new_model_and_no_temporary_file(tmp_
     write_jsonl(tmp_path / "news.jsonl", lee_records)
     process = start(tmp_path, "fit", "news.jsonl", "--model", "m.joblib", "--force", "--topics", "4")
     try:
-        deadline = time.monotonic() + 90
-        while process.poll() is None and not temp_files(tmp_path) and time.monotonic() < deadline:
-            time.sleep(0.0005)
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
+        signal_once_saving(process, tmp_path, signal.SIGTERM)
         code, stdout, stderr = finish(process, 60)
     finally:
         process.kill()
@@ -146,10 +98,7 @@ def test_temporary_files_of_a_killed_save_are_removed_by_the_next_save(tmp_path,
     write_jsonl(tmp_path / "news.jsonl", lee_records)
     process = start(tmp_path, "fit", "news.jsonl", "--model", "m.joblib", "--force", "--topics", "4")
     try:
-        deadline = time.monotonic() + 90
-        while process.poll() is None and not temp_files(tmp_path) and time.monotonic() < deadline:
-            time.sleep(0.0005)
-        process.send_signal(signal.SIGKILL)
+        signal_once_saving(process, tmp_path, signal.SIGKILL)
         process.communicate(timeout=60)
     finally:
         process.kill()

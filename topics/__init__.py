@@ -26,6 +26,7 @@ defaults are chosen for archives of hundreds of articles):
 """
 
 from .corpus import Article, Corpus, ReadStats, read_corpus
+from .edit import EditReport
 from .errors import (
     CorpusError,
     MissingExtraError,
@@ -67,6 +68,7 @@ __all__ = [
     "DuplicateGroup",
     "AddReport",
     "RefitReport",
+    "EditReport",
     "TopicsError",
     "CorpusError",
     "ParameterError",

@@ -19,6 +19,7 @@ import itertools
 import logging
 import os
 import time
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from operator import attrgetter
@@ -27,17 +28,19 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from . import store
+from . import edit, store
 from .clean import SPAN_SAMPLE
 from .corpus import Corpus, as_articles, read_corpus, source_of
 from .duplicates import DEFAULT_THRESHOLD, check_threshold, duplicate_groups
-from .errors import NotFittedError, ParameterError, QueryError
+from .edit import EditReport
+from .errors import NotFittedError, ParameterError, QueryError, TopicsWarning
 from .explain import Explanation, explain_pair
 from .filters import HitFilter, select, select_best
 from .incremental import AddReport, RefitReport, add_articles, carry_over, read_as_fitted
+from .language import archive_languages, unspaced_warning
 from .params import DEFAULT_TOPIC_WEIGHT, PARAMETER_RULES, check_params, is_int
 from .state import FittedState
-from .summary import ArticleView, Summary, Topic, article_view, rename, summarize
+from .summary import ArticleView, Summary, Topic, article_view, check_topic, rename, summarize
 from .table import ArticleTable, make_snippet
 from .text import make_vectorizer, stub_rows
 from .topic_model import (
@@ -98,6 +101,8 @@ class DuplicateGroup:
 
 # Archives are read and analysed this many articles at a time (a few MB of text per worker).
 FIT_CHUNK_ARTICLES = 5000
+# Languages of fewer sampled articles than this share are left out of fit_info (misread fragments).
+LANGUAGE_REPORT_SHARE = 0.01
 
 
 class _MetadataSink:
@@ -174,6 +179,10 @@ class TopicModel:
     source_field : str, default="source"
         The metadata field (JSONL or CSV) that names an article's source or outlet; kept per article
         (``summary`` says which sources a topic draws from).
+    language : str or None, default=None
+        The archive's language as an ISO 639-1 code ("de"), or several joined by commas ("nl,en"), whose
+        stop words are left out. None detects them from a sample of the articles
+        (:func:`topics.language.detect_languages`): every language of at least a tenth of them.
 
     Attributes
     ----------
@@ -204,6 +213,7 @@ class TopicModel:
         min_words=3,
         learn_clutter=True,
         source_field="source",
+        language=None,
     ):
         self.n_topics = n_topics
         self.random_state = random_state
@@ -219,6 +229,7 @@ class TopicModel:
         self.min_words = min_words
         self.learn_clutter = learn_clutter
         self.source_field = source_field
+        self.language = language
 
     # -- scikit-learn's estimator API: clone, Pipeline, GridSearchCV ------------------------------------
     def get_params(self, deep: bool = True) -> dict:
@@ -290,6 +301,17 @@ class TopicModel:
         # Text flows from the reader to the vectoriser's workers chunk by chunk; only metadata stays
         # (and the texts themselves only when choosing the number of topics needs them).
         meta = _MetadataSink(keep_texts=self.n_topics == "auto", source_field=self.source_field)
+        chunks = meta.text_chunks(_progress(articles, progress, "reading"), FIT_CHUNK_ARTICLES)
+        first = next(chunks, [])
+        sample = []
+        if self.learn_clutter or self.language is None:
+            # A small archive is its own first chunk; a larger one is sampled evenly in a quick extra read,
+            # so a publisher (or a language) whose articles come late is seen too.
+            sample = first if len(first) < FIT_CHUNK_ARTICLES else _text_sample(articles)
+        shares, languages = archive_languages(sample, self.language)
+        language_warning = unspaced_warning(languages)
+        if language_warning:
+            warnings.warn(language_warning, TopicsWarning, stacklevel=2)
         vectorizer = make_vectorizer(
             min_df=self.min_df,
             max_df=self.max_df,
@@ -299,15 +321,13 @@ class TopicModel:
             keep_words=self.keep_words,
             weighting=self.term_weighting,
             learn_clutter=self.learn_clutter,
+            languages=languages,
         )
         analyzer = vectorizer.analyzer
-        stages = {"start": time.perf_counter() - started}  # mostly importing scikit-learn (its stop words)
-        chunks = meta.text_chunks(_progress(articles, progress, "reading"), FIT_CHUNK_ARTICLES)
-        first = next(chunks, [])
+        # the sample read, its languages detected, stop lists and scikit-learn imported
+        stages = {"start": time.perf_counter() - started}
         if self.learn_clutter:
-            # A small archive is its own first chunk; a larger one is sampled evenly in a quick extra read,
-            # so a publisher whose articles come late is seen too.
-            analyzer.learn_spans(first if len(first) < FIT_CHUNK_ARTICLES else _text_sample(articles))
+            analyzer.learn_spans(sample)
         chunks = itertools.chain([first] if first else [], chunks)
         try:
             X = vectorizer.fit_transform_chunks(chunks, n_jobs=n_jobs, sources=meta.sources)
@@ -368,6 +388,10 @@ class TopicModel:
             "n_repaired": int(vectorizer.n_repaired_),
             "formulae": vectorizer.formulae_,
             "source_terms": vectorizer.source_terms_,
+            # each detected language's share of the sampled articles ({} when given), and whose stop words
+            "languages": {code: share for code, share in shares.items() if share >= LANGUAGE_REPORT_SHARE},
+            "stop_word_languages": list(languages),
+            "language_warning": language_warning,
             "unknown_share": vectorizer.first_unknown_share_,  # the baseline for drift in topics.incremental
             "topics_version": __version__,
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -775,6 +799,43 @@ class TopicModel:
         fresh = TopicModel(**self.get_params()).fit(read_as_fitted(self.fit_info_, corpus), progress=progress)
         self.state_, report = carry_over(self.state_, fresh.state_, started=started)
         return report
+
+    # -- editing topics -----------------------------------------------------------------------------
+    # Each edit replaces the fitted state by a new one (topics.edit never changes a state) and sets the
+    # n_topics parameter to the new count, so a later refit fits as many topics as the user kept.
+    def merge_topics(self, topics, *, name: str | None = None) -> EditReport:
+        """Make the topics with these ids (two or more) one topic; returns the :class:`topics.edit.EditReport`.
+
+        The merged topic's weight in each article is the sum of theirs, so every article keeps its topic
+        weight; its words are their rows of H weighted by how much of the merged weight each brings. It
+        takes the lowest of the ids and the later ids move down (``report.mapping``). ``name``: its name;
+        None keeps the names given to the merged topics, "" none (a label made from its words). The
+        change is in memory: save the model to keep it (``topics merge`` saves under the writer lock).
+        """
+        self._check_fitted()
+        if isinstance(topics, (str, bytes)) or not hasattr(topics, "__iter__"):
+            raise ParameterError(f"topics={topics!r} is not allowed; give a list of two or more topic ids")
+        ids = [check_topic(self, t) for t in topics]
+        return self._edit(edit.merge_topics, ids, name=name)
+
+    def drop_topic(self, topic) -> EditReport:
+        """Remove a topic; its articles are placed again in the remaining topics (the topic's weight moves to
+        the topics that share their words). Later ids move down. Returns the :class:`topics.edit.EditReport`."""
+        self._check_fitted()
+        return self._edit(edit.drop_topic, check_topic(self, topic))
+
+    def reduce_topics(self, n_topics: int) -> EditReport:
+        """Merge the most similar topics (cosine of their words' weights) until ``n_topics`` are left, as
+        BERTopic's ``reduce_topics``; ``report.groups`` says which were merged. A merged topic's label is
+        made from its words, whatever names its topics had; other topics keep theirs. See :mod:`topics.edit`."""
+        self._check_fitted()
+        return self._edit(edit.reduce_topics, n_topics)
+
+    def _edit(self, operation, *args, **kwargs) -> EditReport:
+        before = self._topic_labels()
+        self.state_, report = operation(self.state_, *args, **kwargs)
+        self.n_topics = self.state_.n_topics
+        return edit.with_labels(report, before, self._topic_labels())
 
     # -- persistence --------------------------------------------------------------------------------
     def save(self, path, *, force: bool = False, key: bytes | None = None) -> Path:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import ParameterError
+from .language import check_language
 from .text import Vectorizer
 
 
@@ -66,6 +67,14 @@ def _is_field_name(v) -> bool:
     return isinstance(v, str) and v != ""
 
 
+def _is_language(v) -> bool:
+    try:
+        check_language(v)
+    except ParameterError:
+        return False
+    return True
+
+
 # Allowed parameter values, declared once and checked in `fit` (scikit-learn style), in __init__'s order.
 PARAMETER_RULES = {
     "n_topics": (_is_n_topics, "None (chosen from the archive size), 'auto' (chosen by coherence) or an integer >= 1"),
@@ -82,12 +91,14 @@ PARAMETER_RULES = {
     "min_words": (_is_non_negative_int, "an integer >= 0"),
     "learn_clutter": (_is_bool, "True or False"),
     "source_field": (_is_field_name, "a field name"),
+    "language": (_is_language, "None (detected from the archive) or language codes such as 'de' or 'nl,en'"),
 }
 # TopicModel's default topic_weight: also the one of a model file that lacks it (its index is built before
 # the TopicModel exists).
 DEFAULT_TOPIC_WEIGHT = 0.1
 # Parameters added after format 1, with the value that reproduces models saved before them.
-LEGACY_PARAMS = {"keep_words": (), "min_words": 0, "learn_clutter": False, "source_field": "source"}
+# Models saved before languages were detected were fitted with English stop words.
+LEGACY_PARAMS = {"keep_words": (), "min_words": 0, "learn_clutter": False, "source_field": "source", "language": "en"}
 
 
 def check_params(params: dict) -> None:

@@ -34,7 +34,17 @@ MAX_VALUES = 20_000_000
 # without loading the model; they must be JSON values.
 FOOTER_ADD_FIELDS = ("at", "n_added", "n_replaced", "n_articles", "error_ratio", "unknown_share", "refit_advised")
 _JSON_SCALARS = (str, int, float, bool, type(None))
-_ANALYZER_KEYS = {"stop_words", "ngram_max", "phrases", "clean", "repair", "spans", "boilerplate", "boilerplate_probes"}
+_ANALYZER_KEYS = {
+    "stop_words",
+    "ngram_max",
+    "phrases",
+    "clean",
+    "repair",
+    "spans",
+    "boilerplate",
+    "boilerplate_probes",
+    "segment",
+}
 _SPAN_KEYS = {"windows", "probes", "spans"}
 _LEAVES = (str, bytes, bool, float, type(None))
 
@@ -215,6 +225,7 @@ def _check_settings(payload: dict, k: int) -> None:
         "analyzer settings are malformed",
     )
     _need(isinstance(analyzer.get("repair", False), bool), "analyzer settings are malformed")
+    _need(analyzer.get("segment") in (None, "zh", "ja"), "analyzer.segment is not allowed")
     for key in ("stop_words", "phrases", "boilerplate", "boilerplate_probes"):
         _need(_words(analyzer.get(key)), f"analyzer.{key} is not a list of words")
     spans = analyzer.get("spans")

@@ -70,7 +70,7 @@ FORMAT_NAME = "topics-model"
 # 2: the analyser may drop boilerplate sentences learned from the archive. A file is written as format 1
 # when it has none, so versions that read only format 1 keep reading it. 3: the analyser may repair text
 # and cut repeated spans (and the parameters keep_words, min_words, learn_clutter exist).
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 KEY_ENV = "TOPICS_MODEL_KEY"
 _END_MAGIC = b"TPCSEND1"
 _TRAILER = struct.Struct("<Q8s")  # footer length, end magic
@@ -216,6 +216,9 @@ def _append_footer(tmp: Path, state: FittedState, key: bytes | None) -> None:
         "n_terms": int(state.components.shape[1]),
         "adds": [{k: a.get(k) for k in FOOTER_ADD_FIELDS} for a in info.get("adds", [])],
     }
+    if "stop_word_languages" in info:  # what `topics info` shows of the archive's languages
+        footer["languages"] = info.get("languages", {})
+        footer["stop_word_languages"] = info["stop_word_languages"]
     if key is not None:
         footer[_FOOTER_MAC] = _footer_mac(footer, key)
     encoded = json.dumps(footer, sort_keys=True).encode("utf-8")
@@ -309,24 +312,36 @@ def _plain_arrays(value):
 
 
 def format_version(state: FittedState) -> int:
-    """The oldest format that holds a model's ``state``: 3 if its analyser repairs text or cuts repeated
-    spans, 2 if it drops boilerplate sentences, else 1."""
+    """The oldest format that holds a model's ``state``: 4 if its analyser cuts Chinese or Japanese text into
+    words, 3 if it repairs text or cuts repeated spans, 2 if it drops boilerplate sentences, else 1."""
     analyzer = state.vectorizer.analyzer
+    if analyzer.segment:
+        return 4
     if analyzer.repair or analyzer.spans:
         return 3
     return 2 if analyzer.boilerplate else 1
 
 
-def _payload_fields(state: FittedState, params: dict) -> dict:
-    import sklearn
+def _sklearn_version() -> str:
+    """scikit-learn's version from its package metadata: importing it costs a write command seconds."""
+    from importlib.metadata import PackageNotFoundError, version
 
+    try:
+        return version("scikit-learn")
+    except PackageNotFoundError:  # an install without metadata
+        import sklearn
+
+        return sklearn.__version__
+
+
+def _payload_fields(state: FittedState, params: dict) -> dict:
     vectorizer = state.vectorizer
     return {
         "kind": FORMAT_NAME,
         "format_version": format_version(state),
         "versions": {
             "topics": state.fit_info.get("topics_version"),
-            "scikit-learn": sklearn.__version__,
+            "scikit-learn": _sklearn_version(),
             "numpy": np.__version__,
             "python": platform.python_version(),
         },
@@ -419,8 +434,16 @@ def _load(path: Path, key: bytes | None, mmap: bool, *, for_update: bool):
                     f"change it; without the key it would be saved unsigned"
                 )
             _check_digest(path, f, footer, key)
-            payload = _unpickle(path, mmap)
-            if _same_file(path, stat_result):  # not replaced by a concurrent save while we read it
+            mapped_by_handle = _handle_path(f) is not None
+            try:
+                payload = _unpickle(path, f, mmap)
+            except ModelFileError:
+                if mapped_by_handle or _same_file(path, stat_result):
+                    raise
+                continue  # read by path while a concurrent save replaced the file: read the new one
+            # Read through the handle that was verified, the payload is that file's whatever saves
+            # happen meanwhile; read by path, it is only if the path still names the same file.
+            if mapped_by_handle or _same_file(path, stat_result):
                 return (*_state_from_payload(payload, footer, path), _stamp(stat_result))
     raise ModelFileError(f"{path} kept changing while it was being read; try again")
 
@@ -526,16 +549,33 @@ def _footer_well_formed(footer: dict) -> bool:
     )
 
 
-def _unpickle(path: Path, mmap: bool):
-    """The payload, unpickled so that only numpy arrays and plain Python values can be built."""
-    unpickler_class = _plain_data_unpickler()
+def _handle_path(f) -> str | None:
+    """A path that opens the very file behind handle ``f`` (Linux's /proc/self/fd/N), or None.
+
+    joblib memory-maps arrays by file name; naming the handle's own file means that a concurrent save,
+    which renames a new file onto the model's path, cannot make the arrays come from another file than
+    the pickle stream and the checksums.
+    """
+    candidate = f"/proc/self/fd/{f.fileno()}"
     try:
-        with open(path, "rb") as f:
-            try:
-                unpickler = unpickler_class(str(path), f, not mmap, mmap_mode="r" if mmap else None)
-            except TypeError:  # joblib < 1.4 has no ensure_native_byte_order argument
-                unpickler = unpickler_class(str(path), f, mmap_mode="r" if mmap else None)
-            return unpickler.load()
+        same = os.path.samestat(os.stat(candidate), os.fstat(f.fileno()))
+    except OSError:
+        return None
+    return candidate if same else None
+
+
+def _unpickle(path: Path, f, mmap: bool):
+    """The payload of open model file ``f``, unpickled so that only numpy arrays and plain Python values
+    can be built; arrays are mapped from the same file where the system can name it (:func:`_handle_path`)."""
+    unpickler_class = _plain_data_unpickler()
+    name = (_handle_path(f) if mmap else None) or str(path)
+    try:
+        f.seek(0)
+        try:
+            unpickler = unpickler_class(name, f, not mmap, mmap_mode="r" if mmap else None)
+        except TypeError:  # joblib < 1.4 has no ensure_native_byte_order argument
+            unpickler = unpickler_class(name, f, mmap_mode="r" if mmap else None)
+        return unpickler.load()
     except Exception as exc:  # a verified file should always load; report rather than crash
         reason = " ".join(str(exc).split())
         reason = reason if len(reason) <= 200 else reason[:199] + "…"

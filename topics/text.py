@@ -89,6 +89,25 @@ def english_stop_words() -> frozenset:
     return frozenset(ENGLISH_STOP_WORDS) | NEWS_STOP_WORDS
 
 
+def stop_words_for(languages: Iterable[str] = ("en",)) -> frozenset:
+    """The stop words of an archive in ``languages`` (ISO 639-1 codes): the union of each language's list,
+    English being :func:`english_stop_words` and every other :func:`topics.language.language_stop_words`."""
+    from .language import language_stop_words
+
+    words: set = set()
+    for code in languages:
+        words |= english_stop_words() if code == "en" else language_stop_words(code)
+    return frozenset(words)
+
+
+def unspaced_language(languages: Iterable[str]) -> str | None:
+    """The first of ``languages`` written without spaces between words (:data:`topics.language.UNSPACED`)
+    whose segmenter is installed, or None: the analyser cuts that language's text into words."""
+    from .language import UNSPACED, segmenter
+
+    return next((code for code in languages if code in UNSPACED and segmenter(code) is not None), None)
+
+
 def read_stop_words_file(path) -> set:
     """Words from a file, one per line or separated by white space; ``#`` starts a comment."""
     from .errors import CorpusError
@@ -130,6 +149,9 @@ class Analyzer:
         (:func:`topics.clean.find_boilerplate`).
     boilerplate_probes : iterable of str or None, default=None
         :func:`topics.clean.probe_words` of ``boilerplate``; None: each key's longest word.
+    segment : {"zh", "ja"} or None, default=None
+        Cut text written without spaces (Chinese, Japanese) into words first
+        (:func:`topics.language.segmenter`); None for every other language and for models saved before it.
 
     The configuration is plain data (:meth:`get_config`), saved in the model so queries are analysed
     exactly as the archive was.
@@ -151,6 +173,7 @@ class Analyzer:
         spans: dict | None = None,
         boilerplate: Iterable[str] = (),
         boilerplate_probes: Iterable[str] | None = None,
+        segment: str | None = None,
     ):
         if ngram_max not in (1, 2):
             raise ParameterError(f"ngram_max={ngram_max!r} is not allowed; use 1 or 2")
@@ -164,6 +187,7 @@ class Analyzer:
         self.boilerplate_probes = (
             tuple(boilerplate_probes) if boilerplate_probes is not None else probe_words(self.boilerplate)
         )
+        self.segment = segment
         self.repaired_count = 0
 
     def learn_spans(self, texts: Sequence[str]) -> None:
@@ -185,6 +209,8 @@ class Analyzer:
         if self.boilerplate:
             config["boilerplate"] = sorted(self.boilerplate)
             config["boilerplate_probes"] = list(self.boilerplate_probes)
+        if self.segment:
+            config["segment"] = self.segment
         return config
 
     def clauses(self, text: str) -> list[list[str]]:
@@ -232,7 +258,8 @@ class Analyzer:
             if self.spans:
                 text = self.spans.strip(text)
         text = _drop_links(text.lower())
-        return _drop_handles(text) if self.repair else text
+        text = _drop_handles(text) if self.repair else text
+        return _segment(text, self.segment) if self.segment else text
 
     def _tokens(self, text: str) -> list[str]:
         """The words of :meth:`clauses` in text order, with "" wherever a clause ends or a word was
@@ -259,6 +286,15 @@ class Analyzer:
             tokens = _exact_tokens(tokens)
         stop = self.stop_words
         return [w if 1 < len(w) <= MAX_TOKEN_CHARS and w not in stop else "" for w in tokens]
+
+
+def _segment(text: str, code: str) -> str:
+    """``text`` with its words split by spaces (:func:`topics.language.segmenter`); as it is when the
+    package is missing (the fit warned)."""
+    from .language import segmenter
+
+    cut = segmenter(code)
+    return cut(text) if cut is not None else text
 
 
 def _drop_links(text: str) -> str:
@@ -369,7 +405,12 @@ def find_phrases(runs_per_text, *, min_count: int = 10, min_npmi: float = 0.5) -
 
 
 def build_analyzer(
-    texts: Sequence[str], *, stop_words: Iterable[str], ngram_max: int = 2, collocations: bool = False
+    texts: Sequence[str],
+    *,
+    stop_words: Iterable[str],
+    ngram_max: int = 2,
+    collocations: bool = False,
+    segment: str | None = None,
 ) -> Analyzer:
     """The analyser a new model uses: boilerplate removed, stop words dropped and, with ``ngram_max=2``,
     two-word terms.
@@ -382,12 +423,15 @@ def build_analyzer(
         every pair gave higher NPMI on news (0.145 against 0.109, with stop words kept in the NPMI reference)
         and newsgroups, the same on Wikipedia, and better topic/label agreement, so it is the default; at
         the default k and with the current reference, 0.278 against 0.247 on news (seed 0).
+    segment : "zh", "ja" or None, default=None
+        Cut text written without spaces into words first (see :class:`Analyzer`).
     """
+    options = {"clean": True, "repair": True, "segment": segment}
     if ngram_max == 1 or not collocations:
-        return Analyzer(stop_words, ngram_max=ngram_max, clean=True, repair=True)
-    base = Analyzer(stop_words, ngram_max=ngram_max, phrases=(), clean=True, repair=True)
+        return Analyzer(stop_words, ngram_max=ngram_max, **options)
+    base = Analyzer(stop_words, ngram_max=ngram_max, phrases=(), **options)
     phrases = find_phrases(base.clauses(t) for t in texts)
-    return Analyzer(stop_words, ngram_max=ngram_max, phrases=phrases, clean=True, repair=True)
+    return Analyzer(stop_words, ngram_max=ngram_max, phrases=phrases, **options)
 
 
 def make_vectorizer(
@@ -400,16 +444,18 @@ def make_vectorizer(
     keep_words=(),
     weighting: str = "tfidf",
     learn_clutter: bool = True,
+    languages: Iterable[str] = ("en",),
 ) -> Vectorizer:
     """The unfitted analyser and vectoriser that ``TopicModel.fit`` uses for these parameters (see
-    :class:`topics.TopicModel`): English and news stop words plus ``extra_stop_words``, less ``keep_words``
-    (compared in lower case), which the learned clutter never removes either. With ``learn_clutter`` the
+    :class:`topics.TopicModel`): the stop words of ``languages`` (:func:`stop_words_for`; English: its own
+    and news stop words) plus ``extra_stop_words``, less ``keep_words`` (compared in lower case), which the
+    learned clutter never removes either. With ``learn_clutter`` the
     vectoriser learns house formulae while fitting; repeated spans are learned by the caller
     (``vectorizer.analyzer.learn_spans(texts)``), from the texts it chooses.
     """
     keep = {w.lower() for w in keep_words}
-    stop_words = (english_stop_words() | {w.lower() for w in extra_stop_words}) - keep
-    analyzer = build_analyzer((), stop_words=stop_words, ngram_max=ngram_max)
+    stop_words = (stop_words_for(languages) | {w.lower() for w in extra_stop_words}) - keep
+    analyzer = build_analyzer((), stop_words=stop_words, ngram_max=ngram_max, segment=unspaced_language(languages))
     return Vectorizer(
         analyzer,
         min_df=min_df,

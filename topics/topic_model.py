@@ -100,16 +100,28 @@ def common_columns(X, max_terms: int | None) -> np.ndarray | None:
 
 
 def nmf_transform(
-    X, H: np.ndarray, *, max_iter: int = TRANSFORM_MAX_ITER, tol: float = TRANSFORM_TOL, gram=None
+    X,
+    H: np.ndarray,
+    *,
+    max_iter: int = TRANSFORM_MAX_ITER,
+    tol: float = TRANSFORM_TOL,
+    XHt=None,
+    gram=None,
 ) -> np.ndarray:
     """W of shape (n_texts, k), float32: each row solves ``min ||x - w H||²`` subject to ``w ≥ 0``.
 
     Coordinate descent over the k topics, all rows at once, starting from zero (as scikit-learn's
     ``NMF.transform``); a row stops changing once its projected-gradient norm falls below ``tol``
     times its first one, so a row's answer does not depend on which other rows share the batch.
-    ``gram``: H Hᵀ (k, k) float64 when at hand (it depends on H alone, so a model keeps it).
+    ``XHt``: X Hᵀ (n_texts, k) if already computed, the costly part for many texts; ``gram``: H Hᵀ (k, k)
+    float64 when at hand (it depends on H alone, so a model keeps it).
     """
-    return _solve_w(*_products(X, H, gram=gram), max_iter=max_iter, tol=tol)
+    if XHt is None:
+        XHt, gram = _products(X, H, gram=gram)
+    elif gram is None:
+        H64 = np.asarray(H, dtype=np.float64)
+        gram = H64 @ H64.T
+    return _solve_w(np.asarray(XHt, dtype=np.float64), gram, max_iter=max_iter, tol=tol)
 
 
 def _products(X, H: np.ndarray, *, gram=None) -> tuple[np.ndarray, np.ndarray]:

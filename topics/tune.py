@@ -161,9 +161,13 @@ def tune_texts(
 
 def vectorise(texts, *, min_df=2, max_df=0.5, ngram_max=2, extra_stop_words=()):
     """The TF-IDF matrix (n_texts, V) and vocabulary (V,) that ``TopicModel.fit`` learns from ``texts``."""
+    from .language import archive_languages
     from .text import make_vectorizer
 
-    vectorizer = make_vectorizer(min_df=min_df, max_df=max_df, ngram_max=ngram_max, extra_stop_words=extra_stop_words)
+    _, languages = archive_languages(texts)  # the stop words of the languages TopicModel.fit detects
+    vectorizer = make_vectorizer(
+        min_df=min_df, max_df=max_df, ngram_max=ngram_max, extra_stop_words=extra_stop_words, languages=languages
+    )
     vectorizer.analyzer.learn_spans(texts)  # the clutter TopicModel.fit learns
     return vectorizer.fit_transform(texts), vectorizer.vocabulary_
 

@@ -157,6 +157,10 @@ def info(model_path, key_file, out_format, clutter):
             "n_topics",
         )
     ]
+    if footer.get("stop_word_languages"):  # models saved before languages were detected lack them
+        from ..language import languages_line
+
+        rows.append(["languages", languages_line(footer.get("languages"), footer["stop_word_languages"])])
     rows.append(["signed", _SIGNATURE_TEXT[footer["signature"]]])
     rows += [["added", _add_line(a)] for a in footer.get("adds", [])]
     click.echo(table(["field", "value"], rows))

@@ -97,6 +97,13 @@ def _articles(n: int) -> str:
     "are left out of topics, and `summary` shows each topic's sources.",
 )
 @click.option(
+    "--language",
+    default=None,
+    metavar="CODE",
+    help="The archive's language (ISO 639-1, e.g. de), or several joined by commas (nl,en), whose stop "
+    "words are left out. Default: detected from a sample of the articles.",
+)
+@click.option(
     "--keep-clutter",
     is_flag=True,
     help="Keep what would be learned as clutter: lines repeated across many articles and house "
@@ -118,6 +125,7 @@ def fit(
     keep_words_file,
     min_words,
     source_field,
+    language,
     keep_clutter,
     key_file,
     scheduler,
@@ -133,8 +141,10 @@ def fit(
     Example:
       topics fit data/sample --topics 12 --seed 1 --model models/sample.joblib
       topics fit news.csv --text-field body --id-field url --date-field published
+      topics fit speeches.jsonl --language de
     """
     from ..corpus import read_corpus
+    from ..language import languages_line
     from ..model import TopicModel
     from ..parallel import use_scheduler
     from ..store import check_writable, resolve_key
@@ -155,6 +165,7 @@ def fit(
         min_words=min_words,
         learn_clutter=not keep_clutter,
         source_field=source_field,
+        language=language,
     )
     started = time.perf_counter()
     with use_scheduler(scheduler):
@@ -166,6 +177,7 @@ def fit(
         f"Fitted {info['n_articles']:,} articles: {info['n_terms']:,} terms, {info['n_topics']} topics "
         f"in {time.perf_counter() - started:.1f} s ({stages}, then index and save)."
     )
+    click.echo(f"Languages: {languages_line(info.get('languages'), info['stop_word_languages'])}.")
     if info["skipped"]:
         click.echo(f"Skipped or repaired: {info['skipped']}.")
     cleaned = clutter_summary(model.clutter())

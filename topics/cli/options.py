@@ -87,6 +87,19 @@ def legacy_format_option(f):
     return click.option("--format", "legacy_format", type=click.Choice(FORMATS), default=None, hidden=True)(f)
 
 
+def output_format_option(*choices: str, shapes: str):
+    """--format: "table" (the default) or one of ``choices``; ``shapes`` names the module that documents
+    the JSON shapes, e.g. ``"edit.py"`` for `topics/cli/edit.py`."""
+    return click.option(
+        "--format",
+        "out_format",
+        type=click.Choice(["table", *choices]),
+        default="table",
+        show_default=True,
+        help=f"Output format (JSON shapes: see `topics/cli/{shapes}`).",
+    )
+
+
 def hit_filter_options(f):
     """--since, --until, --min-score and --keep-duplicates, shared by `similar` and `batch`."""
     for option in reversed(
