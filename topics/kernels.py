@@ -11,7 +11,7 @@ How :meth:`topics.index.SimilarityIndex.best` answers a query exactly while scor
 1. **Scatter-add** (:func:`scatter_add`): L for every row from the postings of the query's terms, summed
    in float32 in the query's term order, the same sums in the same order as the numpy path, so the
    same bits.
-2. **Seeds** (:func:`largest`): the m rows with the largest L get their exact score; the smallest of
+2. **Seeds** (:func:`largest`): the 4m rows with the largest L get their exact score; the m-th best of
    those, c, is a lower bound of the m-th best score of the whole archive (any m real rows are).
 3. **Reach** (:func:`at_least`): T_i <= 1, so a row can score >= c only if
    ``(1 - alpha) * L_i >= c - alpha``. Rows under that floor are never scored; this is the only pruning.
@@ -22,12 +22,15 @@ How :meth:`topics.index.SimilarityIndex.best` answers a query exactly while scor
    with the query article or with a better kept row reaches the threshold. Whether a row is dropped
    depends only on the rows ranked above it, all of them inside the prefix, so the first k rows kept
    from the prefix are the first k kept from the full ranking. When the prefix keeps fewer than k,
-   m grows fourfold and steps 2-4 run again.
+   m grows fourfold and steps 2-4 run again; the longer prefix starts with the shorter one, so the pass
+   goes on where it stopped.
 
-When the floor of step 3 falls to zero (a query whose m-th seed scores no more than alpha: rows sharing
-no word could still rank), every row is scored, as the exhaustive path does. Filters (dates, excluded
-rows) set L to -inf before step 2, so a filtered row is never a seed nor a survivor; ``min_score``
-raises c.
+When the floor of step 3 falls to zero (c no more than alpha: rows sharing no word with the query could
+still rank), every row is scored in one pass that keeps the m best (:func:`best_of_all`). Filters
+(dates, excluded rows) set L to -inf before step 2, so a filtered row is never a seed nor a survivor;
+``min_score`` raises c. The topic cosine of a row is always summed the same way (:func:`topic_cosines`),
+so a row's score has the same bits whichever rows are scored with it, and the exhaustive path
+(:meth:`topics.index.SimilarityIndex.score_all`) gives the same scores.
 
 Every function here has a numpy twin in :mod:`topics.index` and :mod:`topics.duplicates`, used when
 numba is missing; the tests check both against brute force. Compiled code is cached on disk
