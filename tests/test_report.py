@@ -41,14 +41,15 @@ def test_report_has_every_topic_and_no_external_assets(report_file, dated_model)
         assert f'id="topic-{t.id}"' in page and html.escape(t.label) in page
         for a in t.articles:
             assert html.escape(a["title"]) in page
-    assert page.count("<svg") == 6 and page.count("<polyline") >= 6  # one trend chart per topic
+    assert page.count('<div class="trend">') == 6 and page.count("<polyline") >= 6  # one trend chart per topic
+    assert page.count("<svg") == 7 and page.count("<circle") >= 6  # and the topic map
     # besides 5 representatives per topic, every article with topic weight is listed under the topic it leads
     n_led = int((np.asarray(dated_model.doc_topics_).sum(axis=1) > 0).sum())
     assert page.count('<li class="article"') == 6 * 5 + n_led
     assert render_report(dated_model, max_titles=10).count('<li class="article"') == 6 * 5 + 10
     # self-contained: nothing is fetched (the SVG namespace is an identifier, not a request)
     assert not re.search(r"""(src|href)\s*=|url\(|@import|<link|fetch\(|XMLHttpRequest""", page)
-    assert re.findall(r"https?://[^\s\"'<]+", page) == ["http://www.w3.org/2000/svg"] * 6
+    assert re.findall(r"https?://[^\s\"'<]+", page) == ["http://www.w3.org/2000/svg"] * 7
 
 
 def test_report_escapes_names_and_handles_undated_archives(sample_model, tmp_path):
@@ -56,14 +57,15 @@ def test_report_escapes_names_and_handles_undated_archives(sample_model, tmp_pat
     model.rename_topic(0, '<script>alert("x")</script> & co')
     page = render_report(model)
     assert "<script>alert" not in page and "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; co" in page
-    assert "1 dated article, charts by month" in page
+    assert "1 dated article from 2025-10-09 to 2025-10-09, charts by month" in page
     lee = topics.fit(
         [f"bushfire report number {i} from the coast" if i % 2 else f"cricket test match {i} today" for i in range(12)],
         n_topics=2,
         random_state=0,
     )
     undated = render_report(lee)
-    assert "no article has a date, so there are no trend charts" in undated and "<svg" not in undated
+    assert "no article has a date, so there are no trend charts" in undated and 'class="trend"' not in undated
+    assert undated.count("<svg") == 1 and undated.count("<circle") == 2  # the map of the two topics
 
 
 def test_a_failed_report_write_keeps_the_old_report_and_leaves_no_temporary_file(dated_model, tmp_path, monkeypatch):

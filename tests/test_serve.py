@@ -185,6 +185,8 @@ def test_topics_articles_and_trends_answer_as_the_cli_does(api, model_copy, run_
         "trends", "-m", model_copy, "--by", "year", "--topics", "1", "--topics", "4", "--format", "json"
     ).json()
     assert get(api + "api/trends?by=year&topic=1&topic=4") == (200, trends)
+    topic_map = run_cli("map", "-m", model_copy, "--format", "json").json()
+    assert get(api + "api/map") == (200, topic_map)
     status, info = get(api + "api/model")
     assert status == 200 and info["n_articles"] == 351 and info["n_topics"] == 10 and info["allow_edits"] is False
 
@@ -213,6 +215,7 @@ def test_errors_are_one_line_json_with_the_right_status(api):
         ("api/similar?text=" + "word%20" * 4001, 400, "use at most 20,000"),
         ("api/trends?by=decade", 400, "by='decade' is not allowed"),
         ("api/trends?compare=2025", 400, "give compare twice"),
+        ("api/map?since=2025-13", 400, "since='2025-13' is not allowed"),
     ]
     for path, status, message in cases:
         got_status, doc = get(api + path)
@@ -240,6 +243,7 @@ def test_the_web_app_and_the_api_description_are_served(api):
         "/api/topics/{id}/label",
         "/api/articles/{id}",
         "/api/trends",
+        "/api/map",
         "/api/model",
     } == set(spec["paths"])
 

@@ -107,7 +107,7 @@ def test_min_score_drops_weak_hits(dated):
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"since": "2020-13-01"}, "since='2020-13-01' is not allowed; use a date as YYYY-MM-DD"),
+        ({"since": "2020-13-01"}, "since='2020-13-01' is not allowed; use a date as YYYY, YYYY-MM or YYYY-MM-DD"),
         ({"since": "2020-03-01", "until": "2020-01-01"}, "is after until"),
         ({"min_score": 1.5}, "min_score=1.5 is not allowed"),
         ({"keep_duplicates": "yes"}, "keep_duplicates='yes' is not allowed"),

@@ -212,7 +212,12 @@ def test_trends_on_synthetic_dates_fill_gaps():
     assert tr.periods == ["2025-01", "2025-02", "2025-03"] and list(tr.n_articles) == [2, 0, 1]
     np.testing.assert_allclose(tr.shares[0], [0.5, 0.5])
     assert np.isnan(tr.shares[1]).all() and tr.n_undated == 1
-    assert tr.to_dict()["periods"][1] == {"period": "2025-02", "n_articles": 0, "shares": {"0": None, "1": None}}
+    assert tr.to_dict()["periods"][1] == {
+        "period": "2025-02",
+        "n_articles": 0,
+        "thin": False,
+        "shares": {"0": None, "1": None},
+    }
     days = topic_trends(W, dates, ["a", "b"], by="day")
     assert len(days.periods) == 74 and days.periods[0] == "2025-01-01"
 
@@ -256,15 +261,15 @@ def test_cli_trends(run_cli, dated_model_file, dated_model):
     )
     assert out.exit_code == 0, out.stderr
     lines = out.stdout.splitlines()
-    assert lines[0] == "Topic shares by month: 200 dated articles."
+    assert lines[0] == "Topic shares by month: 200 dated articles, 1993-04-01 to 1993-05-17."
     assert lines[2].split() == ["month", "articles", "0", "1", "2", "3", "4", "5"]
     assert lines[3].split()[:2] == ["1993-04", "189"] and lines[4].split()[:2] == ["1993-05", "11"]
     assert "From 1993-04-01:1993-04-14 to 1993-04-15:1993-05:" in out.stdout and "rising" in out.stdout
     doc = run_cli("trends", "-m", dated_model_file, "--by", "week", "--topics", 1, "--format", "json").json()
     assert doc["n_undated"] == 0 and doc["topics"] == [{"id": 1, "label": dated_model.summary()[1].label}]
-    assert doc["periods"][5] == {"period": "1993-W18", "n_articles": 0, "shares": {"1": None}}
+    assert doc["periods"][5] == {"period": "1993-W18", "n_articles": 0, "thin": False, "shares": {"1": None}}
     csv = run_cli("trends", "-m", dated_model_file, "--format", "csv").stdout.splitlines()
-    assert csv[0] == "month,articles,0,1,2,3,4,5" and csv[1].startswith("1993-04,189,")
+    assert csv[0] == "month,articles,thin,0,1,2,3,4,5" and csv[1].startswith("1993-04,189,0,")
 
 
 def test_cli_trend_errors(run_cli, dated_model_file, sample_model_file):
@@ -275,7 +280,8 @@ def test_cli_trend_errors(run_cli, dated_model_file, sample_model_file):
     assert bad.exit_code == 2 and bad.stderr == "topics: error: no topic 9; this model has topics 0 to 5\n"
     one = run_cli("trends", "-m", sample_model_file, "--by", "year")  # one dated article, 350 undated
     assert one.exit_code == 0
-    assert one.stdout.startswith("Topic shares by year: 1 dated article; 350 undated articles are left out.")
+    assert one.stdout.startswith("Topic shares by year: 1 dated article, 2025-10-09 to 2025-10-09.")
+    assert "Note: 350 undated articles are left out." in one.stdout and "1 thin year" in one.stdout
 
 
 def _copy_of(model, tmp_path):

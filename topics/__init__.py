@@ -38,9 +38,11 @@ from .errors import (
     TopicsWarning,
 )
 from .explain import Explanation
+from .explore import TopicsBy, WordsOverTime
 from .incremental import AddReport, RefitReport
 from .model import DuplicateGroup, Hit, TopicModel, fit, load_model
 from .summary import ArticleView, Summary, Topic
+from .topic_space import TopicMap, TopicTree
 from .trends import Trends
 from .version import __version__
 
@@ -64,6 +66,10 @@ __all__ = [
     "Summary",
     "ArticleView",
     "Trends",
+    "TopicsBy",
+    "TopicTree",
+    "TopicMap",
+    "WordsOverTime",
     "Explanation",
     "DuplicateGroup",
     "AddReport",

@@ -8,6 +8,7 @@ the best rows and, unless duplicates are kept, drops near-duplicates of the quer
 from __future__ import annotations
 
 import datetime
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +21,7 @@ from .index import top_k
 
 @dataclass(frozen=True)
 class HitFilter:
-    """Validated filters: ``since``/``until`` as datetime64[D] or None, ``min_score`` in [0, 1]."""
+    """Validated filters: ``since``/``until`` as datetime64[D] or None (the first and last day allowed), ``min_score`` in [0, 1]."""
 
     since: np.datetime64 | None = None
     until: np.datetime64 | None = None
@@ -30,9 +31,7 @@ class HitFilter:
 
     @classmethod
     def build(cls, *, since=None, until=None, min_score=None, keep_duplicates=False) -> HitFilter:
-        since, until = date_bound(since, "since"), date_bound(until, "until")
-        if since is not None and until is not None and since > until:
-            raise ParameterError(f"since={str(since)!r} is after until={str(until)!r}; no article can match")
+        since, until = date_window(since, until)
         if min_score is not None and (
             isinstance(min_score, bool) or not isinstance(min_score, (int, float)) or not 0.0 <= min_score <= 1.0
         ):
@@ -45,29 +44,59 @@ class HitFilter:
         """Rows allowed by the date range (articles without a date fail any date filter), or None."""
         if self.since is None and self.until is None:
             return None
-        ok = ~np.isnat(dates)
-        if self.since is not None:
-            ok &= dates >= self.since
-        if self.until is not None:
-            ok &= dates <= self.until
-        return ok
+        return in_window(dates, self.since, self.until)
+
+
+DATE_FORMS = "YYYY, YYYY-MM or YYYY-MM-DD"
+_DATE_TEXT = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+
+
+def date_span(value, name: str = "date") -> tuple[np.datetime64, np.datetime64]:
+    """The first and last day (datetime64[D]) of a date someone typed: ``2025`` is the whole year,
+    ``2025-03`` the month, ``2025-03-14`` that day; a ``datetime.date`` is its day. The one reader of
+    typed dates (``--since``, ``--until``, trend ranges); ParameterError naming ``name`` otherwise."""
+    if isinstance(value, (datetime.date, np.datetime64)) and not isinstance(value, bool):
+        day = np.datetime64(value, "D")
+        return day, day
+    text = value.strip() if isinstance(value, str) else None
+    if text and _DATE_TEXT.match(text):
+        unit = {4: "Y", 7: "M", 10: "D"}[len(text)]
+        try:
+            if unit == "D":
+                parse_date(text, whole=True)  # numpy would accept 2025-02-30's month but not its day
+            first = np.datetime64(text, unit)
+        except ValueError:
+            first = None
+        if first is not None:
+            return first.astype("datetime64[D]"), (first + 1).astype("datetime64[D]") - 1
+    raise ParameterError(f"{name}={value!r} is not allowed; use a date as {DATE_FORMS}")
 
 
 def date_bound(value, name: str) -> np.datetime64 | None:
-    """The ``since`` or ``until`` bound given as ``YYYY-MM-DD`` text, a ``datetime.date`` or None, as
-    datetime64[D] (text read by :func:`topics.corpus.parse_date`); ParameterError naming ``name``."""
+    """The ``since`` (first day) or ``until`` (last day) bound of a date as :func:`date_span` reads it,
+    as datetime64[D], or None: ``since="2017-03"`` is 2017-03-01, ``until="2017-03"`` 2017-03-31."""
     if value is None:
         return None
-    if isinstance(value, (datetime.date, np.datetime64)):
-        return np.datetime64(value, "D")
-    if isinstance(value, str):
-        try:
-            day = parse_date(value, whole=True)
-        except ValueError:
-            day = None
-        if day is not None:
-            return np.datetime64(day, "D")
-    raise ParameterError(f"{name}={value!r} is not allowed; use a date as YYYY-MM-DD")
+    first, last = date_span(value, name)
+    return last if name == "until" else first
+
+
+def date_window(since=None, until=None) -> tuple[np.datetime64 | None, np.datetime64 | None]:
+    """``(since, until)`` as datetime64[D] bounds (None where not given); ParameterError when since > until."""
+    since, until = date_bound(since, "since"), date_bound(until, "until")
+    if since is not None and until is not None and since > until:
+        raise ParameterError(f"since={str(since)!r} is after until={str(until)!r}; no article can match")
+    return since, until
+
+
+def in_window(dates: np.ndarray, since, until) -> np.ndarray:
+    """Bool array (n,): dated (not NaT) and within the datetime64[D] bounds (None: open on that side)."""
+    ok = ~np.isnat(dates)
+    if since is not None:
+        ok &= dates >= since
+    if until is not None:
+        ok &= dates <= until
+    return ok
 
 
 _CANDIDATE_POOL = 1024

@@ -40,7 +40,7 @@ from .incremental import AddReport, RefitReport, add_articles, carry_over, read_
 from .language import archive_languages, unspaced_warning
 from .params import DEFAULT_TOPIC_WEIGHT, PARAMETER_RULES, check_params, is_int
 from .state import FittedState
-from .summary import ArticleView, Summary, Topic, article_view, check_topic, rename, summarize
+from .summary import ArticleView, Summary, Topic, article_view, check_topic, rename, summarize, topic_labels
 from .table import ArticleTable, make_snippet
 from .text import make_vectorizer, stub_rows
 from .topic_model import (
@@ -52,7 +52,7 @@ from .topic_model import (
     nmf_transform,
     place_articles,
 )
-from .trends import Trends, topic_trends
+from .trends import MIN_ARTICLES, Trends, topic_trends
 from .version import __version__
 
 logger = logging.getLogger(__name__)
@@ -691,14 +691,13 @@ class TopicModel:
         )
 
     def _topic_labels(self) -> list[str]:
-        """Every topic's label, as :meth:`summary` gives it; computed once per fitted state, topic names and
-        parameters (a summary costs 0.2 s at 100,000 articles; explanations, trends and article views
-        need only the labels)."""
+        """Every topic's label (:func:`topics.summary.topic_labels`), computed once per fitted state, topic
+        names and parameters: explanations, trends and article views ask for them on every request."""
         self._check_fitted()
         key = (self.state_, tuple(sorted(self.topic_names_.items())), repr(sorted(self.get_params().items())))
         cached = self.__dict__.get("_labels")
         if cached is None or cached[0][0] is not key[0] or cached[0][1:] != key[1:]:
-            cached = (key, [t.label for t in self.summary(n_words=10, n_articles=0)])
+            cached = (key, topic_labels(self))
             self._labels = cached
         return list(cached[1])
 
@@ -767,15 +766,73 @@ class TopicModel:
         self._check_fitted()
         return article_view(self, id, k=k)
 
-    def trends(self, by: str = "month", *, topics=None, compare=None) -> Trends:
+    def trends(
+        self, by: str = "month", *, topics=None, compare=None, since=None, until=None, min_articles=MIN_ARTICLES
+    ) -> Trends:
         """Each topic's share per ``by`` period ("day", "week", "month", "year") from the article dates.
 
-        ``topics`` limits the topics shown (ids); ``compare=("2025-01:2025-06", "2025-07:2025-12")`` adds
-        rising and falling topics between two date ranges. See :mod:`topics.trends`.
+        ``topics`` limits the topics shown (ids); ``since``/``until`` (YYYY, YYYY-MM or YYYY-MM-DD) the
+        dates; periods with fewer than ``min_articles`` articles are marked thin and never peaks; stray
+        dates and changes in the mix of sources are reported. ``compare=("2025-01:2025-06",
+        "2025-07:2025-12")`` adds rising and falling topics between two date ranges. See :mod:`topics.trends`.
         """
         self._check_fitted()
-        labels = self._topic_labels()
-        return topic_trends(self.doc_topics_, self.articles_.dates, labels, by=by, topics=topics, compare=compare)
+        return topic_trends(
+            self.doc_topics_,
+            self.articles_.dates,
+            self._topic_labels(),
+            by=by,
+            topics=topics,
+            compare=compare,
+            since=since,
+            until=until,
+            min_articles=min_articles,
+            sources=self.articles_.sources,
+        )
+
+    # -- exploring topics (topics.explore, topics.topic_space) ----------------------------------------
+    def find_topics(self, query, k: int = 5) -> list:
+        """The k topics a text (or ``{"id": ...}`` / ``{"text": ...}``) is most about, as
+        ``[(Topic, score)]`` with score its share of the text's topic weight, largest first.
+        QueryError for a text with no known words. See :func:`topics.explore.find_topics`."""
+        from .explore import find_topics
+
+        self._check_fitted()
+        return find_topics(self, query, k=k)
+
+    def topics_by(self, field: str = "source", *, since=None, until=None):
+        """Topics × values of a metadata field (such as ``source``): each value's topic mix, each topic's
+        values and where a topic is over-represented. See :func:`topics.explore.topics_by`."""
+        from .explore import topics_by
+
+        self._check_fitted()
+        return topics_by(self, field, since=since, until=until)
+
+    def topic_tree(self):
+        """The hierarchy of topics by the cosine of their words (:func:`topics.topic_space.topic_tree`)."""
+        from .topic_space import topic_tree
+
+        self._check_fitted()
+        return topic_tree(self)
+
+    def topic_map(self, *, since=None, until=None):
+        """Topics in 2-D by the Jensen–Shannon distance of their words, sized by weight
+        (:func:`topics.topic_space.topic_map`)."""
+        from .topic_space import topic_map
+
+        self._check_fitted()
+        return topic_map(self, since=since, until=until)
+
+    def topic_words_over_time(
+        self, topic, by: str = "month", *, n_words: int = 5, since=None, until=None, min_articles=MIN_ARTICLES
+    ):
+        """A topic's leading words per period (:func:`topics.explore.topic_words_over_time`)."""
+        from .explore import topic_words_over_time
+
+        self._check_fitted()
+        return topic_words_over_time(
+            self, topic, by=by, n_words=n_words, since=since, until=until, min_articles=min_articles
+        )
 
     # -- growing ------------------------------------------------------------------------------------
     def add(self, corpus, *, replace: bool = False) -> AddReport:

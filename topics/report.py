@@ -21,12 +21,14 @@ import numpy as np
 
 from .errors import TopicsError
 from .files import atomic_write
+from .trends import MIN_ARTICLES
 
 MAX_TITLES = 5000  # titles listed for the search box; keeps the page a few hundred kB
 _CSS = """
 body{font:15px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;background:#f6f7f9;color:#1d2330}
 header{background:#1f3b5a;color:#fff;padding:18px 28px}
-header h1{margin:0 0 4px;font-size:22px} header p{margin:0;opacity:.85}
+header h1{margin:0 0 4px;font-size:22px} header p{margin:0;opacity:.85} header p.note{margin-top:4px;font-size:13px}
+#map{margin:12px 28px 0} #map svg{background:#fff;border:1px solid #dde2ea;border-radius:8px;max-width:100%;height:auto}
 #search{margin:16px 28px 4px;width:min(560px,90%);padding:9px 12px;font-size:15px;border:1px solid #b8c0cc;border-radius:6px}
 #count{margin:0 28px 12px;color:#556} main{display:grid;grid-template-columns:repeat(auto-fill,minmax(430px,1fr));gap:16px;padding:0 28px 28px}
 .topic{background:#fff;border:1px solid #dde2ea;border-radius:8px;padding:14px 16px}
@@ -76,23 +78,31 @@ def render_report(
     by: str = "month",
     title: str | None = None,
     max_titles: int = MAX_TITLES,
+    since=None,
+    until=None,
+    min_articles: int = MIN_ARTICLES,
 ) -> str:
     """The report as one HTML string (UTF-8 text); trend charts only when some articles have dates.
 
     Besides its ``n_articles`` representative articles, each topic lists the titles of the articles it
     leads (heaviest first), for the search box, up to ``max_titles`` titles in the whole page.
+    ``since``, ``until`` and ``min_articles`` shape the trend charts as in :meth:`topics.TopicModel.trends`
+    (thin periods are hollow dots, never the peak); the topic map (:func:`topics.topic_space.topic_map`)
+    sits above the topics.
     """
     summary = model.summary(n_words=n_words, n_articles=n_articles)
     led = _led_rows(np.asarray(model.doc_topics_), max_titles)
     trends = None
     if summary.n_dated:
-        trends = model.trends(by=by)
+        trends = model.trends(by=by, since=since, until=until, min_articles=min_articles)
     title = title or f"Topics of {summary.n_articles:,} articles"
     dated = (
-        f"{summary.n_dated:,} dated article{'s' if summary.n_dated != 1 else ''}, charts by {by}"
+        f"{trends.n_dated:,} dated article{'s' if trends.n_dated != 1 else ''} from {trends.first_day} to "
+        f"{trends.last_day}, charts by {by}"
         if trends is not None
         else "no article has a date, so there are no trend charts"
     )
+    notes = "".join(f'<p class="note">{_e(note)}</p>' for note in trends.notes()) if trends is not None else ""
     cards = [
         _topic_card(t, trends, j, [_title_of(model.articles_, r) for r in led[t.id]]) for j, t in enumerate(summary)
     ]
@@ -103,7 +113,8 @@ def render_report(
             '<html lang="en"><head><meta charset="utf-8">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
             f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>",
-            f"<header><h1>{_e(title)}</h1><p>{len(summary)} topics · {dated} · largest topics first</p></header>",
+            f"<header><h1>{_e(title)}</h1><p>{len(summary)} topics · {dated} · largest topics first</p>{notes}</header>",
+            _map_section(model),
             '<input id="search" type="search" placeholder="Search titles, labels and words…" aria-label="Search">',
             f'<p id="count">{len(summary)} topics</p>',
             "<main>",
@@ -181,18 +192,24 @@ def _topic_card(topic, trends, column: int, led: list) -> str:
 
 
 def _sparkline(trends, column: int, width: int = 400, height: int = 70) -> str:
-    """Inline SVG of one topic's share per period; empty periods are gaps."""
+    """Inline SVG of one topic's share per period: empty periods are gaps, thin periods hollow dots off the
+    line (they neither set the scale nor count as the peak)."""
     values = trends.shares[:, column]
-    top = float(np.nanmax(trends.shares)) if np.isfinite(trends.shares).any() else 1.0
-    top = top if top > 0 else 1.0
+    solid = np.where(trends.thin, np.nan, values)
+    top = float(np.nanmax(np.where(trends.thin[:, None], np.nan, trends.shares))) if np.isfinite(solid).any() else 1.0
+    top = top if np.isfinite(top) and top > 0 else 1.0
     n = len(values)
     xs = [4 + (width - 8) * (i / (n - 1) if n > 1 else 0.5) for i in range(n)]
+
+    def y(v):
+        return f"{height - 14 - (height - 22) * min(v, top) / top:.1f}"
+
     segments, current = [], []
-    for x, v in zip(xs, values, strict=True):
+    for x, v in zip(xs, solid, strict=True):
         if math.isnan(v):
             segments, current = segments + ([current] if current else []), []
             continue
-        current.append(f"{x:.1f},{height - 14 - (height - 22) * v / top:.1f}")
+        current.append(f"{x:.1f},{y(v)}")
     segments += [current] if current else []
     lines = "".join(
         f'<polyline fill="none" stroke="#1f6fb2" stroke-width="2" points="{" ".join(s)}"/>' for s in segments
@@ -203,19 +220,36 @@ def _sparkline(trends, column: int, width: int = 400, height: int = 70) -> str:
         for p in s
         if len(s) == 1
     )
+    hollow = "".join(
+        f'<circle class="thin" cx="{x:.1f}" cy="{y(v)}" r="2.5" fill="none" stroke="#8a94a6"/>'
+        for x, v, thin in zip(xs, values, trends.thin, strict=True)
+        if thin and not math.isnan(v)
+    )
     label = (
         f'<text x="4" y="{height - 2}" font-size="10" fill="#556">{_e(trends.periods[0])}</text>'
         f'<text x="{width - 4}" y="{height - 2}" font-size="10" fill="#556" text-anchor="end">'
         f"{_e(trends.periods[-1])}</text>"
     )
-    latest = next((v for v in values[::-1] if not math.isnan(v)), float("nan"))
-    peak = np.nanmax(values) if np.isfinite(values).any() else float("nan")
-    summary = f"share by {trends.by}: peak {peak:.1%}, latest {latest:.1%}"
+    latest = next((v for v in solid[::-1] if not math.isnan(v)), float("nan"))
+    peak = trends.peak(column)
+    summary = (
+        f"share by {trends.by}: peak {peak[1]:.1%} ({peak[0]}), latest {latest:.1%}"
+        if peak is not None
+        else f"share by {trends.by}: every {trends.by} has fewer than {trends.min_articles} articles"
+    )
     return (
         f'<div class="trend"><svg role="img" aria-label="{_e(summary)}" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg"><title>{_e(summary)}</title>'
-        f'{lines}{dots}{label}</svg><div class="date">{_e(summary)}</div></div>'
+        f'{lines}{dots}{hollow}{label}</svg><div class="date">{_e(summary)}</div></div>'
     )
+
+
+def _map_section(model) -> str:
+    """The topic map as inline SVG (:func:`topics.topic_space.map_svg`), or "" for a one-topic model."""
+    from .topic_space import map_svg
+
+    svg = map_svg(model.topic_map()) if model.n_topics_ > 1 else ""
+    return f'<section id="map"><h2>Topic map</h2>{svg}</section>' if svg else ""
 
 
 def _e(text) -> str:

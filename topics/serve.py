@@ -10,6 +10,7 @@ on the model and returns the record the matching CLI command prints with ``--for
 ``GET /api/topics/{id}``        one topic of the summary (``?words=10&articles=10``)
 ``GET /api/articles/{id}``      topic mix and ``k`` nearest articles (as ``topics show``)
 ``GET /api/trends``             ``?by=month&topic=3&topic=5`` (as ``topics trends``)
+``GET /api/map``                ``?since=&until=``: topics in 2-D, sized by share (as ``topics map``)
 ``GET /api/model``              the file served, its size in articles and topics, when it was loaded
 ``POST /api/topics/{id}/label`` ``{"name": ...}``: rename a topic in the file (only with ``allow_edits``)
 ``GET /api/openapi.json``       the API described as OpenAPI 3.1
@@ -278,6 +279,11 @@ def trends(request: Request):
     return _json(model.trends(by=p.str("by", "month"), topics=chosen, compare=compare).to_dict())
 
 
+def topic_map(request: Request):
+    p = Params(request, {"since", "until"})
+    return _json(_model(request).topic_map(since=p.str("since"), until=p.str("until")).to_dict())
+
+
 def model_info(request: Request):
     Params(request, set())
     live = request.app.state.live
@@ -482,6 +488,7 @@ def create_app(
         Route("/api/topics/{topic}/label", label, methods=["POST"]),
         Route("/api/articles/{article:path}", article),
         Route("/api/trends", trends),
+        Route("/api/map", topic_map),
         Route("/api/model", model_info),
         Route("/api/openapi.json", openapi),
         Mount("/static", StaticFiles(directory=WEB)),

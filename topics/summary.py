@@ -102,7 +102,7 @@ class Summary:
 
     def to_frame(self):
         """A pandas DataFrame, one row per topic (words joined by ", "); needs pandas."""
-        pd = _pandas()
+        pd = pandas_module()
         rows = [
             {
                 "id": t.id,
@@ -137,7 +137,7 @@ def summarize(model, *, n_words: int = 10, n_articles: int = 3, relevance: float
     nearest, similarity = nearest_topics(H)
     # A shown phrase can hide its two words, so 3n candidates leave n readable terms.
     n_candidates = 3 * max(n_words, 10)
-    columns = top_terms(term_relevance(H, None, topic_shares=shares), n_candidates)
+    columns = _label_columns(H, shares, n_candidates)
     listed = (
         columns
         if relevance == RELEVANCE_LAMBDA
@@ -146,10 +146,10 @@ def summarize(model, *, n_words: int = 10, n_articles: int = 3, relevance: float
     table, names = model.articles_, model.topic_names_
     article_counts = np.diff(model.index_.postings.indptr)  # articles holding each term (CSC postings)
     sources = source_shares(W, table.sources)
-    stubs = model.stub_rows()  # a stub never stands for a topic
+    stubs = model.stub_rows() if n_articles else None  # a stub never stands for a topic
     result = []
     for t in range(H.shape[0]):
-        auto = label_from_terms(model.vectorizer_.terms(columns[t]))
+        auto = _auto_label(model, columns[t])
         terms, counts = model.vectorizer_.terms(listed[t]), article_counts[listed[t]]
         shown = listed[t][readable_terms(terms, n_words, counts)]
         rows = [r for r in top_k(W[:, t], n_articles, exclude=stubs) if W[r, t] > 0] if n_articles else []
@@ -173,6 +173,26 @@ def summarize(model, *, n_words: int = 10, n_articles: int = 3, relevance: float
     return Summary(topics=result, n_articles=len(table), n_dated=n_dated)
 
 
+def topic_labels(model) -> list:
+    """Each topic's label (its name, else the generated one), as :func:`summarize` gives it, without
+    the rest of the summary: what trends, maps and trees show beside topic numbers."""
+    H, W = np.asarray(model.components_), np.asarray(model.doc_topics_)
+    columns = _label_columns(H, topic_sizes(W)[0], 30)
+    names = model.topic_names_
+    return [names.get(t) or _auto_label(model, columns[t]) for t in range(H.shape[0])]
+
+
+def _label_columns(H: np.ndarray, shares: np.ndarray, n: int) -> np.ndarray:
+    """Columns of each topic's n most relevant terms at the default λ, the ones labels come from, (k, n).
+    Only terms some topic uses are ranked (a large archive's topics use a fraction of its vocabulary)."""
+    used = np.flatnonzero(H.any(axis=0))
+    return used[top_terms(term_relevance(H[:, used], None, topic_shares=shares), n)]
+
+
+def _auto_label(model, columns) -> str:
+    return label_from_terms(model.vectorizer_.terms(columns))
+
+
 # A topic lists the sources of at least this share of its weight, at most SOURCES_SHOWN of them.
 SOURCE_SHOWN_SHARE = 0.05
 SOURCES_SHOWN = 5
@@ -184,9 +204,8 @@ def source_shares(W: np.ndarray, sources) -> list:
     beat or house style, which the reader should know."""
     if sources is None:
         return [[] for _ in range(W.shape[1])]
-    names, codes = np.unique(np.array(["" if s is None else s for s in sources], dtype=object), return_inverse=True)
-    weight = np.zeros((len(names), W.shape[1]))
-    np.add.at(weight, codes, W)
+    names, codes = value_codes(sources)
+    weight = value_weights(W, codes, len(names))
     totals = weight.sum(axis=0)
     result = []
     for t in range(W.shape[1]):
@@ -198,6 +217,21 @@ def source_shares(W: np.ndarray, sources) -> list:
         ]
         result.append([(str(names[i]), float(shares[i])) for i in order])
     return result
+
+
+def value_codes(values) -> tuple:
+    """``(names, codes)`` of per-article metadata values (str or None): the distinct values sorted, ""
+    standing for None, and each article's position in them, int array (n,)."""
+    if hasattr(values, "factorize"):  # a StringColumn: read in one pass over its bytes
+        return values.factorize()
+    names, codes = np.unique(np.array(["" if v is None else v for v in values], dtype=object), return_inverse=True)
+    return [str(name) for name in names], codes.astype(np.intp)
+
+
+def value_weights(W: np.ndarray, codes: np.ndarray, n_values: int) -> np.ndarray:
+    """Sums of W's rows per value, float64 array (n_values, k): row v adds the articles whose code is v."""
+    W = np.asarray(W)
+    return np.stack([np.bincount(codes, weights=W[:, t], minlength=n_values) for t in range(W.shape[1])], axis=1)
 
 
 def topic_sizes(W: np.ndarray):
@@ -214,13 +248,20 @@ def nearest_topics(H: np.ndarray):
     k = H.shape[0]
     if k < 2:
         return [None] * k, np.zeros(k)
-    # float64 throughout: a float32 product can differ in the last bit between an in-memory and a
-    # memory-mapped H, and the rounded figures must be identical after a save/load round trip.
-    U = unit_rows(H, dtype=np.float64)
-    cos = U @ U.T
+    cos = topic_cosines(H)
     np.fill_diagonal(cos, -np.inf)
     nearest = cos.argmax(axis=1)
     return [int(n) for n in nearest], np.clip(cos[np.arange(k), nearest], 0.0, 1.0)
+
+
+def topic_cosines(H: np.ndarray) -> np.ndarray:
+    """Cosines of the rows of H, float64 array (k, k). Only the terms some topic uses take part (a large
+    archive's topics use a fraction of its vocabulary; the others add nothing to any product or norm).
+    float64 throughout: a float32 product can differ in the last bit between an in-memory and a
+    memory-mapped H, and the rounded figures must be identical after a save/load round trip."""
+    H = np.asarray(H)
+    U = unit_rows(H[:, np.flatnonzero(H.any(axis=0))], dtype=np.float64)
+    return U @ U.T
 
 
 def check_topic(model, topic_id) -> int:
@@ -293,7 +334,7 @@ def article_view(model, article_id: str, *, k: int = 5, min_share: float = 0.01)
     )
 
 
-def _pandas():
+def pandas_module():
     try:
         import pandas as pd
     except ImportError:

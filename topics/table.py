@@ -7,6 +7,8 @@ shows are ever decoded).
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 SNIPPET_CHARS = 200
@@ -43,6 +45,18 @@ class StringColumn:
 
     def __iter__(self):
         return (self[i] for i in range(len(self)))
+
+    def factorize(self) -> tuple[list, np.ndarray]:
+        """``(names, codes)``: the distinct strings sorted ("" standing for None as well) and each row's
+        position in them, int array (n,). Reads the blob once instead of decoding row by row, so a
+        column of a million sources (a handful of outlets) takes a fraction of a second."""
+        blob, offsets = np.asarray(self.blob).tobytes(), np.asarray(self.offsets).tolist()
+        raw = np.empty(len(self), dtype=object)
+        raw[:] = [blob[a:b] for a, b in itertools.pairwise(offsets)]
+        if self.missing is not None:
+            raw[np.asarray(self.missing)] = b""
+        names, codes = np.unique(raw, return_inverse=True)
+        return [name.decode("utf-8") for name in names], codes.astype(np.intp)
 
     def take(self, rows: np.ndarray) -> StringColumn:
         """A new column of the given rows, in that order."""

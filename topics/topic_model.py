@@ -283,13 +283,20 @@ def term_relevance(
         return H
     if topic_shares is None:  # summed in place: a float64 copy of W would be 400 MB at a million articles
         topic_shares = np.asarray(W).sum(axis=0, dtype=np.float64)
+    return H * relevance_scale(H, topic_shares, lam).astype(np.float32)
+
+
+def relevance_scale(H: np.ndarray, topic_shares: np.ndarray, lam: float = RELEVANCE_LAMBDA) -> np.ndarray:
+    """``p(w) ** (λ - 1)``, float64 array (V,): the factor by which :func:`term_relevance` scales every
+    topic's term weights, so that any term-weight vector (a group of topics, a topic in one period) can be
+    ranked the same way. p(w) as in term_relevance; a term no topic uses gets the largest factor."""
     mass = np.asarray(topic_shares, dtype=np.float64) @ np.asarray(H, dtype=np.float64)
     p = mass / mass.sum() if mass.sum() > 0 else np.ones(H.shape[1])
     used = p > 0
     scale = np.empty_like(p)
     scale[used] = p[used] ** (lam - 1)
     scale[~used] = scale[used].max() if used.any() else 1.0
-    return H * scale.astype(np.float32)
+    return scale
 
 
 def topic_terms(H: np.ndarray, W: np.ndarray, n: int) -> np.ndarray:

@@ -4,7 +4,7 @@ Each command lives in a module of this package and registers itself on the group
 the only package that prints. Library errors become one line on stderr with exit code 2.
 """
 
-from . import _base, describe, edit, evaluate, fit, grow, query, serve, similarity, story  # noqa: F401  (register the commands)
+from . import _base, describe, edit, evaluate, explore, fit, grow, query, serve, similarity, story  # noqa: F401  (register the commands)
 from ._base import cli
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import signal
 import sys
@@ -256,6 +257,10 @@ def table(headers, rows) -> str:
     widths = [max(len(str(x)) for x in column) for column in zip(headers, *rows, strict=True)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     return "\n".join(fmt.format(*r).rstrip() for r in [headers, *rows])
+
+
+def echo_json(doc):
+    click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
 
 
 def write_csv(headers, rows):

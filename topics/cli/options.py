@@ -19,6 +19,7 @@ from pathlib import Path
 import click
 
 from ..corpus import FORMATS
+from ..trends import MIN_ARTICLES
 
 # option name -> read_corpus keyword, option declarations in help order
 _READING = {
@@ -87,6 +88,38 @@ def legacy_format_option(f):
     return click.option("--format", "legacy_format", type=click.Choice(FORMATS), default=None, hidden=True)(f)
 
 
+def date_options(f):
+    """--since and --until: dates as YYYY, YYYY-MM or YYYY-MM-DD (read by :func:`topics.filters.date_span`),
+    the same on every command that has them."""
+    for option in reversed(
+        [
+            click.option(
+                "--since",
+                metavar="YYYY[-MM[-DD]]",
+                help="Only articles dated on or after this day (a year or month: its first day).",
+            ),
+            click.option(
+                "--until",
+                metavar="YYYY[-MM[-DD]]",
+                help="Only articles dated on or before this day (a year or month: its last day).",
+            ),
+        ]
+    ):
+        f = option(f)
+    return f
+
+
+def min_articles_option(f):
+    """--min-articles: periods with fewer articles are thin (see :mod:`topics.trends`)."""
+    return click.option(
+        "--min-articles",
+        type=click.IntRange(min=0),
+        default=MIN_ARTICLES,
+        show_default=True,
+        help="Periods with fewer articles are thin: shown in brackets, never a peak.",
+    )(f)
+
+
 def output_format_option(*choices: str, shapes: str):
     """--format: "table" (the default) or one of ``choices``; ``shapes`` names the module that documents
     the JSON shapes, e.g. ``"edit.py"`` for `topics/cli/edit.py`."""
@@ -104,8 +137,6 @@ def hit_filter_options(f):
     """--since, --until, --min-score and --keep-duplicates, shared by `similar` and `batch`."""
     for option in reversed(
         [
-            click.option("--since", metavar="YYYY-MM-DD", help="Only articles dated on or after this day."),
-            click.option("--until", metavar="YYYY-MM-DD", help="Only articles dated on or before this day."),
             click.option(
                 "--min-score",
                 type=click.FloatRange(0.0, 1.0),
@@ -120,7 +151,7 @@ def hit_filter_options(f):
         ]
     ):
         f = option(f)
-    return f
+    return date_options(f)
 
 
 def plot_option(f):

@@ -13,29 +13,17 @@ JSON shapes (``--format json``):
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import click
 
-from ._base import cli, key_option, model_option, open_model, shorten, table, update_model
-from .options import plot_option
-
-
-def _echo_json(doc):
-    click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+from ._base import cli, echo_json, key_option, model_option, open_model, shorten, table, update_model
+from .options import date_options, min_articles_option, output_format_option, plot_option
 
 
 def _format_option(*choices):
-    return click.option(
-        "--format",
-        "out_format",
-        type=click.Choice(["table", *choices]),
-        default="table",
-        show_default=True,
-        help="Output format (JSON shapes: see `topics/cli/story.py`).",
-    )
+    return output_format_option(*choices, shapes="story.py")
 
 
 # -- label ----------------------------------------------------------------------------------------------
@@ -58,7 +46,7 @@ def label(topic_id, name, model_path, key_file, out_format):
         update.save()  # atomic: a crash keeps the old file
     topic = model.summary(n_words=10, n_articles=0)[topic_id]
     if out_format == "json":
-        _echo_json(
+        echo_json(
             {
                 "model": str(model_path),
                 "topic": topic.id,
@@ -91,7 +79,7 @@ def show(article_id, model_path, top, key_file, out_format):
     """
     view = open_model(model_path, key_file).article(article_id, k=top)
     if out_format == "json":
-        _echo_json(view.to_dict())
+        echo_json(view.to_dict())
         return
     click.echo(f"{view.id}  {view.date or 'undated'}  {shorten(view.title or '', 90)}".rstrip())
     click.echo(f"  {shorten(view.snippet, 110)}\n")
@@ -114,6 +102,7 @@ def show(article_id, model_path, top, key_file, out_format):
 
 # -- trends ---------------------------------------------------------------------------------------------
 @cli.command()
+@click.argument("topic_args", metavar="[TOPIC]...", type=int, nargs=-1)
 @model_option
 @click.option(
     "--by",
@@ -127,7 +116,18 @@ def show(article_id, model_path, top, key_file, out_format):
     "topic_ids",
     type=int,
     multiple=True,
-    help="Only these topics (repeat: --topics 1 --topics 4). Shares stay shares of all topics.",
+    help="Only these topics: --topics 8 10 12 (or repeated, or as arguments). Shares stay shares of all topics.",
+)
+@date_options
+@min_articles_option
+@click.option(
+    "--words",
+    "n_words",
+    type=click.IntRange(min=1),
+    default=None,
+    is_flag=False,
+    flag_value=5,
+    help="Instead of shares: each chosen topic's leading N words per period (default N: 5).",
 )
 @click.option(
     "--compare",
@@ -140,48 +140,55 @@ def show(article_id, model_path, top, key_file, out_format):
 @plot_option
 @key_option
 @_format_option("json", "csv")
-def trends(model_path, by, topic_ids, compare, plot_path, key_file, out_format):
+def trends(
+    topic_args, model_path, by, topic_ids, since, until, min_articles, n_words, compare, plot_path, key_file, out_format
+):
     """Each topic's share of every day, week, month or year, from the article dates.
 
     Articles without a date are counted and reported, never given one. A share is the topic's part of
-    all topic weight in that period; empty periods show "-".
+    all topic weight in that period; empty periods show "-", thin ones (fewer than --min-articles
+    articles) are in brackets. Stray dates far from the rest and changes in the mix of sources are
+    reported below the table. Dates are YYYY, YYYY-MM or YYYY-MM-DD.
 
     \b
     Example:
-      topics trends --by month
-      topics trends --by week --topics 2 --topics 5 --plot trends.png
+      topics trends --by month --since 2017-01
+      topics trends --by week --topics 2 5 --plot trends.png
+      topics trends --topics 7 --words           # how topic 7's words change
       topics trends --compare 2025-01:2025-06 2025-07:2025-12
     """
     model = open_model(model_path, key_file)
-    result = model.trends(by=by, topics=list(topic_ids) or None, compare=compare)
+    chosen = list(dict.fromkeys([*topic_ids, *topic_args])) or None
+    if n_words is not None:
+        if not chosen:
+            raise click.UsageError("--words needs the topics to follow: trends --topics 7 --words")
+        _words_over_time(model, chosen, by, since, until, min_articles, n_words, out_format)
+        return
+    result = model.trends(by=by, topics=chosen, compare=compare, since=since, until=until, min_articles=min_articles)
     if plot_path is not None:
         from ..plots import plot_trends
 
         plot_path = plot_trends(result, plot_path)
     if out_format == "json":
-        _echo_json(result.to_dict())
+        echo_json(result.to_dict())
         return
-    headers = [by, "articles", *[str(t) for t in result.topics]]
-    rows = [
-        [p, str(n), *[("-" if math.isnan(s) else f"{s:.0%}") for s in row]]
-        for p, n, row in zip(result.periods, result.n_articles, result.shares, strict=True)
-    ]
+    rows = zip(result.periods, result.n_articles, result.thin, result.shares, strict=True)
     if out_format == "csv":
         from ._base import write_csv
 
         write_csv(
-            headers,
-            [
-                [p, n, *["" if math.isnan(s) else f"{s:.6f}" for s in row]]
-                for p, n, row in zip(result.periods, result.n_articles, result.shares, strict=True)
-            ],
+            [by, "articles", "thin", *[str(t) for t in result.topics]],
+            [[p, n, int(thin), *["" if math.isnan(s) else f"{s:.6f}" for s in row]] for p, n, thin, row in rows],
         )
         return
-    undated = f"; {result.n_undated:,} undated articles are left out" if result.n_undated else ""
-    dated = f"{result.n_dated:,} dated article{'s' if result.n_dated != 1 else ''}"
-    click.echo(f"Topic shares by {by}: {dated}{undated}.\n")
-    click.echo(table(headers, rows))
+    click.echo(
+        f"Topic shares by {by}: {_plural(result.n_dated, 'dated article')}, {result.first_day} to {result.last_day}.\n"
+    )
+    click.echo(table([by, "articles", *[str(t) for t in result.topics]], [_trend_row(*r) for r in rows]))
     click.echo("\n" + "\n".join(f"  {t}: {label}" for t, label in zip(result.topics, result.labels, strict=True)))
+    notes = result.notes()
+    if notes:
+        click.echo("\n" + "\n".join(f"Note: {note}" for note in notes))
     if result.changes:
         click.echo(f"\nFrom {compare[0]} to {compare[1]}:")
         click.echo(
@@ -204,6 +211,54 @@ def trends(model_path, by, topic_ids, compare, plot_path, key_file, out_format):
         click.echo(f"\nChart: {plot_path}")
 
 
+def _trend_row(period, n, thin, shares) -> list:
+    cells = ["-" if math.isnan(s) else f"({s:.0%})" if thin else f"{s:.0%}" for s in shares]
+    return [period, f"{n} thin" if thin else str(n), *cells]
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def _words_over_time(model, chosen, by, since, until, min_articles, n_words, out_format):
+    """`trends --words`: each chosen topic's leading words per period."""
+    results = [
+        model.topic_words_over_time(t, by=by, n_words=n_words, since=since, until=until, min_articles=min_articles)
+        for t in chosen
+    ]
+    if out_format == "json":
+        echo_json({"topics": [r.to_dict() for r in results]})
+        return
+    if out_format == "csv":
+        from ._base import write_csv
+
+        write_csv(
+            ["topic", by, "articles", "thin", "weight", "words"],
+            [
+                [r.topic, p["period"], p["n_articles"], int(p["thin"]), f"{p['weight']:.6f}", " | ".join(p["words"])]
+                for r in results
+                for p in r.to_dict()["periods"]
+            ],
+        )
+        return
+    for r in results:
+        click.echo(f"Topic {r.topic}: {r.label}  (overall: {', '.join(r.overall)})")
+        click.echo(
+            table(
+                [by, "articles", "weight", "leading words"],
+                [
+                    [p, f"{n} thin" if thin else str(n), f"{w:.1f}", ", ".join(words) or "-"]
+                    for p, n, thin, w, words in zip(r.periods, r.n_articles, r.thin, r.weights, r.words, strict=True)
+                ],
+            )
+        )
+        click.echo("")
+    click.echo(
+        "weight: the topic's article weight in the period; words: its heaviest terms there, ranked as the "
+        "topic's words are (relevance)."
+    )
+
+
 # -- report ---------------------------------------------------------------------------------------------
 @cli.command()
 @model_option
@@ -223,22 +278,37 @@ def trends(model_path, by, topic_ids, compare, plot_path, key_file, out_format):
     show_default=True,
     help="Period of the trend charts.",
 )
+@date_options
+@min_articles_option
 @click.option("--words", "-w", "n_words", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--articles", "-a", "n_articles", type=click.IntRange(min=0), default=5, show_default=True)
 @key_option
 @_format_option("json")
-def report(model_path, out_path, by, n_words, n_articles, key_file, out_format):
+def report(model_path, out_path, by, since, until, min_articles, n_words, n_articles, key_file, out_format):
     """Write one self-contained HTML page (no network, no external files) about every topic.
+
+    The page has a map of the topics and, when articles have dates, each topic's share over time
+    (--since/--until: the dates charted; thin periods are hollow dots, never the peak).
 
     \b
     Example:
       topics report --out report.html
+      topics report --since 2017-01 --by week
     """
     from ..report import write_report
 
     model = open_model(model_path, key_file)
-    path = write_report(model, out_path, by=by, n_words=n_words, n_articles=n_articles)
+    path = write_report(
+        model,
+        out_path,
+        by=by,
+        n_words=n_words,
+        n_articles=n_articles,
+        since=since,
+        until=until,
+        min_articles=min_articles,
+    )
     if out_format == "json":
-        _echo_json({"report": str(path), "bytes": path.stat().st_size, "n_topics": model.n_topics_})
+        echo_json({"report": str(path), "bytes": path.stat().st_size, "n_topics": model.n_topics_})
     else:
         click.echo(f"Wrote {path} ({path.stat().st_size / 1e3:.0f} kB, {model.n_topics_} topics).")
