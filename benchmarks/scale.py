@@ -125,7 +125,8 @@ runs = int(sys.argv[2]) if len(sys.argv) > 2 else 1
 compiled = load_kernels()
 n = len(model.articles_)
 index, X, table = model.index_, model.doc_terms_, model.articles_
-rng = np.random.default_rng(1); rows = rng.choice(n, size=200, replace=False)
+rng = np.random.default_rng(1)
+rows = rng.choice(np.flatnonzero(np.diff(X.indptr) > 0), size=200, replace=False)  # articles with known words
 ids = [table.ids[int(r)] for r in rows]
 # Text queries: the stored snippets (an article's first ~30 words) of 100 other articles.
 texts = [table.snippets[int(r)].rstrip("…") for r in rng.choice(n, size=100, replace=False)]

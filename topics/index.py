@@ -50,6 +50,7 @@ class SimilarityIndex:
         self.postings = postings if postings is not None else sp.csc_matrix(doc_terms)
         self.topic_units = unit_rows(doc_topics)
         self.topic_weight = float(topic_weight)
+        self._depth = 0  # how deep in the ranking the last query's distinct hits lay (see best)
 
     @property
     def n_articles(self) -> int:
@@ -151,9 +152,10 @@ class SimilarityIndex:
         if allowed is not None:
             lexical[~allowed] = -np.inf
         floor = np.float64(min_score) - 1e-9 if min_score > 0 else -np.inf
-        # Near-duplicates eat into the first rows (on synthetic archives ~75 rows hold 10 distinct ones);
-        # a longer prefix costs a few more topic products, a second round a pass over every row.
-        want = k if threshold is None else 8 * k + 32
+        # Near-duplicates eat into the first rows (on synthetic archives 75 rows hold 10 distinct ones at
+        # 100k articles, 190 at 300k, ~1,000 at 1M); a longer prefix costs a few more topic products, a
+        # second round two passes over every row. So start from the depth the previous query needed.
+        want = k if threshold is None else max(8 * k + 32, min(self._depth, 64 * k + 256))
         seen, kept = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         while True:
             rows, scores, complete = self._prefix(lexical, query.topics, want, floor, kernels)
@@ -166,6 +168,7 @@ class SimilarityIndex:
                 seen = seen[:0]
             kept = self._distinct(rows, threshold, duplicate_of, k, kernels, kept, seen.size)
             if kept.size >= k or complete:
+                self._depth = want  # a hint for the next query, never a change in any answer
                 return rows[kept[:k]], scores[kept[:k]]
             seen = rows
             want *= 4
