@@ -115,29 +115,80 @@ print(json.dumps(result))
 """
 
 OURS_WARM = r"""
-import json, sys, time, numpy as np, topics
-from topics.index import top_k
+import json, statistics, sys, time, numpy as np, topics
+from topics.filters import HitFilter, select
+from topics.index import load_kernels, top_k
 started = time.perf_counter()
 model = topics.load(sys.argv[1])
 load = time.perf_counter() - started
+runs = int(sys.argv[2]) if len(sys.argv) > 2 else 1
+compiled = load_kernels()
 n = len(model.articles_)
-rng = np.random.default_rng(1); rows = rng.choice(n, size=200, replace=False)
-ids = [model.articles_.ids[int(r)] for r in rows]
-model.similar(ids[0], k=10)
-t = []
-for i in ids:
-    s = time.perf_counter(); model.similar(i, k=10); t.append(time.perf_counter() - s)
-t_all = []  # without dropping near-duplicates: the retrieval alone
-for i in ids:
-    s = time.perf_counter(); model.similar(i, k=10, keep_duplicates=True); t_all.append(time.perf_counter() - s)
+index, X, table = model.index_, model.doc_terms_, model.articles_
+rng = np.random.default_rng(1)
+rows = rng.choice(np.flatnonzero(np.diff(X.indptr) > 0), size=200, replace=False)  # articles with known words
+ids = [table.ids[int(r)] for r in rows]
+# Text queries: the stored snippets (an article's first ~30 words) of 100 other articles.
+texts = [table.snippets[int(r)].rstrip("…") for r in rng.choice(n, size=100, replace=False)]
+texts = [t for t in texts if model.vectorizer_.transform([t]).nnz]
+alpha = index.topic_weight
+stubs = model.stub_rows()
+
+def old_similar(query_row=None, text=None, keep=False):
+    # The numpy path before topics.kernels, as it was: scatter-add and a BLAS topic product over every
+    # article, then topics.filters.select (top_k and the blockwise near-duplicate pass).
+    if query_row is not None:
+        start, end = X.indptr[query_row], X.indptr[query_row + 1]
+        lexical = index._lexical(X.indices[start:end], X.data[start:end])
+        topical = index.topic_units @ index.topic_units[query_row]
+        exclude, query = np.append(stubs, query_row), X[query_row]
+    else:
+        terms, topics_ = model._vectorise_query(text)
+        lexical = index._lexical(terms.indices, terms.data)
+        topical = index.topic_units @ index.query(terms, topics_[0]).topics
+        exclude, query = stubs, None
+    scores = ((1.0 - alpha) * lexical + alpha * topical).astype(np.float32)
+    hits = select(scores, 10, HitFilter.build(keep_duplicates=keep), dates=table.dates, doc_terms=X, exclude=exclude, query=query)
+    return [model._hit(r, float(scores[r])) for r in hits]
+
+def clock(fn, items):
+    t = []
+    for item in items:
+        s = time.perf_counter(); fn(item); t.append(time.perf_counter() - s)
+    return t
+
+model.similar(ids[0], k=10); old_similar(int(rows[0]))
+q = lambda v, p: float(np.percentile(v, p))
+measures = {}
+def add(name, seconds):
+    measures.setdefault(name + "_p50", []).append(q(seconds, 50)); measures.setdefault(name + "_p99", []).append(q(seconds, 99))
+for _ in range(runs):  # old and new alternate block by block, so both see the same machine
+    add("id_old", clock(lambda r: old_similar(int(r)), rows))
+    add("id", clock(lambda i: model.similar(i, k=10), ids))
+    add("all_old", clock(lambda r: old_similar(int(r), keep=True), rows))
+    add("all", clock(lambda i: model.similar(i, k=10, keep_duplicates=True), ids))
+    add("text_old", clock(lambda t: old_similar(text=t), texts))
+    add("text", clock(lambda t: model.similar(text=t, k=10), texts))
+result = {name: statistics.median(v) for name, v in measures.items()}
+result["p50"], result["p99"] = result["id_p50"], result["id_p99"]
+result["p50_all"], result["p99_all"] = result["all_p50"], result["all_p99"]
 s = time.perf_counter()
 for i in ids[:100]:
     model.similar(i, k=10)
-batch = (time.perf_counter() - s) / 100
+result["batch"] = (time.perf_counter() - s) / 100
+# similar_batch against the one sparse product a batch costs by hand (X_batch @ X.T, made dense), per query
+s = time.perf_counter(); model.similar_batch([{"id": i} for i in ids[:100]], k=10)
+result["similar_batch"] = (time.perf_counter() - s) / 100
+s = time.perf_counter(); (X[rows[:100]] @ X.T).toarray()
+result["product_batch"] = (time.perf_counter() - s) / 100
+# The fast path against the exhaustive reference (exact=True) and the old numpy path, hit for hit.
+pairs = lambda hits: [(h.id, h.score) for h in hits]
+result["same_as_exact"] = sum(pairs(model.similar(i, k=10)) == pairs(model.similar(i, k=10, exact=True)) for i in ids[:50])
+result["same_as_exact"] += sum(pairs(model.similar(text=t, k=10)) == pairs(model.similar(text=t, k=10, exact=True)) for t in texts[:50])
+result["same_ids_as_old"] = sum([h.id for h in model.similar(i, k=10)] == [h.id for h in old_similar(int(r))] for i, r in zip(ids[:50], rows[:50]))
+result["exact_checked"] = 50 + min(50, len(texts))
 # Exactness against brute force on the model's own vectors (first 50 sampled rows).
-X, index = model.doc_terms_, model.index_
-U = index.topic_units
-U64 = np.asarray(U, dtype=np.float64)
+U64 = np.asarray(index.topic_units, dtype=np.float64)
 lex_ok = full_ok = 0
 for r in rows[:50]:
     r = int(r)
@@ -146,14 +197,12 @@ for r in rows[:50]:
     start, end = X.indptr[r], X.indptr[r + 1]
     fast_lex = index._lexical(X.indices[start:end], X.data[start:end])
     lex_ok += list(top_k(fast_lex, 10, exclude=[r])) == list(top_k(brute_lex, 10, exclude=[r]))
-    a = index.topic_weight
-    brute = ((1 - a) * brute_lex + a * (U64 @ U64[r])).astype(np.float32)
-    fast = [model.row_of(h.id) for h in model.similar(model.articles_.ids[r], k=10, keep_duplicates=True)]
+    brute = ((1 - alpha) * brute_lex + alpha * (U64 @ U64[r])).astype(np.float32)
+    brute[stubs] = -np.inf
+    fast = [model.row_of(h.id) for h in model.similar(table.ids[r], k=10, keep_duplicates=True)]
     full_ok += fast == list(top_k(brute, 10, exclude=[r]))
-q = lambda v, p: float(np.percentile(v, p))
-print(json.dumps({"load": load, "p50": q(t, 50), "p99": q(t, 99), "p50_all": q(t_all, 50), "p99_all": q(t_all, 99),
-                  "batch": batch, "lex_exact": lex_ok,
-                  "full_exact": full_ok, "checked": 50}))
+result.update({"load": load, "compiled": compiled, "runs": runs, "lex_exact": lex_ok, "full_exact": full_ok, "checked": 50})
+print(json.dumps(result))
 """
 
 
@@ -173,7 +222,7 @@ def first_id(corpus: Path) -> str:
         return json.loads(f.readline())["id"]
 
 
-def bench(n: int, work: Path, skip_baseline: bool, npmi_articles: int) -> dict:
+def bench(n: int, work: Path, skip_baseline: bool, npmi_articles: int, runs: int) -> dict:
     py = sys.executable
     corpus = work / f"corpus-{n}.jsonl"
     if not corpus.exists():
@@ -199,7 +248,7 @@ def bench(n: int, work: Path, skip_baseline: bool, npmi_articles: int) -> dict:
     r["fit_report"] = out.strip()  # "Fitted ... (read and vectorise X s, topics Y s, ...)": where the time went
     r["size"] = model.stat().st_size
     r["warm"] = json.loads(
-        subprocess.run([py, "-c", OURS_WARM, str(model)], check=True, capture_output=True, text=True).stdout
+        subprocess.run([py, "-c", OURS_WARM, str(model), str(runs)], check=True, capture_output=True, text=True).stdout
     )
     qid = first_id(corpus)
     r["cold"] = timed([py, "-m", "topics.cli", "similar", qid, "--model", str(model), "--top", "10"], 3)
@@ -285,20 +334,38 @@ def table(results) -> str:
     return "\n".join(lines)
 
 
-def warm_only(models):
+def warm_lines(r) -> list[str]:
+    """The warm measures of one model: the kernel path against the old numpy path, as ratios."""
+
+    def pair(name, label):
+        new, old = r[name + "_p50"], r[name + "_p99"]
+        old50, old99 = r[name + "_old_p50"], r[name + "_old_p99"]
+        return (
+            f"  {label}: p50 {new * 1e3:.2f} ms (old numpy path {old50 * 1e3:.1f} ms, ratio {new / old50:.3f}), "
+            f"p99 {old * 1e3:.2f} ms (old {old99 * 1e3:.1f} ms, ratio {old / old99:.3f})"
+        )
+
+    return [
+        pair("id", "similar by id, near-duplicates dropped (default)"),
+        pair("all", "similar by id, near-duplicates kept"),
+        pair("text", "similar by text (snippet of another article), default"),
+        f"  batch of 100 ids one by one: {r['batch'] * 1e3:.2f} ms per query; similar_batch of the same: "
+        f"{r['similar_batch'] * 1e3:.2f} ms per query against one sparse product X_batch @ X.T: "
+        f"{r['product_batch'] * 1e3:.2f} ms (ratio {r['similar_batch'] / r['product_batch']:.2f})",
+        f"  hits equal to exact=True (ids and scores): {r['same_as_exact']}/{r['exact_checked']}; top-10 ids equal to the old "
+        f"path: {r['same_ids_as_old']}/50; brute force top-10 equal {r['lex_exact']}/{r['checked']} (TF-IDF), "
+        f"{r['full_exact']}/{r['checked']} (blended); compiled kernels: {r['compiled']}; medians of {r['runs']} runs",
+    ]
+
+
+def warm_only(models, runs: int):
     for model in models:
         r = json.loads(
             subprocess.run(
-                [sys.executable, "-c", OURS_WARM, str(model)], check=True, capture_output=True, text=True
+                [sys.executable, "-c", OURS_WARM, str(model), str(runs)], check=True, capture_output=True, text=True
             ).stdout
         )
-        print(
-            f"{model}: warm similar-by-id p50 {r['p50'] * 1e3:.1f} ms, p99 {r['p99'] * 1e3:.1f} ms; near-duplicates "
-            f"kept p50 {r['p50_all'] * 1e3:.1f} ms, p99 {r['p99_all'] * 1e3:.1f} ms; batch of 100 "
-            f"{r['batch'] * 1e3:.1f} ms per query; top-10 equal to brute force {r['lex_exact']}/{r['checked']} "
-            f"(TF-IDF), {r['full_exact']}/{r['checked']} (blended)",
-            flush=True,
-        )
+        print(f"{model}:", *warm_lines(r), sep="\n", flush=True)
 
 
 def cold_only(models, repeat: int):
@@ -321,15 +388,19 @@ def main():
     ap.add_argument("--cold", type=Path, nargs="+", help="only time cold queries on these fitted models")
     ap.add_argument("--repeat", type=int, default=5, help="with --cold: processes per model (median)")
     ap.add_argument("--warm", type=Path, nargs="+", help="only time warm queries on these fitted models")
+    ap.add_argument("--runs", type=int, default=3, help="warm query runs (old and new paths alternate); medians")
     args = ap.parse_args()
     if args.cold:
         return cold_only(args.cold, args.repeat)
     if args.warm:
-        return warm_only(args.warm)
+        return warm_only(args.warm, args.runs)
     args.work.mkdir(parents=True, exist_ok=True)
-    results = [bench(n, args.work, args.skip_baseline, args.npmi_articles) for n in args.sizes]
+    results = [bench(n, args.work, args.skip_baseline, args.npmi_articles, args.runs) for n in args.sizes]
     print(f"{os.cpu_count()} cores; {N_TOPICS} topics; corpora from make_corpus.py in {args.work}\n")
     print(table(results))
+    for r in results:
+        print(f"\n{r['n']:,} articles, warm queries, the kernel path against the old numpy path in the same process:")
+        print(*warm_lines(r["warm"]), sep="\n")
 
 
 if __name__ == "__main__":

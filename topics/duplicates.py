@@ -65,6 +65,17 @@ def distinct_rows(
 ) -> np.ndarray:
     """The candidates (in rank order) left after dropping near-duplicates of the query and of each other.
 
+    See :func:`distinct_positions`; this returns the kept rows rather than their positions.
+    """
+    return candidates[distinct_positions(candidates, doc_terms, threshold, query=query, limit=limit, block=block)]
+
+
+def distinct_positions(
+    candidates: np.ndarray, doc_terms, threshold: float, query=None, limit: int | None = None, block: int = 32
+) -> np.ndarray:
+    """Positions (ascending) in ``candidates`` of those left after dropping near-duplicates of the query
+    and of each other (numpy; :func:`topics.kernels.distinct` is its compiled twin).
+
     candidates : int array of rows, best first; query : sparse row (1, V) or None. A candidate is dropped
     when its cosine with the query, or with a better candidate already kept, is >= threshold. With
     ``limit``, stops once that many are kept (the rest are not read).
@@ -99,4 +110,4 @@ def distinct_rows(
                 break
         new = vectors[kept_here]
         kept_vectors = new if kept_vectors is None else sp.vstack([kept_vectors, new], format="csr")
-    return candidates[np.array(kept, dtype=np.int64)]
+    return np.array(kept, dtype=np.int64)

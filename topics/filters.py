@@ -129,3 +129,21 @@ def select(
         if kept.size >= k or candidates.size < want:
             return kept[:k]
         want *= 4
+
+
+def select_best(index, query, k: int, hit_filter: HitFilter, *, dates: np.ndarray, exclude=(), duplicate_of=None):
+    """:func:`select` without scoring every article: (rows, float32 scores) of the best k hits, best first.
+
+    index : topics.index.SimilarityIndex; query, duplicate_of : topics.index.Query (``duplicate_of``:
+    the query article, whose near-duplicates are dropped, or None). The same rows as :func:`select` over
+    ``index.score_all(query)``; see :meth:`topics.index.SimilarityIndex.best`.
+    """
+    return index.best(
+        query,
+        k,
+        exclude=exclude,
+        allowed=hit_filter.mask(dates),
+        min_score=hit_filter.min_score,
+        threshold=None if hit_filter.keep_duplicates else hit_filter.threshold,
+        duplicate_of=duplicate_of,
+    )

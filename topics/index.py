@@ -33,12 +33,24 @@ Lexical scores come from inverted indexes (the TF-IDF matrix and the BM25 matrix
 each term, the articles that contain it), so a query touches only the postings of its own terms, in one
 scatter-add per term (:func:`postings_scores`). Topical scores are one dense product with the
 unit-length topic matrix.
+
+Two ways to the same answer: :meth:`SimilarityIndex.scores` scores every article (the exhaustive
+reference, ``exact=True``), and :meth:`SimilarityIndex.best` scores only the articles that can still
+reach the k best, with compiled loops when numba is installed (:mod:`topics.kernels` explains the
+pruning and why it is exact). Both give the same rows and the same float32 scores.
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
+import os
+from typing import NamedTuple
+
 import numpy as np
 import scipy.sparse as sp
+
+from .duplicates import distinct_positions
 
 # The constants of the score (module docstring), chosen on benchmarks/search.py.
 BM25_K1 = 1.2
@@ -77,6 +89,7 @@ class SimilarityIndex:
         self._search = search
         self._search_idf = None
         self.phrases = phrases
+        self._depth = 0  # how deep in the ranking the last query's distinct hits lay (see best)
 
     @property
     def n_articles(self) -> int:
@@ -100,23 +113,34 @@ class SimilarityIndex:
         """s(n_terms) of the module docstring; 0 when the index has no search matrix."""
         return float(search_share(n_terms)) if self._search is not None else 0.0
 
+    def query(self, query_terms, query_topics, unknown: float = 0.0) -> Query:
+        """The :class:`Query` of a text: query_terms a sparse row (1, V), unit length; query_topics (k,);
+        unknown: the number of the query's words outside the vocabulary."""
+        query_terms = sp.csr_matrix(query_terms)
+        topics = unit_rows(np.asarray(query_topics, dtype=np.float32)[None, :])[0]
+        share = self.search_share(len(query_terms.indices))
+        return Query(query_terms.indices, query_terms.data, topics, share, float(unknown))
+
+    def article_query(self, row: int) -> Query:
+        """The :class:`Query` of stored article ``row`` (search share 0)."""
+        start, end = self.doc_terms.indptr[row], self.doc_terms.indptr[row + 1]
+        return Query(self.doc_terms.indices[start:end], self.doc_terms.data[start:end], self.topic_units[row])
+
     def scores(self, query_terms, query_topics, unknown: float = 0.0) -> np.ndarray:
         """Scores of every article against one text query: float32 array of shape (n_articles,).
 
         query_terms : sparse row (1, V), unit length; query_topics : array (k,); unknown : the number of
         the query's words outside the vocabulary.
         """
-        query_terms = sp.csr_matrix(query_terms)
-        lexical = self._lexical_blend(query_terms.indices, query_terms.data, unknown)
-        topical = self.topic_units @ unit_rows(np.asarray(query_topics, dtype=np.float32)[None, :])[0]
-        return ((1.0 - self.topic_weight) * lexical + self.topic_weight * topical).astype(np.float32)
+        return self.score_all(self.query(query_terms, query_topics, unknown))
 
     def scores_for_article(self, row: int) -> np.ndarray:
         """Scores of every article against stored article ``row`` (itself included); its search share is 0."""
-        start, end = self.doc_terms.indptr[row], self.doc_terms.indptr[row + 1]
-        lexical = self._lexical(self.doc_terms.indices[start:end], self.doc_terms.data[start:end])
-        topical = self.topic_units @ self.topic_units[row]
-        return ((1.0 - self.topic_weight) * lexical + self.topic_weight * topical).astype(np.float32)
+        return self.score_all(self.article_query(row))
+
+    def score_all(self, query: Query) -> np.ndarray:
+        """Scores of every article against ``query``, in numpy: float32 array of shape (n_articles,)."""
+        return self._blend32(self._scatter(query, None), self._topical(query.topics, None, _engine()))
 
     def search_weights(self, columns: np.ndarray) -> np.ndarray:
         """v_t of the module docstring for the query's columns: 1 for a word, PHRASE_WEIGHT for a phrase."""
@@ -146,28 +170,261 @@ class SimilarityIndex:
             values = text_search_row(text_counts, self.search_idf)[columns]
         return share, self.search_weights(columns) * values / bound
 
-    def _lexical_blend(self, columns: np.ndarray, weights: np.ndarray, unknown: float = 0.0) -> np.ndarray:
-        """lexical(q, d) of the module docstring for every article."""
-        cosine = self._lexical(columns, weights)
-        share = self.search_share(len(columns))
-        if share == 0.0:
+    def _scatter(self, query: Query, kernels) -> np.ndarray:
+        """lexical(q, d) of the module docstring for every article, float32: the cosine, blended with
+        bm25 by the query's search share; scatter-adds compiled by ``kernels`` or run in numpy (None),
+        the same sums either way."""
+        cosine = self._postings_scores(self.postings, query.columns, query.weights, kernels)
+        if query.share == 0.0:
             return cosine
-        return (1.0 - share) * cosine + share * self._bm25(columns, unknown)
-
-    def _bm25(self, columns: np.ndarray, unknown: float = 0.0) -> np.ndarray:
-        """bm25(q, d) of the module docstring for every article, float32."""
-        bound = self.search_bound(columns, unknown)
+        bound = self.search_bound(query.columns, query.unknown)
         if bound <= 0:
-            return np.zeros(self.n_articles, dtype=np.float32)
-        b = self.search
-        return postings_scores(
-            b.indptr, b.indices, b.data, self.n_articles, columns, self.search_weights(columns) / bound
-        )
+            bm25 = np.zeros(self.n_articles, dtype=np.float32)
+        else:
+            weights = self.search_weights(query.columns) / bound
+            bm25 = self._postings_scores(self.search, query.columns, weights, kernels)
+        return (1.0 - query.share) * cosine + query.share * bm25
+
+    def _postings_scores(self, matrix, columns, weights, kernels) -> np.ndarray:
+        if kernels is None or len(columns) == 0:
+            return postings_scores(matrix.indptr, matrix.indices, matrix.data, self.n_articles, columns, weights)
+        columns, weights = _small(columns, matrix.indices.dtype), _small(weights, np.float32)
+        return kernels.scatter_add(matrix.indptr, matrix.indices, matrix.data, columns, weights, self.n_articles)
 
     def _lexical(self, columns: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """Cosine with every article, touching only the postings of the query's terms."""
         p = self.postings
         return postings_scores(p.indptr, p.indices, p.data, self.n_articles, columns, weights)
+
+    def _blend32(self, lexical: np.ndarray, topical: np.ndarray) -> np.ndarray:
+        """:func:`blend` in float32, operation by operation the same on any subset of rows."""
+        return ((1.0 - self.topic_weight) * lexical + self.topic_weight * topical).astype(np.float32)
+
+    def _topical(self, topics: np.ndarray, rows: np.ndarray | None, kernels) -> np.ndarray:
+        """Topic cosines (float32) of ``rows`` (None: every row) with the unit vector ``topics``.
+
+        Each row is summed in float32 in topic order, the same bits whichever rows are asked for and
+        whether ``kernels`` (:mod:`topics.kernels` or None) compiles the loop or numpy runs it (see
+        :func:`topics.kernels.topic_cosines`).
+        """
+        units, topics = self.topic_units, _small(topics, np.float32)
+        if kernels is not None:
+            if rows is None:
+                return kernels.all_topic_cosines(units, topics)
+            return kernels.topic_cosines(units, topics, rows)
+        if rows is not None:
+            return _topic_sums(units[rows], topics)
+        step = 1 << 16
+        return np.concatenate(
+            [_topic_sums(units[start : start + step], topics) for start in range(0, len(units), step)]
+            or [np.zeros(0, dtype=np.float32)]
+        )
+
+    # -- the pruned search (topics.kernels) ---------------------------------------------------------------
+    def best(
+        self,
+        query: Query,
+        k: int,
+        *,
+        exclude=(),
+        allowed: np.ndarray | None = None,
+        min_score: float = 0.0,
+        threshold: float | None = None,
+        duplicate_of: Query | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Rows of the k best articles for ``query`` and their scores, best first, ties to the lower row.
+
+        exclude : rows never returned; allowed : bool array (n_articles,) of rows that may be returned,
+        or None; min_score : rows scoring less (compared in float64, 1e-9 slack) are never returned.
+        With ``threshold``, near-duplicates (TF-IDF cosine >= threshold) of ``duplicate_of`` and of
+        better rows are dropped as :func:`topics.duplicates.distinct_rows` drops them. The same rows
+        and scores as :func:`topics.filters.select` over :meth:`score_all`; see :mod:`topics.kernels`.
+        """
+        if k <= 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        kernels = _engine()
+        lexical = self._scatter(query, kernels)
+        lexical[np.asarray(exclude, dtype=np.intp)] = -np.inf
+        if allowed is not None:
+            lexical[~allowed] = -np.inf
+        floor = np.float64(min_score) - 1e-9 if min_score > 0 else -np.inf
+        # Near-duplicates eat into the first rows (on synthetic archives 75 rows hold 10 distinct ones at
+        # 100k articles, 190 at 300k, ~1,000 at 1M); a longer prefix costs a few more topic products, a
+        # second round two passes over every row. So start from the depth the previous query needed.
+        want = k if threshold is None else max(8 * k + 32, min(self._depth, 64 * k + 256))
+        seen, kept = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        while True:
+            rows, scores, complete = self._prefix(lexical, query.topics, want, floor, kernels)
+            if threshold is None:
+                return rows[:k], scores[:k]
+            # A longer prefix starts with the rows already scanned, in the same order (it usually does):
+            # the pass goes on from there rather than from the top.
+            if not (seen.size <= rows.size and np.array_equal(rows[: seen.size], seen)):
+                kept = np.zeros(0, dtype=np.int64)
+                seen = seen[:0]
+            kept = self._distinct(rows, threshold, duplicate_of, k, kernels, kept, seen.size)
+            if kept.size >= k or complete:
+                self._depth = want  # a hint for the next query, never a change in any answer
+                return rows[kept[:k]], scores[kept[:k]]
+            seen = rows
+            want *= 4
+
+    def _prefix(self, lexical, topics, m: int, floor: float, kernels) -> tuple[np.ndarray, np.ndarray, bool]:
+        """The first rows of the full ranking: every allowed row scoring >= some c, at least m of them.
+
+        Returns (rows, float32 scores, complete), ranked; ``complete`` when they are every allowed row
+        scoring >= ``floor``. ``lexical`` holds -inf for rows that are not allowed.
+        """
+        alpha = self.topic_weight
+        # The seeds are the rows with the largest L; the m-th best exact score among 4m of them bounds
+        # the m-th best of the archive from below more tightly than the m-th seed's alone would.
+        seeds = kernels.largest(lexical, 4 * m) if kernels is not None else _largest(lexical, 4 * m)
+        if seeds.size < m or alpha >= 1.0:
+            return self._prefix_of_all(lexical, topics, m, floor, kernels)
+        seed_scores = self._blend32(lexical[seeds], self._topical(topics, seeds, kernels))
+        cut = float(np.partition(seed_scores, seeds.size - m)[seeds.size - m])
+        complete = cut < floor
+        cut = max(cut, floor)
+        # T_i <= 1 (a little more in float32 products): a row below this lexical floor cannot reach cut.
+        lexical_floor = (cut - alpha * (1.0 + 1e-5) - 1e-6) / (1.0 - alpha) - 1e-6
+        if lexical_floor <= 0:
+            return self._prefix_of_all(lexical, topics, m, floor, kernels)
+        rows = kernels.at_least(lexical, lexical_floor) if kernels is not None else _at_least(lexical, lexical_floor)
+        scores = self._blend32(lexical[rows], self._topical(topics, rows, kernels))
+        reached = scores.astype(np.float64) >= cut
+        rows, scores = rows[reached], scores[reached]
+        order = np.lexsort((rows, -scores))
+        return rows[order], scores[order], complete
+
+    def _prefix_of_all(self, lexical, topics, m: int, floor: float, kernels) -> tuple[np.ndarray, np.ndarray, bool]:
+        """:meth:`_prefix` by scoring every row: the m best allowed rows scoring >= floor."""
+        if kernels is not None:
+            alpha = self.topic_weight
+            rows, scores = kernels.best_of_all(
+                lexical,
+                self.topic_units,
+                _small(topics, np.float32),
+                np.float32(1.0 - alpha),
+                np.float32(alpha),
+                float(floor),
+                m,
+            )
+            order = np.lexsort((rows, -scores))
+            return rows[order], scores[order], rows.size < m
+        excluded = ~np.isfinite(lexical)
+        scores = self._blend32(np.where(excluded, np.float32(0), lexical), self._topical(topics, None, kernels))
+        scores[excluded | (scores < floor)] = -np.inf
+        rows = top_k(scores, m)
+        return rows, scores[rows], rows.size < m
+
+    def _distinct(
+        self, rows, threshold: float, duplicate_of: Query | None, limit: int, kernels, kept=None, start: int = 0
+    ) -> np.ndarray:
+        """Positions in ``rows`` (ranked) of the first ``limit`` that are no near-duplicates; ``kept``: the
+        positions kept among ``rows[:start]``, already decided."""
+        if kernels is None:
+            query = None
+            if duplicate_of is not None:
+                columns = np.asarray(duplicate_of.columns)
+                query = sp.csr_matrix(
+                    (duplicate_of.weights, columns, [0, columns.size]), shape=(1, self.doc_terms.shape[1])
+                )
+            return distinct_positions(rows, self.doc_terms, threshold, query=query, limit=limit)
+        X = self.doc_terms
+        empty = np.zeros(0, dtype=X.indices.dtype), np.zeros(0, dtype=np.float32)
+        q_columns, q_weights = empty if duplicate_of is None else (duplicate_of.columns, duplicate_of.weights)
+        return kernels.distinct(
+            rows,
+            X.indptr,
+            X.indices,
+            X.data,
+            X.shape[1],
+            _small(q_columns, X.indices.dtype),
+            _small(q_weights, np.float32),
+            np.float32(threshold - 1e-6),
+            limit,
+            np.zeros(0, dtype=np.int64) if kept is None else kept,
+            start,
+        )
+
+
+class Query(NamedTuple):
+    """One query as the index reads it: term ``columns`` (int, ascending) with their ``weights``
+    (float32, the query's TF-IDF row), ``topics``, its unit topic vector (k,), float32, and what its
+    search part needs (see the module docstring)."""
+
+    columns: np.ndarray
+    weights: np.ndarray
+    topics: np.ndarray
+    share: float = 0.0  # s(q) of the module docstring: 0 for a stored article or a long text
+    unknown: float = 0.0  # the number of the query's words outside the vocabulary
+
+
+@functools.cache
+def _kernels():
+    """:mod:`topics.kernels` when numba is installed and ``TOPICS_KERNELS`` is not "0", else None."""
+    if os.environ.get("TOPICS_KERNELS") == "0":
+        return None
+    try:
+        from . import kernels
+    except ImportError:
+        return None
+    return kernels
+
+
+_QUERIES = itertools.count()
+
+
+def _engine():
+    """The loops for this query: :mod:`topics.kernels`, or None for their numpy twins.
+
+    Importing numba and loading the cached machine code costs a process about half a second once,
+    more than a whole numpy query on a million articles; so a process's first query runs in numpy
+    (a one-shot ``topics similar`` never pays it) and the compiled loops take over from the second.
+    ``TOPICS_KERNELS=1`` uses them from the first query (a server warms up with
+    :func:`load_kernels`), ``TOPICS_KERNELS=0`` never.
+    """
+    if next(_QUERIES) == 0 and os.environ.get("TOPICS_KERNELS") != "1":
+        return None
+    return _kernels()
+
+
+def load_kernels() -> bool:
+    """Load the compiled loops now (numba's import and machine code), so no query pays for it; True
+    when they are in use. For long-running processes such as ``topics serve``."""
+    next(_QUERIES)
+    kernels = _kernels()
+    if kernels is not None:
+        kernels.warm_up()
+    return kernels is not None
+
+
+def _small(array, dtype) -> np.ndarray:
+    """A writable contiguous copy of a query-sized array: the compiled loops then meet one array type
+    per argument (a memory-mapped model's arrays are read-only, a text query's are not)."""
+    return np.array(array, dtype=dtype, order="C", copy=True)
+
+
+def _largest(values: np.ndarray, m: int) -> np.ndarray:
+    """numpy twin of :func:`topics.kernels.largest`."""
+    rows = np.flatnonzero((values > 0) & np.isfinite(values))
+    if rows.size > m:
+        rows = rows[np.argpartition(-values[rows], m - 1)[:m]]
+    return rows
+
+
+def _topic_sums(units: np.ndarray, topics: np.ndarray) -> np.ndarray:
+    """numpy twin of :func:`topics.kernels.topic_cosines` over every row of ``units``: the same float32
+    sums in the same order, one topic at a time."""
+    total = np.zeros(len(units), dtype=np.float32)
+    for t in range(topics.size):
+        total += units[:, t] * topics[t]
+    return total
+
+
+def _at_least(values: np.ndarray, floor: float) -> np.ndarray:
+    """numpy twin of :func:`topics.kernels.at_least`."""
+    return np.flatnonzero(values.astype(np.float64) >= floor)
 
 
 def postings_scores(indptr, rows, values, n_articles: int, columns, weights) -> np.ndarray:

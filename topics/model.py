@@ -35,9 +35,9 @@ from .duplicates import DEFAULT_THRESHOLD, check_threshold, duplicate_groups
 from .edit import EditReport
 from .errors import NotFittedError, ParameterError, QueryError, TopicsWarning
 from .explain import Explanation, explain_pair
-from .filters import HitFilter, select
+from .filters import HitFilter, select, select_best
 from .incremental import AddReport, RefitReport, add_articles, carry_over, read_as_fitted
-from .index import batch_scores, term_counts, unit_rows
+from .index import term_counts, unit_rows
 from .language import archive_languages, unspaced_warning
 from .matching import calibrate, check_min_match, is_calibration, level, thresholds
 from .params import DEFAULT_TOPIC_WEIGHT, PARAMETER_RULES, check_params, is_int
@@ -476,6 +476,7 @@ class TopicModel:
         min_match=None,
         keep_duplicates: bool = False,
         explain: bool = False,
+        exact: bool = False,
     ) -> list[Hit]:
         """The k articles most similar to a stored article (``id``), to a new ``text``, or to several.
 
@@ -490,7 +491,9 @@ class TopicModel:
         article and of better hits are left out (for a text query the best copy of it stays: it is how
         a text is found in the archive). ``explain`` fills each hit's ``explanation`` (see
         :meth:`compare`). Each hit's ``match`` says how good a match its score is for this archive
-        (:mod:`topics.matching`). Raises QueryError for an unknown id or a text with no known words.
+        (:mod:`topics.matching`). ``exact`` scores every article instead of only those that can still
+        reach the k best: the same hits, slower; the reference the fast path is tested against. Raises
+        QueryError for an unknown id or a text with no known words.
         """
         self._check_fitted()
         if like is not None or unlike is not None:
@@ -516,13 +519,14 @@ class TopicModel:
                 unknown = self._unknown_weight(text, terms.nnz)
         _check_k(k)
         hit_filter = HitFilter.build(since=since, until=until, min_score=min_score, keep_duplicates=keep_duplicates)
-        share = 0.0 if row is not None else self.index_.search_share(terms.nnz)
-        bounds = self._match_bounds(share)
+        query = self.index_.article_query(row) if row is not None else self.index_.query(terms, topics, unknown)
+        bounds = self._match_bounds(query.share)
         hit_filter = _with_min_match(hit_filter, check_min_match(min_match), bounds)
-        index = self.index_
-        scores = index.scores_for_article(row) if row is not None else index.scores(terms, topics, unknown)
-        query = (terms, topics, unknown)
-        return self._hits(scores, k, hit_filter, row, query, explain, bounds=bounds, exclude=exclude)
+        text_query = None if row is not None else (terms, topics, unknown)
+        if exact:
+            scores = self.index_.score_all(query)
+            return self._hits(scores, k, hit_filter, row, text_query, explain, bounds=bounds, exclude=exclude)
+        return self._best_hits(query, row, k, hit_filter, text_query, explain, bounds=bounds, exclude=exclude)
 
     def _combine(self, like, unlike):
         """(None, terms, topics, rows to exclude) of a More Like This query: the liked queries' unit
@@ -555,8 +559,10 @@ class TopicModel:
         """:meth:`similar` for many queries at once: one list of hits per query, in order.
 
         ``queries``: an iterable of texts (str) or mappings with exactly one of ``id`` or ``text``.
-        All texts are vectorised together and every score comes from one sparse matrix product per
-        block of queries. Raises QueryError naming the first query (counting from 1) that cannot be answered.
+        All texts are vectorised (and placed in topics) together; each query is then answered as
+        :meth:`similar` answers it, scoring only the articles that can still reach its top k (a product
+        of the queries with every article costs more per query). Raises QueryError naming the first
+        query (counting from 1) that cannot be answered.
         """
         self._check_fitted()
         _check_k(k)
@@ -565,28 +571,17 @@ class TopicModel:
         queries = list(queries)
         rows, terms, topics = self._resolve_many(queries)
         lengths = np.diff(terms.indptr)
-        shares = [0.0 if r is not None else self.index_.search_share(n) for r, n in zip(rows, lengths, strict=True)]
-        unknown = np.array(
-            [
-                0.0 if r is not None else self._unknown_weight(_query_kind(q)[1], n)
-                for q, r, n in zip(queries, rows, lengths, strict=True)
-            ]
-        )
+        index = self.index_
         results = []
-        step = max(1, min(256, _BATCH_CELLS // max(1, len(self.articles_))))
-        for start in range(0, len(rows), step):
-            stored = np.array([r is not None for r in rows[start : start + step]], dtype=bool)
-            block = batch_scores(
-                self.index_,
-                terms[start : start + step],
-                topics[start : start + step],
-                stored,
-                unknown[start : start + step],
-            )
-            for i, scores in enumerate(block, start):
-                bounds = self._match_bounds(shares[i])
-                query_filter = _with_min_match(hit_filter, min_match, bounds)
-                results.append(self._hits(scores, k, query_filter, rows[i], None, False, bounds=bounds))
+        for i, (query_item, row) in enumerate(zip(queries, rows, strict=True)):
+            if row is not None:
+                query = index.article_query(row)
+            else:
+                unknown = self._unknown_weight(_query_kind(query_item)[1], lengths[i])
+                query = index.query(terms[i], topics[i], unknown)
+            bounds = self._match_bounds(query.share)
+            query_filter = _with_min_match(hit_filter, min_match, bounds)
+            results.append(self._best_hits(query, row, k, query_filter, None, False, bounds=bounds))
         return results
 
     def similarity(self, a, b) -> float:
@@ -739,29 +734,52 @@ class TopicModel:
         return cached[2]
 
     def _hits(self, scores, k, hit_filter, row, text_query, explain, *, bounds=None, exclude=()) -> list[Hit]:
-        """Hits for one query's scores: ``row`` is the query's stored row (or None), ``text_query`` its
-        (terms, topics) when it is a text; ``bounds`` the match thresholds; ``exclude`` rows never shown."""
+        """Hits for one query's scores of every article (the exhaustive path): ``row`` is the query's
+        stored row (or None), ``text_query`` its (terms, topics, unknown) when it is a text; ``bounds`` the
+        match thresholds; ``exclude`` rows never shown."""
         query_terms = self.doc_terms_[row] if row is not None else None
-        exclude = np.append(self.stub_rows(), np.asarray(exclude, dtype=np.int64))
-        if row is not None:
-            exclude = np.append(exclude, row)
         rows = select(
             scores,
             k,
             hit_filter,
             dates=self.articles_.dates,
             doc_terms=self.doc_terms_,
-            exclude=exclude,
+            exclude=self._excluded(row, exclude),
             query=query_terms,
         )
+        return self._hits_of(rows, scores[rows], row, text_query, explain, bounds)
+
+    def _best_hits(self, query, row, k, hit_filter, text_query, explain, *, bounds=None, exclude=()) -> list[Hit]:
+        """Hits for one :class:`topics.index.Query` by the pruned search (:func:`topics.filters.select_best`);
+        the other arguments as in :meth:`_hits`."""
+        rows, scores = select_best(
+            self.index_,
+            query,
+            k,
+            hit_filter,
+            dates=self.articles_.dates,
+            exclude=self._excluded(row, exclude),
+            duplicate_of=query if row is not None else None,
+        )
+        return self._hits_of(rows, scores, row, text_query, explain, bounds)
+
+    def _excluded(self, row, exclude=()) -> np.ndarray:
+        """Rows never returned as hits: the stubs, the query's own row (or None) and ``exclude``."""
+        rows = np.append(self.stub_rows(), np.asarray(exclude, dtype=np.int64))
+        return rows if row is None else np.append(rows, row)
+
+    def _hits_of(self, rows, scores, row, text_query, explain, bounds) -> list[Hit]:
+        """Hits of ``rows`` with their ``scores`` (same order); the other arguments as in :meth:`_hits`."""
         if not explain:
-            return [self._hit(r, float(scores[r]), match=_level(scores[r], bounds)) for r in rows]
+            return [
+                self._hit(r, float(score), match=_level(score, bounds)) for r, score in zip(rows, scores, strict=True)
+            ]
         terms, topics, unknown = text_query if row is None else (self.doc_terms_[row], self.doc_topics_[row], 0.0)
         labels = self._topic_labels()
         return [
             self._hit(
                 r,
-                float(scores[r]),
+                float(score),
                 self._explain(
                     terms,
                     topics,
@@ -771,9 +789,9 @@ class TopicModel:
                     rows=(row, r),
                     unknown=unknown,
                 ),
-                match=_level(scores[r], bounds),
+                match=_level(score, bounds),
             )
-            for r in rows
+            for r, score in zip(rows, scores, strict=True)
         ]
 
     def _explain(
@@ -801,7 +819,15 @@ class TopicModel:
         )
 
     def _topic_labels(self) -> list[str]:
-        return [t.label for t in self.summary(n_words=10, n_articles=0)]
+        """Every topic's label (:func:`topics.summary.topic_labels`), computed once per fitted state, topic
+        names and parameters: explanations, trends and article views ask for them on every request."""
+        self._check_fitted()
+        key = (self.state_, tuple(sorted(self.topic_names_.items())), repr(sorted(self.get_params().items())))
+        cached = self.__dict__.get("_labels")
+        if cached is None or cached[0][0] is not key[0] or cached[0][1:] != key[1:]:
+            cached = (key, topic_labels(self))
+            self._labels = cached
+        return list(cached[1])
 
     def _resolve(self, query):
         """(row or None, terms (1, V), topics (k,)) of a text or an ``{"id"}``/``{"text"}`` mapping."""
@@ -882,7 +908,7 @@ class TopicModel:
         return topic_trends(
             self.doc_topics_,
             self.articles_.dates,
-            topic_labels(self),
+            self._topic_labels(),
             by=by,
             topics=topics,
             compare=compare,
@@ -1035,10 +1061,6 @@ class TopicModel:
     def n_topics_(self) -> int:
         self._check_fitted()
         return self.components_.shape[0]
-
-
-# Scores held at once by similar_batch: 16 M float32 cells (64 MB) per (queries x articles) block.
-_BATCH_CELLS = 2**24
 
 
 def _check_k(k):

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING
 
 from . import __version__, load
 from .errors import MissingExtraError, ParameterError, QueryError, TopicsError
+from .index import load_kernels
 from .matching import best_level
 
 if TYPE_CHECKING:  # Starlette is imported by create_app, so this module imports without the extra
@@ -481,6 +482,7 @@ def create_app(
     if token is not None and not token:
         raise ParameterError("token='' is not allowed; use None for no token or a non-empty string")
     live = LiveModel(path, key=key, check_interval=check_interval)
+    load_kernels()  # numba's import and machine code now, not in the second request
     routes = [
         Route("/", index),
         Route("/api/similar", similar),

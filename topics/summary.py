@@ -317,9 +317,9 @@ def article_view(model, article_id: str, *, k: int = 5, min_share: float = 0.01)
     row = model.row_of(article_id)
     w = np.asarray(model.doc_topics_[row], dtype=np.float64)
     total = w.sum()
-    labels = model.summary(n_words=10, n_articles=0) if total > 0 else None
+    labels = model._topic_labels() if total > 0 else None
     mix = [
-        {"topic": int(t), "label": labels[int(t)].label, "share": round(float(w[t] / total), 6)}
+        {"topic": int(t), "label": labels[int(t)], "share": round(float(w[t] / total), 6)}
         for t in np.argsort(-w, kind="stable")
         if total > 0 and w[t] / total >= min_share
     ]

@@ -113,34 +113,37 @@ def nmf_transform(
     Coordinate descent over the k topics, all rows at once, starting from zero (as scikit-learn's
     ``NMF.transform``); a row stops changing once its projected-gradient norm falls below ``tol``
     times its first one, so a row's answer does not depend on which other rows share the batch.
-    ``XHt``: X Hᵀ (n_texts, k) if already computed, the costly part for many texts. ``gram``: H Hᵀ (k, k)
-    float64 when the caller keeps it (a query process asks the same H each time; computing H Hᵀ is most of
-    the work of placing a few short texts); X Hᵀ is then computed from only the columns of H that X uses.
+    ``XHt``: X Hᵀ (n_texts, k) if already computed, the costly part for many texts; ``gram``: H Hᵀ (k, k)
+    float64 when at hand (it depends on H alone, so a model keeps it).
     """
-    if XHt is None and gram is None:
-        return _solve_w(*_products(X, H), max_iter=max_iter, tol=tol)
     if XHt is None:
-        XHt = _used_columns_product(X, H)
-    if gram is None:
-        H = np.asarray(H, dtype=np.float64)
-        gram = H @ H.T
+        XHt, gram = _products(X, H, gram=gram)
+    elif gram is None:
+        H64 = np.asarray(H, dtype=np.float64)
+        gram = H64 @ H64.T
     return _solve_w(np.asarray(XHt, dtype=np.float64), gram, max_iter=max_iter, tol=tol)
 
 
-def _used_columns_product(X, H: np.ndarray) -> np.ndarray:
-    """X Hᵀ (n, k) in float64, reading only the columns of H that X has values in."""
+def _products(X, H: np.ndarray, *, gram=None) -> tuple[np.ndarray, np.ndarray]:
+    """X Hᵀ (n, k) and H Hᵀ (k, k) in float64: all that placing rows of X needs from X and H.
+
+    A few texts (a query) use few of the V terms: then only those columns of H are read and widened to
+    float64, not all of H, with the same sums in the same order.
+    """
     import scipy.sparse as sp
 
-    X = sp.csr_matrix(X)
-    columns = np.unique(X.indices)
-    H_used = np.asarray(H[:, columns], dtype=np.float64)
-    return np.asarray(X[:, columns] @ H_used.T, dtype=np.float64)
-
-
-def _products(X, H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """X Hᵀ (n, k) and H Hᵀ (k, k) in float64: all that placing rows of X needs from X and H."""
-    H = np.asarray(H, dtype=np.float64)
-    return np.asarray(X @ H.T, dtype=np.float64), H @ H.T
+    if gram is None:
+        H64 = np.asarray(H, dtype=np.float64)
+        gram = H64 @ H64.T
+    if sp.issparse(X):
+        X = sp.csr_matrix(X)
+        columns = np.unique(X.indices)
+        if columns.size * 4 < H.shape[1]:
+            used = sp.csr_matrix(
+                (X.data, np.searchsorted(columns, X.indices), X.indptr), shape=(X.shape[0], columns.size)
+            )
+            return np.asarray(used @ np.asarray(H[:, columns], dtype=np.float64).T, dtype=np.float64), gram
+    return np.asarray(X @ np.asarray(H, dtype=np.float64).T, dtype=np.float64), gram
 
 
 def _solve_w(XHt: np.ndarray, HHt: np.ndarray, *, max_iter: int, tol: float) -> np.ndarray:

@@ -43,6 +43,11 @@ def explanation_line(e) -> str:
 @hit_filter_options
 @click.option("--explain", is_flag=True, help="Show the shared terms and the topics behind each score.")
 @click.option(
+    "--exact",
+    is_flag=True,
+    help="Score every article instead of only those that can still reach the top (the same hits, slower).",
+)
+@click.option(
     "--format",
     "out_format",
     type=click.Choice(["table", "json", "csv"]),
@@ -60,6 +65,7 @@ def similar(
     top,
     hit_filters,
     explain,
+    exact,
     out_format,
     key_file,
 ):
@@ -99,6 +105,7 @@ def similar(
         k=top,
         **hit_filters,
         explain=explain,
+        exact=exact,
     )
     query = _query_record(article_ids, text, file_path, unlike_ids)
     if out_format == "json":

@@ -154,8 +154,8 @@ def batch(
 ):
     """Similar articles for many queries at once, read from QUERIES_FILE ('-' for standard input).
 
-    All queries are scored together with one sparse matrix product per block, so a thousand queries
-    take far less than a thousand `topics similar` runs. Every query line gets its own record, numbered
+    The model is opened once and the texts are vectorised together, so a thousand queries take far
+    less than a thousand `topics similar` runs. Every query line gets its own record, numbered
     as the line in the file; a line that cannot be answered (an unknown id, a text of unknown words,
     bad JSON, over 5 MB) gets {"line": N, "error": "..."} instead, the others are still answered, and
     the exit code is 1.
