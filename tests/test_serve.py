@@ -456,6 +456,12 @@ def test_web_app_in_headless_chromium(dated_model_file, dated_model, tmp_path):
         assert [urllib.parse.unquote(i) for _, i in hits] == [h.id for h in expected]
         assert '<p id="status" role="status" aria-live="polite" class="muted">10 articles found.</p>' in dom
         assert dom.count('<p class="why">Why: shared terms') == 10
+        levels = re.findall(r'<span class="match match-(strong|weak|none)"', dom)
+        assert levels == [h.match for h in expected]  # every hit says how good a match it is
+
+        dom, console = _run_chromium(tmp_path, "--dump-dom", url + "#/topics")
+        assert console == [] and re.search(r'<svg [^>]*class="map"', dom)
+        assert dom.count('<circle class="topic"') == len(dated_model.summary())  # the map draws every topic
 
         dom, console = _run_chromium(tmp_path, "--dump-dom", url + "#/topics/1")
         assert console == []

@@ -45,7 +45,7 @@ async function api(path, options = {}) {
 
 function show(title, ...content) {
   const h1 = el("h1", { tabindex: "-1" }, title);
-  view.replaceChildren(h1, ...content);
+  view.replaceChildren(h1, ...content.filter((c) => c !== null && c !== undefined));
   document.title = title + " · topics";
   return h1;
 }
@@ -108,6 +108,8 @@ function hitList(hits) {
   return el("ol", { class: "hits" }, hits.map((h) => el("li", {},
     el("span", { class: "score", title: "similarity score, 0 to 1" }, h.score.toFixed(3)),
     el("a", { href: articleHref(h.id) }, h.title || h.id),
+    h.match ? el("span", { class: "match match-" + h.match, title: "how good a match this score is in this archive" },
+      h.match === "none" ? "no real match" : h.match + " match") : null,
     h.date ? el("span", { class: "muted" }, " · " + h.date) : null,
     h.snippet ? el("p", { class: "snippet" }, h.snippet) : null,
     h.explanation ? el("p", { class: "why" }, why(h.explanation)) : null)));
@@ -130,18 +132,44 @@ async function searchPage(params) {
   }
   statusLine.textContent = "Searching…";
   const doc = await api("/api/similar?" + new URLSearchParams({ text: q, k: 10, explain: "true" }));
-  show("Articles like your text", el("section", { id: "results", "aria-label": "Results" }, hitList(doc.results)));
+  const notice = doc.match === "none" && doc.results.length
+    ? el("p", { class: "notice" }, "No article matches this text well; the closest:") : null;
+  show("Articles like your text", notice, el("section", { id: "results", "aria-label": "Results" }, hitList(doc.results)));
   statusLine.textContent = `${doc.results.length} articles found.`;
   return "keep-focus";
 }
 
+// The topic map (GET /api/map, as `topics map`): near topics share words; circle areas are shares.
+function topicMap(map, { width = 600, height = 360 } = {}) {
+  const pad = 40;
+  const xs = map.topics.map((t) => t.x), ys = map.topics.map((t) => t.y);
+  const span = (v) => Math.max(...v) - Math.min(...v) || 1;
+  const scale = Math.min((width - 2 * pad) / span(xs), (height - 2 * pad) / span(ys));
+  const cx = (t) => pad + (t.x - Math.min(...xs)) * scale, cy = (t) => pad + (t.y - Math.min(...ys)) * scale;
+  const biggest = Math.max(...map.topics.map((t) => t.weight), 1e-9);
+  const described = `Topic map of ${map.topics.length} topics: near topics share words, circle areas are shares; ` +
+    `the two axes keep ${pct(map.explained)} of the distances between topics.`;
+  const node = svg("svg", { viewBox: `0 0 ${width} ${height}`, class: "map", role: "group", "aria-label": described },
+    svg("title", {}, described));
+  for (const t of [...map.topics].sort((a, b) => b.weight - a.weight)) {   // small circles drawn last, on top
+    const r = 6 + 28 * Math.sqrt(t.weight / biggest);
+    const link = svg("a", { href: topicHref(t.id), "aria-label": `${t.label}, ${pct(t.weight)}` },
+      svg("title", {}, `${t.label} (${pct(t.weight)})`),
+      svg("circle", { class: "topic", cx: cx(t).toFixed(1), cy: cy(t).toFixed(1), r: r.toFixed(1) }),
+      svg("text", { x: cx(t).toFixed(1), y: (cy(t) + 4).toFixed(1), "text-anchor": "middle" }, String(t.id)));
+    node.append(link);
+  }
+  return el("figure", {}, node, el("figcaption", { class: "muted" }, described));
+}
+
 async function topicsPage() {
-  const doc = await api("/api/topics?words=8&articles=0");
+  const [doc, map] = await Promise.all([api("/api/topics?words=8&articles=0"), api("/api/map").catch((e) => e)]);
   const rows = [...doc.topics].sort((a, b) => b.weight - a.weight).map((t) => el("tr", {},
     el("td", {}, el("a", { href: topicHref(t.id) }, t.label)),
     el("td", { class: "num" }, el("span", { class: "bar", "aria-hidden": "true", "data-w": t.weight }), pct(t.weight)),
     el("td", { class: "num" }, t.n_articles), el("td", { class: "words" }, t.words.join(", "))));
   show(`${doc.topics.length} topics`, el("p", {}, `over ${doc.n_articles.toLocaleString()} articles`),
+    map instanceof Error || map.topics.length < 2 ? null : topicMap(map),
     el("table", {}, el("caption", { class: "muted" }, "Share is the topic's part of all topic weight; articles counts those it leads."),
       el("thead", {}, el("tr", {}, ["Topic", "Share", "Articles", "Top words"].map((h) => el("th", { scope: "col" }, h)))),
       el("tbody", {}, rows)));
