@@ -263,3 +263,38 @@ def test_a_file_from_before_search_scoring_answers_texts_as_it_did_and_without_l
     assert {h.match for h in big_old.similar(text="asylum seekers on the Tampa", k=3)} == {None}
     with pytest.raises(QueryError, match="no match levels"):
         big_old.similar(text="asylum seekers on the Tampa", k=3, min_match="weak")
+
+
+def test_adding_articles_reads_only_the_new_ones_for_search_and_gives_the_search_matrix_of_a_full_build(
+    tmp_path, lee_records, monkeypatch
+):
+    """B after `add` is what building it from the whole grown archive gives, but only the new articles'
+    leads and titles are analysed again (the saved L holds the others')."""
+    import scipy.sparse as sp
+
+    import topics.state
+    from topics.state import SearchFields, build_search
+
+    (tmp_path / "old.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lee_records[:120]), encoding="utf-8")
+    (tmp_path / "new.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lee_records[120:150]), encoding="utf-8")
+    topics.fit(tmp_path / "old.jsonl", 4, random_state=0).save(tmp_path / "m.joblib")
+    analysed = []
+    real = topics.state.field_counts
+
+    def counting(vectorizer, articles):
+        analysed.append(len(articles))
+        return real(vectorizer, articles)
+
+    import topics.incremental
+
+    monkeypatch.setattr(topics.state, "field_counts", counting)
+    monkeypatch.setattr(topics.incremental, "field_counts", counting)
+    model = topics.load(tmp_path / "m.joblib")
+    model.add(tmp_path / "new.jsonl")
+    model.save(tmp_path / "m.joblib", force=True)
+    assert analysed == [30]
+    grown = topics.load(tmp_path / "m.joblib")
+    full = build_search(grown.vectorizer_, grown.doc_terms_, SearchFields(grown.vectorizer_, grown.articles_))
+    assert (sp.csc_matrix(grown.index_.search) != full).nnz == 0
+    query = dict(text="bushfire near Sydney", k=5)
+    assert [h.id for h in grown.similar(**query)] == [h.id for h in model.similar(**query)]

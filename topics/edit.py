@@ -289,6 +289,7 @@ def _finish(state, H, W, names, report: EditReport, error_change: float, started
         topic_names=names,
         postings=state.index.postings,
         search=state.index.search if state.index.search is not None else NO_SEARCH,  # B holds no topics
+        search_fields=state.search_fields,
     )
     logger.info("%s: %d topics -> %d", report.action, report.n_topics_before, report.n_topics)
     return edited, report

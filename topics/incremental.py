@@ -49,7 +49,7 @@ from .corpus import READING_OPTIONS, Corpus, as_articles, check_unique_ids, read
 from .errors import ParameterError
 from .evaluate import relative_error
 from .parallel import map_chunks, row_chunks
-from .state import FittedState
+from .state import FittedState, field_counts
 from .table import ArticleTable, make_snippet
 from .text import stub_rows, unknown_share
 from .topic_model import match_topics_by_cosine, nmf_transform
@@ -150,6 +150,12 @@ def add_articles(state: FittedState, corpus, params: dict, *, replace: bool = Fa
         X_old, W_old, table = X_old[keep], W_old[keep], table.take(keep)
     X = sp.vstack([X_old, X_new], format="csr", dtype=np.float32)
     W = np.vstack([W_old, W_new]).astype(np.float32, copy=False)
+    fields = None  # L of the grown archive: the kept rows' and the new articles' alone (topics.state)
+    if state.index.search is not None and state.search_fields is not None:
+        fields_old = state.search_fields.matrix()
+        if old_rows:
+            fields_old = fields_old[keep]
+        fields = sp.vstack([fields_old, field_counts(state.vectorizer, new_table)], format="csr", dtype=np.float32)
 
     report = _drift(
         state,
@@ -173,6 +179,7 @@ def add_articles(state: FittedState, corpus, params: dict, *, replace: bool = Fa
         topic_weight=params["topic_weight"],
         fit_info={**state.fit_info, "adds": [*state.fit_info.get("adds", []), report.to_dict()]},
         postings=X.tocsc(),
+        search_fields=fields,
     )
     logger.info(
         "added %d articles (%d replaced); error ratio %.2f", report.n_added, report.n_replaced, report.error_ratio

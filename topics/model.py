@@ -1046,7 +1046,8 @@ class TopicModel:
         # where the properties above would hide them: gather them into a state.
         if "state_" not in state and "components_" in state:
             state = {k: v for k, v in state.items() if k != "_stubs"}
-            state["state_"] = FittedState(**{name: state.pop(f"{name}_") for name in FittedState.__dataclass_fields__})
+            fields = {name: state.pop(f"{name}_") for name in FittedState.__dataclass_fields__ if f"{name}_" in state}
+            state["state_"] = FittedState(**fields)  # search_fields, newer than such pickles, stays None
         self.__dict__.update(state)
 
     # -- helpers ------------------------------------------------------------------------------------

@@ -119,6 +119,9 @@ def check_payload(payload, footer: dict) -> None:
     if payload.get("search") is not None:  # the BM25 matrix of topics.index; older files lack it
         _need(isinstance(payload["search"], dict), "search is not a mapping")
         _sparse(payload["search"], "search", "csc", (n, v))
+    if payload.get("search_fields") is not None:  # L of topics.state.SearchFields; older files lack it
+        _need(isinstance(payload["search_fields"], dict), "search_fields is not a mapping")
+        _sparse(payload["search_fields"], "search_fields", "csr", (n, v))
     for name in ("titles", "snippets"):
         _string_column(articles.get(name), f"articles.{name}", n)
     if articles.get("sources") is not None:  # format 3: each article's source, when the archive names them

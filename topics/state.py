@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
+import scipy.sparse as sp
 
 from .index import LEAD_WEIGHT, TITLE_WEIGHT, SimilarityIndex, search_postings, term_counts
 
@@ -39,6 +40,9 @@ class FittedState:
         Counts, timings, the corpus fingerprint and history (adds, refit) of the fit.
     index : topics.index.SimilarityIndex
         The neighbour index over X and W.
+    search_fields : SearchFields or None
+        L, the weighted term counts of each article's lead and title that the search matrix B adds to its
+        text's (None when the index has no B). Kept so that growing a model reads only the new articles.
     """
 
     vectorizer: object
@@ -49,6 +53,7 @@ class FittedState:
     topic_names: dict
     fit_info: dict
     index: SimilarityIndex
+    search_fields: SearchFields | None = None
 
     @classmethod
     def build(
@@ -64,14 +69,23 @@ class FittedState:
         topic_names: dict | None = None,
         postings=None,
         search=None,
+        search_fields=None,
     ) -> FittedState:
         """A state over these arrays, with its neighbour index (``postings``: X in CSC form, ``search``: the
         BM25 matrix B of :mod:`topics.index`, if at hand; B is otherwise built when a query first needs it,
-        and never with ``NO_SEARCH``, for a model read from a file saved before search scoring)."""
-        if search is None:
-            search = partial(build_search, vectorizer, doc_terms, articles)
-        elif search is NO_SEARCH:
+        and never with ``NO_SEARCH``, for a model read from a file saved before search scoring).
+        ``search_fields``: L (a :class:`SearchFields` or its CSR matrix), if at hand; else computed when needed."""
+        fields = None
+        if search is NO_SEARCH:
             search = None
+        else:
+            fields = (
+                search_fields
+                if isinstance(search_fields, SearchFields)
+                else SearchFields(vectorizer, articles, search_fields)
+            )
+            if search is None:
+                search = partial(build_search, vectorizer, doc_terms, fields)
         return cls(
             vectorizer=vectorizer,
             components=components,
@@ -88,6 +102,7 @@ class FittedState:
                 search=search,
                 phrases=partial(phrase_columns, vectorizer.vocabulary_),
             ),
+            search_fields=fields,
         )
 
     @property
@@ -98,18 +113,37 @@ class FittedState:
 NO_SEARCH = object()  # FittedState.build(search=NO_SEARCH): text queries are scored without B
 
 
-def build_search(vectorizer, doc_terms, articles):
-    """B of :mod:`topics.index` (CSC, n_articles x V): counts of each article's text (read back from X),
-    plus its lead (the stored snippet) and its title, each analysed by the fitted vectoriser and weighted."""
-    counts = term_counts(doc_terms, vectorizer.idf_)
+class SearchFields:
+    """L (CSR float32, n_articles x V): ``LEAD_WEIGHT`` times the term counts of each article's lead (the
+    stored snippet) plus ``TITLE_WEIGHT`` times its title's, as the fitted vectoriser analyses them; computed
+    on first use unless given. Analysing every lead and title is most of what building B costs."""
+
+    def __init__(self, vectorizer, articles, matrix=None):
+        self._vectorizer, self._articles, self._matrix = vectorizer, articles, matrix
+
+    def matrix(self):
+        if self._matrix is None:
+            self._matrix = field_counts(self._vectorizer, self._articles)
+        return self._matrix
+
+
+def field_counts(vectorizer, articles):
+    """L of :class:`SearchFields` for the rows of ``articles`` (an ArticleTable)."""
     n = len(articles)
+    fields = None
     for texts, weight in (
         ([articles.snippets[r] for r in range(n)], LEAD_WEIGHT),
         ([articles.titles[r] or "" for r in range(n)], TITLE_WEIGHT),
     ):
-        if weight:
-            counts = counts + weight * term_counts(vectorizer.transform(texts), vectorizer.idf_)
-    return search_postings(counts)
+        counts = weight * term_counts(vectorizer.transform(texts), vectorizer.idf_)
+        fields = counts if fields is None else fields + counts
+    return sp.csr_matrix(fields, dtype=np.float32)
+
+
+def build_search(vectorizer, doc_terms, fields: SearchFields):
+    """B of :mod:`topics.index` (CSC, n_articles x V): counts of each article's text (read back from X),
+    plus its lead and title counts (``fields``, L)."""
+    return search_postings(term_counts(doc_terms, vectorizer.idf_) + fields.matrix())
 
 
 def phrase_columns(vocabulary: np.ndarray, columns: np.ndarray) -> np.ndarray:

@@ -362,6 +362,10 @@ def _payload_fields(state: FittedState, params: dict) -> dict:
         "postings": _sparse_to_dict(state.index.postings),
         # B of topics.index; None for a model loaded from a file saved before search scoring
         "search": None if state.index.search is None else _sparse_to_dict(state.index.search),
+        # L of topics.state.SearchFields, so that `topics add` builds B without reading every article again
+        "search_fields": None
+        if state.index.search is None or state.search_fields is None
+        else _sparse_to_dict(state.search_fields.matrix()),
         "articles": state.articles.to_dict(),
         "topic_names": {str(k): v for k, v in state.topic_names.items()},
     }
@@ -704,6 +708,7 @@ def _state_from_payload(payload, footer: dict, path: Path) -> tuple[dict, Fitted
         H, W = payload["components"], payload["doc_topics"]
         X, postings = _sparse_from_dict(payload["doc_terms"]), _sparse_from_dict(payload["postings"])
         search = _sparse_from_dict(payload["search"]) if payload.get("search") is not None else None
+        fields = _sparse_from_dict(payload["search_fields"]) if payload.get("search_fields") is not None else None
         articles = ArticleTable.from_dict(payload["articles"])
         n, (k, v) = len(articles), H.shape
         if (
@@ -711,6 +716,7 @@ def _state_from_payload(payload, footer: dict, path: Path) -> tuple[dict, Fitted
             or X.shape != (n, v)
             or postings.shape != (n, v)
             or (search is not None and search.shape != (n, v))
+            or (fields is not None and fields.shape != (n, v))
             or vectorizer.idf_.shape != (v,)
             or len(vectorizer.vocabulary_) != v
             or len(articles.dates) != n
@@ -735,6 +741,7 @@ def _state_from_payload(payload, footer: dict, path: Path) -> tuple[dict, Fitted
         # A file saved before search scoring has no B: its text queries are scored as they were then,
         # rather than every query process reading back all snippets to build it (seconds per 10k articles).
         search=search if search is not None else NO_SEARCH,
+        search_fields=fields,
     )
     return params, state
 
