@@ -33,6 +33,22 @@ def test_large_arrays_load_memory_mapped(sample_model_file):
     assert not loaded.doc_terms_.data.flags.writeable  # a read-only view of the mapped file
 
 
+@pytest.mark.slow  # starts worker processes
+def test_a_loaded_models_mapped_arrays_reach_worker_processes(sample_model_file):
+    """Loading maps the arrays from the file it verified; worker processes (topics add, search fields on
+    all cores) map them again by the model's path, not by this process's own file handle."""
+    from functools import partial
+
+    from topics.parallel import map_chunks
+
+    model = topics.load(sample_model_file)
+    H, vocabulary = model.components_, model.vectorizer_.vocabulary_
+    assert isinstance(H, np.memmap) or isinstance(H.base, np.memmap)
+    sums = map_chunks(partial(np.sum, axis=None), [H, H[1:]], n_jobs=2)
+    assert sums == pytest.approx([float(H.sum()), float(H[1:].sum())])
+    assert map_chunks(len, [vocabulary, vocabulary[:5]], n_jobs=2) == [len(vocabulary), 5]
+
+
 def test_saving_does_not_change_the_model(tmp_path, sample_model):
     before = answers(sample_model)
     sample_model.save(tmp_path / "m.joblib")

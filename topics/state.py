@@ -19,6 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .index import LEAD_WEIGHT, TITLE_WEIGHT, SimilarityIndex, search_postings, term_counts
+from .parallel import map_chunks, row_chunks
 
 
 @dataclass(frozen=True, eq=False)  # compared by identity: its fields are large arrays
@@ -128,13 +129,22 @@ class SearchFields:
 
 
 def field_counts(vectorizer, articles):
-    """L of :class:`SearchFields` for the rows of ``articles`` (an ArticleTable)."""
-    n = len(articles)
+    """L of :class:`SearchFields` for the rows of ``articles`` (an ArticleTable), analysed in chunks on
+    every core (:func:`topics.parallel.map_chunks`)."""
+    chunks = [
+        ([articles.snippets[r] for r in range(start, stop)], [articles.titles[r] or "" for r in range(start, stop)])
+        for start, stop in row_chunks(len(articles))
+    ]
+    parts = map_chunks(partial(_field_chunk, vectorizer), chunks)
+    if not parts:
+        return sp.csr_matrix((0, len(vectorizer.vocabulary_)), dtype=np.float32)
+    return sp.vstack(parts, format="csr", dtype=np.float32)
+
+
+def _field_chunk(vectorizer, chunk) -> sp.csr_matrix:
+    snippets, titles = chunk
     fields = None
-    for texts, weight in (
-        ([articles.snippets[r] for r in range(n)], LEAD_WEIGHT),
-        ([articles.titles[r] or "" for r in range(n)], TITLE_WEIGHT),
-    ):
+    for texts, weight in ((snippets, LEAD_WEIGHT), (titles, TITLE_WEIGHT)):
         counts = weight * term_counts(vectorizer.transform(texts), vectorizer.idf_)
         fields = counts if fields is None else fields + counts
     return sp.csr_matrix(fields, dtype=np.float32)

@@ -588,6 +588,24 @@ def _unpickle(path: Path, f, mmap: bool):
         raise ModelFileError(f"{path} could not be read ({type(exc).__name__}: {reason})") from None
 
 
+def _name_maps_by_path(payload, path: str) -> None:
+    """Give every array mapped through the handle's /proc/self/fd name the model's path as its file name
+    (``payload``: one that :func:`topics.payload.check_payload` passed; each container is visited once).
+
+    The arrays stay mapped from the file that was verified; the name is what joblib sends to worker
+    processes, which map the array again by name (a /proc/self/fd name means another file, or none, in
+    them). Writers hold the model's lock from loading to saving, so the path names the same file then.
+    """
+    seen, stack = set(), [payload]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, np.memmap):
+            value.filename = path
+        elif isinstance(value, (dict, list, tuple)) and id(value) not in seen:
+            seen.add(id(value))
+            stack.extend(value.values() if isinstance(value, dict) else value)
+
+
 # The only classes a model payload may name: everything else in it is a str, int, float, bool, None,
 # list, tuple or dict, which pickle builds without naming a class. A file naming anything else (an
 # estimator, os.system, ...) is refused before that name is even imported.
@@ -696,6 +714,7 @@ def _state_from_payload(payload, footer: dict, path: Path) -> tuple[dict, Fitted
     """``(params, state)`` of a checked payload, params as ``TopicModel`` keywords."""
     try:
         check_payload(payload, footer)  # every array's structure, before scipy or numpy index with it
+        _name_maps_by_path(payload, os.path.abspath(path))
         params = params_from_file(payload["params"])
         analyzer = Analyzer(**payload["analyzer"])
         vector = payload["vectorizer"]

@@ -608,34 +608,37 @@ class Vectorizer:
         """TF-IDF matrix of shape (n_texts, V) for new texts; unknown terms are ignored."""
         if not hasattr(self, "vocabulary_"):
             raise NotFittedError("this Vectorizer is not fitted yet")
+        parts = [self._known_counts(chunk) for chunk in _chunked(texts, _TRANSFORM_CHUNK)]
+        if not parts:
+            parts = [sp.csr_matrix((0, len(self.vocabulary_)), dtype=np.float32)]
+        return _weight(sp.vstack(parts, format="csr", dtype=np.float32), self.idf_)
+
+    def _known_counts(self, texts: list[str]) -> sp.csr_matrix:
+        """Counts (n_texts, V), float32, of the vocabulary's terms in ``texts``: each text is analysed on its
+        own, then every term of the chunk is looked up at once (a lookup per text cost more than the
+        analysis for short texts such as titles and leads)."""
         vocabulary = self.vocabulary_
-        indptr, indices, values = [0], [], []
-        for text in texts:
-            terms = self.analyzer(text)
-            n_known = 0
-            if terms:
-                unique, counts = np.unique(_encode(terms), return_counts=True)
-                cols = np.searchsorted(vocabulary, unique)
-                known = cols < len(vocabulary)
-                known[known] = vocabulary[cols[known]] == unique[known]
-                indices.append(cols[known])
-                values.append(counts[known])
-                n_known = int(known.sum())
-            indptr.append(indptr[-1] + n_known)
-        counts = sp.csr_matrix(
-            (
-                np.concatenate(values) if values else np.zeros(0, np.float32),
-                np.concatenate(indices) if indices else np.zeros(0, np.int64),
-                np.array(indptr),
-            ),
-            shape=(len(indptr) - 1, len(vocabulary)),
-            dtype=np.float32,
-        )
-        return _weight(counts, self.idf_)
+        analysed = [self.analyzer(text) for text in texts]
+        lengths = np.fromiter((len(terms) for terms in analysed), dtype=np.int64, count=len(analysed))
+        shape = (len(analysed), len(vocabulary))
+        if lengths.sum() == 0:
+            return sp.csr_matrix(shape, dtype=np.float32)
+        encoded = _encode([term for terms in analysed for term in terms])
+        rows = np.repeat(np.arange(len(analysed)), lengths)
+        cols = np.searchsorted(vocabulary, encoded)
+        known = cols < len(vocabulary)
+        known[known] = vocabulary[cols[known]] == encoded[known]
+        ones = np.ones(int(known.sum()), dtype=np.float32)
+        counts = sp.csr_matrix(sp.coo_matrix((ones, (rows[known], cols[known])), shape=shape))
+        counts.sum_duplicates()  # repeats of a term in a text become its count, with sorted columns
+        return counts
 
     def terms(self, columns: Sequence[int]) -> list[str]:
         """The terms of the given columns, as text."""
         return [self.vocabulary_[c].decode("utf-8") for c in columns]
+
+
+_TRANSFORM_CHUNK = 10_000  # texts looked up at once by Vectorizer.transform: bounds the memory of one lookup
 
 
 def _encode(terms: list[str]) -> np.ndarray:
