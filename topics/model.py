@@ -512,7 +512,7 @@ class TopicModel:
                         f"article {id!r} has no words the model knows (it is empty, or only stop words "
                         "and clutter): nothing to compare it by"
                     )
-                terms, topics = self.doc_terms_[row], np.asarray(self.doc_topics_[row])
+                terms = topics = None  # the index reads a stored article's rows itself
             else:
                 terms, topics = self._vectorise_query(text)
                 topics = topics[0]

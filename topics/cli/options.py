@@ -19,7 +19,7 @@ from pathlib import Path
 import click
 
 from ..corpus import FORMATS
-from ..trends import MIN_ARTICLES
+from ..trends import MIN_ARTICLES, PERIODS
 
 # option name -> read_corpus keyword, option declarations in help order
 _READING = {
@@ -118,6 +118,11 @@ def min_articles_option(f):
         show_default=True,
         help="Periods with fewer articles are thin: shown in brackets, never a peak.",
     )(f)
+
+
+def period_option(help: str):
+    """--by: the period of a trend (day, week, month or year; default month)."""
+    return click.option("--by", type=click.Choice(PERIODS), default="month", show_default=True, help=help)
 
 
 def output_format_option(*choices: str, shapes: str):

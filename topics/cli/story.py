@@ -19,7 +19,7 @@ from pathlib import Path
 import click
 
 from ._base import cli, echo_json, key_option, model_option, open_model, shorten, table, update_model
-from .options import date_options, min_articles_option, output_format_option, plot_option
+from .options import date_options, min_articles_option, output_format_option, period_option, plot_option
 
 
 def _format_option(*choices):
@@ -104,13 +104,7 @@ def show(article_id, model_path, top, key_file, out_format):
 @cli.command()
 @click.argument("topic_args", metavar="[TOPIC]...", type=int, nargs=-1)
 @model_option
-@click.option(
-    "--by",
-    type=click.Choice(["day", "week", "month", "year"]),
-    default="month",
-    show_default=True,
-    help="Period length.",
-)
+@period_option("Period length.")
 @click.option(
     "--topics",
     "topic_ids",
@@ -271,13 +265,7 @@ def _words_over_time(model, chosen, by, since, until, min_articles, n_words, out
     show_default=True,
     help="The HTML file to write (replaced if it exists).",
 )
-@click.option(
-    "--by",
-    type=click.Choice(["day", "week", "month", "year"]),
-    default="month",
-    show_default=True,
-    help="Period of the trend charts.",
-)
+@period_option("Period of the trend charts.")
 @date_options
 @min_articles_option
 @click.option("--words", "-w", "n_words", type=click.IntRange(min=1), default=10, show_default=True)
