@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import copy
 import statistics
 import sys
 import time
@@ -41,6 +42,7 @@ from similarity import SHARED, Bench, neighbours, read_jsonl, score_matrix
 import topics
 from topics.index import batch_scores
 from topics.queries import answer_queries
+from topics.state import FittedState
 
 
 def known_items(records):
@@ -66,8 +68,30 @@ def ours(records, queries, targets, *, titles: bool):
         for i, r in enumerate(records)
     ]
     model = topics.fit(articles, random_state=0)
+    return ranks_for(model, queries, targets), model
+
+
+def ranks_for(model, queries, targets):
     answers = answer_queries(model, queries, k=10, keep_duplicates=True)  # a query of no known words: []
-    return ranks_of([[int(h.id) for h in hits] if isinstance(hits, list) else [] for hits in answers], targets), model
+    return ranks_of([[int(h.id) for h in hits] if isinstance(hits, list) else [] for hits in answers], targets)
+
+
+def without_rare_words(model):
+    """The same model searching its vocabulary's words only (B without the rare words' columns): search as
+    it was before rare words, for a before/after in one run."""
+    state = model.state_
+    twin = copy.copy(model)
+    twin.state_ = FittedState.build(
+        vectorizer=state.vectorizer,
+        components=state.components,
+        doc_topics=state.doc_topics,
+        doc_terms=state.doc_terms,
+        articles=state.articles,
+        fit_info=state.fit_info,
+        topic_weight=model.topic_weight,
+        postings=state.index.postings,
+    )
+    return twin
 
 
 def bm25s_ranks(records, queries, targets):
@@ -100,6 +124,12 @@ def known_item_table(corpora) -> dict:
             ("scikit-learn TF-IDF cosine", sklearn_ranks(records, queries, targets)),
         ]
         ranks, models[name] = ours(records, queries, targets, titles=False)
+        rows.append(
+            (
+                "topics, texts only, vocabulary words only (before)",
+                ranks_for(without_rare_words(models[name]), queries, targets),
+            )
+        )
         rows.append(("topics, texts only", ranks))
         ranks, _ = ours(records, queries, targets, titles=True)
         rows.append(("topics, texts and titles", ranks))

@@ -49,7 +49,7 @@ from .corpus import READING_OPTIONS, Corpus, as_articles, check_unique_ids, read
 from .errors import ParameterError
 from .evaluate import relative_error
 from .parallel import map_chunks, row_chunks
-from .state import FittedState, field_counts
+from .state import FittedState, SearchFields, field_counts
 from .table import ArticleTable, make_snippet
 from .text import stub_rows, unknown_share
 from .topic_model import match_topics_by_cosine, nmf_transform
@@ -136,7 +136,7 @@ def add_articles(state: FittedState, corpus, params: dict, *, replace: bool = Fa
         )
 
     texts = [a.text for a in articles]
-    X_new, W_new = _vectorise_and_place(state, texts)
+    X_new, W_new, rare_new = _vectorise_and_place(state, texts)
     new_table = ArticleTable.build(
         [a.id for a in articles],
         [a.title for a in articles],
@@ -152,10 +152,17 @@ def add_articles(state: FittedState, corpus, params: dict, *, replace: bool = Fa
     W = np.vstack([W_old, W_new]).astype(np.float32, copy=False)
     fields = None  # L of the grown archive: the kept rows' and the new articles' alone (topics.state)
     if state.index.search is not None and state.search_fields is not None:
-        fields_old = state.search_fields.matrix()
+        fields_old, rare_words = state.search_fields.matrix(), state.search_fields.rare_words
         if old_rows:
             fields_old = fields_old[keep]
-        fields = sp.vstack([fields_old, field_counts(state.vectorizer, new_table)], format="csr", dtype=np.float32)
+        rare_new = sp.hstack([sp.csr_matrix((rare_new.shape[0], X.shape[1]), dtype=np.float32), rare_new])
+        fields_new = field_counts(state.vectorizer, new_table, rare_words) + rare_new
+        fields = SearchFields(
+            state.vectorizer,
+            None,  # L is at hand, so the article table is never read
+            sp.vstack([fields_old, fields_new], format="csr", dtype=np.float32),
+            rare_words,
+        )
 
     report = _drift(
         state,
@@ -188,15 +195,18 @@ def add_articles(state: FittedState, corpus, params: dict, *, replace: bool = Fa
 
 
 def _vectorise_and_place(state: FittedState, texts: list[str]):
-    """X (n, V) and W (n, k) of new texts, computed in chunks through :func:`map_chunks`."""
+    """X (n, V), W (n, k) and the raw counts (n, R) of the search's rare words (topics.state.SearchFields)
+    of new texts, computed in chunks through :func:`map_chunks`."""
     chunks = [texts[start:stop] for start, stop in row_chunks(len(texts), min_rows=5_000)]
-    parts = map_chunks(partial(_place_chunk, state.vectorizer, np.asarray(state.components)), chunks)
-    return sp.vstack([x for x, _ in parts], format="csr"), np.vstack([w for _, w in parts])
+    rare_words = state.search_fields.rare_words if state.search_fields is not None else np.zeros(0, dtype="S1")
+    parts = map_chunks(partial(_place_chunk, state.vectorizer, np.asarray(state.components), rare_words), chunks)
+    stacked = (sp.vstack([x for x, _, _ in parts], format="csr"), np.vstack([w for _, w, _ in parts]))
+    return *stacked, sp.vstack([r for _, _, r in parts], format="csr", dtype=np.float32)
 
 
-def _place_chunk(vectorizer, H, texts):
-    X = vectorizer.transform(texts)
-    return X, nmf_transform(X, H)
+def _place_chunk(vectorizer, H, rare_words, texts):
+    X, rare = vectorizer.transform_with_counts(texts, rare_words)
+    return X, nmf_transform(X, H), rare
 
 
 def _drift(
