@@ -400,6 +400,7 @@ def _kernels():
 
 
 _QUERIES = itertools.count()
+_STARTED = False  # whether a query has used (and so loaded) the compiled loops
 
 
 def _engine():
@@ -411,15 +412,25 @@ def _engine():
     ``TOPICS_KERNELS=1`` uses them from the first query (a server warms up with
     :func:`load_kernels`), ``TOPICS_KERNELS=0`` never.
     """
+    global _STARTED
     if next(_QUERIES) == 0 and os.environ.get("TOPICS_KERNELS") != "1":
         return None
+    _STARTED = True
     return _kernels()
+
+
+def loaded_kernels():
+    """:mod:`topics.kernels` when a query of this process has already loaded it (see :func:`_engine`), else
+    None: for steps before the index (placing a text in the topics) that must not load it themselves."""
+    return _kernels() if _STARTED else None
 
 
 def load_kernels() -> bool:
     """Load the compiled loops now (numba's import and machine code), so no query pays for it; True
     when they are in use. For long-running processes such as ``topics serve``."""
+    global _STARTED
     next(_QUERIES)
+    _STARTED = True
     kernels = _kernels()
     if kernels is not None:
         kernels.warm_up()

@@ -37,7 +37,7 @@ from .errors import NotFittedError, ParameterError, QueryError, TopicsWarning
 from .explain import Explanation, explain_pair
 from .filters import HitFilter, select, select_best
 from .incremental import AddReport, RefitReport, add_articles, carry_over, read_as_fitted
-from .index import term_counts, unit_rows
+from .index import loaded_kernels, term_counts, unit_rows
 from .language import archive_languages, unspaced_warning
 from .matching import calibrate, check_min_match, is_calibration, level, thresholds
 from .params import DEFAULT_TOPIC_WEIGHT, PARAMETER_RULES, check_params, is_int
@@ -669,7 +669,7 @@ class TopicModel:
         terms = self.vectorizer_.transform([text])
         if terms.nnz == 0 and not self._search_words(text, 0)[0].size:
             raise QueryError(_NO_KNOWN_WORDS)
-        return terms, nmf_transform(terms, self.components_, gram=self._gram())
+        return terms, nmf_transform(terms, self.components_, gram=self._gram(), kernels=loaded_kernels())
 
     def _gram(self) -> np.ndarray:
         """H Hᵀ (k, k) float64 of the current state, kept in memory: every text query needs it."""

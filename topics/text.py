@@ -925,10 +925,18 @@ def _to_vocabulary(counts: sp.csr_matrix, local_terms: np.ndarray, vocabulary: n
 
 def _weight(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
     """Sublinear tf times idf, rows scaled to unit L2 norm; float32."""
-    x = counts.astype(np.float32, copy=True)
+    x = sp.csr_matrix(counts, dtype=np.float32, copy=True)
     np.log(x.data, out=x.data)
     x.data += 1.0
-    x = sp.csr_matrix(x @ sp.diags(idf.astype(np.float32)))
+    x.data *= np.asarray(idf, dtype=np.float32)[x.indices]
+    # The entries as scipy's x @ diag(idf) left them, which built the V x V diagonal for every text (most of
+    # vectorising a one-line query): each row's entries in reverse order, zeros dropped. The order is kept
+    # so that every sum over a row (its norm, its cosines) has the bits it had.
+    lengths = np.diff(x.indptr)
+    starts = np.repeat(x.indptr[:-1], lengths)
+    reverse = 2 * starts + np.repeat(lengths, lengths) - 1 - np.arange(x.nnz, dtype=starts.dtype)
+    x = sp.csr_matrix((x.data[reverse], x.indices[reverse], x.indptr), shape=x.shape)
+    x.eliminate_zeros()
     return unit_rows(x)
 
 
