@@ -295,7 +295,7 @@ def test_adding_articles_reads_only_the_new_ones_for_search_and_gives_the_search
     model.save(tmp_path / "m.joblib", force=True)
     assert analysed == [30]
     grown = topics.load(tmp_path / "m.joblib")
-    rare_words = grown.state_.search_fields.rare_words  # the fit's: words of the old articles that min_df left out
+    rare_words = grown.state_.search_fields.rare_words  # the fit's, and words met first in the new articles
     assert rare_words.size > 0
     texts = [r["text"] for r in lee_records[:150]]
     rare_counts = grown.vectorizer_.transform_with_counts(texts, rare_words)[1]
@@ -355,3 +355,17 @@ def test_a_file_without_rare_words_loads_and_answers_as_it_did(tmp_path):
         assert [h.score for h in got] == pytest.approx([score for _, score, _ in hits], abs=1e-5)
     old.save(tmp_path / "old.joblib", force=True)  # still the old format: no rare words to hold
     assert read_footer(tmp_path / "old.joblib")["format_version"] < 5
+
+
+def test_added_articles_teach_search_their_new_words_but_not_the_words_the_fit_dropped(tmp_path, lee_records):
+    old, new = lee_records[:120], lee_records[120:150]
+    model = topics.fit([topics.Article(id=r["id"], text=r["text"]) for r in old], 4, random_state=0)
+    before = set(model.state_.search_fields.rare_words.tolist())
+    common = set(model.fit_info_["common_words"])
+    model.add([topics.Article(id=r["id"], text=r["text"]) for r in new])
+    learned = sorted(set(model.state_.search_fields.rare_words.tolist()) - before)
+    assert learned and not common & {w.decode() for w in learned}
+    analyse = model.vectorizer_.analyzer
+    for word in (w.decode() for w in learned[:: max(1, len(learned) // 5)]):
+        holders = {r["id"] for r in new if word in analyse(r["text"])}
+        assert holders and model.similar(text=word, k=1)[0].id in holders

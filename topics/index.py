@@ -20,8 +20,8 @@ The score of an article d for a query q (a stored article or a new text) is
       idf_t = ln(1 + (N - df_t + 0.5) / (df_t + 0.5))
 
   t runs over the query's terms in the *search vocabulary*: the V terms of the vocabulary and the R rare
-  words that its ``min_df`` leaves out (words of fewer articles, mostly of one: a name or a rare word is what
-  identifies a known item; :class:`topics.state.SearchFields`). Words outside both count too (df_t 0, so
+  words that it leaves out for rarity (below ``min_df``, mostly words of one article: a name or a rare word
+  is what identifies a known item; :class:`topics.state.SearchFields`). Words outside both count too (df_t 0, so
   the largest idf_t there is, matched by no article: a query of unknown words matches nothing well);
   v_t is 1 for a word and ``PHRASE_WEIGHT`` for a two-word phrase (whose
   words count already); f_dt counts the term in the article's text, plus ``LEAD_WEIGHT`` times in its

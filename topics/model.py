@@ -398,6 +398,8 @@ class TopicModel:
             "n_stubs": int(stubs.size),
             "n_repaired": int(vectorizer.n_repaired_),
             "formulae": vectorizer.formulae_,
+            # words above max_df: never taken for rare words that `add` meets for the first time
+            "common_words": vectorizer.common_words_,
             "source_terms": vectorizer.source_terms_,
             # each detected language's share of the sampled articles ({} when given), and whose stop words
             "languages": {code: share for code, share in shares.items() if share >= LANGUAGE_REPORT_SHARE},

@@ -123,9 +123,10 @@ class SearchFields:
     """The search vocabulary beyond the topic vocabulary, and L: what the BM25 matrix B adds to X's counts.
 
     B (:mod:`topics.index`) has a column for each of the V vocabulary terms and then one for each of the
-    R *rare words*: words that ``min_df`` keeps out of the topic vocabulary (in fewer articles than that,
-    mostly in one), sorted. They are what identifies a known item (a name, a place, a rare word of its
-    title) and cost little: each is in few articles.
+    R *rare words*, sorted: words the topic vocabulary leaves out for rarity (below ``min_df``, so mostly
+    in one article, or beyond ``max_features``; not those above ``max_df`` or house formulae), and words
+    that articles added later bring (:func:`topics.incremental.add_articles`). They are what identifies a
+    known item (a name, a place, a rare word of its title) and cost little: each is in few articles.
 
     L (CSR float32, n_articles x (V + R)) holds, per article, ``LEAD_WEIGHT`` times the term counts of its
     lead (the stored snippet) plus ``TITLE_WEIGHT`` times its title's, over all V + R columns, plus the

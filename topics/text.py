@@ -554,10 +554,12 @@ class Vectorizer:
             list filled while they stream). With ``learn_formulae``, terms that one source uses in all its
             stories (its name, credits, house style: :func:`find_source_terms`) are dropped too.
         rare_words : bool, default=False
-            Also return the words ``min_df`` drops (in fewer articles than that, so mostly words of one
-            article: the names and rare words that identify it) and their counts, for search only
-            (:class:`topics.state.SearchFields`): ``(X, words, counts)`` with ``words`` a sorted ndarray of
-            bytes (R,) and ``counts`` a CSR matrix (n_articles, R) of float32 raw counts. Phrases are left out.
+            Also return the words the vocabulary leaves out for being rare (below ``min_df``, so mostly words
+            of one article: the names and rare words that identify it, or beyond ``max_features``) and their
+            counts, for search only (:class:`topics.state.SearchFields`): ``(X, words, counts)`` with
+            ``words`` a sorted ndarray of bytes (R,) and ``counts`` a CSR matrix (n_articles, R) of float32
+            raw counts. Phrases are left out, and so are words dropped as too common (above ``max_df``,
+            kept in ``common_words_``) or as house formulae.
         """
         from functools import partial
 
@@ -575,6 +577,14 @@ class Vectorizer:
         terms, df, totals, clogc = _merge_term_stats(parts)
         n_docs = sum(p[0].shape[0] for p in parts)
         keep = self._select_terms(df, totals, n_docs)
+        too_common = df > _as_count(self.max_df, n_docs, "max_df")
+        is_word = np.char.find(terms, b" ") < 0 if terms.size else np.zeros(0, dtype=bool)
+        self.common_words_ = sorted(t.decode("utf-8") for t in terms[too_common & is_word])
+        rare = None
+        if rare_words:
+            left_out = np.ones(terms.size, dtype=bool)
+            left_out[keep] = False
+            rare = terms[left_out & is_word & ~too_common]
         self.formulae_ = {}
         if self.learn_formulae:
             formulae = find_formulae(terms[keep], df[keep], totals[keep], lengths, keep_words=self.keep_words)
@@ -598,10 +608,8 @@ class Vectorizer:
             self.idf_ = (np.log((1.0 + n_docs) / (1.0 + df[keep])) + 1.0).astype(np.float32)
         self.n_documents_ = n_docs
         self.first_unknown_share_ = _unknown_share_of_first(parts, self.vocabulary_, DRIFT_BASELINE_ARTICLES)
-        rare = None
-        if rare_words:
-            words = terms[(df < _as_count(self.min_df, n_docs, "min_df")) & (np.char.find(terms, b" ") < 0)]
-            rare = words, _stack_counts(parts, words)
+        if rare is not None:
+            rare = rare, _stack_counts(parts, rare)
         X = _stack_weighted(parts, self.vocabulary_, self.idf_)
         del parts, terms, df, totals, clogc
         _return_freed_memory()
@@ -627,13 +635,19 @@ class Vectorizer:
             parts = [sp.csr_matrix((0, len(self.vocabulary_)), dtype=np.float32)]
         return _weight(sp.vstack(parts, format="csr", dtype=np.float32), self.idf_)
 
-    def transform_with_counts(self, texts: Sequence[str], terms: np.ndarray) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    def transform_with_counts(self, texts: Sequence[str], terms: np.ndarray, *, new_words: bool = False):
         """:meth:`transform` of ``texts`` and their raw counts (float32 CSR, n_texts x len(terms)) of other
         ``terms`` (sorted bytes, such as the rare words of :meth:`fit_transform_chunks`), analysing each
-        text once."""
+        text once. With ``new_words``, also the words (not phrases) in neither list, sorted bytes (N,), and
+        their counts (n_texts x N)."""
         analysed = [self.analyzer(text) for text in texts]
         known = _counts_of(analysed, self.vocabulary_)
-        return _weight(known, self.idf_), _counts_of(analysed, terms)
+        result = (_weight(known, self.idf_), _counts_of(analysed, terms))
+        if not new_words:
+            return result
+        seen = np.unique(_encode([t for found in analysed for t in found if " " not in t]))
+        new = seen[~(_find_sorted(self.vocabulary_, seen)[1] | _find_sorted(np.asarray(terms), seen)[1])]
+        return (*result, new, _counts_of(analysed, new))
 
     def _known_counts(self, texts: list[str]) -> sp.csr_matrix:
         """Counts (n_texts, V), float32, of the vocabulary's terms in ``texts``: each text is analysed on its
