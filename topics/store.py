@@ -49,13 +49,13 @@ import os
 import platform
 import struct
 import threading
-import zlib
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
+from . import segments
 from .errors import ModelFileError
 from .files import TargetExistsError, atomic_write, stat_or_none, target_of
 from .params import DEFAULT_TOPIC_WEIGHT, params_from_file, saved_params
@@ -76,10 +76,6 @@ _END_MAGIC = b"TPCSEND1"
 _TRAILER = struct.Struct("<Q8s")  # footer length, end magic
 _MAX_FOOTER = 1 << 20
 _CHUNK = 1 << 24
-# The payload's CRC-32 is also kept per block of this many bytes (a multiple of _CHUNK), so loading
-# checks the blocks on all cores at once: zlib releases the GIL. Checking a 3.6 GiB model took 1.41 s
-# in one thread and 0.76 s in two (README, "Large archives").
-_BLOCK = 1 << 26
 _LOAD_ATTEMPTS = 3
 _FOOTER_MAC = "footer_hmac_sha256"
 
@@ -110,15 +106,16 @@ def save_state(
     bits; a new one gets the usual ones (0666 less the umask). With ``replacing``, the stamp that
     :func:`load_state_for_update` returned, the save is refused if the file is no longer the one loaded.
     """
-    import joblib
-
     path = Path(path)
     check_writable(path, force=force)
     payload = _payload(state, params)
 
     def write(tmp: Path) -> None:
-        joblib.dump(payload, tmp, compress=0)
-        _append_footer(tmp, state, key)
+        # Unbuffered, as segments.dump copies into it in the kernel; "r+b" as atomic_write created it empty:
+        # truncating it ("wb") would make ext4 start writing it back on close, before the fsync that waits anyway.
+        with open(tmp, "r+b", buffering=0) as raw:
+            digest = segments.dump(payload, raw, key=key, stamp_of=_stamp)
+        _append_footer(tmp, state, key, digest)
 
     @contextmanager
     def guard(target: Path, existing):
@@ -198,16 +195,16 @@ def _stamp(stat_result):
     return stat_result.st_dev, stat_result.st_ino, stat_result.st_size, stat_result.st_mtime_ns
 
 
-def _append_footer(tmp: Path, state: FittedState, key: bytes | None) -> None:
-    crc, mac, size, blocks = _digest(tmp, key, blocks=True)
+def _append_footer(tmp: Path, state: FittedState, key: bytes | None, digest: tuple) -> None:
+    """Append the footer to the payload written to ``tmp``; ``digest``: what :func:`topics.segments.dump` returned."""
+    crc, mac, size, parts = digest
     info = state.fit_info
     footer = {
         "format": FORMAT_NAME,
         "format_version": format_version(state),
         "payload_bytes": size,
         "crc32": crc,
-        "crc32_block_bytes": _BLOCK,
-        "crc32_blocks": blocks,
+        "crc32_segments": parts,
         "hmac_sha256": mac,
         "created": info.get("created"),
         "topics_version": info.get("topics_version"),
@@ -233,33 +230,19 @@ def _footer_mac(footer: dict, key: bytes) -> str:
     return hmac.new(key, b"topics-model footer\n" + encoded, hashlib.sha256).hexdigest()
 
 
-def _digest(path: Path, key: bytes | None, limit: int | None = None, fileobj=None, blocks: bool = False):
-    """CRC-32 (and HMAC-SHA256 with a key) of the first ``limit`` bytes of a file, the byte count, and
-    with ``blocks`` the CRC-32 of each ``_BLOCK`` bytes (else an empty list)."""
+def _digest(f, key: bytes | None, limit: int) -> tuple[int, str | None]:
+    """CRC-32 and, with a key, HMAC-SHA256 (else None) of the first ``limit`` bytes of open file ``f``, in one pass."""
     crc, mac, size = 0, hmac.new(key, digestmod=hashlib.sha256) if key else None, 0
-    block_crcs, block_crc = [], 0
-    f = fileobj or open(path, "rb")  # noqa: SIM115  (closed below unless the caller's)
-    try:
-        f.seek(0)
-        while limit is None or size < limit:
-            chunk = f.read(_CHUNK if limit is None else min(_CHUNK, limit - size))
-            if not chunk:
-                break
-            crc = zlib.crc32(chunk, crc)
-            if blocks:
-                block_crc = zlib.crc32(chunk, block_crc)
-            if mac is not None:
-                mac.update(chunk)
-            size += len(chunk)
-            if blocks and size % _BLOCK == 0:
-                block_crcs.append(block_crc)
-                block_crc = 0
-    finally:
-        if fileobj is None:
-            f.close()
-    if blocks and size % _BLOCK:
-        block_crcs.append(block_crc)
-    return crc, (mac.hexdigest() if mac is not None else None), size, block_crcs
+    f.seek(0)
+    while size < limit:
+        chunk = f.read(min(_CHUNK, limit - size))
+        if not chunk:
+            break
+        crc = segments.crc32(chunk, crc)
+        if mac is not None:
+            mac.update(chunk)
+        size += len(chunk)
+    return crc, (mac.hexdigest() if mac is not None else None)
 
 
 def _blocks_intact(f, footer: dict) -> bool | None:
@@ -284,7 +267,7 @@ def _blocks_intact(f, footer: dict) -> bool | None:
             chunk = os.pread(fd, min(_CHUNK, end - start), start)
             if not chunk:  # shorter than the footer says
                 return -1
-            crc, start = zlib.crc32(chunk, crc), start + len(chunk)
+            crc, start = segments.crc32(chunk, crc), start + len(chunk)
         return crc
 
     workers = min(len(expected), os.cpu_count() or 1)
@@ -362,10 +345,11 @@ def _payload_fields(state: FittedState, params: dict) -> dict:
         "postings": _sparse_to_dict(state.index.postings),
         # B of topics.index; None for a model loaded from a file saved before search scoring
         "search": None if state.index.search is None else _sparse_to_dict(state.index.search),
-        # L of topics.state.SearchFields, so that `topics add` builds B without reading every article again
+        # L of topics.state.SearchFields, so that `topics add` builds B without reading every article again;
+        # None if not at hand (a file saved before L was kept): `topics add` computes it, not every save
         "search_fields": None
-        if state.index.search is None or state.search_fields is None
-        else _sparse_to_dict(state.search_fields.matrix()),
+        if state.index.search is None or state.search_fields is None or state.search_fields.known() is None
+        else _sparse_to_dict(state.search_fields.known()),
         "articles": state.articles.to_dict(),
         "topic_names": {str(k): v for k, v in state.topic_names.items()},
     }
@@ -439,7 +423,8 @@ def _load(path: Path, key: bytes | None, mmap: bool, *, for_update: bool):
                     f"{path} is signed: give its key with --key-file (or TOPICS_MODEL_KEY) to "
                     f"change it; without the key it would be saved unsigned"
                 )
-            _check_digest(path, f, footer, key)
+            if _check_digest(path, f, footer, key):
+                segments.remember(_stamp(stat_result), footer["crc32_segments"])
             mapped_by_handle = _handle_path(f) is not None
             try:
                 payload = _unpickle(path, f, mmap)
@@ -454,26 +439,31 @@ def _load(path: Path, key: bytes | None, mmap: bool, *, for_update: bool):
     raise ModelFileError(f"{path} kept changing while it was being read; try again")
 
 
-def _check_digest(path: Path, f, footer: dict, key: bytes | None) -> None:
-    """Refuse a payload whose CRC-32 (or, with a key, HMAC) does not match the footer, and with a key a
-    footer whose own HMAC does not match."""
-    if key is None:  # the signature needs one pass in order; without it, check blocks in parallel
-        intact = _blocks_intact(f, footer)
+def _check_digest(path: Path, f, footer: dict, key: bytes | None) -> bool:
+    """Refuse a payload whose CRC-32s (or, with a key, HMAC) do not match the footer, and with a key a
+    footer whose own HMAC does not match. True when the footer's segment checksums are known to be
+    right for the file (:mod:`topics.segments`), so that a save may copy them with the bytes."""
+    parts = footer.get("crc32_segments")
+    by_segments = segments.well_formed(parts, footer["payload_bytes"])
+    if key is None:  # the signature needs one pass in order; without it, check segments or blocks in parallel
+        intact = segments.segments_intact(f, parts) if by_segments else _blocks_intact(f, footer)
         if intact is not None:
             if not intact:
                 raise ModelFileError(f"{path} is damaged (checksum mismatch); refit it or restore a copy")
-            return
-    crc, mac, _, _ = _digest(path, key, limit=footer["payload_bytes"], fileobj=f)
+            return by_segments
+    crc, mac = _digest(f, key, footer["payload_bytes"])
     if crc != footer.get("crc32"):
         raise ModelFileError(f"{path} is damaged (checksum mismatch); refit it or restore a copy")
-    if key is not None:
-        if not footer.get("hmac_sha256"):
-            raise ModelFileError(f"{path} is not signed and a key was given: refusing to load it")
-        footer_mac = footer.get(_FOOTER_MAC)  # compared as bytes: a forged value may be any text
-        if not hmac.compare_digest(mac.encode(), footer["hmac_sha256"].encode()) or (
-            footer_mac is not None and not hmac.compare_digest(_footer_mac(footer, key).encode(), footer_mac.encode())
-        ):
-            raise ModelFileError(f"{path} was changed after it was signed, or the key is wrong: refusing to load it")
+    if key is None:
+        return False
+    if not footer.get("hmac_sha256"):
+        raise ModelFileError(f"{path} is not signed and a key was given: refusing to load it")
+    footer_mac = footer.get(_FOOTER_MAC)  # compared as bytes: a forged value may be any text
+    if not hmac.compare_digest(mac.encode(), footer["hmac_sha256"].encode()) or (
+        footer_mac is not None and not hmac.compare_digest(_footer_mac(footer, key).encode(), footer_mac.encode())
+    ):
+        raise ModelFileError(f"{path} was changed after it was signed, or the key is wrong: refusing to load it")
+    return by_segments and footer_mac is not None  # payload and footer, segment checksums included, are signed
 
 
 def _existing_file(path: Path) -> Path:
