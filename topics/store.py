@@ -246,37 +246,13 @@ def _digest(f, key: bytes | None, limit: int) -> tuple[int, str | None]:
 
 
 def _blocks_intact(f, footer: dict) -> bool | None:
-    """Whether every block of the payload matches its CRC-32 in the footer, checked in parallel threads;
-    None when the footer has no usable block checksums (files saved before they existed)."""
+    """Whether every block of the payload matches its CRC-32 in the footer (files saved before segments:
+    blocks of ``crc32_block_bytes``), checked as segments are; None when the footer has no usable ones."""
     block, expected, size = footer.get("crc32_block_bytes"), footer.get("crc32_blocks"), footer["payload_bytes"]
-    if not hasattr(os, "pread"):  # Windows: no positional reads, so the one-pass whole-payload check
+    if not (isinstance(block, int) and block > 0 and isinstance(expected, list) and len(expected) == -(-size // block)):
         return None
-    if not (
-        isinstance(block, int)
-        and block > 0
-        and isinstance(expected, list)
-        and len(expected) == -(-size // block)
-        and all(isinstance(c, int) for c in expected)
-    ):
-        return None
-    fd = f.fileno()
-
-    def block_crc(i: int) -> int:
-        crc, start, end = 0, i * block, min(size, (i + 1) * block)
-        while start < end:
-            chunk = os.pread(fd, min(_CHUNK, end - start), start)
-            if not chunk:  # shorter than the footer says
-                return -1
-            crc, start = segments.crc32(chunk, crc), start + len(chunk)
-        return crc
-
-    workers = min(len(expected), os.cpu_count() or 1)
-    if workers <= 1:
-        return all(block_crc(i) == c for i, c in enumerate(expected))
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(workers) as pool:
-        return list(pool.map(block_crc, range(len(expected)))) == expected
+    blocks = [[min(block, size - i * block), crc] for i, crc in enumerate(expected)]
+    return segments.segments_intact(f, blocks) if segments.well_formed(blocks, size) else None
 
 
 def _payload(state: FittedState, params: dict) -> dict:
