@@ -120,6 +120,15 @@ def test_dropped_articles_get_the_weights_a_fresh_placement_gives(model):
     np.testing.assert_allclose(weights(model), nmf_transform(model.doc_terms_, H), atol=1e-4)
 
 
+def test_placing_on_threads_gives_the_same_weights(model, monkeypatch):
+    from topics import edit
+
+    alone, _ = edit.drop_topic(model.state_, 3)
+    monkeypatch.setattr(edit, "_ROWS_PER_THREAD", 10)  # the sample's ~100 articles of topic 3 on every core
+    threaded, _ = edit.drop_topic(model.state_, 3)
+    np.testing.assert_array_equal(threaded.doc_topics, alone.doc_topics)
+
+
 # -- reduce ---------------------------------------------------------------------------------------------
 def test_reduce_to_k_merges_the_closest_topics(model):
     before = weights(model)
