@@ -26,7 +26,6 @@ import bisect
 import errno
 import hashlib
 import hmac
-import mmap
 import os
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
@@ -110,26 +109,23 @@ def well_formed(segments, payload_bytes: int) -> bool:
     )
 
 
-def segments_intact(f, segments: list) -> bool:
-    """Whether every segment of the payload at the start of open file ``f`` matches its CRC-32, hashed in
-    pieces of at most :data:`PIECE` bytes on every core, straight from the file's pages (mapped, not
-    copied). ``segments``: well formed (:func:`well_formed`)."""
+def segments_intact(payload, segments: list) -> bool:
+    """Whether every segment of ``payload`` (a bytes-like object: a model file, mapped) matches its CRC-32,
+    hashed in pieces of at most :data:`PIECE` bytes on every core. ``segments``: well formed
+    (:func:`well_formed`)."""
+    view = memoryview(payload).cast("B")
     pieces, offset = [], 0  # (segment index, start, length)
     for i, (length, _) in enumerate(segments):
         pieces += [(i, offset + s, min(PIECE, length - s)) for s in range(0, length, PIECE)]
         offset += length
-    if offset == 0:
-        return True
-    with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-        view = memoryview(mapped)
-        try:
-            if len(view) < offset:  # shorter than the footer says
-                return False
-            workers = min(len(pieces), os.cpu_count() or 1)
-            with ThreadPoolExecutor(workers) as pool:
-                crcs = list(pool.map(lambda p: crc32(view[p[1] : p[1] + p[2]]), pieces))
-        finally:
-            view.release()
+    if len(view) < offset:  # shorter than the footer says
+        return False
+    workers = min(len(pieces), os.cpu_count() or 1)
+    if workers <= 1:
+        crcs = [crc32(view[start : start + length]) for _, start, length in pieces]
+    else:
+        with ThreadPoolExecutor(workers) as pool:
+            crcs = list(pool.map(lambda p: crc32(view[p[1] : p[1] + p[2]]), pieces))
     combined = [None] * len(segments)
     for (i, _, length), crc in zip(pieces, crcs, strict=True):
         combined[i] = crc if combined[i] is None else crc32_combine(combined[i], crc, length)

@@ -41,6 +41,7 @@ Writers of one model take its lock (:func:`lock_model`, a ``.NAME.lock`` file be
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -76,6 +77,7 @@ _END_MAGIC = b"TPCSEND1"
 _TRAILER = struct.Struct("<Q8s")  # footer length, end magic
 _MAX_FOOTER = 1 << 20
 _CHUNK = 1 << 24
+_POPULATE_READ = 22  # Linux's MADV_POPULATE_READ (5.14 and later), which Python's mmap does not name
 _LOAD_ATTEMPTS = 3
 _FOOTER_MAC = "footer_hmac_sha256"
 
@@ -230,29 +232,36 @@ def _footer_mac(footer: dict, key: bytes) -> str:
     return hmac.new(key, b"topics-model footer\n" + encoded, hashlib.sha256).hexdigest()
 
 
-def _digest(f, key: bytes | None, limit: int) -> tuple[int, str | None]:
-    """CRC-32 and, with a key, HMAC-SHA256 (else None) of the first ``limit`` bytes of open file ``f``, in one pass."""
-    crc, mac, size = 0, hmac.new(key, digestmod=hashlib.sha256) if key else None, 0
-    f.seek(0)
-    while size < limit:
-        chunk = f.read(min(_CHUNK, limit - size))
-        if not chunk:
-            break
+def _digest(whole, key: bytes | None, limit: int) -> tuple[int, str | None]:
+    """CRC-32 and, with a key, HMAC-SHA256 (else None) of the first ``limit`` bytes of ``whole`` (a
+    mapped file), in one pass."""
+    crc, mac = 0, hmac.new(key, digestmod=hashlib.sha256) if key else None
+    view = memoryview(whole).cast("B")[:limit]
+    for start in range(0, len(view), _CHUNK):
+        chunk = view[start : start + _CHUNK]
         crc = segments.crc32(chunk, crc)
         if mac is not None:
             mac.update(chunk)
-        size += len(chunk)
     return crc, (mac.hexdigest() if mac is not None else None)
 
 
-def _blocks_intact(f, footer: dict) -> bool | None:
+def _mapped(f) -> np.memmap:
+    """The whole of open file ``f``, mapped read-only (uint8), its pages read in at once where the system
+    can (Linux's MADV_POPULATE_READ: one call instead of a fault per page)."""
+    whole = np.memmap(f, dtype=np.uint8, mode="r")
+    with contextlib.suppress(AttributeError, OSError, ValueError):  # older kernels, other systems
+        whole._mmap.madvise(_POPULATE_READ)
+    return whole
+
+
+def _blocks_intact(whole, footer: dict) -> bool | None:
     """Whether every block of the payload matches its CRC-32 in the footer (files saved before segments:
     blocks of ``crc32_block_bytes``), checked as segments are; None when the footer has no usable ones."""
     block, expected, size = footer.get("crc32_block_bytes"), footer.get("crc32_blocks"), footer["payload_bytes"]
     if not (isinstance(block, int) and block > 0 and isinstance(expected, list) and len(expected) == -(-size // block)):
         return None
     blocks = [[min(block, size - i * block), crc] for i, crc in enumerate(expected)]
-    return segments.segments_intact(f, blocks) if segments.well_formed(blocks, size) else None
+    return segments.segments_intact(whole, blocks) if segments.well_formed(blocks, size) else None
 
 
 def _payload(state: FittedState, params: dict) -> dict:
@@ -352,7 +361,7 @@ def read_footer(path, *, key: bytes | None = None) -> dict:
     path = _existing_file(Path(path))
     with _open_model(path) as f:
         footer = _check_footer(path, f, os.fstat(f.fileno()).st_size)
-        _check_digest(path, f, footer, key if footer.get("hmac_sha256") else None)
+        _check_digest(path, _mapped(f), footer, key if footer.get("hmac_sha256") else None)
         return footer
 
 
@@ -399,11 +408,12 @@ def _load(path: Path, key: bytes | None, mmap: bool, *, for_update: bool):
                     f"{path} is signed: give its key with --key-file (or TOPICS_MODEL_KEY) to "
                     f"change it; without the key it would be saved unsigned"
                 )
-            if _check_digest(path, f, footer, key):
+            whole = _mapped(f)  # checked here, and the arrays are views of it: each page is read in once
+            if _check_digest(path, whole, footer, key):
                 segments.remember(_stamp(stat_result), footer["crc32_segments"])
             mapped_by_handle = _handle_path(f) is not None
             try:
-                payload = _unpickle(path, f, mmap)
+                payload = _unpickle(path, f, whole if mmap else None)
             except ModelFileError:
                 if mapped_by_handle or _same_file(path, stat_result):
                     raise
@@ -415,19 +425,20 @@ def _load(path: Path, key: bytes | None, mmap: bool, *, for_update: bool):
     raise ModelFileError(f"{path} kept changing while it was being read; try again")
 
 
-def _check_digest(path: Path, f, footer: dict, key: bytes | None) -> bool:
+def _check_digest(path: Path, whole, footer: dict, key: bytes | None) -> bool:
     """Refuse a payload whose CRC-32s (or, with a key, HMAC) do not match the footer, and with a key a
-    footer whose own HMAC does not match. True when the footer's segment checksums are known to be
-    right for the file (:mod:`topics.segments`), so that a save may copy them with the bytes."""
+    footer whose own HMAC does not match; ``whole``: the model file, mapped (:func:`_mapped`). True when
+    the footer's segment checksums are known to be right for the file (:mod:`topics.segments`), so that
+    a save may copy them with the bytes."""
     parts = footer.get("crc32_segments")
     by_segments = segments.well_formed(parts, footer["payload_bytes"])
     if key is None:  # the signature needs one pass in order; without it, check segments or blocks in parallel
-        intact = segments.segments_intact(f, parts) if by_segments else _blocks_intact(f, footer)
+        intact = segments.segments_intact(whole, parts) if by_segments else _blocks_intact(whole, footer)
         if intact is not None:
             if not intact:
                 raise ModelFileError(f"{path} is damaged (checksum mismatch); refit it or restore a copy")
             return by_segments
-    crc, mac = _digest(f, key, footer["payload_bytes"])
+    crc, mac = _digest(whole, key, footer["payload_bytes"])
     if crc != footer.get("crc32"):
         raise ModelFileError(f"{path} is damaged (checksum mismatch); refit it or restore a copy")
     if key is None:
@@ -536,10 +547,13 @@ def _handle_path(f) -> str | None:
     return candidate if same else None
 
 
-def _unpickle(path: Path, f, mmap: bool):
+def _unpickle(path: Path, f, whole):
     """The payload of open model file ``f``, unpickled so that only numpy arrays and plain Python values
-    can be built; arrays are mapped from the same file where the system can name it (:func:`_handle_path`)."""
+    can be built. With ``whole`` (``f`` mapped, :func:`_mapped`) arrays are read-only views of it, else
+    they are read into memory; arrays of files that joblib < 1.2 wrote are mapped by joblib, from the
+    same file where the system can name it (:func:`_handle_path`)."""
     unpickler_class = _plain_data_unpickler()
+    mmap = whole is not None
     name = (_handle_path(f) if mmap else None) or str(path)
     try:
         f.seek(0)
@@ -547,6 +561,7 @@ def _unpickle(path: Path, f, mmap: bool):
             unpickler = unpickler_class(name, f, not mmap, mmap_mode="r" if mmap else None)
         except TypeError:  # joblib < 1.4 has no ensure_native_byte_order argument
             unpickler = unpickler_class(name, f, mmap_mode="r" if mmap else None)
+        unpickler.whole_file = whole
         return unpickler.load()
     except Exception as exc:  # a verified file should always load; report rather than crash
         reason = " ".join(str(exc).split())
@@ -615,6 +630,21 @@ def _plain_data_unpickler():
             if int(np.prod(self.shape, dtype=object)) * self.dtype.itemsize > left:
                 raise pickle.UnpicklingError("the model holds an array larger than the file")
             return super().read(unpickler, *args, **kwargs)
+
+        def read_mmap(self, unpickler):
+            """As joblib's, but a view of the file mapped once (``unpickler.whole_file``) instead of a
+            mapping of its own, so that the pages the checksums read in serve the arrays too."""
+            whole = getattr(unpickler, "whole_file", None)
+            if whole is None or self.safe_get_numpy_array_alignment_bytes() is None:  # joblib < 1.2
+                return super().read_mmap(unpickler)
+            handle = unpickler.file_handle
+            padding = handle.read(1)  # the padding's length, then the padding, then the array
+            offset = handle.tell() + (padding[0] if padding else 0)
+            array = np.ndarray.__new__(
+                np.memmap, self.shape, dtype=self.dtype, buffer=whole, offset=offset, order=self.order
+            )
+            handle.seek(offset + array.nbytes)
+            return array
 
     def checked(real, name):
         def build(*args):
