@@ -12,14 +12,16 @@ pickled estimators), followed by a footer::
     [joblib payload][footer: UTF-8 JSON][footer length: 8 bytes little-endian][b"TPCSEND1"]
 
 The footer names the format and its version and carries the payload's size, its CRC-32 (of the whole
-payload, and of each 64 MiB block so that loading checks blocks in parallel) and, when the model was
+payload, and of each of its segments, :mod:`topics.segments`, so that loading checks them in parallel and
+a save copies the arrays it keeps with their checksums; files saved before segments have one per 64 MiB
+block, or only the whole payload's) and, when the model was
 saved with a key, an HMAC-SHA256 of the payload (``hmac_sha256``) and one of the rest of the footer
 (``footer_hmac_sha256``, so its history and creation time are signed too; files signed before it
 existed have only the first, and ``topics info`` says their footer is unsigned). :func:`load_state`
 reads the footer first and checks version, size, checksum and signature before joblib reads (and so
 unpickles) anything, then checks every array's structure (:mod:`topics.payload`) before using it.
-Arrays are stored uncompressed so they load memory-mapped: a query process maps the file instead of
-reading it, and starts fast however large the model.
+Arrays are stored uncompressed so they load memory-mapped: a query process maps the file (once: the
+checksums are computed on that mapping and the arrays are views of it) instead of reading it.
 
 Safety: a joblib file, like any pickle, can run code when it is loaded. The checksum only catches
 damage. Loading a file from someone else is safe only when both of you use a signing key
