@@ -288,6 +288,8 @@ def _finish(state, H, W, names, report: EditReport, error_change: float, started
     fit_info = {**state.fit_info, "edits": [*state.fit_info.get("edits", []), report.to_dict()]}
     if after is not None:
         fit_info["relative_error"] = after
+    if isinstance(state.fit_info.get("word_order"), list):
+        fit_info["word_order"] = _moved_word_order(state.fit_info["word_order"], report.mapping, report.n_topics)
     edited = FittedState.build(
         vectorizer=state.vectorizer,
         components=H,
@@ -303,6 +305,16 @@ def _finish(state, H, W, names, report: EditReport, error_change: float, started
     )
     logger.info("%s: %d topics -> %d", report.action, report.n_topics_before, report.n_topics)
     return edited, report
+
+
+def _moved_word_order(word_order: list, mapping: list, n_topics: int) -> list:
+    """Each new topic's word order (:mod:`topics.word_pairs`): that of the one topic it was, None for a merge
+    (its words are then ranked by relevance)."""
+    sources: dict = {}
+    for old, new in enumerate(mapping):
+        if new is not None:
+            sources.setdefault(new, []).append(old)
+    return [word_order[sources[t][0]] if len(sources.get(t, [])) == 1 else None for t in range(n_topics)]
 
 
 def with_labels(report: EditReport, before: list, after: list) -> EditReport:
