@@ -152,6 +152,10 @@ class SearchFields:
     def n_rare(self) -> int:
         return int(self.rare_words.size)
 
+    def known(self):
+        """L if it is at hand (given, or computed already), else None: never computes it."""
+        return self._matrix
+
     def matrix(self):
         if self._matrix is None:
             fields = field_counts(self._vectorizer, self._articles, self.rare_words)
