@@ -308,6 +308,33 @@ def test_serve_refuses_other_addresses_without_a_token_and_needs_its_extra(run_c
         assert out.stderr == "topics: error: topics serve needs Starlette and uvicorn: pip install 'topics[serve]'\n"
 
 
+def test_connections_to_the_server_send_without_waiting_for_acknowledgements():
+    """The listening socket is TCP by protocol number, so asyncio (which uvicorn runs on) turns Nagle's
+    algorithm off on each connection: a response's body is not held back until a client that keeps its
+    connection open acknowledges the headers (40 ms on Linux)."""
+    import socket
+
+    from topics.cli.serve import listening_socket
+
+    async def accepted_nodelay(sock):
+        loop = asyncio.get_running_loop()
+        seen = loop.create_future()
+
+        class Note(asyncio.Protocol):
+            def connection_made(self, transport):
+                seen.set_result(transport.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+                transport.close()
+
+        server = await loop.create_server(Note, sock=sock)
+        async with server:
+            _, writer = await asyncio.open_connection(*sock.getsockname())
+            nodelay = await asyncio.wait_for(seen, 10)
+            writer.close()
+        return nodelay
+
+    assert asyncio.run(accepted_nodelay(listening_socket("127.0.0.1", 0))) != 0
+
+
 # -- the live model (in process) ------------------------------------------------------------------------
 def _renamed_copy(source, target, topic, name):
     """Save a copy of the model at ``source`` with ``topic`` renamed, then move it over ``target`` atomically."""
