@@ -102,7 +102,12 @@ class LiveModel:
 
     def _load(self) -> Snapshot:
         identity = file_identity(self.path)  # before loading: a save during the load is seen next time
-        return Snapshot(load(self.path, key=self.key), identity)
+        model = load(self.path, key=self.key)
+        # what a model computes for its first query (its stubs, its match calibration): computed here, in
+        # the loading thread, so that no request waits for it, neither the first after start nor after a swap
+        model.stub_rows()
+        model.match_calibration()
+        return Snapshot(model, identity)
 
     def get(self) -> Snapshot:
         now = time.monotonic()
