@@ -364,9 +364,14 @@ def test_a_replaced_model_file_is_served_without_a_restart(sample_model_file, tm
         return label
 
     assert call_json(app, "/api/topics/0")[1]["named"] is False
+    old_label = before.model.summary()[0].label
+    for target in ("/api/map", "/api/trends?by=month"):  # computed once per model, and kept with it
+        assert call_json(app, target)[1]["topics"][0]["label"] == old_label
     _renamed_copy(path, path, 0, "Bushfires")
     assert label_once(lambda label: label == "Bushfires") == "Bushfires"
     assert before.model.summary()[0].label != "Bushfires"  # a request holding the old model keeps it
+    for target in ("/api/map", "/api/trends?by=month"):  # the new model's, not the old one's kept
+        assert call_json(app, target)[1]["topics"][0]["label"] == "Bushfires"
     # a file that cannot be loaded is logged and skipped: the last good model goes on answering
     (tmp_path / "bad").write_bytes(b"not a model")
     os.replace(tmp_path / "bad", path)

@@ -101,13 +101,17 @@ def serve(model_path, host, port, token_file, allow_edits, workers, key_file):
       topics serve --workers 2                # one process per core, for many clients at once
       topics serve --host 0.0.0.0 --token-file token.txt --allow-edits
     """
+    from .. import load
     from ..errors import MissingExtraError
     from ..serve import create_app
 
     try:
+        import starlette.applications  # noqa: F401  (create_app imports it too; checked here before any worker)
         import uvicorn
-    except ImportError:
-        raise MissingExtraError("topics serve needs Starlette and uvicorn", extra="serve", module="uvicorn") from None
+    except ImportError as exc:
+        raise MissingExtraError(
+            "topics serve needs Starlette and uvicorn", extra="serve", module=exc.name or "uvicorn"
+        ) from None
     from ..store import resolve_key
 
     loopback = is_loopback(host)
@@ -116,10 +120,14 @@ def serve(model_path, host, port, token_file, allow_edits, workers, key_file):
             f"--host {host} is reachable from other machines: give --token-file too (or keep the default, 127.0.0.1)"
         )
     token = read_token(token_file) if token_file is not None else None
+    key = resolve_key(key_file)
     make_app = functools.partial(
-        create_app, model_path, key=resolve_key(key_file), allow_edits=allow_edits, token=token, loopback_only=loopback
+        create_app, model_path, key=key, allow_edits=allow_edits, token=token, loopback_only=loopback
     )
-    app = make_app()  # a model file that will not load is a one-line error here, before any worker starts
+    if workers == 1:
+        app = make_app()
+    else:  # the workers load it; a file that will not load is a one-line error here, before any worker starts
+        load(model_path, key=key)
     sock = listening_socket(host, port)
     shown = f"[{host}]" if sock.family == socket.AF_INET6 else host
     mode = "edits allowed" if allow_edits else "read-only"
@@ -132,8 +140,7 @@ def serve(model_path, host, port, token_file, allow_edits, workers, key_file):
     with contextlib.suppress(KeyboardInterrupt):
         if workers == 1:
             uvicorn.Server(uvicorn.Config(app, **options)).run(sockets=[sock])
-        else:
-            del app  # each worker loads its own (spawned, not forked: numba and threads do not survive a fork)
+        else:  # spawned, not forked: numba's threads and compiled code do not survive a fork
             from uvicorn.supervisors import Multiprocess
 
             config = uvicorn.Config(functools.partial(worker_app, make_app), factory=True, workers=workers, **options)
