@@ -385,6 +385,30 @@ def test_a_replaced_model_file_is_served_without_a_restart(sample_model_file, tm
     assert label_once(lambda label: label != "Bushfires") == before.model.summary()[0].label
 
 
+def test_a_replaced_model_file_is_loaded_before_any_request_asks(sample_model_file, tmp_path, caplog):
+    """While the server runs, a thread looks at the file: a worker no request reached since a save answers
+    its next request from the new file, not from the old one (as the request that noticed would be)."""
+    from topics import serve
+
+    path = tmp_path / "m.joblib"
+    shutil.copyfile(sample_model_file, path)
+    live = serve.LiveModel(path, check_interval=0.05)
+    stop = threading.Event()
+    watcher = threading.Thread(target=live.watch, args=(stop,))
+    with caplog.at_level(logging.INFO, logger="topics.serve"):
+        watcher.start()
+        try:
+            _renamed_copy(path, path, 0, "Bushfires")
+            deadline = time.monotonic() + 30
+            while not caplog.records and time.monotonic() < deadline:  # no request: nothing here calls get()
+                time.sleep(0.05)
+        finally:
+            stop.set()
+            watcher.join(10)
+    assert not watcher.is_alive() and "reloaded" in caplog.records[0].message
+    assert live.get().summary(8, 0)[0].label == "Bushfires"
+
+
 def test_the_model_file_is_looked_at_at_most_once_an_interval(sample_model_file, tmp_path, monkeypatch):
     from topics import serve
 

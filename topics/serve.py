@@ -20,9 +20,10 @@ Errors are ``{"error": "one line"}``: 404 for an unknown article, topic or path,
 parameter or an unusable query, 401 without the token, 403 for an edit on a read-only server, and 500
 (logged with its traceback, never sent) for anything else.
 
-The model is live: :class:`LiveModel` looks at the file's identity (inode, mtime, size) at most once a
-``check_interval`` and, when a save has replaced it, loads the new file and swaps the reference. A
-request takes the reference once, so requests already running finish on the model they started with.
+The model is live: :class:`LiveModel` looks at the file's identity (inode, mtime, size) once a
+``check_interval`` while the server runs (and on a request, at most as often) and, when a save has
+replaced it, loads the new file and swaps the reference. A request takes the reference once, so requests
+already running finish on the model they started with.
 """
 
 from __future__ import annotations
@@ -139,6 +140,13 @@ class LiveModel:
             if identity not in (self._snapshot.identity, self._failed, None) and not self._loading.locked():
                 threading.Thread(target=self.reload, name="topics-reload", daemon=True).start()
         return self._snapshot
+
+    def watch(self, stop: threading.Event) -> None:
+        """Look at the file every ``check_interval`` (at least 0.1 s) until ``stop`` is set, so that a replaced
+        file is loaded before a request asks for it. Each worker process of a server has its own LiveModel:
+        without this, a worker that no request reached since a save would answer its next from the old file."""
+        while not stop.wait(max(self.check_interval, 0.1)):
+            self.get()
 
     def reload(self, *, wait: bool = False) -> Snapshot:
         """Load the file if it changed since the current snapshot; returns the snapshot now served.
@@ -531,10 +539,21 @@ def create_app(
         Middleware(CatchAll),
         Middleware(Guard, token=token, loopback_only=loopback_only),
     ]
+
+    @contextlib.asynccontextmanager
+    async def watching(app):  # while the server runs, a thread looks at the model file
+        stop = threading.Event()
+        threading.Thread(target=live.watch, args=(stop,), name="topics-watch", daemon=True).start()
+        try:
+            yield
+        finally:
+            stop.set()
+
     app = Starlette(
         routes=routes,
         middleware=middleware,
         exception_handlers={TopicsError: _topics_error, HTTPException: _http_error},
+        lifespan=watching,
     )
     app.state.live, app.state.allow_edits = live, allow_edits
     return app
