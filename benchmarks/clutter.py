@@ -60,7 +60,7 @@ from quality import read_records, sklearn_pipeline
 import topics
 from topics.clean import clean_news
 from topics.evaluate import _REFERENCE_WORD, coherence_words, topic_diversity, topic_npmi
-from topics.topic_model import topic_terms
+from topics.summary import topic_word_columns
 
 CLUTTER_WORDS = 3
 SHARED = next(
@@ -147,7 +147,7 @@ def run(records, clutter: set, seed: int) -> dict:
         model = topics.TopicModel(k, random_state=seed, **params).fit(articles)
         timings[name] = time.perf_counter() - started
         k = model.fit_info_["n_topics"]
-        rows[name] = [model.vectorizer_.terms(c) for c in topic_terms(model.components_, model.doc_topics_, 25)]
+        rows[name] = [model.vectorizer_.terms(c) for c in topic_word_columns(model, 25)]
     rows["(b) sklearn hand-tuned"] = sklearn_pipeline(texts, k, tuned=True, seed=seed)[0]
     result = {"k": k}
     for name, top in rows.items():

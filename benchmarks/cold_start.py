@@ -4,7 +4,13 @@ Baseline, measured in the same run: the pipeline a user assembles by hand with s
 (TfidfVectorizer + NMF + NearestNeighbors(metric="cosine", algorithm="brute"), pickled with joblib),
 fitted on the same articles and queried by a fresh Python process that loads the pickle.
 
+The second form times cold `topics similar ID` and `similar --text` processes on fitted models, for this
+tree and another source tree (a `git archive` of main, say) in the same run, interleaved: each tree
+queries the model as that tree saves it (loaded and saved once by each, untimed), since what a cold
+process pays is mostly reading and checking its own file.
+
 usage: python benchmarks/cold_start.py [--repeat 5] [--corpus data/sample]
+       python benchmarks/cold_start.py --models MODEL.joblib [...] --baseline SRC [--repeat 3] [--work DIR]
 """
 
 import argparse
@@ -53,11 +59,65 @@ def timed(cmd, repeat):
     return statistics.median(times)
 
 
+RESAVE = "import sys, topics; m = topics.load(sys.argv[1]); m.save(sys.argv[2], force=True); print(m.articles_.ids[0])"
+
+
+def in_tree(tree: Path, args: list, **kwargs):
+    """``python ARGS`` with ``tree`` first on the path (`python -m` and `-c` put the working folder first)."""
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    return subprocess.run([sys.executable, *args], check=True, capture_output=True, env=env, cwd=tree, **kwargs)
+
+
+def cold_queries(models, baseline: Path, repeat: int, work: Path):
+    trees = {"baseline": baseline, "this tree": ROOT}
+    work = Path(tempfile.mkdtemp(prefix="topics-cold-", dir=work))
+    print(f"median of {repeat} runs; {os.cpu_count()} cores\n")
+    print("| model | cold process | baseline | this tree | ratio |")
+    print("|---|---|---:|---:|---:|")
+    try:
+        for model in models:
+            copies, first = {}, None
+            for name, tree in trees.items():
+                copies[name] = work / f"{name.replace(' ', '-')}-{model.name}"
+                first = in_tree(tree, ["-c", RESAVE, str(model), str(copies[name])], text=True).stdout.strip()
+            commands = {
+                "`similar ID`": ["similar", first, "--top", "10"],
+                "`similar --text`": ["similar", "--text", "election results and the new government", "--top", "10"],
+            }
+            for label, command in commands.items():
+                times = {name: [] for name in trees}
+                for _ in range(repeat):  # interleaved, so a busy spell slows both alike
+                    for name, tree in trees.items():
+                        started = time.perf_counter()
+                        in_tree(tree, ["-m", "topics.cli", *command, "--model", str(copies[name])])
+                        times[name].append(time.perf_counter() - started)
+                base, ours = (statistics.median(times[name]) for name in trees)
+                print(
+                    f"| {model.name} ({model.stat().st_size / 1e6:.0f} MB) | {label} | {base:.2f} s | {ours:.2f} s | "
+                    f"{ours / base:.2f} |",
+                    flush=True,
+                )
+            for copy in copies.values():
+                copy.unlink()
+    finally:
+        for leftover in work.iterdir():
+            leftover.unlink()
+        work.rmdir()
+    print(f"\nload average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--corpus", default=str(ROOT / "data" / "sample"))
+    ap.add_argument("--models", type=Path, nargs="+", help="time cold queries on these fitted models instead")
+    ap.add_argument("--baseline", type=Path, help="with --models: the other source tree (holding topics/)")
+    ap.add_argument("--work", type=Path, help="with --models: where to put the copies (default: a temporary folder)")
     args = ap.parse_args()
+    if args.models:
+        if args.baseline is None:
+            ap.error("--models needs --baseline SRC")
+        return cold_queries(args.models, args.baseline, args.repeat, args.work)
 
     import topics
 

@@ -1,14 +1,19 @@
-"""Wall time of cold `topics merge`, `drop` and `reduce` processes on a large model, against `topics label`.
+"""Wall and CPU time of cold `topics label`, `merge`, `drop` and `reduce` processes on a large model,
+for this tree and, with --baseline, another source tree (a checkout or `git archive` of main) in the same run.
 
-`label` is the baseline: the same locked write path (lock, load, change, save) with a change that costs
-nothing, so the ratio says what the edit itself adds. Every run edits a fresh copy of the model (the
-original is never written) and the median of --runs is reported.
+Each tree edits a fresh copy of the model as that tree saves it (the model is loaded and saved once by
+each tree first, untimed: a tree's own file format, e.g. its checksums, is what its commands read). The
+copy is synced to disk before the command starts, so a command waits only for its own writes. Commands
+and trees are interleaved, so a busy spell slows both alike; medians of --runs are reported, and the
+ratio of this tree to the baseline. `label` is the cost of the locked write path alone (lock, load,
+change a name, save).
 
-usage: python benchmarks/edit_speed.py MODEL [--runs 3]
+usage: python benchmarks/edit_speed.py MODEL [--runs 3] [--baseline SRC] [--work DIR]
 """
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -20,47 +25,80 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 COMMANDS = {
-    "label 3 NAME (baseline)": ["label", "3", "A name"],
+    "label 3 NAME": ["label", "3", "A name"],
     "merge 3 7": ["merge", "3", "7"],
     "drop 5": ["drop", "5"],
     "reduce --to 40": ["reduce", "--to", "40"],
 }
+RESAVE = "import sys, topics; topics.load(sys.argv[1]).save(sys.argv[2], force=True)"
 
 
-def timed_on_copy(model: Path, args: list, work: Path) -> float:
-    copy = work / model.name
-    shutil.copyfile(model, copy)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def run(tree: Path, args: list) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + system) of ``python -m topics.cli ARGS`` run from ``tree``."""
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "topics.cli", *args, "--model", str(copy)], check=True, capture_output=True, env=env
-    )
-    return time.perf_counter() - started
+    # cwd: `python -m` puts the working folder first on the path, before PYTHONPATH
+    subprocess.run([sys.executable, "-m", "topics.cli", *args], check=True, capture_output=True, env=env, cwd=tree)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def timed_on_copy(tree: Path, model: Path, args: list, work: Path) -> tuple[float, float]:
+    copy = work / "edited.joblib"
+    shutil.copyfile(model, copy)
+    os.sync()  # the copy's own writes are not the command's
+    try:
+        return run(tree, [*args, "--model", str(copy)])
+    finally:
+        copy.unlink()
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("model", type=Path)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--baseline", type=Path, help="another source tree (holding topics/) to time in the same run")
+    ap.add_argument("--work", type=Path, help="where to put the copies (default: a new temporary folder)")
     args = ap.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="topics-edit-bench-"))
+    trees = {"this tree": ROOT} if args.baseline is None else {"baseline": args.baseline, "this tree": ROOT}
+    work = Path(tempfile.mkdtemp(prefix="topics-edit-bench-", dir=args.work))
     try:
-        times = {name: [] for name in COMMANDS}
+        models = {}
+        for name, tree in trees.items():
+            models[name] = work / f"{name.replace(' ', '-')}.joblib"
+            subprocess.run(
+                [sys.executable, "-c", RESAVE, str(args.model), str(models[name])],
+                check=True,
+                env={**os.environ, "PYTHONPATH": str(tree)},
+                cwd=tree,
+            )
+        times = {(c, t): [] for c in COMMANDS for t in trees}
         for _ in range(args.runs):  # interleaved, so a busy spell slows every command alike
-            for name, command in COMMANDS.items():
-                times[name].append(timed_on_copy(args.model, command, work))
+            for command, argv in COMMANDS.items():
+                for name, tree in trees.items():
+                    times[(command, name)].append(timed_on_copy(tree, models[name], argv, work))
     finally:
         shutil.rmtree(work)
-    base = statistics.median(times["label 3 NAME (baseline)"])
-    print(
-        f"model: {args.model} ({args.model.stat().st_size / 1e6:.0f} MB); median of {args.runs} runs; {os.cpu_count()} cores\n"
-    )
-    print("| cold process | median | runs | ratio to label |")
-    print("|---|---:|---|---:|")
-    for name, values in times.items():
-        median = statistics.median(values)
-        runs = ", ".join(f"{v:.2f}" for v in values)
-        print(f"| `topics {name}` | {median:.2f} s | {runs} | {median / base:.2f} |")
+    size = args.model.stat().st_size / 1e6
+    print(f"model: {args.model} ({size:.0f} MB); median of {args.runs} runs; {os.cpu_count()} cores; ")
+    print(f"load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}\n")
+    names = list(trees)
+    header = " | ".join(f"{n}: wall (runs) | {n}: CPU" for n in names)
+    print(f"| cold process | {header} |" + (" ratio wall | ratio CPU |" if len(names) == 2 else ""))
+    print("|---|" + "---:|---:|" * len(names) + ("---:|---:|" if len(names) == 2 else ""))
+    for command in COMMANDS:
+        cells, medians = [], []
+        for name in names:
+            walls = [w for w, _ in times[(command, name)]]
+            cpus = [c for _, c in times[(command, name)]]
+            medians.append((statistics.median(walls), statistics.median(cpus)))
+            runs = ", ".join(f"{w:.2f}" for w in walls)
+            cells += [f"{medians[-1][0]:.2f} s ({runs})", f"{medians[-1][1]:.2f} s"]
+        if len(names) == 2:
+            cells += [f"{medians[1][0] / medians[0][0]:.2f}", f"{medians[1][1] / medians[0][1]:.2f}"]
+        print(f"| `topics {command}` | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

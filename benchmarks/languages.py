@@ -48,7 +48,7 @@ import topics
 from topics.clean import clean_news
 from topics.evaluate import _REFERENCE_WORD, coherence_words, topic_diversity, topic_npmi
 from topics.language import detect_languages, language_stop_words, main_languages
-from topics.topic_model import topic_terms
+from topics.summary import topic_word_columns
 
 JUNK_WORDS = 5
 SHARED = next((p for p in (ROOT.parent / "shared" / "data", ROOT.parents[1] / "shared" / "data") if p.is_dir()), None)
@@ -75,7 +75,7 @@ def sklearn_with_stop_list(texts, k, stop_words, seed):
 def topics_pipeline(records, k, seed, **params):
     articles = [topics.Article(id=str(r["id"]), text=r["text"], date=r.get("date")) for r in records]
     model = topics.TopicModel(k, random_state=seed, **params).fit(articles)
-    top = [model.vectorizer_.terms(c) for c in topic_terms(model.components_, model.doc_topics_, 25)]
+    top = [model.vectorizer_.terms(c) for c in topic_word_columns(model, 25)]
     return top, model
 
 

@@ -42,7 +42,7 @@ import topics
 from topics.clean import clean_news
 from topics.corpus import Article
 from topics.evaluate import _REFERENCE_WORD, coherence_words, evaluate_topics, reference_tokens, topic_npmi
-from topics.topic_model import topic_terms
+from topics.summary import topic_word_columns
 
 CORPORA = {
     "lee-news": ["lee-news/background.jsonl", "lee-news/test.jsonl"],
@@ -112,7 +112,7 @@ def project_pipeline(records, k, seed: int, **params):
     articles = [Article(id=str(r["id"]), text=r["text"], title=r.get("title"), date=r.get("date")) for r in records]
     model = topics.TopicModel(k, random_state=seed, **params).fit(articles)
     # The most relevant terms, as `topics evaluate` scores them (summaries show them with phrases merged).
-    top = [model.vectorizer_.terms(columns) for columns in topic_terms(model.components_, model.doc_topics_, 25)]
+    top = [model.vectorizer_.terms(columns) for columns in topic_word_columns(model, 25)]
     return top, np.asarray(model.doc_topics_), model
 
 

@@ -100,11 +100,12 @@ print([ids[i] for i in r[0] if i != row][:10])
 NPMI = r"""
 import itertools, json, sys, joblib, numpy as np, topics
 from topics.evaluate import coherence_words, reference_tokens, topic_npmi
-from topics.topic_model import top_terms, topic_terms
+from topics.summary import topic_word_columns
+from topics.topic_model import top_terms
 with open(sys.argv[3], encoding="utf-8") as f:
     tokens = [reference_tokens(json.loads(line)["text"]) for line in itertools.islice(f, int(sys.argv[4]))]
 model = topics.load(sys.argv[1])
-ours = [coherence_words(model.vectorizer_.terms(row)) for row in topic_terms(model.components_, model.doc_topics_, 10)]
+ours = [coherence_words(model.vectorizer_.terms(row)) for row in topic_word_columns(model, 10)]
 result = {"ours": float(topic_npmi(ours, tokens).mean())}
 if sys.argv[2] != "-":
     vec, nmf = joblib.load(sys.argv[2], mmap_mode="r")[:2]

@@ -15,7 +15,10 @@ Rows, each as the lead in NPMI over the hand-tuned scikit-learn pipeline of ``qu
 on the same text and averaged over seeds, with the diversity of the words chosen:
 - ``relevance λ``: a topic's most relevant terms for each ``--lambdas`` value (1.0: the heaviest in H);
 - ``co-occurrence``: greedy, starting from the heaviest term, each next term maximising its H weight
-  (relative to the heaviest) plus its mean NPMI with the terms already chosen.
+  (relative to the heaviest) plus its mean NPMI with the terms already chosen (the first experiment);
+- ``fitted order``: the rule ``topics fit`` uses (:mod:`topics.word_pairs`: relevance plus half the mean
+  NPMI over running text, stop words kept, pairs met in fewer than 3 articles given no credit), learned
+  on all the texts in-sample and on the opposite half for "other half".
 With ``--k`` the same rows are given for each number of topics, and their mean over the k.
 
 usage: python benchmarks/word_choice.py [--seeds 3] [--candidates 40] [--lambdas 1,0.9,0.8,0.7,0.6]
@@ -35,7 +38,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from quality import add_corpus_options, load_corpora, project_pipeline, sklearn_pipeline
 
 from topics.evaluate import count_windows, evaluate_topics, npmi_matrix, reference_tokens
+from topics.summary import topic_sizes, topic_word_columns
 from topics.topic_model import RELEVANCE_LAMBDA, term_relevance, top_terms
+from topics.word_pairs import order_topic_words
 
 
 def by_cooccurrence(model, tokens, n_candidates: int, n_words: int = 25) -> list[list[str]]:
@@ -63,6 +68,18 @@ def by_relevance(model, lam: float, n_words: int = 25) -> list[list[str]]:
     return [model.vectorizer_.terms(columns) for columns in top_terms(scores, n_words)]
 
 
+def by_fitted_order(model, texts, n_words: int = 25) -> list[list[str]]:
+    """Each topic's words in the order ``topics fit`` saves (:mod:`topics.word_pairs`), learned on ``texts``."""
+    H = np.asarray(model.components_)
+    order = order_topic_words(
+        term_relevance(H, None, topic_shares=topic_sizes(np.asarray(model.doc_topics_))[0]),
+        model.vectorizer_.terms,
+        texts,
+        np.diff(model.index_.postings.indptr),
+    )
+    return [model.vectorizer_.terms(c) for c in topic_word_columns(model, n_words, word_order=order)]
+
+
 def measure(records, k, seeds: int, lambdas, n_candidates: int) -> dict:
     """Rule -> lists of (in-sample lead, held-out lead, diversity), one entry per seed and half."""
     texts = [r["text"] for r in records]
@@ -82,6 +99,11 @@ def measure(records, k, seeds: int, lambdas, n_candidates: int) -> dict:
             found.setdefault(f"relevance λ={lam:g}", []).append(
                 (lead(words, tokens), held_out, evaluate_topics(words, tokens)["diversity"])
             )
+        words = [model.vectorizer_.terms(c) for c in topic_word_columns(model, 25)]  # as fitted: all texts
+        held_out = np.mean([lead(by_fitted_order(model, texts[i::2]), halves[1 - i]) for i in (0, 1)])
+        found.setdefault("fitted order (topics.word_pairs)", []).append(
+            (lead(words, tokens), held_out, evaluate_topics(words, tokens)["diversity"])
+        )
         words = by_cooccurrence(model, tokens, n_candidates)
         held_out = np.mean(
             [

@@ -19,7 +19,7 @@ import pytest
 from test_store import rewrite_footer
 
 import topics
-from topics import CorpusError, ModelFileError, ParameterError, QueryError
+from topics import CorpusError, ModelFileError, ParameterError, QueryError, segments
 from topics.corpus import MAX_ARTICLE_BYTES
 from topics.store import FORMAT_VERSION
 
@@ -256,11 +256,11 @@ def test_a_failing_disk_keeps_the_previous_model(tmp_path, small, monkeypatch):
     model.save(path)
     before = path.read_bytes()
 
-    def disk_full(value, filename, **kwargs):
-        Path(filename).write_bytes(b"half a model")
+    def disk_full(payload, raw, **kwargs):
+        raw.write(b"half a model")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(joblib, "dump", disk_full)
+    monkeypatch.setattr(segments, "dump", disk_full)
     message = api_error(tmp_path, ModelFileError, lambda: model.save(path, force=True))
     assert message == f"cannot write {path}: No space left on device"
     assert path.read_bytes() == before

@@ -22,12 +22,12 @@ def test_fit_reports_and_saves_default_model(fitted, tmp_path):
     model = topics.load(tmp_path / "models" / "default.joblib")
     assert model.n_topics_ == 10 and len(model.articles_) == 351
     stages = model.fit_info_["stage_seconds"]  # where the time went, also printed
-    assert list(stages) == ["start", "read and vectorise", "topics", "place articles"]
+    assert list(stages) == ["start", "read and vectorise", "topics", "place articles", "order words"]
     # Each figure is rounded to 1 ms, so their sum may pass the (rounded) total by half a ms per stage.
     assert all(s >= 0 for s in stages.values())
     assert sum(stages.values()) <= model.fit_info_["seconds"] + 0.0005 * len(stages)
     assert re.search(
-        r"\(start [\d.]+ s, read and vectorise [\d.]+ s, topics [\d.]+ s, place articles [\d.]+ s, then index",
+        r"\(start [\d.]+ s, read and vectorise [\d.]+ s, topics [\d.]+ s, place articles [\d.]+ s, order words [\d.]+ s, then index",
         fitted.stdout,
     )
 

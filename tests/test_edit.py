@@ -46,8 +46,10 @@ def test_merge_leaves_k_minus_1_topics_and_every_article_keeps_its_weight(model)
     # the other topics keep their order and their weights; ids after 6 move down
     assert report.mapping == [0, 1, 2, 3, 4, 5, 2, 6, 7, 8]
     np.testing.assert_array_equal(after[:, [0, 1, 3, 4, 5, 6, 7, 8]], before[:, [0, 1, 3, 4, 5, 7, 8, 9]])
-    merged = model.topics(n_words=10, n_articles=0)[2].words
-    assert set(words[2][:2]) <= set(merged) and set(words[6][:2]) <= set(merged)
+    # the merged topic lists both topics' first words; the others keep their words in their fitted order
+    topics_after = model.topics(n_words=10, n_articles=0)
+    assert {words[2][0], words[6][0]} <= set(topics_after[2].words)
+    assert [t.words for t in topics_after[3:6]] == words[3:6] and topics_after[6].words == words[7]
     assert report.groups[0]["merged"] == [2, 6] and report.groups[0]["label"] == model.topics()[2].label
 
 
@@ -120,6 +122,15 @@ def test_dropped_articles_get_the_weights_a_fresh_placement_gives(model):
     np.testing.assert_allclose(weights(model), nmf_transform(model.doc_terms_, H), atol=1e-4)
 
 
+def test_placing_on_threads_gives_the_same_weights(model, monkeypatch):
+    from topics import edit
+
+    alone, _ = edit.drop_topic(model.state_, 3)
+    monkeypatch.setattr(edit, "_ROWS_PER_THREAD", 10)  # the sample's ~100 articles of topic 3 on every core
+    threaded, _ = edit.drop_topic(model.state_, 3)
+    np.testing.assert_array_equal(threaded.doc_topics, alone.doc_topics)
+
+
 # -- reduce ---------------------------------------------------------------------------------------------
 def test_reduce_to_k_merges_the_closest_topics(model):
     before = weights(model)
@@ -155,6 +166,24 @@ def test_reduce_groups_are_average_linkage_clusters(model):
         + [[t] for t, n in enumerate(report.mapping) if report.mapping.count(n) == 1]
     )
     assert groups == expected
+
+
+def test_reduce_adjusts_the_fit_error_exactly(model):
+    model.reduce_topics(4)
+    direct = relative_error(model.doc_terms_, model.doc_topics_, model.components_)
+    assert model.fit_info_["relative_error"] == pytest.approx(direct, abs=1e-5)
+
+
+def test_products_over_the_terms_topics_use_equal_the_plain_products(model):
+    """A large archive's topics use a few percent of its terms; the edits' products skip the others."""
+    from topics.edit import products_by_rows, products_by_terms
+
+    H = np.array(model.components_, dtype=np.float64)
+    H[:, np.random.default_rng(0).random(H.shape[1]) < 0.7] = 0.0  # topics that use 30% of the terms
+    X = model.doc_terms_
+    rows = X[np.flatnonzero(weights(model)[:, 3] > 0)]
+    np.testing.assert_array_equal(products_by_rows(rows, H[[1, 3, 5]]), rows @ H[[1, 3, 5]].T)  # the same sums
+    np.testing.assert_allclose(products_by_terms(model.index_.postings, H[[2, 6]]), X @ H[[2, 6]].T, rtol=1e-12)
 
 
 # -- bad input ------------------------------------------------------------------------------------------

@@ -104,9 +104,8 @@ def forge(template: Path, payload: bytes) -> bytes:
     data = template.read_bytes()
     length = struct.unpack("<Q", data[-16:-8])[0]
     footer = json.loads(data[-16 - length : -16])
-    block = footer["crc32_block_bytes"]
-    blocks = [zlib.crc32(payload[i : i + block]) for i in range(0, len(payload), block)]
-    footer.update(payload_bytes=len(payload), crc32=zlib.crc32(payload), crc32_blocks=blocks)
+    crc = zlib.crc32(payload)
+    footer.update(payload_bytes=len(payload), crc32=crc, crc32_segments=[[len(payload), crc]])
     encoded = json.dumps(footer).encode()
     return payload + encoded + struct.pack("<Q8s", len(encoded), b"TPCSEND1")
 

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 import topics
-from topics import ModelFileError
+from topics import ModelFileError, segments
 from topics.model import load_for_update, save_model
 from topics.store import lock_model, read_footer, signature_status
 
@@ -36,11 +36,8 @@ def split(data: bytes):
 def join(payload: bytes, footer: dict, *, key: bytes | None = None, sign_footer: bool = True) -> bytes:
     """A model file around ``payload``: size and CRC-32s fixed up and, with ``key``, signed as topics signs."""
     footer = dict(footer)
-    block = footer.get("crc32_block_bytes") or 1 << 26
     footer.update(
-        payload_bytes=len(payload),
-        crc32=zlib.crc32(payload),
-        crc32_blocks=[zlib.crc32(payload[i : i + block]) for i in range(0, len(payload), block)],
+        payload_bytes=len(payload), crc32=zlib.crc32(payload), crc32_segments=[[len(payload), zlib.crc32(payload)]]
     )
     footer.pop("footer_hmac_sha256", None)
     if key is not None:
@@ -151,6 +148,8 @@ HOSTILE = {
     ),
     "a fit error that is text": (_set("fit_info", "relative_error", "low"), "fit_info is malformed"),
     "sources that are not paths": (_set("fit_info", "sources", [1]), "fit_info.sources is malformed"),
+    "a word order that is not columns": (_set("fit_info", "word_order", [[1, -2]]), "fit_info.word_order is malformed"),
+    "a word order that is text": (_set("fit_info", "word_order", "order"), "fit_info.word_order is malformed"),
     "an integer of 5000 digits": (_set("fit_info", "n_articles", 10**5000), "integer of more than 64 bits"),
     "a self-referencing mapping": (
         lambda p: p["fit_info"].__setitem__("me", p["fit_info"]),
@@ -439,7 +438,7 @@ def test_a_failed_save_removes_the_folders_it_created(tmp_path, sample_model, mo
     def full_disk(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(joblib, "dump", full_disk)
+    monkeypatch.setattr(segments, "dump", full_disk)
     (tmp_path / "models").mkdir()
     with pytest.raises(ModelFileError, match="No space left on device"):
         sample_model.save(tmp_path / "models" / "2026" / "11" / "m.joblib")
@@ -448,7 +447,7 @@ def test_a_failed_save_removes_the_folders_it_created(tmp_path, sample_model, mo
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(joblib, "dump", interrupted)
+    monkeypatch.setattr(segments, "dump", interrupted)
     with pytest.raises(KeyboardInterrupt):
         sample_model.save(tmp_path / "new" / "m.joblib")
     assert not (tmp_path / "new").exists()
@@ -539,9 +538,8 @@ for _ in range(int(sys.argv[3])):
     buffer = io.BytesIO()
     joblib.dump(payload, buffer)
     body = buffer.getvalue()
-    block = footer["crc32_block_bytes"]
     f = {**footer, "payload_bytes": len(body), "crc32": zlib.crc32(body),
-         "crc32_blocks": [zlib.crc32(body[i:i + block]) for i in range(0, len(body), block)]}
+         "crc32_segments": [[len(body), zlib.crc32(body)]]}
     encoded = json.dumps(f).encode()
     open(sys.argv[4], "wb").write(body + encoded + struct.pack("<Q8s", len(encoded), b"TPCSEND1"))
     try:

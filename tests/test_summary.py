@@ -7,6 +7,11 @@ from newsgroup_dates import dated_articles
 import topics
 from topics.topic_model import readable_terms, term_relevance
 from topics.trends import parse_date_range, topic_trends
+from topics.word_pairs import CANDIDATES
+
+
+def vocabulary_terms(model, columns):
+    return model.vectorizer_.terms(np.asarray(columns))
 
 
 # -- summary --------------------------------------------------------------------------------------------
@@ -21,8 +26,10 @@ def test_summary_records_are_consistent_with_the_weights(sample_model):
     for t in s:
         columns = np.searchsorted(vocabulary, [w.encode() for w in t.words])
         assert len(t.words) == 6 and t.word_weights == pytest.approx(H[t.id, columns].tolist())
-        order = relevance[t.id, columns]
-        assert list(order) == sorted(order, reverse=True)  # most relevant first
+        # the topic's most relevant terms, in the fitted order of topics.word_pairs, most relevant first
+        candidates = np.argsort(-relevance[t.id])[:CANDIDATES]
+        most_relevant = vocabulary_terms(sample_model, candidates[:1])[0]
+        assert set(columns) <= set(candidates) and set(most_relevant.split()) <= set(t.words[0].split())
         weights = [a["weight"] for a in t.articles]
         assert weights == sorted(weights, reverse=True) and weights[0] == pytest.approx(W[:, t.id].max(), abs=1e-6)
         assert t.nearest_topic != t.id and 0.0 <= t.distinctness <= 1.0

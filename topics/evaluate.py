@@ -55,8 +55,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .clean import RepeatedSpans, clean_news, repair_text
+from .summary import topic_word_columns
 from .text import stub_rows
-from .topic_model import error_from_sums, error_sums, fit_topics, match_topics_by_cosine, topic_terms
+from .topic_model import error_from_sums, error_sums, fit_topics, match_topics_by_cosine
 
 WINDOW = 10
 N_COHERENCE_WORDS = 10
@@ -123,9 +124,12 @@ def count_windows(tokens, terms, *, window: int = WINDOW) -> WindowCounts:
                 hits.append((follow[doc[p + 1]], p, p + 1))
         if not hits:
             continue
-        present = _windows_holding(hits, n_doc_windows, window, r)
-        cols = np.flatnonzero(present.any(axis=0))
-        block = present[:, cols].astype(np.int64)
+        # Only the terms this article holds get a column: the work is per hit, not per counted term.
+        cols = np.array(sorted({term for term, _, _ in hits}))
+        local = {term: i for i, term in enumerate(cols.tolist())}
+        present = _windows_holding([(local[t], s, e) for t, s, e in hits], n_doc_windows, window, len(cols))
+        held = present.any(axis=0)
+        cols, block = cols[held], present[:, held].astype(np.int64)
         occurrences[cols] += block.sum(axis=0)
         co[np.ix_(cols, cols)] += block.T @ block
     return WindowCounts(terms, occurrences, co, n_windows)
@@ -330,7 +334,7 @@ def evaluate_model(model, texts, *, stability: bool = True, sample_share: float 
     the topics of that fit to the model's.
     """
     H, W, X = model.components_, np.asarray(model.doc_topics_), model.doc_terms_
-    columns = topic_terms(H, W, N_DIVERSITY_WORDS)
+    columns = topic_word_columns(model, N_DIVERSITY_WORDS)  # the words summaries show, in their order
     top_words = [model.vectorizer_.terms(row) for row in columns]
     tokens = [reference_tokens(t) for t in texts]
     H_other = (

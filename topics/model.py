@@ -42,7 +42,17 @@ from .language import archive_languages, unspaced_warning
 from .matching import calibrate, check_min_match, is_calibration, level, thresholds
 from .params import DEFAULT_TOPIC_WEIGHT, PARAMETER_RULES, check_params, is_int
 from .state import FittedState
-from .summary import ArticleView, Summary, Topic, article_view, check_topic, rename, summarize, topic_labels
+from .summary import (
+    ArticleView,
+    Summary,
+    Topic,
+    article_view,
+    check_topic,
+    rename,
+    summarize,
+    topic_labels,
+    topic_sizes,
+)
 from .table import ArticleTable, make_snippet
 from .text import make_vectorizer, stub_rows
 from .topic_model import (
@@ -53,9 +63,11 @@ from .topic_model import (
     fit_topics_on_sample,
     nmf_transform,
     place_articles,
+    term_relevance,
 )
 from .trends import MIN_ARTICLES, Trends, topic_trends
 from .version import __version__
+from .word_pairs import order_topic_words
 
 logger = logging.getLogger(__name__)
 
@@ -312,11 +324,10 @@ class TopicModel:
         meta = _MetadataSink(keep_texts=self.n_topics == "auto", source_field=self.source_field)
         chunks = meta.text_chunks(_progress(articles, progress, "reading"), FIT_CHUNK_ARTICLES)
         first = next(chunks, [])
-        sample = []
-        if self.learn_clutter or self.language is None:
-            # A small archive is its own first chunk; a larger one is sampled evenly in a quick extra read,
-            # so a publisher (or a language) whose articles come late is seen too.
-            sample = first if len(first) < FIT_CHUNK_ARTICLES else _text_sample(articles)
+        # A small archive is its own first chunk; a larger one is sampled evenly in a quick extra read, so a
+        # publisher (or a language) whose articles come late is seen too. Clutter, languages and the order
+        # of topic words are learned from it.
+        sample = first if len(first) < FIT_CHUNK_ARTICLES else _text_sample(articles)
         shares, languages = archive_languages(sample, self.language)
         language_warning = unspaced_warning(languages)
         if language_warning:
@@ -377,6 +388,13 @@ class TopicModel:
         stages["topics"] = time.perf_counter() - started - sum(stages.values())
         W, fit_error = place_articles(X, H, n_jobs=n_jobs)
         stages["place articles"] = time.perf_counter() - started - sum(stages.values())
+        word_order = order_topic_words(
+            term_relevance(H, None, topic_shares=topic_sizes(W)[0]),
+            vectorizer.terms,
+            sample,
+            np.bincount(X.indices, minlength=X.shape[1]),  # articles holding each term
+        )
+        stages["order words"] = time.perf_counter() - started - sum(stages.values())
 
         stats = articles.stats if isinstance(articles, Corpus) else None
         fit_info = {
@@ -402,6 +420,7 @@ class TopicModel:
             "stop_word_languages": list(languages),
             "language_warning": language_warning,
             "unknown_share": vectorizer.first_unknown_share_,  # the baseline for drift in topics.incremental
+            "word_order": word_order,  # each topic's words in the order they are shown (topics.word_pairs)
             "topics_version": __version__,
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         }

@@ -296,6 +296,15 @@ def _check_fit_info(info: dict) -> None:
         ),
         "fit_info clutter fields are malformed",
     )
+    order = info.get("word_order")
+    _need(
+        order is None
+        or (
+            isinstance(order, list)
+            and all(row is None or (isinstance(row, list) and all(_is_count(c) for c in row)) for row in order)
+        ),
+        "fit_info.word_order is malformed",
+    )
     adds = info.get("adds", [])
     _need(
         isinstance(adds, list)

@@ -122,6 +122,10 @@ class SearchFields:
     def __init__(self, vectorizer, articles, matrix=None):
         self._vectorizer, self._articles, self._matrix = vectorizer, articles, matrix
 
+    def known(self):
+        """L if it is at hand (given, or computed already), else None: never computes it."""
+        return self._matrix
+
     def matrix(self):
         if self._matrix is None:
             self._matrix = field_counts(self._vectorizer, self._articles)

@@ -12,14 +12,16 @@ pickled estimators), followed by a footer::
     [joblib payload][footer: UTF-8 JSON][footer length: 8 bytes little-endian][b"TPCSEND1"]
 
 The footer names the format and its version and carries the payload's size, its CRC-32 (of the whole
-payload, and of each 64 MiB block so that loading checks blocks in parallel) and, when the model was
+payload, and of each of its segments, :mod:`topics.segments`, so that loading checks them in parallel and
+a save copies the arrays it keeps with their checksums; files saved before segments have one per 64 MiB
+block, or only the whole payload's) and, when the model was
 saved with a key, an HMAC-SHA256 of the payload (``hmac_sha256``) and one of the rest of the footer
 (``footer_hmac_sha256``, so its history and creation time are signed too; files signed before it
 existed have only the first, and ``topics info`` says their footer is unsigned). :func:`load_state`
 reads the footer first and checks version, size, checksum and signature before joblib reads (and so
 unpickles) anything, then checks every array's structure (:mod:`topics.payload`) before using it.
-Arrays are stored uncompressed so they load memory-mapped: a query process maps the file instead of
-reading it, and starts fast however large the model.
+Arrays are stored uncompressed so they load memory-mapped: a query process maps the file (once: the
+checksums are computed on that mapping and the arrays are views of it) instead of reading it.
 
 Safety: a joblib file, like any pickle, can run code when it is loaded. The checksum only catches
 damage. Loading a file from someone else is safe only when both of you use a signing key
@@ -41,6 +43,7 @@ Writers of one model take its lock (:func:`lock_model`, a ``.NAME.lock`` file be
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -49,13 +52,13 @@ import os
 import platform
 import struct
 import threading
-import zlib
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
+from . import segments
 from .errors import ModelFileError
 from .files import TargetExistsError, atomic_write, stat_or_none, target_of
 from .params import DEFAULT_TOPIC_WEIGHT, params_from_file, saved_params
@@ -76,10 +79,7 @@ _END_MAGIC = b"TPCSEND1"
 _TRAILER = struct.Struct("<Q8s")  # footer length, end magic
 _MAX_FOOTER = 1 << 20
 _CHUNK = 1 << 24
-# The payload's CRC-32 is also kept per block of this many bytes (a multiple of _CHUNK), so loading
-# checks the blocks on all cores at once: zlib releases the GIL. Checking a 3.6 GiB model took 1.41 s
-# in one thread and 0.76 s in two (README, "Large archives").
-_BLOCK = 1 << 26
+_POPULATE_READ = 22  # Linux's MADV_POPULATE_READ (5.14 and later), which Python's mmap does not name
 _LOAD_ATTEMPTS = 3
 _FOOTER_MAC = "footer_hmac_sha256"
 
@@ -110,15 +110,16 @@ def save_state(
     bits; a new one gets the usual ones (0666 less the umask). With ``replacing``, the stamp that
     :func:`load_state_for_update` returned, the save is refused if the file is no longer the one loaded.
     """
-    import joblib
-
     path = Path(path)
     check_writable(path, force=force)
     payload = _payload(state, params)
 
     def write(tmp: Path) -> None:
-        joblib.dump(payload, tmp, compress=0)
-        _append_footer(tmp, state, key)
+        # Unbuffered, as segments.dump copies into it in the kernel; "r+b" as atomic_write created it empty:
+        # truncating it ("wb") would make ext4 start writing it back on close, before the fsync that waits anyway.
+        with open(tmp, "r+b", buffering=0) as raw:
+            digest = segments.dump(payload, raw, key=key, stamp_of=_stamp)
+        _append_footer(tmp, state, key, digest)
 
     @contextmanager
     def guard(target: Path, existing):
@@ -198,16 +199,16 @@ def _stamp(stat_result):
     return stat_result.st_dev, stat_result.st_ino, stat_result.st_size, stat_result.st_mtime_ns
 
 
-def _append_footer(tmp: Path, state: FittedState, key: bytes | None) -> None:
-    crc, mac, size, blocks = _digest(tmp, key, blocks=True)
+def _append_footer(tmp: Path, state: FittedState, key: bytes | None, digest: tuple) -> None:
+    """Append the footer to the payload written to ``tmp``; ``digest``: what :func:`topics.segments.dump` returned."""
+    crc, mac, size, parts = digest
     info = state.fit_info
     footer = {
         "format": FORMAT_NAME,
         "format_version": format_version(state),
         "payload_bytes": size,
         "crc32": crc,
-        "crc32_block_bytes": _BLOCK,
-        "crc32_blocks": blocks,
+        "crc32_segments": parts,
         "hmac_sha256": mac,
         "created": info.get("created"),
         "topics_version": info.get("topics_version"),
@@ -233,67 +234,36 @@ def _footer_mac(footer: dict, key: bytes) -> str:
     return hmac.new(key, b"topics-model footer\n" + encoded, hashlib.sha256).hexdigest()
 
 
-def _digest(path: Path, key: bytes | None, limit: int | None = None, fileobj=None, blocks: bool = False):
-    """CRC-32 (and HMAC-SHA256 with a key) of the first ``limit`` bytes of a file, the byte count, and
-    with ``blocks`` the CRC-32 of each ``_BLOCK`` bytes (else an empty list)."""
-    crc, mac, size = 0, hmac.new(key, digestmod=hashlib.sha256) if key else None, 0
-    block_crcs, block_crc = [], 0
-    f = fileobj or open(path, "rb")  # noqa: SIM115  (closed below unless the caller's)
-    try:
-        f.seek(0)
-        while limit is None or size < limit:
-            chunk = f.read(_CHUNK if limit is None else min(_CHUNK, limit - size))
-            if not chunk:
-                break
-            crc = zlib.crc32(chunk, crc)
-            if blocks:
-                block_crc = zlib.crc32(chunk, block_crc)
-            if mac is not None:
-                mac.update(chunk)
-            size += len(chunk)
-            if blocks and size % _BLOCK == 0:
-                block_crcs.append(block_crc)
-                block_crc = 0
-    finally:
-        if fileobj is None:
-            f.close()
-    if blocks and size % _BLOCK:
-        block_crcs.append(block_crc)
-    return crc, (mac.hexdigest() if mac is not None else None), size, block_crcs
+def _digest(whole, key: bytes | None, limit: int) -> tuple[int, str | None]:
+    """CRC-32 and, with a key, HMAC-SHA256 (else None) of the first ``limit`` bytes of ``whole`` (a
+    mapped file), in one pass."""
+    crc, mac = 0, hmac.new(key, digestmod=hashlib.sha256) if key else None
+    view = memoryview(whole).cast("B")[:limit]
+    for start in range(0, len(view), _CHUNK):
+        chunk = view[start : start + _CHUNK]
+        crc = segments.crc32(chunk, crc)
+        if mac is not None:
+            mac.update(chunk)
+    return crc, (mac.hexdigest() if mac is not None else None)
 
 
-def _blocks_intact(f, footer: dict) -> bool | None:
-    """Whether every block of the payload matches its CRC-32 in the footer, checked in parallel threads;
-    None when the footer has no usable block checksums (files saved before they existed)."""
+def _mapped(f) -> np.memmap:
+    """The whole of open file ``f``, mapped read-only (uint8), its pages read in at once where the system
+    can (Linux's MADV_POPULATE_READ: one call instead of a fault per page)."""
+    whole = np.memmap(f, dtype=np.uint8, mode="r")
+    with contextlib.suppress(AttributeError, OSError, ValueError):  # older kernels, other systems
+        whole._mmap.madvise(_POPULATE_READ)
+    return whole
+
+
+def _blocks_intact(whole, footer: dict) -> bool | None:
+    """Whether every block of the payload matches its CRC-32 in the footer (files saved before segments:
+    blocks of ``crc32_block_bytes``), checked as segments are; None when the footer has no usable ones."""
     block, expected, size = footer.get("crc32_block_bytes"), footer.get("crc32_blocks"), footer["payload_bytes"]
-    if not hasattr(os, "pread"):  # Windows: no positional reads, so the one-pass whole-payload check
+    if not (isinstance(block, int) and block > 0 and isinstance(expected, list) and len(expected) == -(-size // block)):
         return None
-    if not (
-        isinstance(block, int)
-        and block > 0
-        and isinstance(expected, list)
-        and len(expected) == -(-size // block)
-        and all(isinstance(c, int) for c in expected)
-    ):
-        return None
-    fd = f.fileno()
-
-    def block_crc(i: int) -> int:
-        crc, start, end = 0, i * block, min(size, (i + 1) * block)
-        while start < end:
-            chunk = os.pread(fd, min(_CHUNK, end - start), start)
-            if not chunk:  # shorter than the footer says
-                return -1
-            crc, start = zlib.crc32(chunk, crc), start + len(chunk)
-        return crc
-
-    workers = min(len(expected), os.cpu_count() or 1)
-    if workers <= 1:
-        return all(block_crc(i) == c for i, c in enumerate(expected))
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(workers) as pool:
-        return list(pool.map(block_crc, range(len(expected)))) == expected
+    blocks = [[min(block, size - i * block), crc] for i, crc in enumerate(expected)]
+    return segments.segments_intact(whole, blocks) if segments.well_formed(blocks, size) else None
 
 
 def _payload(state: FittedState, params: dict) -> dict:
@@ -362,10 +332,11 @@ def _payload_fields(state: FittedState, params: dict) -> dict:
         "postings": _sparse_to_dict(state.index.postings),
         # B of topics.index; None for a model loaded from a file saved before search scoring
         "search": None if state.index.search is None else _sparse_to_dict(state.index.search),
-        # L of topics.state.SearchFields, so that `topics add` builds B without reading every article again
+        # L of topics.state.SearchFields, so that `topics add` builds B without reading every article again;
+        # None if not at hand (a file saved before L was kept): `topics add` computes it, not every save
         "search_fields": None
-        if state.index.search is None or state.search_fields is None
-        else _sparse_to_dict(state.search_fields.matrix()),
+        if state.index.search is None or state.search_fields is None or state.search_fields.known() is None
+        else _sparse_to_dict(state.search_fields.known()),
         "articles": state.articles.to_dict(),
         "topic_names": {str(k): v for k, v in state.topic_names.items()},
     }
@@ -392,7 +363,7 @@ def read_footer(path, *, key: bytes | None = None) -> dict:
     path = _existing_file(Path(path))
     with _open_model(path) as f:
         footer = _check_footer(path, f, os.fstat(f.fileno()).st_size)
-        _check_digest(path, f, footer, key if footer.get("hmac_sha256") else None)
+        _check_digest(path, _mapped(f), footer, key if footer.get("hmac_sha256") else None)
         return footer
 
 
@@ -439,10 +410,12 @@ def _load(path: Path, key: bytes | None, mmap: bool, *, for_update: bool):
                     f"{path} is signed: give its key with --key-file (or TOPICS_MODEL_KEY) to "
                     f"change it; without the key it would be saved unsigned"
                 )
-            _check_digest(path, f, footer, key)
+            whole = _mapped(f)  # checked here, and the arrays are views of it: each page is read in once
+            if _check_digest(path, whole, footer, key):
+                segments.remember(_stamp(stat_result), footer["crc32_segments"])
             mapped_by_handle = _handle_path(f) is not None
             try:
-                payload = _unpickle(path, f, mmap)
+                payload = _unpickle(path, f, whole if mmap else None)
             except ModelFileError:
                 if mapped_by_handle or _same_file(path, stat_result):
                     raise
@@ -454,26 +427,32 @@ def _load(path: Path, key: bytes | None, mmap: bool, *, for_update: bool):
     raise ModelFileError(f"{path} kept changing while it was being read; try again")
 
 
-def _check_digest(path: Path, f, footer: dict, key: bytes | None) -> None:
-    """Refuse a payload whose CRC-32 (or, with a key, HMAC) does not match the footer, and with a key a
-    footer whose own HMAC does not match."""
-    if key is None:  # the signature needs one pass in order; without it, check blocks in parallel
-        intact = _blocks_intact(f, footer)
+def _check_digest(path: Path, whole, footer: dict, key: bytes | None) -> bool:
+    """Refuse a payload whose CRC-32s (or, with a key, HMAC) do not match the footer, and with a key a
+    footer whose own HMAC does not match; ``whole``: the model file, mapped (:func:`_mapped`). True when
+    the footer's segment checksums are known to be right for the file (:mod:`topics.segments`), so that
+    a save may copy them with the bytes."""
+    parts = footer.get("crc32_segments")
+    by_segments = segments.well_formed(parts, footer["payload_bytes"])
+    if key is None:  # the signature needs one pass in order; without it, check segments or blocks in parallel
+        intact = segments.segments_intact(whole, parts) if by_segments else _blocks_intact(whole, footer)
         if intact is not None:
             if not intact:
                 raise ModelFileError(f"{path} is damaged (checksum mismatch); refit it or restore a copy")
-            return
-    crc, mac, _, _ = _digest(path, key, limit=footer["payload_bytes"], fileobj=f)
+            return by_segments
+    crc, mac = _digest(whole, key, footer["payload_bytes"])
     if crc != footer.get("crc32"):
         raise ModelFileError(f"{path} is damaged (checksum mismatch); refit it or restore a copy")
-    if key is not None:
-        if not footer.get("hmac_sha256"):
-            raise ModelFileError(f"{path} is not signed and a key was given: refusing to load it")
-        footer_mac = footer.get(_FOOTER_MAC)  # compared as bytes: a forged value may be any text
-        if not hmac.compare_digest(mac.encode(), footer["hmac_sha256"].encode()) or (
-            footer_mac is not None and not hmac.compare_digest(_footer_mac(footer, key).encode(), footer_mac.encode())
-        ):
-            raise ModelFileError(f"{path} was changed after it was signed, or the key is wrong: refusing to load it")
+    if key is None:
+        return False
+    if not footer.get("hmac_sha256"):
+        raise ModelFileError(f"{path} is not signed and a key was given: refusing to load it")
+    footer_mac = footer.get(_FOOTER_MAC)  # compared as bytes: a forged value may be any text
+    if not hmac.compare_digest(mac.encode(), footer["hmac_sha256"].encode()) or (
+        footer_mac is not None and not hmac.compare_digest(_footer_mac(footer, key).encode(), footer_mac.encode())
+    ):
+        raise ModelFileError(f"{path} was changed after it was signed, or the key is wrong: refusing to load it")
+    return by_segments and footer_mac is not None  # payload and footer, segment checksums included, are signed
 
 
 def _existing_file(path: Path) -> Path:
@@ -570,10 +549,13 @@ def _handle_path(f) -> str | None:
     return candidate if same else None
 
 
-def _unpickle(path: Path, f, mmap: bool):
+def _unpickle(path: Path, f, whole):
     """The payload of open model file ``f``, unpickled so that only numpy arrays and plain Python values
-    can be built; arrays are mapped from the same file where the system can name it (:func:`_handle_path`)."""
+    can be built. With ``whole`` (``f`` mapped, :func:`_mapped`) arrays are read-only views of it, else
+    they are read into memory; arrays of files that joblib < 1.2 wrote are mapped by joblib, from the
+    same file where the system can name it (:func:`_handle_path`)."""
     unpickler_class = _plain_data_unpickler()
+    mmap = whole is not None
     name = (_handle_path(f) if mmap else None) or str(path)
     try:
         f.seek(0)
@@ -581,6 +563,7 @@ def _unpickle(path: Path, f, mmap: bool):
             unpickler = unpickler_class(name, f, not mmap, mmap_mode="r" if mmap else None)
         except TypeError:  # joblib < 1.4 has no ensure_native_byte_order argument
             unpickler = unpickler_class(name, f, mmap_mode="r" if mmap else None)
+        unpickler.whole_file = whole
         return unpickler.load()
     except Exception as exc:  # a verified file should always load; report rather than crash
         reason = " ".join(str(exc).split())
@@ -649,6 +632,21 @@ def _plain_data_unpickler():
             if int(np.prod(self.shape, dtype=object)) * self.dtype.itemsize > left:
                 raise pickle.UnpicklingError("the model holds an array larger than the file")
             return super().read(unpickler, *args, **kwargs)
+
+        def read_mmap(self, unpickler):
+            """As joblib's, but a view of the file mapped once (``unpickler.whole_file``) instead of a
+            mapping of its own, so that the pages the checksums read in serve the arrays too."""
+            whole = getattr(unpickler, "whole_file", None)
+            if whole is None or self.safe_get_numpy_array_alignment_bytes() is None:  # joblib < 1.2
+                return super().read_mmap(unpickler)
+            handle = unpickler.file_handle
+            padding = handle.read(1)  # the padding's length, then the padding, then the array
+            offset = handle.tell() + (padding[0] if padding else 0)
+            array = np.ndarray.__new__(
+                np.memmap, self.shape, dtype=self.dtype, buffer=whole, offset=offset, order=self.order
+            )
+            handle.seek(offset + array.nbytes)
+            return array
 
     def checked(real, name):
         def build(*args):

@@ -30,6 +30,7 @@ import numpy as np
 from .errors import MissingExtraError, ParameterError, QueryError
 from .index import top_k, unit_rows
 from .topic_model import RELEVANCE_LAMBDA, label_from_terms, readable_terms, term_relevance, top_terms
+from .word_pairs import ordered_columns
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,7 @@ def summarize(model, *, n_words: int = 10, n_articles: int = 3, relevance: float
     nearest, similarity = nearest_topics(H)
     # A shown phrase can hide its two words, so 3n candidates leave n readable terms.
     n_candidates = 3 * max(n_words, 10)
-    columns = _label_columns(H, shares, n_candidates)
+    columns = _label_columns(H, shares, n_candidates, saved_word_order(model))
     listed = (
         columns
         if relevance == RELEVANCE_LAMBDA
@@ -177,20 +178,46 @@ def topic_labels(model) -> list:
     """Each topic's label (its name, else the generated one), as :func:`summarize` gives it, without
     the rest of the summary: what trends, maps and trees show beside topic numbers."""
     H, W = np.asarray(model.components_), np.asarray(model.doc_topics_)
-    columns = _label_columns(H, topic_sizes(W)[0], 30)
+    columns = _label_columns(H, topic_sizes(W)[0], 30, saved_word_order(model))
     names = model.topic_names_
     return [names.get(t) or _auto_label(model, columns[t]) for t in range(H.shape[0])]
 
 
-def _label_columns(H: np.ndarray, shares: np.ndarray, n: int) -> np.ndarray:
-    """Columns of each topic's n most relevant terms at the default λ, the ones labels come from, (k, n).
-    Only terms some topic uses are ranked (a large archive's topics use a fraction of its vocabulary)."""
+def topic_word_columns(model, n: int, word_order="saved") -> np.ndarray:
+    """Columns of each topic's first ``n`` words as :func:`summarize` lists them before phrases stand in
+    for words: int array (k, n). ``word_order``: the model's saved order (:mod:`topics.word_pairs`), or
+    another one of the same shape, or None (words by relevance alone)."""
+    H = np.asarray(model.components_)
+    order = saved_word_order(model) if isinstance(word_order, str) and word_order == "saved" else word_order
+    return _label_columns(H, topic_sizes(np.asarray(model.doc_topics_))[0], n, order)
+
+
+def saved_word_order(model) -> list | None:
+    """The fitted order of each topic's words (:mod:`topics.word_pairs`), or None for a model without one
+    (saved before it, or whose order does not fit its topics and vocabulary)."""
+    order = model.fit_info_.get("word_order")
+    k, V = np.shape(model.components_)
+    if not isinstance(order, list) or len(order) != k:
+        return None
+    if any(row is not None and not all(0 <= c < V for c in row) for row in order):
+        return None
+    return order
+
+
+def _label_columns(H: np.ndarray, shares: np.ndarray, n: int, word_order=None) -> np.ndarray:
+    """Columns of each topic's first n words, (k, n): its saved order (:mod:`topics.word_pairs`) where it has
+    one, then its most relevant terms at the default λ. Labels come from these. Only terms some topic uses
+    are ranked (a large archive's topics use a fraction of its vocabulary)."""
     used = np.flatnonzero(H.any(axis=0))
-    return used[top_terms(term_relevance(H[:, used], None, topic_shares=shares), n)]
+    ranked = used[top_terms(term_relevance(H[:, used], None, topic_shares=shares), min(n, used.size))]
+    if word_order is None:
+        return ranked
+    return np.stack([ordered_columns(word_order[t], ranked[t], ranked.shape[1]) for t in range(H.shape[0])])
 
 
 def _auto_label(model, columns) -> str:
-    return label_from_terms(model.vectorizer_.terms(columns))
+    article_counts = np.diff(model.index_.postings.indptr)[columns]  # articles holding each term (CSC)
+    return label_from_terms(model.vectorizer_.terms(columns), article_counts=article_counts)
 
 
 # A topic lists the sources of at least this share of its weight, at most SOURCES_SHOWN of them.

@@ -311,21 +311,29 @@ def topic_terms(H: np.ndarray, W: np.ndarray, n: int) -> np.ndarray:
 PHRASE_ABSORBS = 0.7
 
 
-def readable_terms(terms: list[str], n: int, article_counts=None) -> list[int]:
+def readable_terms(terms: list[str], n: int, article_counts=None, *, look_ahead_counts=None) -> list[int]:
     """Positions in ``terms`` (a topic's terms, in rank order) of up to n terms a reader needs, in order.
 
     Two-word terms sit in the vocabulary beside their words, so the raw top terms of a topic about a
     name repeat it two or three times. A term whose words are all shown already is left out, and a
     phrase replaces a word shown before it when the phrase is in at least ``PHRASE_ABSORBS`` of the
     articles holding the word (``article_counts``: each term's number of articles; None: always):
-    "bin, bin laden, laden, al, al qaeda" reads "bin laden, al qaeda".
+    "bin, bin laden, laden, al, al qaeda" reads "bin laden, al qaeda". With ``look_ahead_counts`` (each
+    term's number of articles), once n terms are chosen the next n may still put a phrase in the place of
+    a word it absorbs by the article-count rule (for labels: "al" -> "al qaeda" when the phrase comes fourth).
     """
     chosen: list[int] = []
     covered: set[str] = set()
+    full_at = 0  # the position after the n-th chosen term
     for position, term in enumerate(terms):
-        if len(chosen) >= n:
-            break
         words = set(term.split())
+        if len(chosen) >= n:
+            if look_ahead_counts is None or position >= full_at + n:
+                break
+            if len(words) > 1 and not words <= covered:
+                _absorb_in_place(chosen, terms, position, look_ahead_counts)
+                covered |= words
+            continue
         if words <= covered:
             continue
         if len(words) > 1:
@@ -339,13 +347,24 @@ def readable_terms(terms: list[str], n: int, article_counts=None) -> list[int]:
             ]
         chosen.append(position)
         covered |= words
+        if len(chosen) == n:
+            full_at = position + 1
     return chosen
 
 
-def label_from_terms(terms: list[str], n_parts: int = 3) -> str:
+def _absorb_in_place(chosen: list[int], terms, position: int, article_counts) -> None:
+    """Put phrase ``terms[position]`` in the place of the first chosen word it absorbs (see readable_terms)."""
+    words = terms[position].split()
+    for i, c in enumerate(chosen):
+        if terms[c] in words and article_counts[position] >= PHRASE_ABSORBS * article_counts[c]:
+            chosen[i] = position
+            return
+
+
+def label_from_terms(terms: list[str], n_parts: int = 3, article_counts=None) -> str:
     """A short topic label: the first terms whose words are not already in the label.
 
     Phrases win over their own words ("prime minister" makes "prime" and "minister" redundant): among
     a topic's first few terms a phrase and its words nearly always name one thing.
     """
-    return " / ".join(terms[i] for i in readable_terms(terms, n_parts))
+    return " / ".join(terms[i] for i in readable_terms(terms, n_parts, look_ahead_counts=article_counts))
