@@ -308,6 +308,33 @@ def test_serve_refuses_other_addresses_without_a_token_and_needs_its_extra(run_c
         assert out.stderr == "topics: error: topics serve needs Starlette and uvicorn: pip install 'topics[serve]'\n"
 
 
+def test_connections_to_the_server_send_without_waiting_for_acknowledgements():
+    """The listening socket is TCP by protocol number, so asyncio (which uvicorn runs on) turns Nagle's
+    algorithm off on each connection: a response's body is not held back until a client that keeps its
+    connection open acknowledges the headers (40 ms on Linux)."""
+    import socket
+
+    from topics.cli.serve import listening_socket
+
+    async def accepted_nodelay(sock):
+        loop = asyncio.get_running_loop()
+        seen = loop.create_future()
+
+        class Note(asyncio.Protocol):
+            def connection_made(self, transport):
+                seen.set_result(transport.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+                transport.close()
+
+        server = await loop.create_server(Note, sock=sock)
+        async with server:
+            _, writer = await asyncio.open_connection(*sock.getsockname())
+            nodelay = await asyncio.wait_for(seen, 10)
+            writer.close()
+        return nodelay
+
+    assert asyncio.run(accepted_nodelay(listening_socket("127.0.0.1", 0))) != 0
+
+
 # -- the live model (in process) ------------------------------------------------------------------------
 def _renamed_copy(source, target, topic, name):
     """Save a copy of the model at ``source`` with ``topic`` renamed, then move it over ``target`` atomically."""
@@ -337,9 +364,14 @@ def test_a_replaced_model_file_is_served_without_a_restart(sample_model_file, tm
         return label
 
     assert call_json(app, "/api/topics/0")[1]["named"] is False
+    old_label = before.model.summary()[0].label
+    for target in ("/api/map", "/api/trends?by=month"):  # computed once per model, and kept with it
+        assert call_json(app, target)[1]["topics"][0]["label"] == old_label
     _renamed_copy(path, path, 0, "Bushfires")
     assert label_once(lambda label: label == "Bushfires") == "Bushfires"
     assert before.model.summary()[0].label != "Bushfires"  # a request holding the old model keeps it
+    for target in ("/api/map", "/api/trends?by=month"):  # the new model's, not the old one's kept
+        assert call_json(app, target)[1]["topics"][0]["label"] == "Bushfires"
     # a file that cannot be loaded is logged and skipped: the last good model goes on answering
     (tmp_path / "bad").write_bytes(b"not a model")
     os.replace(tmp_path / "bad", path)
@@ -351,6 +383,30 @@ def test_a_replaced_model_file_is_served_without_a_restart(sample_model_file, tm
     shutil.copyfile(sample_model_file, tmp_path / "good")
     os.replace(tmp_path / "good", path)
     assert label_once(lambda label: label != "Bushfires") == before.model.summary()[0].label
+
+
+def test_a_replaced_model_file_is_loaded_before_any_request_asks(sample_model_file, tmp_path, caplog):
+    """While the server runs, a thread looks at the file: a worker no request reached since a save answers
+    its next request from the new file, not from the old one (as the request that noticed would be)."""
+    from topics import serve
+
+    path = tmp_path / "m.joblib"
+    shutil.copyfile(sample_model_file, path)
+    live = serve.LiveModel(path, check_interval=0.05)
+    stop = threading.Event()
+    watcher = threading.Thread(target=live.watch, args=(stop,))
+    with caplog.at_level(logging.INFO, logger="topics.serve"):
+        watcher.start()
+        try:
+            _renamed_copy(path, path, 0, "Bushfires")
+            deadline = time.monotonic() + 30
+            while not caplog.records and time.monotonic() < deadline:  # no request: nothing here calls get()
+                time.sleep(0.05)
+        finally:
+            stop.set()
+            watcher.join(10)
+    assert not watcher.is_alive() and "reloaded" in caplog.records[0].message
+    assert live.get().summary(8, 0)[0].label == "Bushfires"
 
 
 def test_the_model_file_is_looked_at_at_most_once_an_interval(sample_model_file, tmp_path, monkeypatch):
@@ -398,7 +454,8 @@ def test_a_server_on_another_address_checks_the_token_not_the_host_name(sample_m
 
 # -- load: many clients while the model is replaced -----------------------------------------------------
 @pytest.mark.slow
-def test_no_request_fails_while_the_model_is_replaced(sample_model_file, tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_no_request_fails_while_the_model_is_replaced(sample_model_file, tmp_path, workers):
     path = tmp_path / "m.joblib"
     shutil.copyfile(sample_model_file, path)
     paths = [
@@ -410,7 +467,7 @@ def test_no_request_fails_while_the_model_is_replaced(sample_model_file, tmp_pat
         "api/topics/0",
     ]
     failures, done = [], []
-    with server(path, cwd=tmp_path) as url:
+    with server(path, "--workers", str(workers), cwd=tmp_path) as url:
 
         def client(i):
             for n in range(60):
@@ -430,14 +487,18 @@ def test_no_request_fails_while_the_model_is_replaced(sample_model_file, tmp_pat
             _renamed_copy(path, path, 0, name)
         for t in threads:
             t.join(120)
-        deadline = time.monotonic() + 10
-        while get(url + "api/topics/0")[1]["label"] != "Fires again" and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert get(url + "api/topics/0")[1]["label"] == "Fires again"
+        # every worker ends on the last file: many requests in a row, each on a new connection, all see it
+        deadline, in_a_row = time.monotonic() + 10, 0
+        while in_a_row < 10 * workers and time.monotonic() < deadline:
+            in_a_row = in_a_row + 1 if get(url + "api/topics/0")[1]["label"] == "Fires again" else 0
+            time.sleep(0.05)
+        assert in_a_row == 10 * workers
     assert failures == [] and len(done) == 8 * 60
     log = (tmp_path / "server.log").read_text()  # SIGTERM stopped it cleanly, and it said what it reloaded
-    assert log.count("reloaded") >= 1 and "Traceback" not in log and "error" not in log
-    assert "Finished server process" in log.splitlines()[-1]
+    assert log.count("reloaded") >= workers and "Traceback" not in log and "error" not in log
+    assert len(set(re.findall(r"Started server process \[(\d+)\]", log))) == workers
+    assert log.count("Finished server process") == workers
+    assert ("Finished server process" if workers == 1 else "Stopping parent process") in log.splitlines()[-1]
 
 
 # -- the web app in real headless Chromium --------------------------------------------------------------

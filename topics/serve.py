@@ -20,13 +20,15 @@ Errors are ``{"error": "one line"}``: 404 for an unknown article, topic or path,
 parameter or an unusable query, 401 without the token, 403 for an edit on a read-only server, and 500
 (logged with its traceback, never sent) for anything else.
 
-The model is live: :class:`LiveModel` looks at the file's identity (inode, mtime, size) at most once a
-``check_interval`` and, when a save has replaced it, loads the new file and swaps the reference. A
-request takes the reference once, so requests already running finish on the model they started with.
+The model is live: :class:`LiveModel` looks at the file's identity (inode, mtime, size) once a
+``check_interval`` while the server runs (and on a request, at most as often) and, when a save has
+replaced it, loads the new file and swaps the reference. A request takes the reference once, so requests
+already running finish on the model they started with.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import logging
@@ -67,21 +69,47 @@ def file_identity(path) -> tuple | None:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """One loaded model, the identity of the file it came from, and its summaries as asked for so far
-    (0.2 s each at 100,000 articles and 50 topics; a snapshot never changes, so neither do they)."""
+    """One loaded model, the identity of the file it came from, and the summaries, topic maps and trends
+    asked of it so far: each the same for every request (a snapshot never changes), and costly at 100,000
+    articles (a map most: it weighs every article's topics), so each is computed once per model."""
 
     model: object
     identity: tuple | None
     loaded_at: float = field(default_factory=time.time)
-    _summaries: dict = field(default_factory=dict, repr=False, compare=False)
+    _computed: dict = field(default_factory=dict, repr=False, compare=False)
 
     def summary(self, n_words: int, n_articles: int):
-        key = (n_words, n_articles)
-        if key not in self._summaries:
-            if len(self._summaries) >= 16:  # a few shapes are asked for again and again; keep memory bounded
-                self._summaries.clear()
-            self._summaries[key] = self.model.summary(n_words=n_words, n_articles=n_articles)
-        return self._summaries[key]
+        return self._once(("summary", n_words, n_articles), self.model.summary, n_words=n_words, n_articles=n_articles)
+
+    def topic_map(self, since: str | None, until: str | None):
+        return self._once(("map", since, until), self.model.topic_map, since=since, until=until)
+
+    def trends(self, by: str, topics: tuple | None, compare: tuple | None):
+        return self._once(
+            ("trends", by, topics, compare),
+            self.model.trends,
+            by=by,
+            topics=None if topics is None else list(topics),
+            compare=None if compare is None else list(compare),
+        )
+
+    def _once(self, key: tuple, compute, **kwargs):
+        if key not in self._computed:
+            if len(self._computed) >= 64:  # a few shapes are asked for again and again; keep memory bounded
+                self._computed.clear()
+            self._computed[key] = compute(**kwargs)
+        return self._computed[key]
+
+    def warm_up(self) -> Snapshot:
+        """Compute what the model computes for its first query (its stubs, its match calibration) and the
+        web app's topic list and map, so that no request waits for them: neither the first after start
+        nor the first after a reload (this runs in the loading thread, before the swap)."""
+        self.model.stub_rows()
+        self.model.match_calibration()
+        with contextlib.suppress(TopicsError):  # a model that cannot answer one is told so by its request
+            self.summary(8, 0)
+            self.topic_map(None, None)
+        return self
 
 
 class LiveModel:
@@ -102,7 +130,7 @@ class LiveModel:
 
     def _load(self) -> Snapshot:
         identity = file_identity(self.path)  # before loading: a save during the load is seen next time
-        return Snapshot(load(self.path, key=self.key), identity)
+        return Snapshot(load(self.path, key=self.key), identity).warm_up()
 
     def get(self) -> Snapshot:
         now = time.monotonic()
@@ -112,6 +140,13 @@ class LiveModel:
             if identity not in (self._snapshot.identity, self._failed, None) and not self._loading.locked():
                 threading.Thread(target=self.reload, name="topics-reload", daemon=True).start()
         return self._snapshot
+
+    def watch(self, stop: threading.Event) -> None:
+        """Look at the file every ``check_interval`` (at least 0.1 s) until ``stop`` is set, so that a replaced
+        file is loaded before a request asks for it. Each worker process of a server has its own LiveModel:
+        without this, a worker that no request reached since a save would answer its next from the old file."""
+        while not stop.wait(max(self.check_interval, 0.1)):
+            self.get()
 
     def reload(self, *, wait: bool = False) -> Snapshot:
         """Load the file if it changed since the current snapshot; returns the snapshot now served.
@@ -224,21 +259,24 @@ def similar(request: Request):
     article_id, text = p.str("id"), p.str("text")
     if (article_id is None) == (text is None):
         raise BadRequest("give exactly one of id or text")
-    if article_id is not None:
-        _article_row(model, article_id)
-    elif len(text) > MAX_TEXT:
+    if text is not None and len(text) > MAX_TEXT:
         raise BadRequest(f"the text has {len(text):,} characters; use at most {MAX_TEXT:,}")
-    hits = model.similar(
-        id=article_id,
-        text=text,
-        k=p.int("k", 10, 1, MAX_K),
-        since=p.str("since"),
-        until=p.str("until"),
-        min_score=p.float("min_score"),
-        min_match=p.str("min_match"),
-        keep_duplicates=p.bool("keep_duplicates"),
-        explain=p.bool("explain"),
-    )
+    try:
+        hits = model.similar(
+            id=article_id,
+            text=text,
+            k=p.int("k", 10, 1, MAX_K),
+            since=p.str("since"),
+            until=p.str("until"),
+            min_score=p.float("min_score"),
+            min_match=p.str("min_match"),
+            keep_duplicates=p.bool("keep_duplicates"),
+            explain=p.bool("explain"),
+        )
+    except QueryError:
+        if article_id is not None:  # the id is looked up here only when the query failed: an unknown one is a 404
+            _article_row(model, article_id)
+        raise
     query = {"id": article_id} if article_id is not None else {"text": text}
     # as `topics similar --format json`, plus each hit's snippet: most archives title their articles, some do not
     return _json(
@@ -274,17 +312,17 @@ def article(request: Request):
 
 def trends(request: Request):
     p = Params(request, {"by", "topic", "compare"}, repeated=frozenset({"topic", "compare"}))
-    model = _model(request)
-    chosen = [_topic_id(model, t) for t in request.query_params.getlist("topic")] or None
-    compare = request.query_params.getlist("compare") or None
+    snapshot = _snapshot(request)
+    chosen = tuple(_topic_id(snapshot.model, t) for t in request.query_params.getlist("topic")) or None
+    compare = tuple(request.query_params.getlist("compare")) or None
     if compare is not None and len(compare) != 2:
         raise BadRequest("give compare twice, e.g. compare=2025-01:2025-06&compare=2025-07:2025-12")
-    return _json(model.trends(by=p.str("by", "month"), topics=chosen, compare=compare).to_dict())
+    return _json(snapshot.trends(p.str("by", "month"), chosen, compare).to_dict())
 
 
 def topic_map(request: Request):
     p = Params(request, {"since", "until"})
-    return _json(_model(request).topic_map(since=p.str("since"), until=p.str("until")).to_dict())
+    return _json(_snapshot(request).topic_map(p.str("since"), p.str("until")).to_dict())
 
 
 def model_info(request: Request):
@@ -501,10 +539,21 @@ def create_app(
         Middleware(CatchAll),
         Middleware(Guard, token=token, loopback_only=loopback_only),
     ]
+
+    @contextlib.asynccontextmanager
+    async def watching(app):  # while the server runs, a thread looks at the model file
+        stop = threading.Event()
+        threading.Thread(target=live.watch, args=(stop,), name="topics-watch", daemon=True).start()
+        try:
+            yield
+        finally:
+            stop.set()
+
     app = Starlette(
         routes=routes,
         middleware=middleware,
         exception_handlers={TopicsError: _topics_error, HTTPException: _http_error},
+        lifespan=watching,
     )
     app.state.live, app.state.allow_edits = live, allow_edits
     return app
