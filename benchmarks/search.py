@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import argparse
 import collections
+import copy
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -41,6 +43,7 @@ from similarity import SHARED, Bench, neighbours, read_jsonl, score_matrix
 import topics
 from topics.index import batch_scores
 from topics.queries import answer_queries
+from topics.state import FittedState
 
 
 def known_items(records):
@@ -66,8 +69,30 @@ def ours(records, queries, targets, *, titles: bool):
         for i, r in enumerate(records)
     ]
     model = topics.fit(articles, random_state=0)
+    return ranks_for(model, queries, targets), model
+
+
+def ranks_for(model, queries, targets):
     answers = answer_queries(model, queries, k=10, keep_duplicates=True)  # a query of no known words: []
-    return ranks_of([[int(h.id) for h in hits] if isinstance(hits, list) else [] for hits in answers], targets), model
+    return ranks_of([[int(h.id) for h in hits] if isinstance(hits, list) else [] for hits in answers], targets)
+
+
+def without_rare_words(model):
+    """The same model searching its vocabulary's words only (B without the rare words' columns): search as
+    it was before rare words, for a before/after in one run."""
+    state = model.state_
+    twin = copy.copy(model)
+    twin.state_ = FittedState.build(
+        vectorizer=state.vectorizer,
+        components=state.components,
+        doc_topics=state.doc_topics,
+        doc_terms=state.doc_terms,
+        articles=state.articles,
+        fit_info=state.fit_info,
+        topic_weight=model.topic_weight,
+        postings=state.index.postings,
+    )
+    return twin
 
 
 def bm25s_ranks(records, queries, targets):
@@ -100,6 +125,12 @@ def known_item_table(corpora) -> dict:
             ("scikit-learn TF-IDF cosine", sklearn_ranks(records, queries, targets)),
         ]
         ranks, models[name] = ours(records, queries, targets, titles=False)
+        rows.append(
+            (
+                "topics, texts only, vocabulary words only (before)",
+                ranks_for(without_rare_words(models[name]), queries, targets),
+            )
+        )
         rows.append(("topics, texts only", ranks))
         ranks, _ = ours(records, queries, targets, titles=True)
         rows.append(("topics, texts and titles", ranks))
@@ -107,6 +138,19 @@ def known_item_table(corpora) -> dict:
             mrr, hit = mrr_hit(ranks)
             print(f"| {name} | {len(queries)} | {method} | {mrr:.3f} | {hit:.3f} |", flush=True)
     return models
+
+
+def size_table(models) -> None:
+    """Model file bytes with and without the rare words' columns (the search before them)."""
+    print(
+        "\n| archive | rare words | vocabulary | file without rare words | file with them | ratio |\n|---|---:|---:|---:|---:|---:|"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, model in models.items():
+            before = without_rare_words(model).save(Path(tmp) / f"{name}-before.joblib").stat().st_size
+            after = model.save(Path(tmp) / f"{name}-after.joblib").stat().st_size
+            rare, vocabulary = model.state_.search_fields.n_rare, len(model.vectorizer_.vocabulary_)
+            print(f"| {name} | {rare:,} | {vocabulary:,} | {before:,} | {after:,} | {after / before:.3f} |")
 
 
 def match_table(models, corpora, lee_model) -> None:
@@ -170,9 +214,11 @@ def latency_table(path, queries: int = 100, runs: int = 3) -> None:
     rng = np.random.default_rng(0)
     words = np.diff(model.doc_terms_.indptr)
     usable = np.setdiff1d(np.flatnonzero(words > 0), model.stub_rows())
-    rows = rng.choice(usable, size=queries, replace=False)
-    ids = [model.articles_.ids[r] for r in rows]
+    rows = rng.choice(usable, size=4 * queries, replace=False)
     texts = [" ".join((model.articles_.snippets[r] or "").split()[:8]) for r in rows]
+    searchable = np.diff(model.vectorizer_.transform(texts).indptr) > 0  # a lead may start with numbers alone
+    rows, texts = rows[searchable][:queries], [t for t, ok in zip(texts, searchable, strict=True) if ok][:queries]
+    ids = [model.articles_.ids[r] for r in rows]
     model.similar(text=texts[0])  # builds the search matrix of an old file, maps the arrays
     timings = {}
     for name, call in (("by id", lambda q: model.similar(id=q)), ("text, 8 words", lambda q: model.similar(text=q))):
@@ -203,6 +249,7 @@ def main():
     lee = read_jsonl(SHARED / "lee-news" / "background.jsonl") + read_jsonl(SHARED / "lee-news" / "test.jsonl")
     lee_model = topics.fit([topics.Article(id=r["id"], text=r["text"]) for r in lee], random_state=0)
     match_table(models, corpora, lee_model)
+    size_table(models)
     if not args.skip_similarity:
         similarity_table(Bench())
     if args.latency:

@@ -103,7 +103,7 @@ def test_summary_relevance_option(fitted, run_cli):
 
 def test_info_reads_footer(fitted, run_cli):
     doc = run_cli("info", "--format", "json").json()
-    assert (doc["n_articles"], doc["n_topics"], doc["format_version"]) == (351, 10, 3)
+    assert (doc["n_articles"], doc["n_topics"], doc["format_version"]) == (351, 10, 5)
     assert doc["file_bytes"] > 0
 
 

@@ -294,7 +294,7 @@ def test_fit_learns_boilerplate_and_queries_drop_it_too(lee_records, tmp_path):
     )
     assert spans and all(span.endswith(promo_and_credit) and len(span) <= len(promo_and_credit) + 10 for span in spans)
     loaded = topics.load(model.save(tmp_path / "m.joblib"))
-    assert loaded.fit_info_["format_version"] == 3  # a reader of formats 1 and 2 would not cut the spans
+    assert loaded.fit_info_["format_version"] >= 3  # a reader of formats 1 and 2 would not cut the spans
     query = lee_records[200]["text"]
     assert np.allclose(loaded.transform([query + "\n" + PROMO]), loaded.transform([query]))
     assert loaded.clutter()["spans"] == model.clutter()["spans"]

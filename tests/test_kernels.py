@@ -195,6 +195,19 @@ def test_compiled_loops_equal_their_numpy_twins(lee_model):
             assert positions.tolist() == distinct_positions(ranking, X, threshold, query=X[int(row)], limit=10).tolist()
 
 
+def test_placing_one_text_equals_the_numpy_loop(lee_model, lee_records):
+    """A text query is placed in the topics by a compiled loop once the kernels are loaded: the same
+    weights as the numpy coordinate descent over many rows."""
+    from topics.topic_model import nmf_transform
+
+    texts = [r["text"][:200] for r in lee_records[:40]] + ["bushfire near Sydney", "cricket"]
+    X = lee_model.vectorizer_.transform(texts)
+    batch = nmf_transform(X, lee_model.components_)
+    for i in range(X.shape[0]):
+        one = nmf_transform(X[i], lee_model.components_, kernels=kernels)
+        np.testing.assert_allclose(one[0], batch[i], rtol=1e-5, atol=1e-7)
+
+
 def test_exact_option_of_the_cli(sample_model_file, run_cli):
     first = topics.load(sample_model_file).articles_.ids[3]
     fast = run_cli("similar", first, "--model", sample_model_file, "--format", "json")

@@ -129,7 +129,7 @@ def test_chinese_is_cut_into_words(tmp_path):
     query = "床前明月光，疑是地上霜。举头望明月，低头思故乡。"
     hits = model.similar(text=query, k=3)  # a query is cut into words the same way
     model.save(tmp_path / "zh.joblib")
-    assert topics.store.read_footer(tmp_path / "zh.joblib")["format_version"] == 4
+    assert topics.store.read_footer(tmp_path / "zh.joblib")["format_version"] >= 4  # 5 when it searches rare words
     reopened = topics.load(tmp_path / "zh.joblib")
     assert reopened.vectorizer_.analyzer.segment == "zh"
     assert [h.id for h in reopened.similar(text=query, k=3)] == [h.id for h in hits]

@@ -11,6 +11,7 @@ import pytest
 import topics
 from topics import QueryError
 from topics.index import SimilarityIndex, batch_scores, top_k
+from topics.store import read_footer
 
 FIXTURES = Path(__file__).parent / "fixtures"
 STORY_NOT_HELD = "inauguration crowd size"
@@ -281,9 +282,9 @@ def test_adding_articles_reads_only_the_new_ones_for_search_and_gives_the_search
     analysed = []
     real = topics.state.field_counts
 
-    def counting(vectorizer, articles):
+    def counting(vectorizer, articles, rare_words=None):
         analysed.append(len(articles))
-        return real(vectorizer, articles)
+        return real(vectorizer, articles, rare_words)
 
     import topics.incremental
 
@@ -294,7 +295,77 @@ def test_adding_articles_reads_only_the_new_ones_for_search_and_gives_the_search
     model.save(tmp_path / "m.joblib", force=True)
     assert analysed == [30]
     grown = topics.load(tmp_path / "m.joblib")
-    full = build_search(grown.vectorizer_, grown.doc_terms_, SearchFields(grown.vectorizer_, grown.articles_))
+    rare_words = grown.state_.search_fields.rare_words  # the fit's, and words met first in the new articles
+    assert rare_words.size > 0
+    texts = [r["text"] for r in lee_records[:150]]
+    rare_counts = grown.vectorizer_.transform_with_counts(texts, rare_words)[1]
+    fields = SearchFields(grown.vectorizer_, grown.articles_, rare_words=rare_words, rare_counts=rare_counts)
+    full = build_search(grown.vectorizer_, grown.doc_terms_, fields)
     assert (sp.csc_matrix(grown.index_.search) != full).nnz == 0
     query = dict(text="bushfire near Sydney", k=5)
     assert [h.id for h in grown.similar(**query)] == [h.id for h in model.similar(**query)]
+
+
+# -- rare words: the words min_df keeps out of the vocabulary are searched for too -------------------------
+def test_a_word_of_one_article_finds_that_article_by_text(sample_model, lee_records):
+    """ "Barbados" is in one of the 351 articles: too rare for the topic vocabulary, but what identifies it."""
+    (record,) = [r for r in lee_records if "barbados" in r["text"].lower()]
+    assert "barbados" not in set(sample_model.vectorizer_.terms(range(len(sample_model.vectorizer_.vocabulary_))))
+    hits = sample_model.similar(text="Barbados", k=5, explain=True)
+    assert [h.id for h in hits] == [record["id"]]  # no other article shares anything with the query
+    assert hits[0].match == "strong"
+    assert [t["term"] for t in hits[0].explanation.terms] == ["barbados"]
+    assert hits[0].explanation.terms[0]["share"] == pytest.approx(1.0)
+    # a rare word among known ones lifts its article to the top; the batch answers as the single query does
+    query = "Zimbabwe Barbados"
+    assert sample_model.similar(text="Zimbabwe", k=1)[0].id != record["id"]
+    assert sample_model.similar(text=query, k=1)[0].id == record["id"]
+    assert [h.id for h in sample_model.similar_batch([query, "Barbados"], k=3)[1]] == [record["id"]]
+    explained = sample_model.compare(query, {"id": record["id"]}, n_terms=50, n_topics=50)
+    assert "barbados" in {t["term"] for t in explained.terms}
+    assert sum(t["share"] for t in explained.terms) + sum(t["share"] for t in explained.topics) == pytest.approx(1.0)
+
+
+def test_a_text_of_unseen_words_is_still_refused(sample_model):
+    with pytest.raises(QueryError, match="no words the model knows"):
+        sample_model.similar(text="zzyzx qwertyuiop")
+
+
+def test_rare_words_are_saved_and_answered_alike_after_loading(tmp_path, sample_model):
+    sample_model.save(tmp_path / "m.joblib")
+    loaded = topics.load(tmp_path / "m.joblib")
+    assert read_footer(tmp_path / "m.joblib")["format_version"] == 5
+    assert np.array_equal(loaded.state_.search_fields.rare_words, sample_model.state_.search_fields.rare_words)
+    for text in ("Barbados", "Zimbabwe Barbados", "bushfire near Sydney"):
+        assert [h.to_dict() for h in loaded.similar(text=text, k=5)] == [
+            h.to_dict() for h in sample_model.similar(text=text, k=5)
+        ]
+
+
+def test_a_file_without_rare_words_loads_and_answers_as_it_did(tmp_path):
+    """search-lee50.joblib was written before rare words (tests/fixtures/make_search_fixture.py): it answers
+    as it did then, "gaza" (a word of one article) counting as a word the model does not know."""
+    shutil.copy(FIXTURES / "search-lee50.joblib", tmp_path / "old.joblib")
+    expected = json.loads((FIXTURES / "search-lee50.json").read_text(encoding="utf-8"))["similar_texts"]
+    old = topics.load(tmp_path / "old.joblib")
+    assert old.state_.search_fields.n_rare == 0
+    for text, hits in expected.items():
+        got = old.similar(text=text, k=5)
+        assert [[h.id, h.match] for h in got] == [[hit_id, match] for hit_id, _, match in hits]
+        assert [h.score for h in got] == pytest.approx([score for _, score, _ in hits], abs=1e-5)
+    old.save(tmp_path / "old.joblib", force=True)  # still the old format: no rare words to hold
+    assert read_footer(tmp_path / "old.joblib")["format_version"] < 5
+
+
+def test_added_articles_teach_search_their_new_words_but_not_the_words_the_fit_dropped(tmp_path, lee_records):
+    old, new = lee_records[:120], lee_records[120:150]
+    model = topics.fit([topics.Article(id=r["id"], text=r["text"]) for r in old], 4, random_state=0)
+    before = set(model.state_.search_fields.rare_words.tolist())
+    common = set(model.fit_info_["common_words"])
+    model.add([topics.Article(id=r["id"], text=r["text"]) for r in new])
+    learned = sorted(set(model.state_.search_fields.rare_words.tolist()) - before)
+    assert learned and not common & {w.decode() for w in learned}
+    analyse = model.vectorizer_.analyzer
+    for word in (w.decode() for w in learned[:: max(1, len(learned) // 5)]):
+        holders = {r["id"] for r in new if word in analyse(r["text"])}
+        assert holders and model.similar(text=word, k=1)[0].id in holders

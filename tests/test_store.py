@@ -69,9 +69,9 @@ def test_never_overwrites_without_force(tmp_path, sample_model):
 
 def test_footer_records_versions_and_counts(sample_model_file):
     footer = read_footer(sample_model_file)
-    # format 3: the analyser repairs broken text, which readers of formats 1 and 2 would not do; format 4
-    # (text cut into words first) is only for Chinese and Japanese archives
-    assert footer["format"] == "topics-model" and footer["format_version"] == 3 and FORMAT_VERSION == 4
+    # format 5: the search matrix has columns for the archive's rare words, which readers of formats 1 to 4
+    # would take for a damaged file (format 3: the analyser repairs broken text; 4: text cut into words first)
+    assert footer["format"] == "topics-model" and footer["format_version"] == 5 and FORMAT_VERSION == 5
     assert (footer["n_articles"], footer["n_topics"]) == (351, 10)
     assert footer["hmac_sha256"] is None
 

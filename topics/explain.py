@@ -70,6 +70,8 @@ def explain_pair(
     search : None, or the search part of a text query (:meth:`topics.index.SimilarityIndex.search_part`).
     """
     columns, term_products, topic_products = pair_parts(terms_a, topics_a, terms_b, topics_b, search)
+    if search is not None and not np.any(topics_a):  # a text of rare words only: its alpha is 0 (topics.index)
+        topic_weight = 0.0
     lexical, topical = float(term_products.sum()), float(topic_products.sum())
     score = float(blend(lexical, topical, topic_weight))
     total = (1.0 - topic_weight) * lexical + topic_weight * topical

@@ -49,7 +49,7 @@ from .corpus import READING_OPTIONS, Corpus, as_articles, check_unique_ids, read
 from .errors import ParameterError
 from .evaluate import relative_error
 from .parallel import map_chunks, row_chunks
-from .state import FittedState, field_counts
+from .state import FittedState, SearchFields, field_counts
 from .table import ArticleTable, make_snippet
 from .text import stub_rows, unknown_share
 from .topic_model import match_topics_by_cosine, nmf_transform
@@ -136,7 +136,7 @@ def add_articles(state: FittedState, corpus, params: dict, *, replace: bool = Fa
         )
 
     texts = [a.text for a in articles]
-    X_new, W_new = _vectorise_and_place(state, texts)
+    X_new, W_new, rare_new, new_words, new_counts = _vectorise_and_place(state, texts)
     new_table = ArticleTable.build(
         [a.id for a in articles],
         [a.title for a in articles],
@@ -152,10 +152,25 @@ def add_articles(state: FittedState, corpus, params: dict, *, replace: bool = Fa
     W = np.vstack([W_old, W_new]).astype(np.float32, copy=False)
     fields = None  # L of the grown archive: the kept rows' and the new articles' alone (topics.state)
     if state.index.search is not None and state.search_fields is not None:
-        fields_old = state.search_fields.matrix()
+        fields_old, rare_old = state.search_fields.matrix(), state.search_fields.rare_words
         if old_rows:
             fields_old = fields_old[keep]
-        fields = sp.vstack([fields_old, field_counts(state.vectorizer, new_table)], format="csr", dtype=np.float32)
+        # Words met first in the new articles join the rare words, unless the fit dropped them on purpose.
+        new_words, new_counts = _learnable(state.fit_info, new_words, new_counts)
+        rare_words = np.union1d(rare_old, new_words) if new_words.size else rare_old
+        v = X.shape[1]
+        fields_old = _widen(fields_old, v, np.searchsorted(rare_words, rare_old), rare_words.size)
+        text_counts = _widen(rare_new, 0, np.searchsorted(rare_words, rare_old), rare_words.size)
+        text_counts = text_counts + _widen(new_counts, 0, np.searchsorted(rare_words, new_words), rare_words.size)
+        fields_new = field_counts(state.vectorizer, new_table, rare_words) + sp.hstack(
+            [sp.csr_matrix((len(texts), v), dtype=np.float32), text_counts], format="csr"
+        )
+        fields = SearchFields(
+            state.vectorizer,
+            None,  # L is at hand, so the article table is never read
+            sp.vstack([fields_old, fields_new], format="csr", dtype=np.float32),
+            rare_words,
+        )
 
     report = _drift(
         state,
@@ -188,15 +203,46 @@ def add_articles(state: FittedState, corpus, params: dict, *, replace: bool = Fa
 
 
 def _vectorise_and_place(state: FittedState, texts: list[str]):
-    """X (n, V) and W (n, k) of new texts, computed in chunks through :func:`map_chunks`."""
+    """X (n, V), W (n, k), the raw counts (n, R) of the search's rare words (topics.state.SearchFields) in new
+    texts, and the words in neither list (sorted bytes, N) with their counts (n, N), computed in chunks
+    through :func:`map_chunks`."""
     chunks = [texts[start:stop] for start, stop in row_chunks(len(texts), min_rows=5_000)]
-    parts = map_chunks(partial(_place_chunk, state.vectorizer, np.asarray(state.components)), chunks)
-    return sp.vstack([x for x, _ in parts], format="csr"), np.vstack([w for _, w in parts])
+    rare_words = state.search_fields.rare_words if state.search_fields is not None else np.zeros(0, dtype="S1")
+    parts = map_chunks(partial(_place_chunk, state.vectorizer, np.asarray(state.components), rare_words), chunks)
+    new_words = np.unique(np.concatenate([part[3] for part in parts])) if parts else np.zeros(0, dtype="S1")
+    new_counts = sp.vstack(
+        [_widen(counts, 0, np.searchsorted(new_words, words), new_words.size) for *_, words, counts in parts],
+        format="csr",
+        dtype=np.float32,
+    )
+    stacked = (sp.vstack([p[0] for p in parts], format="csr"), np.vstack([p[1] for p in parts]))
+    return *stacked, sp.vstack([p[2] for p in parts], format="csr", dtype=np.float32), new_words, new_counts
 
 
-def _place_chunk(vectorizer, H, texts):
-    X = vectorizer.transform(texts)
-    return X, nmf_transform(X, H)
+def _place_chunk(vectorizer, H, rare_words, texts):
+    X, rare, new_words, new_counts = vectorizer.transform_with_counts(texts, rare_words, new_words=True)
+    return X, nmf_transform(X, H), rare, new_words, new_counts
+
+
+def _widen(counts, offset: int, columns: np.ndarray, width: int) -> sp.csr_matrix:
+    """``counts`` (n, offset + m) with its last m columns moved to ``offset + columns`` of ``width`` such
+    columns: the rare-word part of L or of a text's counts, re-indexed to a larger sorted list of rare words."""
+    counts = sp.csr_matrix(counts, dtype=np.float32)
+    indices = counts.indices.astype(np.int64)
+    rare = indices >= offset
+    indices[rare] = offset + np.asarray(columns, dtype=np.int64)[indices[rare] - offset]
+    return sp.csr_matrix((counts.data, indices, counts.indptr), shape=(counts.shape[0], offset + width))
+
+
+def _learnable(fit_info: dict, words: np.ndarray, counts) -> tuple[np.ndarray, sp.csr_matrix]:
+    """The new words an added batch may teach search (and their counts' columns): not those the fit dropped
+    as too common (``common_words``) or as house formulae and source terms, which are not rare. A model
+    fitted before ``common_words`` were recorded learns none (it cannot tell)."""
+    if "common_words" not in fit_info or words.size == 0:
+        return np.zeros(0, dtype="S1"), sp.csr_matrix((counts.shape[0], 0), dtype=np.float32)
+    dropped = {*fit_info["common_words"], *fit_info.get("formulae", {}), *fit_info.get("source_terms", {})}
+    keep = np.array([w.decode("utf-8") not in dropped for w in words], dtype=bool)
+    return words[keep], sp.csr_matrix(counts)[:, np.flatnonzero(keep)]
 
 
 def _drift(

@@ -5,9 +5,11 @@ The score of an article d for a query q (a stored article or a new text) is
     score(q, d) = (1 - alpha) * lexical(q, d) + alpha * cos(w_q, w_d)
     lexical(q, d) = (1 - s(q)) * cos(x_q, x_d) + s(q) * bm25(q, d)
 
-- x is a TF-IDF row (unit length), w the NMF topic weights; alpha is the topic weight.
-- s(q) is the query's *search share*. For a text it depends on n_q, its number of distinct known
-  terms: 1 up to ``SHORT_QUERY_TERMS`` terms, 0 from ``LONG_QUERY_TERMS`` on, linear between. For a
+- x is a TF-IDF row (unit length), w the NMF topic weights; alpha is the topic weight, except for a text
+  scored by search (s(q) > 0) none of whose words is in the topic vocabulary: it has no topic weights
+  (w_q = 0) and its alpha is 0, so its score is its lexical part.
+- s(q) is the query's *search share*. For a text it depends on n_q, its number of distinct terms in
+  the search vocabulary (below): 1 up to ``SHORT_QUERY_TERMS`` terms, 0 from ``LONG_QUERY_TERMS`` on, linear between. For a
   stored article (a query by id) it is 0. So a few words typed as a search are scored as a search engine
   scores them, while an article-length text and every stored article are scored by the cosine alone,
   exactly as before search scoring existed: article-to-article similarity is unchanged.
@@ -17,8 +19,10 @@ The score of an article d for a query q (a stored article or a new text) is
       B[d, t] = idf_t * f_dt * (k1 + 1) / (f_dt + k1 * (1 - b + b * len_d / mean_len))
       idf_t = ln(1 + (N - df_t + 0.5) / (df_t + 0.5))
 
-  t runs over the query's terms, and words outside the vocabulary count too (df_t 0, so the largest
-  idf_t there is, matched by no article: a query of unknown words matches nothing well);
+  t runs over the query's terms in the *search vocabulary*: the V terms of the vocabulary and the R rare
+  words that it leaves out for rarity (below ``min_df``, mostly words of one article: a name or a rare word
+  is what identifies a known item; :class:`topics.state.SearchFields`). Words outside both count too (df_t 0, so
+  the largest idf_t there is, matched by no article: a query of unknown words matches nothing well);
   v_t is 1 for a word and ``PHRASE_WEIGHT`` for a two-word phrase (whose
   words count already); f_dt counts the term in the article's text, plus ``LEAD_WEIGHT`` times in its
   lead (the stored snippet, its first 200 characters) and ``TITLE_WEIGHT`` times in its title;
@@ -78,11 +82,16 @@ class SimilarityIndex:
         first time a short query needs it (a model file saved before search scoring has none). None
         (only for indexes built by hand): short queries are scored by the cosine alone.
     phrases : callable, optional
-        Maps an array of columns to a boolean array, true where the term is a two-word phrase.
+        Maps an array of vocabulary columns to a boolean array, true where the term is a two-word phrase.
+    n_search_terms : int, optional
+        V + R, B's number of columns: the vocabulary's V terms, then R rare words (default: V, none).
     """
 
-    def __init__(self, doc_terms, doc_topics, topic_weight: float, postings=None, search=None, phrases=None):
+    def __init__(
+        self, doc_terms, doc_topics, topic_weight: float, postings=None, search=None, phrases=None, n_search_terms=None
+    ):
         self.doc_terms = doc_terms
+        self.n_search_terms = doc_terms.shape[1] if n_search_terms is None else int(n_search_terms)
         self.postings = postings if postings is not None else sp.csc_matrix(doc_terms)
         self.topic_units = unit_rows(doc_topics)
         self.topic_weight = float(topic_weight)
@@ -113,13 +122,15 @@ class SimilarityIndex:
         """s(n_terms) of the module docstring; 0 when the index has no search matrix."""
         return float(search_share(n_terms)) if self._search is not None else 0.0
 
-    def query(self, query_terms, query_topics, unknown: float = 0.0) -> Query:
+    def query(self, query_terms, query_topics, unknown: float = 0.0, rare=()) -> Query:
         """The :class:`Query` of a text: query_terms a sparse row (1, V), unit length; query_topics (k,);
-        unknown: the number of the query's words outside the vocabulary."""
+        unknown: the number of the query's words outside the search vocabulary; rare: the B columns of its
+        rare words (V and up)."""
         query_terms = sp.csr_matrix(query_terms)
         topics = unit_rows(np.asarray(query_topics, dtype=np.float32)[None, :])[0]
-        share = self.search_share(len(query_terms.indices))
-        return Query(query_terms.indices, query_terms.data, topics, share, float(unknown))
+        rare = np.asarray(rare, dtype=np.int64)
+        share = self.search_share(len(query_terms.indices) + rare.size)
+        return Query(query_terms.indices, query_terms.data, topics, share, float(unknown), rare)
 
     def article_query(self, row: int) -> Query:
         """The :class:`Query` of stored article ``row`` (search share 0)."""
@@ -140,14 +151,23 @@ class SimilarityIndex:
 
     def score_all(self, query: Query) -> np.ndarray:
         """Scores of every article against ``query``, in numpy: float32 array of shape (n_articles,)."""
-        return self._blend32(self._scatter(query, None), self._topical(query.topics, None, _engine()))
+        alpha = self.alpha_of(query)
+        return self._blend32(self._scatter(query, None), self._topical(query.topics, None, _engine()), alpha)
+
+    def alpha_of(self, query: Query) -> float:
+        """alpha of the module docstring for this query: the topic weight, or 0 for a text scored by search
+        whose words are all outside the topic vocabulary (it has no topic vector to compare)."""
+        return 0.0 if query.share > 0 and not np.any(query.topics) else self.topic_weight
 
     def search_weights(self, columns: np.ndarray) -> np.ndarray:
-        """v_t of the module docstring for the query's columns: 1 for a word, PHRASE_WEIGHT for a phrase."""
+        """v_t of the module docstring for the query's B columns: 1 for a word, PHRASE_WEIGHT for a phrase
+        (rare words, columns V and up, are words)."""
         columns = np.asarray(columns)
-        if self.phrases is None:
-            return np.ones(columns.size)
-        return np.where(self.phrases(columns), PHRASE_WEIGHT, 1.0)
+        weights = np.ones(columns.size)
+        if self.phrases is not None:
+            known = columns < self.doc_terms.shape[1]
+            weights[known] = np.where(self.phrases(columns[known]), PHRASE_WEIGHT, 1.0)
+        return weights
 
     def search_bound(self, columns: np.ndarray, unknown: float = 0.0) -> float:
         """The BM25 score no article can reach for a query of these columns and ``unknown`` words outside
@@ -156,19 +176,24 @@ class SimilarityIndex:
         known = float(self.search_weights(columns) @ self.search_idf[columns])
         return (known + unknown * float(bm25_idf(0, self.n_articles))) * (BM25_K1 + 1.0)
 
-    def search_part(self, columns: np.ndarray, *, row: int | None = None, text_counts=None, unknown: float = 0.0):
-        """``(share, values)`` for :func:`pair_parts`: s(n_q) and ``v_t * B[d, t] / bound`` per query column,
-        for a stored article ``row`` or a text with raw counts ``text_counts`` (1, V); None for a long query."""
-        columns = np.asarray(columns)
-        share = self.search_share(len(columns))
-        bound = self.search_bound(columns, unknown) if share > 0 else 0.0
+    def search_part(
+        self, columns: np.ndarray, *, row: int | None = None, text_counts=None, unknown: float = 0.0, rare=()
+    ):
+        """``(share, values, rare, rare_values)`` for :func:`pair_parts`: s(n_q), ``v_t * B[d, t] / bound`` per
+        query column, and the same for the B columns ``rare`` of its rare words, for a stored article ``row``
+        or a text with raw counts ``text_counts`` (1, V + R); None for a long query."""
+        columns, rare = np.asarray(columns), np.asarray(rare, dtype=np.int64)
+        every = np.concatenate([columns.astype(np.int64), rare])
+        share = self.search_share(every.size)
+        bound = self.search_bound(every, unknown) if share > 0 else 0.0
         if bound <= 0:
             return None
         if row is not None:
-            values = stored_search_values(self.search, row, columns)
+            values = stored_search_values(self.search, row, every)
         else:
-            values = text_search_row(text_counts, self.search_idf)[columns]
-        return share, self.search_weights(columns) * values / bound
+            values = text_search_row(text_counts, self.search_idf)[every]
+        values = self.search_weights(every) * values / bound
+        return share, values[: columns.size], rare, values[columns.size :]
 
     def _scatter(self, query: Query, kernels) -> np.ndarray:
         """lexical(q, d) of the module docstring for every article, float32: the cosine, blended with
@@ -177,12 +202,13 @@ class SimilarityIndex:
         cosine = self._postings_scores(self.postings, query.columns, query.weights, kernels)
         if query.share == 0.0:
             return cosine
-        bound = self.search_bound(query.columns, query.unknown)
+        columns = np.concatenate([np.asarray(query.columns, dtype=np.int64), query.rare])
+        bound = self.search_bound(columns, query.unknown)
         if bound <= 0:
             bm25 = np.zeros(self.n_articles, dtype=np.float32)
         else:
-            weights = self.search_weights(query.columns) / bound
-            bm25 = self._postings_scores(self.search, query.columns, weights, kernels)
+            weights = self.search_weights(columns) / bound
+            bm25 = self._postings_scores(self.search, columns, weights, kernels)
         return (1.0 - query.share) * cosine + query.share * bm25
 
     def _postings_scores(self, matrix, columns, weights, kernels) -> np.ndarray:
@@ -196,9 +222,10 @@ class SimilarityIndex:
         p = self.postings
         return postings_scores(p.indptr, p.indices, p.data, self.n_articles, columns, weights)
 
-    def _blend32(self, lexical: np.ndarray, topical: np.ndarray) -> np.ndarray:
-        """:func:`blend` in float32, operation by operation the same on any subset of rows."""
-        return ((1.0 - self.topic_weight) * lexical + self.topic_weight * topical).astype(np.float32)
+    def _blend32(self, lexical: np.ndarray, topical: np.ndarray, alpha: float) -> np.ndarray:
+        """:func:`blend` in float32 with topic weight ``alpha``, operation by operation the same on any subset
+        of rows."""
+        return ((1.0 - alpha) * lexical + alpha * topical).astype(np.float32)
 
     def _topical(self, topics: np.ndarray, rows: np.ndarray | None, kernels) -> np.ndarray:
         """Topic cosines (float32) of ``rows`` (None: every row) with the unit vector ``topics``.
@@ -254,7 +281,7 @@ class SimilarityIndex:
         want = k if threshold is None else max(8 * k + 32, min(self._depth, 64 * k + 256))
         seen, kept = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         while True:
-            rows, scores, complete = self._prefix(lexical, query.topics, want, floor, kernels)
+            rows, scores, complete = self._prefix(lexical, query.topics, want, floor, kernels, self.alpha_of(query))
             if threshold is None:
                 return rows[:k], scores[:k]
             # A longer prefix starts with the rows already scanned, in the same order (it usually does):
@@ -269,37 +296,36 @@ class SimilarityIndex:
             seen = rows
             want *= 4
 
-    def _prefix(self, lexical, topics, m: int, floor: float, kernels) -> tuple[np.ndarray, np.ndarray, bool]:
+    def _prefix(self, lexical, topics, m: int, floor: float, kernels, alpha: float):
         """The first rows of the full ranking: every allowed row scoring >= some c, at least m of them.
 
         Returns (rows, float32 scores, complete), ranked; ``complete`` when they are every allowed row
-        scoring >= ``floor``. ``lexical`` holds -inf for rows that are not allowed.
+        scoring >= ``floor``. ``lexical`` holds -inf for rows that are not allowed; ``alpha`` is the
+        query's topic weight (:meth:`alpha_of`).
         """
-        alpha = self.topic_weight
         # The seeds are the rows with the largest L; the m-th best exact score among 4m of them bounds
         # the m-th best of the archive from below more tightly than the m-th seed's alone would.
         seeds = kernels.largest(lexical, 4 * m) if kernels is not None else _largest(lexical, 4 * m)
         if seeds.size < m or alpha >= 1.0:
-            return self._prefix_of_all(lexical, topics, m, floor, kernels)
-        seed_scores = self._blend32(lexical[seeds], self._topical(topics, seeds, kernels))
+            return self._prefix_of_all(lexical, topics, m, floor, kernels, alpha)
+        seed_scores = self._blend32(lexical[seeds], self._topical(topics, seeds, kernels), alpha)
         cut = float(np.partition(seed_scores, seeds.size - m)[seeds.size - m])
         complete = cut < floor
         cut = max(cut, floor)
         # T_i <= 1 (a little more in float32 products): a row below this lexical floor cannot reach cut.
         lexical_floor = (cut - alpha * (1.0 + 1e-5) - 1e-6) / (1.0 - alpha) - 1e-6
         if lexical_floor <= 0:
-            return self._prefix_of_all(lexical, topics, m, floor, kernels)
+            return self._prefix_of_all(lexical, topics, m, floor, kernels, alpha)
         rows = kernels.at_least(lexical, lexical_floor) if kernels is not None else _at_least(lexical, lexical_floor)
-        scores = self._blend32(lexical[rows], self._topical(topics, rows, kernels))
+        scores = self._blend32(lexical[rows], self._topical(topics, rows, kernels), alpha)
         reached = scores.astype(np.float64) >= cut
         rows, scores = rows[reached], scores[reached]
         order = np.lexsort((rows, -scores))
         return rows[order], scores[order], complete
 
-    def _prefix_of_all(self, lexical, topics, m: int, floor: float, kernels) -> tuple[np.ndarray, np.ndarray, bool]:
+    def _prefix_of_all(self, lexical, topics, m: int, floor: float, kernels, alpha: float):
         """:meth:`_prefix` by scoring every row: the m best allowed rows scoring >= floor."""
         if kernels is not None:
-            alpha = self.topic_weight
             rows, scores = kernels.best_of_all(
                 lexical,
                 self.topic_units,
@@ -312,7 +338,7 @@ class SimilarityIndex:
             order = np.lexsort((rows, -scores))
             return rows[order], scores[order], rows.size < m
         excluded = ~np.isfinite(lexical)
-        scores = self._blend32(np.where(excluded, np.float32(0), lexical), self._topical(topics, None, kernels))
+        scores = self._blend32(np.where(excluded, np.float32(0), lexical), self._topical(topics, None, kernels), alpha)
         scores[excluded | (scores < floor)] = -np.inf
         rows = top_k(scores, m)
         return rows, scores[rows], rows.size < m
@@ -357,7 +383,8 @@ class Query(NamedTuple):
     weights: np.ndarray
     topics: np.ndarray
     share: float = 0.0  # s(q) of the module docstring: 0 for a stored article or a long text
-    unknown: float = 0.0  # the number of the query's words outside the vocabulary
+    unknown: float = 0.0  # the number of the query's words outside the search vocabulary
+    rare: np.ndarray = np.zeros(0, dtype=np.int64)  # B columns (V and up) of the query's rare words
 
 
 @functools.cache
@@ -373,6 +400,7 @@ def _kernels():
 
 
 _QUERIES = itertools.count()
+_STARTED = False  # whether a query has used (and so loaded) the compiled loops
 
 
 def _engine():
@@ -384,15 +412,25 @@ def _engine():
     ``TOPICS_KERNELS=1`` uses them from the first query (a server warms up with
     :func:`load_kernels`), ``TOPICS_KERNELS=0`` never.
     """
+    global _STARTED
     if next(_QUERIES) == 0 and os.environ.get("TOPICS_KERNELS") != "1":
         return None
+    _STARTED = True
     return _kernels()
+
+
+def loaded_kernels():
+    """:mod:`topics.kernels` when a query of this process has already loaded it (see :func:`_engine`), else
+    None: for steps before the index (placing a text in the topics) that must not load it themselves."""
+    return _kernels() if _STARTED else None
 
 
 def load_kernels() -> bool:
     """Load the compiled loops now (numba's import and machine code), so no query pays for it; True
     when they are in use. For long-running processes such as ``topics serve``."""
+    global _STARTED
     next(_QUERIES)
+    _STARTED = True
     kernels = _kernels()
     if kernels is not None:
         kernels.warm_up()
@@ -588,51 +626,65 @@ def blend(lexical, topical, topic_weight: float):
     return np.clip((1.0 - topic_weight) * lexical + topic_weight * topical, 0.0, 1.0)
 
 
-def batch_scores(index: SimilarityIndex, query_terms, query_topics, stored=None, unknown=None) -> np.ndarray:
+def batch_scores(index: SimilarityIndex, query_terms, query_topics, stored=None, unknown=None, rare=None) -> np.ndarray:
     """Scores of every article against many queries: float32 array of shape (n_queries, n_articles).
 
     query_terms : csr_matrix (n_queries, V), unit rows; query_topics : array (n_queries, k); stored :
     boolean array (n_queries,), true for queries that are stored articles (search share 0), or None
-    (all are texts); unknown : array (n_queries,) as in :meth:`SimilarityIndex.scores`, or None (zeros).
+    (all are texts); unknown : array (n_queries,) as in :meth:`SimilarityIndex.scores`, or None (zeros);
+    rare : a list of arrays (n_queries,), each text's rare-word columns of B, or None (none).
     Sparse products (queries x articles) and one dense product, not a loop over queries.
     """
     query_terms = sp.csr_matrix(query_terms, dtype=np.float32)
     lexical = (query_terms @ index.doc_terms.T).toarray()
-    shares = search_share(np.diff(query_terms.indptr)) if index._search is not None else np.zeros(0)
+    n_rare = np.array([len(r) for r in rare]) if rare is not None else 0
+    shares = search_share(np.diff(query_terms.indptr) + n_rare) if index._search is not None else np.zeros(0)
     if stored is not None and shares.size:
         shares = np.where(stored, 0.0, shares)
     short = np.flatnonzero(shares > 0)
     if short.size:
-        weights = query_terms[short]
-        weights.data = np.ones_like(weights.data)
-        for i in range(weights.shape[0]):
-            start, end = weights.indptr[i], weights.indptr[i + 1]
-            columns = weights.indices[start:end]
-            bound = index.search_bound(columns, 0.0 if unknown is None else float(unknown[short[i]]))
-            weights.data[start:end] = index.search_weights(columns) / bound if bound > 0 else 0.0
-        bm25 = (weights @ index.search.T.tocsr()).toarray()
+        rows = []
+        for i in short.tolist():
+            start, end = query_terms.indptr[i], query_terms.indptr[i + 1]
+            columns = np.concatenate([query_terms.indices[start:end], [] if rare is None else rare[i]]).astype(np.int64)
+            bound = index.search_bound(columns, 0.0 if unknown is None else float(unknown[i]))
+            weights = index.search_weights(columns) / bound if bound > 0 else np.zeros(columns.size)
+            row = (weights.astype(np.float32), columns, [0, columns.size])
+            rows.append(sp.csr_matrix(row, shape=(1, index.n_search_terms), dtype=np.float32))
+        bm25 = (sp.vstack(rows, format="csr") @ index.search.T.tocsr()).toarray()
         share = shares[short][:, None]
         lexical[short] = (1.0 - share) * lexical[short] + share * bm25
-    topical = unit_rows(query_topics) @ index.topic_units.T
-    return blend(lexical, topical, index.topic_weight).astype(np.float32)
+    units = unit_rows(query_topics)
+    topical = units @ index.topic_units.T
+    # alpha of each query (SimilarityIndex.alpha_of): 0 for a text scored by search without topic weights
+    alpha = (
+        np.where((shares > 0) & ~units.any(axis=1), 0.0, index.topic_weight)[:, None]
+        if shares.size
+        else index.topic_weight
+    )
+    return blend(lexical, topical, alpha).astype(np.float32)
 
 
 def pair_parts(terms_a, topics_a, terms_b, topics_b, search=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-term and per-topic products whose sums are the lexical part and the topic cosine of a pair.
 
     terms_* : sparse rows (1, V), unit length; topics_* : arrays (k,); a is the query. ``search``: None
-    (the query is long: lexical is the cosine) or ``(share, values)`` from :meth:`SimilarityIndex.search_part`.
-    Returns ``(columns, term_products, topic_products)``: the query's columns that b shares and their parts
-    of lexical(a, b) (summing to it), and an array (k,) of topic products (summing to the topic cosine).
+    (the query is long: lexical is the cosine) or ``(share, values, rare, rare_values)`` from
+    :meth:`SimilarityIndex.search_part`. Returns ``(columns, term_products, topic_products)``: the query's B
+    columns (its terms, then its rare words) that b shares and their parts of lexical(a, b) (summing to
+    it), and an array (k,) of topic products (summing to the topic cosine).
     """
     a = sp.csr_matrix(terms_a, dtype=np.float32)
     a.sum_duplicates()
     b = sp.csr_matrix(terms_b, dtype=np.float32)
     products = a.data.astype(np.float64) * b[:, a.indices].toarray().ravel().astype(np.float64)
+    columns = a.indices.astype(np.int64)
     if search is not None:
-        share, values = search
+        share, values, rare, rare_values = search
         products = (1.0 - share) * products + share * np.asarray(values, dtype=np.float64)
+        columns = np.concatenate([columns, rare])
+        products = np.concatenate([products, share * np.asarray(rare_values, dtype=np.float64)])
     keep = products > 0
     ua = unit_rows(np.asarray(topics_a, dtype=np.float32)[None, :])[0]
     ub = unit_rows(np.asarray(topics_b, dtype=np.float32)[None, :])[0]
-    return a.indices[keep], products[keep], (ua * ub).astype(np.float64)
+    return columns[keep], products[keep], (ua * ub).astype(np.float64)

@@ -286,6 +286,31 @@ def distinct(
     return kept[:n_kept].copy()
 
 
+@njit(**_JIT)
+def place_row(xht, gram, max_iter, tol):  # pragma: no cover - compiled
+    """One text's topic weights w (float32, k): the coordinate descent of
+    :func:`topics.topic_model.nmf_transform` for a single row, step for step, given x Hᵀ (k,) and H Hᵀ
+    (k, k) in float64. The numpy loop pays a call per topic per sweep, most of a text query's time."""
+    k = xht.size
+    w = np.zeros(k)
+    first = np.inf
+    for sweep in range(max_iter):
+        violation = 0.0
+        for t in range(k):
+            grad = 0.0
+            for j in range(k):
+                grad += w[j] * gram[j, t]
+            grad -= xht[t]
+            violation += abs(min(grad, 0.0) if w[t] == 0 else grad)
+            if gram[t, t] > 0:
+                w[t] = max(w[t] - grad / gram[t, t], 0.0)
+        if sweep == 0:
+            first = violation if violation > 0 else np.inf
+        if not violation > tol * first:
+            break
+    return w.astype(np.float32)
+
+
 def warm_up() -> None:
     """Load (or compile, the first time) every loop for the argument types models bring: int32 or int64
     indices, in writable (just fitted) or read-only (memory-mapped) arrays; query-sized arrays are
@@ -305,3 +330,4 @@ def warm_up() -> None:
             all_topic_cosines(units, np.ones(2, dtype=np.float32))
             best_of_all(lexical, units, np.ones(2, dtype=np.float32), np.float32(0.5), np.float32(0.5), 0.0, 1)
             distinct(rows, indptr, indices, data, 2, columns, weights, np.float32(0.8), 1, np.zeros(0, np.int64), 0)
+    place_row(np.ones(2), np.eye(2), 200, 1e-4)

@@ -37,11 +37,11 @@ from .errors import NotFittedError, ParameterError, QueryError, TopicsWarning
 from .explain import Explanation, explain_pair
 from .filters import HitFilter, select, select_best
 from .incremental import AddReport, RefitReport, add_articles, carry_over, read_as_fitted
-from .index import term_counts, unit_rows
+from .index import loaded_kernels, term_counts, unit_rows
 from .language import archive_languages, unspaced_warning
 from .matching import calibrate, check_min_match, is_calibration, level, thresholds
 from .params import DEFAULT_TOPIC_WEIGHT, PARAMETER_RULES, check_params, is_int
-from .state import FittedState
+from .state import FittedState, SearchFields
 from .summary import (
     ArticleView,
     Summary,
@@ -350,7 +350,9 @@ class TopicModel:
             analyzer.learn_spans(sample)
         chunks = itertools.chain([first] if first else [], chunks)
         try:
-            X = vectorizer.fit_transform_chunks(chunks, n_jobs=n_jobs, sources=meta.sources)
+            X, rare_words, rare_counts = vectorizer.fit_transform_chunks(
+                chunks, n_jobs=n_jobs, sources=meta.sources, rare_words=True
+            )
         except ParameterError:
             if not meta.ids:
                 raise ParameterError("the corpus has no articles with text") from None
@@ -414,6 +416,8 @@ class TopicModel:
             "n_stubs": int(stubs.size),
             "n_repaired": int(vectorizer.n_repaired_),
             "formulae": vectorizer.formulae_,
+            # words above max_df: never taken for rare words that `add` meets for the first time
+            "common_words": vectorizer.common_words_,
             "source_terms": vectorizer.source_terms_,
             # each detected language's share of the sampled articles ({} when given), and whose stop words
             "languages": {code: share for code, share in shares.items() if share >= LANGUAGE_REPORT_SHARE},
@@ -424,14 +428,17 @@ class TopicModel:
             "topics_version": __version__,
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         }
+        table = ArticleTable.build(meta.ids, meta.titles, meta.dates, meta.snippets, meta.sources)
         self.state_ = FittedState.build(
             vectorizer=vectorizer,
             components=H,
             doc_topics=W,
             doc_terms=X,
             fit_info=fit_info,
-            articles=ArticleTable.build(meta.ids, meta.titles, meta.dates, meta.snippets, meta.sources),
+            articles=table,
             topic_weight=self.topic_weight,
+            # the words min_df keeps out of the vocabulary are searched for too
+            search_fields=SearchFields(vectorizer, table, rare_words=rare_words, rare_counts=rare_counts),
         )
         fit_info["match_calibration"] = self._calibrate()
         return self
@@ -519,11 +526,11 @@ class TopicModel:
             if id is not None or text is not None:
                 raise QueryError("give an id or a text, or like=[...] (with unlike=[...]), not both")
             row, terms, topics, exclude = self._combine(like, unlike)
-            unknown = 0.0
+            unknown, rare = 0.0, ()
         else:
             if (id is None) == (text is None):
                 raise QueryError("give exactly one of an article id or a text")
-            row, exclude, unknown = None, (), 0.0
+            row, exclude, unknown, rare = None, (), 0.0, ()
             if id is not None:
                 row = self.row_of(id)
                 if self.doc_terms_.indptr[row] == self.doc_terms_.indptr[row + 1]:
@@ -535,13 +542,13 @@ class TopicModel:
             else:
                 terms, topics = self._vectorise_query(text)
                 topics = topics[0]
-                unknown = self._unknown_weight(text, terms.nnz)
+                rare, _, unknown = self._search_words(text, terms.nnz)
         _check_k(k)
         hit_filter = HitFilter.build(since=since, until=until, min_score=min_score, keep_duplicates=keep_duplicates)
-        query = self.index_.article_query(row) if row is not None else self.index_.query(terms, topics, unknown)
+        query = self.index_.article_query(row) if row is not None else self.index_.query(terms, topics, unknown, rare)
         bounds = self._match_bounds(query.share)
         hit_filter = _with_min_match(hit_filter, check_min_match(min_match), bounds)
-        text_query = None if row is not None else (terms, topics, unknown)
+        text_query = None if row is not None else (terms, topics, unknown, rare)
         if exact:
             scores = self.index_.score_all(query)
             return self._hits(scores, k, hit_filter, row, text_query, explain, bounds=bounds, exclude=exclude)
@@ -596,8 +603,8 @@ class TopicModel:
             if row is not None:
                 query = index.article_query(row)
             else:
-                unknown = self._unknown_weight(_query_kind(query_item)[1], lengths[i])
-                query = index.query(terms[i], topics[i], unknown)
+                rare, _, unknown = self._search_words(_query_kind(query_item)[1], lengths[i])
+                query = index.query(terms[i], topics[i], unknown, rare)
             bounds = self._match_bounds(query.share)
             query_filter = _with_min_match(hit_filter, min_match, bounds)
             results.append(self._best_hits(query, row, k, query_filter, None, False, bounds=bounds))
@@ -620,9 +627,19 @@ class TopicModel:
             if not is_int(value, 0):
                 raise ParameterError(f"{name}={value!r} is not allowed; use an integer >= 0")
         (row_a, terms_a, topics_a), (row_b, terms_b, topics_b) = self._resolve(a), self._resolve(b)
-        unknown = 0.0 if row_a is not None else self._unknown_weight(_query_kind(a)[1], terms_a.nnz)
+        rare, _, unknown = ((), (), 0.0) if row_a is not None else self._search_words(_query_kind(a)[1], terms_a.nnz)
+        rare_b = None if row_b is not None else self._search_words(_query_kind(b)[1], 0)
         return self._explain(
-            terms_a, topics_a, terms_b, topics_b, n_terms, n_topics, rows=(row_a, row_b), unknown=unknown
+            terms_a,
+            topics_a,
+            terms_b,
+            topics_b,
+            n_terms,
+            n_topics,
+            rows=(row_a, row_b),
+            unknown=unknown,
+            rare=rare,
+            rare_b=rare_b,
         )
 
     def duplicates(self, threshold: float = DEFAULT_THRESHOLD) -> list[DuplicateGroup]:
@@ -658,26 +675,22 @@ class TopicModel:
             raise QueryError(f"no article with id {article_id!r} in this model ({len(self.articles_)} articles)")
         return row
 
-    def _unknown_weight(self, text: str, n_known: int) -> float:
-        """The number of a text query's distinct words (not phrases: a vocabulary keeps only some) outside
-        the vocabulary; 0 for a text long enough to be scored by the cosine alone."""
-        if self.index_.search_share(n_known) == 0.0:
-            return 0.0
-        terms = sorted({t.encode("utf-8") for t in self.vectorizer_.analyzer(text) if " " not in t})
-        if not terms:
-            return 0.0
-        vocabulary = self.vectorizer_.vocabulary_
-        encoded = np.array(terms, dtype=bytes)
-        at = np.minimum(np.searchsorted(vocabulary, encoded), len(vocabulary) - 1)
-        unknown = encoded[vocabulary[at] != encoded]
-        return float(unknown.size)
+    def _search_words(self, text: str, n_known: int) -> tuple[np.ndarray, np.ndarray, float]:
+        """A text query's words outside the vocabulary (:meth:`topics.state.SearchFields.query_words`): the
+        B columns and counts of its rare words and the number of the others; none for a text of
+        ``n_known`` vocabulary terms, long enough to be scored by the cosine alone, or without B."""
+        fields = self.state_.search_fields
+        if fields is None or self.index_.search_share(n_known) == 0.0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0), 0.0
+        columns, counts, unknown = fields.query_words(text)
+        return columns, counts, float(unknown)
 
     def _vectorise_query(self, text: str):
         _check_text(text)
         terms = self.vectorizer_.transform([text])
-        if terms.nnz == 0:
+        if terms.nnz == 0 and not self._search_words(text, 0)[0].size:
             raise QueryError(_NO_KNOWN_WORDS)
-        return terms, nmf_transform(terms, self.components_, gram=self._gram())
+        return terms, nmf_transform(terms, self.components_, gram=self._gram(), kernels=loaded_kernels())
 
     def _gram(self) -> np.ndarray:
         """H Hᵀ (k, k) float64 of the current state, kept in memory: every text query needs it."""
@@ -788,12 +801,18 @@ class TopicModel:
         return rows if row is None else np.append(rows, row)
 
     def _hits_of(self, rows, scores, row, text_query, explain, bounds) -> list[Hit]:
-        """Hits of ``rows`` with their ``scores`` (same order); the other arguments as in :meth:`_hits`."""
+        """Hits of ``rows`` with their ``scores`` (same order); the other arguments as in :meth:`_hits`. A text
+        query's hits that score 0 share nothing with it (it may have rare words only, and no topics) and
+        are left out."""
+        if row is None:
+            rows, scores = rows[scores > 0], scores[scores > 0]
         if not explain:
             return [
                 self._hit(r, float(score), match=_level(score, bounds)) for r, score in zip(rows, scores, strict=True)
             ]
-        terms, topics, unknown = text_query if row is None else (self.doc_terms_[row], self.doc_topics_[row], 0.0)
+        terms, topics, unknown, rare = (
+            text_query if row is None else (self.doc_terms_[row], self.doc_topics_[row], 0.0, ())
+        )
         labels = self._topic_labels()
         return [
             self._hit(
@@ -807,6 +826,7 @@ class TopicModel:
                     labels=labels,
                     rows=(row, r),
                     unknown=unknown,
+                    rare=rare,
                 ),
                 match=_level(score, bounds),
             )
@@ -814,15 +834,27 @@ class TopicModel:
         ]
 
     def _explain(
-        self, terms_a, topics_a, terms_b, topics_b, n_terms=8, n_topics=3, labels=None, rows=(None, None), unknown=0.0
+        self,
+        terms_a,
+        topics_a,
+        terms_b,
+        topics_b,
+        n_terms=8,
+        n_topics=3,
+        labels=None,
+        rows=(None, None),
+        unknown=0.0,
+        rare=(),
+        rare_b=None,
     ) -> Explanation:
         """Explain the pair; ``rows``: the stored rows of a and b, None for a text (a text query a is
-        scored partly by search, see :mod:`topics.index`)."""
+        scored partly by search, see :mod:`topics.index`); ``unknown`` and ``rare``: a text a's words outside
+        the vocabulary (:meth:`_search_words`), ``rare_b`` those of a text b."""
         search = None
         if rows[0] is None:
-            text_counts = None if rows[1] is not None else term_counts(terms_b, self.vectorizer_.idf_)
+            text_counts = None if rows[1] is not None else self._text_search_counts(terms_b, rare_b)
             search = self.index_.search_part(
-                sp.csr_matrix(terms_a).indices, row=rows[1], text_counts=text_counts, unknown=unknown
+                sp.csr_matrix(terms_a).indices, row=rows[1], text_counts=text_counts, unknown=unknown, rare=rare
             )
         return explain_pair(
             terms_a,
@@ -830,12 +862,26 @@ class TopicModel:
             terms_b,
             topics_b,
             topic_weight=self.index_.topic_weight,
-            term_names=self.vectorizer_.terms,
+            term_names=self._term_names,
             topic_labels=labels if labels is not None else self._topic_labels() if n_topics else [],
             n_terms=n_terms,
             n_topics=n_topics,
             search=search,
         )
+
+    def _text_search_counts(self, terms, rare=None):
+        """Raw counts (1, V + R) of a text that is not a stored article, over B's columns: its vocabulary
+        terms read back from its TF-IDF row ``terms``, and its rare words ``rare`` (from :meth:`_search_words`)."""
+        counts = sp.csr_matrix(term_counts(terms, self.vectorizer_.idf_), dtype=np.float64)
+        n = self.index_.n_search_terms
+        columns, values = (np.zeros(0, dtype=np.int64), np.zeros(0)) if rare is None else rare[:2]
+        extra = sp.csr_matrix((values, columns, [0, len(columns)]), shape=(1, n))
+        return sp.hstack([counts, sp.csr_matrix((1, n - counts.shape[1]))], format="csr") + extra
+
+    def _term_names(self, columns) -> list[str]:
+        """Names of B's columns: vocabulary terms, then rare words (:class:`topics.state.SearchFields`)."""
+        fields = self.state_.search_fields
+        return fields.term_names(columns) if fields is not None else self.vectorizer_.terms(columns)
 
     def _topic_labels(self) -> list[str]:
         """Every topic's label (:func:`topics.summary.topic_labels`), computed once per fitted state, topic
@@ -870,9 +916,10 @@ class TopicModel:
             except QueryError as exc:
                 raise QueryError(f"query {i + 1}: {exc}") from None
         text_terms = self.vectorizer_.transform(list(texts.values()))
-        unknown = np.flatnonzero(np.diff(text_terms.indptr) == 0)
-        if unknown.size:
-            raise QueryError(f"query {list(texts)[unknown[0]] + 1}: {_NO_KNOWN_WORDS}")
+        positions = list(texts)
+        for i in np.flatnonzero(np.diff(text_terms.indptr) == 0).tolist():  # rare words alone will do
+            if not self._search_words(texts[positions[i]], 0)[0].size:
+                raise QueryError(f"query {positions[i] + 1}: {_NO_KNOWN_WORDS}")
         text_topics = nmf_transform(text_terms, self.components_, gram=self._gram())
         # Stack the texts' rows and the stored articles' rows once, then put them in query order.
         stored = np.array([r for r in rows if r is not None], dtype=np.int64)

@@ -6,7 +6,8 @@ list makes every later walk recurse forever, and a list of a list of the same li
 2**40 steps to copy. :func:`check_payload` walks the unpickled payload once, iteratively and within a
 budget, and then checks every array's dtype, shape and structure against the others:
 
-- X (``doc_terms``, CSR), its postings (CSC) and the search matrix B (CSC, optional): shape (n, V); ``indptr`` starts at 0, never decreases
+- X (``doc_terms``, CSR), its postings (CSC) and the search matrix B (CSC, optional): shape (n, V) (B and
+  its L: (n, V + R) with R sorted ``rare_words``, from format 5); ``indptr`` starts at 0, never decreases
   and ends at ``len(indices) == len(data)``; every index lies in [0, V) (X) or [0, n) (postings).
 - W (``doc_topics``, n x k), H (``components``, k x V), ``idf`` (V,), ``vocabulary`` (V,) of bytes.
 - The article table: each string column's offsets start at 0, never decrease, stay within its blob and
@@ -116,12 +117,17 @@ def check_payload(payload, footer: dict) -> None:
     _need(_valid_terms(vocabulary), "vocabulary is not valid UTF-8")
     nnz = _sparse(payload["doc_terms"], "doc_terms", "csr", (n, v))
     _need(_sparse(payload["postings"], "postings", "csc", (n, v)) == nnz, "doc_terms and postings differ in size")
+    b = v  # B's columns: the vocabulary, then the rare words of topics.state.SearchFields (format 5)
+    if payload.get("rare_words") is not None:
+        rare = _array(payload["rare_words"], "rare_words", 1, "S")
+        _need(_valid_terms(rare) and bool(np.all(rare[1:] > rare[:-1])), "rare_words are not sorted UTF-8 words")
+        b += rare.shape[0]
     if payload.get("search") is not None:  # the BM25 matrix of topics.index; older files lack it
         _need(isinstance(payload["search"], dict), "search is not a mapping")
-        _sparse(payload["search"], "search", "csc", (n, v))
+        _sparse(payload["search"], "search", "csc", (n, b))
     if payload.get("search_fields") is not None:  # L of topics.state.SearchFields; older files lack it
         _need(isinstance(payload["search_fields"], dict), "search_fields is not a mapping")
-        _sparse(payload["search_fields"], "search_fields", "csr", (n, v))
+        _sparse(payload["search_fields"], "search_fields", "csr", (n, b))
     for name in ("titles", "snippets"):
         _string_column(articles.get(name), f"articles.{name}", n)
     if articles.get("sources") is not None:  # format 3: each article's source, when the archive names them

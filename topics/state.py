@@ -42,8 +42,9 @@ class FittedState:
     index : topics.index.SimilarityIndex
         The neighbour index over X and W.
     search_fields : SearchFields or None
-        L, the weighted term counts of each article's lead and title that the search matrix B adds to its
-        text's (None when the index has no B). Kept so that growing a model reads only the new articles.
+        The search vocabulary's rare words and L, the term counts that the search matrix B adds to those of
+        each article's text (its lead and title, and the rare words of its text); None when the index has
+        no B. Kept so that growing a model reads only the new articles.
     """
 
     vectorizer: object
@@ -71,11 +72,14 @@ class FittedState:
         postings=None,
         search=None,
         search_fields=None,
+        rare_words=None,
     ) -> FittedState:
         """A state over these arrays, with its neighbour index (``postings``: X in CSC form, ``search``: the
         BM25 matrix B of :mod:`topics.index`, if at hand; B is otherwise built when a query first needs it,
         and never with ``NO_SEARCH``, for a model read from a file saved before search scoring).
-        ``search_fields``: L (a :class:`SearchFields` or its CSR matrix), if at hand; else computed when needed."""
+        ``search_fields``: a :class:`SearchFields`, or L (its CSR matrix, n_articles x (V + R)) with
+        ``rare_words`` (its R rare words, sorted bytes; none in files saved before them), if at hand; else
+        computed when needed."""
         fields = None
         if search is NO_SEARCH:
             search = None
@@ -83,7 +87,7 @@ class FittedState:
             fields = (
                 search_fields
                 if isinstance(search_fields, SearchFields)
-                else SearchFields(vectorizer, articles, search_fields)
+                else SearchFields(vectorizer, articles, search_fields, rare_words)
             )
             if search is None:
                 search = partial(build_search, vectorizer, doc_terms, fields)
@@ -102,6 +106,7 @@ class FittedState:
                 postings=postings,
                 search=search,
                 phrases=partial(phrase_columns, vectorizer.vocabulary_),
+                n_search_terms=len(vectorizer.vocabulary_) + (fields.n_rare if fields is not None else 0),
             ),
             search_fields=fields,
         )
@@ -115,12 +120,37 @@ NO_SEARCH = object()  # FittedState.build(search=NO_SEARCH): text queries are sc
 
 
 class SearchFields:
-    """L (CSR float32, n_articles x V): ``LEAD_WEIGHT`` times the term counts of each article's lead (the
-    stored snippet) plus ``TITLE_WEIGHT`` times its title's, as the fitted vectoriser analyses them; computed
-    on first use unless given. Analysing every lead and title is most of what building B costs."""
+    """The search vocabulary beyond the topic vocabulary, and L: what the BM25 matrix B adds to X's counts.
 
-    def __init__(self, vectorizer, articles, matrix=None):
+    B (:mod:`topics.index`) has a column for each of the V vocabulary terms and then one for each of the
+    R *rare words*, sorted: words the topic vocabulary leaves out for rarity (below ``min_df``, so mostly
+    in one article, or beyond ``max_features``; not those above ``max_df`` or house formulae), and words
+    that articles added later bring (:func:`topics.incremental.add_articles`). They are what identifies a
+    known item (a name, a place, a rare word of its title) and cost little: each is in few articles.
+
+    L (CSR float32, n_articles x (V + R)) holds, per article, ``LEAD_WEIGHT`` times the term counts of its
+    lead (the stored snippet) plus ``TITLE_WEIGHT`` times its title's, over all V + R columns, plus the
+    counts of the rare words in its text (the vocabulary terms' text counts are read back from X). Analysing
+    every lead and title is most of what building B costs, so L is computed on first use unless given.
+
+    Parameters
+    ----------
+    vectorizer, articles : the state's (:class:`FittedState`)
+    matrix : CSR (n_articles, V + R) or None
+        L, when at hand (a model file saves it).
+    rare_words : ndarray of bytes (R,), sorted, default none
+    rare_counts : CSR (n_articles, R) or None
+        Counts of the rare words in each article's text, needed only while L is not at hand.
+    """
+
+    def __init__(self, vectorizer, articles, matrix=None, rare_words=None, rare_counts=None):
         self._vectorizer, self._articles, self._matrix = vectorizer, articles, matrix
+        self.rare_words = np.zeros(0, dtype="S1") if rare_words is None else np.asarray(rare_words)
+        self._rare_counts = rare_counts
+
+    @property
+    def n_rare(self) -> int:
+        return int(self.rare_words.size)
 
     def known(self):
         """L if it is at hand (given, or computed already), else None: never computes it."""
@@ -128,36 +158,82 @@ class SearchFields:
 
     def matrix(self):
         if self._matrix is None:
-            self._matrix = field_counts(self._vectorizer, self._articles)
+            fields = field_counts(self._vectorizer, self._articles, self.rare_words)
+            if self._rare_counts is not None:
+                n, v = self._rare_counts.shape[0], len(self._vectorizer.vocabulary_)
+                fields = fields + sp.hstack([sp.csr_matrix((n, v), dtype=np.float32), self._rare_counts], format="csr")
+            self._matrix, self._rare_counts = sp.csr_matrix(fields, dtype=np.float32), None
         return self._matrix
 
+    def query_words(self, text: str) -> tuple[np.ndarray, np.ndarray, int]:
+        """The words of ``text`` outside the vocabulary (phrases left out: a vocabulary keeps only some):
+        ``(columns, counts, unknown)``, the B columns (V + position) and counts of its rare words, and the
+        number of its distinct words that are not rare words either."""
+        vocabulary = self._vectorizer.vocabulary_
+        counts: dict[bytes, int] = {}
+        for term in self._vectorizer.analyzer(text):
+            if " " not in term:
+                word = term.encode("utf-8")
+                counts[word] = counts.get(word, 0) + 1
+        words = np.array(sorted(counts), dtype=bytes) if counts else np.zeros(0, dtype="S1")
+        outside = words[~_found(vocabulary, words)]
+        rare = _found(self.rare_words, outside)
+        columns = len(vocabulary) + np.searchsorted(self.rare_words, outside[rare])
+        return (
+            columns.astype(np.int64),
+            np.array([counts[w] for w in outside[rare]], dtype=np.float64),
+            int((~rare).sum()),
+        )
 
-def field_counts(vectorizer, articles):
-    """L of :class:`SearchFields` for the rows of ``articles`` (an ArticleTable), analysed in chunks on
-    every core (:func:`topics.parallel.map_chunks`)."""
+    def term_names(self, columns) -> list[str]:
+        """The terms of B's columns, as text: vocabulary terms, then rare words."""
+        vocabulary = self._vectorizer.vocabulary_
+        v = len(vocabulary)
+        return [
+            (vocabulary[c] if c < v else self.rare_words[c - v]).decode("utf-8") for c in np.asarray(columns).tolist()
+        ]
+
+
+def _found(sorted_terms: np.ndarray, terms: np.ndarray) -> np.ndarray:
+    """Whether each of ``terms`` is in ``sorted_terms`` (both arrays of bytes), as a boolean array."""
+    if sorted_terms.size == 0 or terms.size == 0:
+        return np.zeros(terms.size, dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_terms, terms), sorted_terms.size - 1)
+    return sorted_terms[at] == terms
+
+
+def field_counts(vectorizer, articles, rare_words=None):
+    """The lead and title part of L (:class:`SearchFields`) for the rows of ``articles`` (an ArticleTable),
+    over the V vocabulary terms and then ``rare_words``, analysed in chunks on every core
+    (:func:`topics.parallel.map_chunks`)."""
+    rare_words = np.zeros(0, dtype="S1") if rare_words is None else rare_words
     chunks = [
         ([articles.snippets[r] for r in range(start, stop)], [articles.titles[r] or "" for r in range(start, stop)])
         for start, stop in row_chunks(len(articles))
     ]
-    parts = map_chunks(partial(_field_chunk, vectorizer), chunks)
+    parts = map_chunks(partial(_field_chunk, vectorizer, rare_words), chunks)
     if not parts:
-        return sp.csr_matrix((0, len(vectorizer.vocabulary_)), dtype=np.float32)
+        return sp.csr_matrix((0, len(vectorizer.vocabulary_) + rare_words.size), dtype=np.float32)
     return sp.vstack(parts, format="csr", dtype=np.float32)
 
 
-def _field_chunk(vectorizer, chunk) -> sp.csr_matrix:
+def _field_chunk(vectorizer, rare_words, chunk) -> sp.csr_matrix:
     snippets, titles = chunk
     fields = None
     for texts, weight in ((snippets, LEAD_WEIGHT), (titles, TITLE_WEIGHT)):
-        counts = weight * term_counts(vectorizer.transform(texts), vectorizer.idf_)
+        terms, rare = vectorizer.transform_with_counts(texts, rare_words)
+        counts = weight * sp.hstack([term_counts(terms, vectorizer.idf_), rare], format="csr")
         fields = counts if fields is None else fields + counts
     return sp.csr_matrix(fields, dtype=np.float32)
 
 
 def build_search(vectorizer, doc_terms, fields: SearchFields):
-    """B of :mod:`topics.index` (CSC, n_articles x V): counts of each article's text (read back from X),
-    plus its lead and title counts (``fields``, L)."""
-    return search_postings(term_counts(doc_terms, vectorizer.idf_) + fields.matrix())
+    """B of :mod:`topics.index` (CSC, n_articles x (V + R)): counts of each article's text (read back from
+    X), plus L (``fields``: lead and title counts, and the rare words' text counts)."""
+    counts = term_counts(doc_terms, vectorizer.idf_)
+    if fields.n_rare:
+        counts = sp.hstack([counts, sp.csr_matrix((counts.shape[0], fields.n_rare), dtype=np.float32)], format="csr")
+    return search_postings(counts + fields.matrix())
 
 
 def phrase_columns(vocabulary: np.ndarray, columns: np.ndarray) -> np.ndarray:

@@ -72,8 +72,9 @@ logger = logging.getLogger(__name__)
 FORMAT_NAME = "topics-model"
 # 2: the analyser may drop boilerplate sentences learned from the archive. A file is written as format 1
 # when it has none, so versions that read only format 1 keep reading it. 3: the analyser may repair text
-# and cut repeated spans (and the parameters keep_words, min_words, learn_clutter exist).
-FORMAT_VERSION = 4
+# and cut repeated spans (and the parameters keep_words, min_words, learn_clutter exist). 4: Chinese and
+# Japanese are cut into words. 5: the search matrix has columns for rare words too (``rare_words``).
+FORMAT_VERSION = 5
 KEY_ENV = "TOPICS_MODEL_KEY"
 _END_MAGIC = b"TPCSEND1"
 _TRAILER = struct.Struct("<Q8s")  # footer length, end magic
@@ -282,9 +283,12 @@ def _plain_arrays(value):
 
 
 def format_version(state: FittedState) -> int:
-    """The oldest format that holds a model's ``state``: 4 if its analyser cuts Chinese or Japanese text into
-    words, 3 if it repairs text or cuts repeated spans, 2 if it drops boilerplate sentences, else 1."""
+    """The oldest format that holds a model's ``state``: 5 if it searches rare words, 4 if its analyser cuts
+    Chinese or Japanese text into words, 3 if it repairs text or cuts repeated spans, 2 if it drops
+    boilerplate sentences, else 1."""
     analyzer = state.vectorizer.analyzer
+    if _saved_fields(state) is not None and state.search_fields.n_rare:
+        return 5
     if analyzer.segment:
         return 4
     if analyzer.repair or analyzer.spans:
@@ -335,11 +339,18 @@ def _payload_fields(state: FittedState, params: dict) -> dict:
         # L of topics.state.SearchFields, so that `topics add` builds B without reading every article again;
         # None if not at hand (a file saved before L was kept): `topics add` computes it, not every save
         "search_fields": None
-        if state.index.search is None or state.search_fields is None or state.search_fields.known() is None
+        if _saved_fields(state) is None or state.search_fields.known() is None
         else _sparse_to_dict(state.search_fields.known()),
+        # the words B searches beyond the vocabulary, its columns V and up (topics.state.SearchFields)
+        "rare_words": None if _saved_fields(state) is None else state.search_fields.rare_words,
         "articles": state.articles.to_dict(),
         "topic_names": {str(k): v for k, v in state.topic_names.items()},
     }
+
+
+def _saved_fields(state: FittedState):
+    """The state's :class:`topics.state.SearchFields` when its file holds them (with B), else None."""
+    return None if state.index.search is None else state.search_fields
 
 
 def _sparse_to_dict(matrix) -> dict:
@@ -726,14 +737,16 @@ def _state_from_payload(payload, footer: dict, path: Path) -> tuple[dict, Fitted
         X, postings = _sparse_from_dict(payload["doc_terms"]), _sparse_from_dict(payload["postings"])
         search = _sparse_from_dict(payload["search"]) if payload.get("search") is not None else None
         fields = _sparse_from_dict(payload["search_fields"]) if payload.get("search_fields") is not None else None
+        rare_words = payload.get("rare_words") if search is not None else None  # none before format 5
         articles = ArticleTable.from_dict(payload["articles"])
         n, (k, v) = len(articles), H.shape
+        b = v + (0 if rare_words is None else len(rare_words))  # B's columns
         if (
             W.shape != (n, k)
             or X.shape != (n, v)
             or postings.shape != (n, v)
-            or (search is not None and search.shape != (n, v))
-            or (fields is not None and fields.shape != (n, v))
+            or (search is not None and search.shape != (n, b))
+            or (fields is not None and fields.shape != (n, b))
             or vectorizer.idf_.shape != (v,)
             or len(vectorizer.vocabulary_) != v
             or len(articles.dates) != n
@@ -759,6 +772,7 @@ def _state_from_payload(payload, footer: dict, path: Path) -> tuple[dict, Fitted
         # rather than every query process reading back all snippets to build it (seconds per 10k articles).
         search=search if search is not None else NO_SEARCH,
         search_fields=fields,
+        rare_words=rare_words,
     )
     return params, state
 

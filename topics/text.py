@@ -536,8 +536,13 @@ class Vectorizer:
         return self.fit_transform_chunks(_chunked(texts, chunk_size), n_jobs=n_jobs)
 
     def fit_transform_chunks(
-        self, chunks: Iterable[Sequence[str]], *, n_jobs: int | None = None, sources: Sequence | None = None
-    ) -> sp.csr_matrix:
+        self,
+        chunks: Iterable[Sequence[str]],
+        *,
+        n_jobs: int | None = None,
+        sources: Sequence | None = None,
+        rare_words: bool = False,
+    ):
         """Like :meth:`fit_transform`, over a stream of chunks of texts, analysed in parallel.
 
         Each chunk is counted by a worker (:func:`topics.parallel.map_chunks`) and dropped, so the raw
@@ -548,6 +553,13 @@ class Vectorizer:
         sources : sequence of str or None, one per text, read once the chunks are counted (so it may be a
             list filled while they stream). With ``learn_formulae``, terms that one source uses in all its
             stories (its name, credits, house style: :func:`find_source_terms`) are dropped too.
+        rare_words : bool, default=False
+            Also return the words the vocabulary leaves out for being rare (below ``min_df``, so mostly words
+            of one article: the names and rare words that identify it, or beyond ``max_features``) and their
+            counts, for search only (:class:`topics.state.SearchFields`): ``(X, words, counts)`` with
+            ``words`` a sorted ndarray of bytes (R,) and ``counts`` a CSR matrix (n_articles, R) of float32
+            raw counts. Phrases are left out, and so are words dropped as too common (above ``max_df``,
+            kept in ``common_words_``) or as house formulae.
         """
         from functools import partial
 
@@ -565,6 +577,14 @@ class Vectorizer:
         terms, df, totals, clogc = _merge_term_stats(parts)
         n_docs = sum(p[0].shape[0] for p in parts)
         keep = self._select_terms(df, totals, n_docs)
+        too_common = df > _as_count(self.max_df, n_docs, "max_df")
+        is_word = np.char.find(terms, b" ") < 0 if terms.size else np.zeros(0, dtype=bool)
+        self.common_words_ = sorted(t.decode("utf-8") for t in terms[too_common & is_word])
+        rare = None
+        if rare_words:
+            left_out = np.ones(terms.size, dtype=bool)
+            left_out[keep] = False
+            rare = terms[left_out & is_word & ~too_common]
         self.formulae_ = {}
         if self.learn_formulae:
             formulae = find_formulae(terms[keep], df[keep], totals[keep], lengths, keep_words=self.keep_words)
@@ -588,10 +608,12 @@ class Vectorizer:
             self.idf_ = (np.log((1.0 + n_docs) / (1.0 + df[keep])) + 1.0).astype(np.float32)
         self.n_documents_ = n_docs
         self.first_unknown_share_ = _unknown_share_of_first(parts, self.vocabulary_, DRIFT_BASELINE_ARTICLES)
+        if rare is not None:
+            rare = rare, _stack_counts(parts, rare)
         X = _stack_weighted(parts, self.vocabulary_, self.idf_)
         del parts, terms, df, totals, clogc
         _return_freed_memory()
-        return X
+        return X if rare is None else (X, *rare)
 
     def _select_terms(self, df: np.ndarray, totals: np.ndarray, n_docs: int) -> np.ndarray:
         """Positions of the kept terms, given each term's document frequency and total count."""
@@ -613,29 +635,47 @@ class Vectorizer:
             parts = [sp.csr_matrix((0, len(self.vocabulary_)), dtype=np.float32)]
         return _weight(sp.vstack(parts, format="csr", dtype=np.float32), self.idf_)
 
+    def transform_with_counts(self, texts: Sequence[str], terms: np.ndarray, *, new_words: bool = False):
+        """:meth:`transform` of ``texts`` and their raw counts (float32 CSR, n_texts x len(terms)) of other
+        ``terms`` (sorted bytes, such as the rare words of :meth:`fit_transform_chunks`), analysing each
+        text once. With ``new_words``, also the words (not phrases) in neither list, sorted bytes (N,), and
+        their counts (n_texts x N)."""
+        analysed = [self.analyzer(text) for text in texts]
+        known = _counts_of(analysed, self.vocabulary_)
+        result = (_weight(known, self.idf_), _counts_of(analysed, terms))
+        if not new_words:
+            return result
+        seen = np.unique(_encode([t for found in analysed for t in found if " " not in t]))
+        new = seen[~(_find_sorted(self.vocabulary_, seen)[1] | _find_sorted(np.asarray(terms), seen)[1])]
+        return (*result, new, _counts_of(analysed, new))
+
     def _known_counts(self, texts: list[str]) -> sp.csr_matrix:
         """Counts (n_texts, V), float32, of the vocabulary's terms in ``texts``: each text is analysed on its
         own, then every term of the chunk is looked up at once (a lookup per text cost more than the
         analysis for short texts such as titles and leads)."""
-        vocabulary = self.vocabulary_
-        analysed = [self.analyzer(text) for text in texts]
-        lengths = np.fromiter((len(terms) for terms in analysed), dtype=np.int64, count=len(analysed))
-        shape = (len(analysed), len(vocabulary))
-        if lengths.sum() == 0:
-            return sp.csr_matrix(shape, dtype=np.float32)
-        encoded = _encode([term for terms in analysed for term in terms])
-        rows = np.repeat(np.arange(len(analysed)), lengths)
-        cols = np.searchsorted(vocabulary, encoded)
-        known = cols < len(vocabulary)
-        known[known] = vocabulary[cols[known]] == encoded[known]
-        ones = np.ones(int(known.sum()), dtype=np.float32)
-        counts = sp.csr_matrix(sp.coo_matrix((ones, (rows[known], cols[known])), shape=shape))
-        counts.sum_duplicates()  # repeats of a term in a text become its count, with sorted columns
-        return counts
+        return _counts_of([self.analyzer(text) for text in texts], self.vocabulary_)
 
     def terms(self, columns: Sequence[int]) -> list[str]:
         """The terms of the given columns, as text."""
         return [self.vocabulary_[c].decode("utf-8") for c in columns]
+
+
+def _counts_of(analysed: list[list[str]], vocabulary: np.ndarray) -> sp.csr_matrix:
+    """Counts (n_texts, len(vocabulary)), float32 CSR with sorted columns, of the terms of ``vocabulary``
+    (sorted bytes) in analysed texts; every term of the texts is looked up at once."""
+    lengths = np.fromiter((len(terms) for terms in analysed), dtype=np.int64, count=len(analysed))
+    shape = (len(analysed), len(vocabulary))
+    if lengths.sum() == 0:
+        return sp.csr_matrix(shape, dtype=np.float32)
+    encoded = _encode([term for terms in analysed for term in terms])
+    rows = np.repeat(np.arange(len(analysed)), lengths)
+    cols = np.searchsorted(vocabulary, encoded)
+    known = cols < len(vocabulary)
+    known[known] = vocabulary[cols[known]] == encoded[known]
+    ones = np.ones(int(known.sum()), dtype=np.float32)
+    counts = sp.csr_matrix(sp.coo_matrix((ones, (rows[known], cols[known])), shape=shape))
+    counts.sum_duplicates()  # repeats of a term in a text become its count, with sorted columns
+    return counts
 
 
 _TRANSFORM_CHUNK = 10_000  # texts looked up at once by Vectorizer.transform: bounds the memory of one lookup
@@ -868,6 +908,13 @@ def _stack_weighted(parts: list, vocabulary: np.ndarray, idf: np.ndarray) -> sp.
     return sp.csr_matrix((data, indices, indptr), shape=(n_rows, vocabulary.size))
 
 
+def _stack_counts(parts: list, terms: np.ndarray) -> sp.csr_matrix:
+    """Every chunk's raw counts of ``terms`` (sorted bytes), stacked: float32 CSR (n_texts, len(terms))."""
+    if not parts:
+        return sp.csr_matrix((0, terms.size), dtype=np.float32)
+    return sp.vstack([_to_vocabulary(counts, local, terms) for counts, local in parts], format="csr", dtype=np.float32)
+
+
 def _entropy_from_stats(totals: np.ndarray, clogc: np.ndarray, n_docs: int) -> np.ndarray:
     """Log-entropy global weights ``1 + sum_d p log p / log n`` in [0, 1] from per-term totals T and sums of c log c:
     sum_d p log p = (sum_d c log c) / T - log T with p = c / T."""
@@ -892,10 +939,18 @@ def _to_vocabulary(counts: sp.csr_matrix, local_terms: np.ndarray, vocabulary: n
 
 def _weight(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
     """Sublinear tf times idf, rows scaled to unit L2 norm; float32."""
-    x = counts.astype(np.float32, copy=True)
+    x = sp.csr_matrix(counts, dtype=np.float32, copy=True)
     np.log(x.data, out=x.data)
     x.data += 1.0
-    x = sp.csr_matrix(x @ sp.diags(idf.astype(np.float32)))
+    x.data *= np.asarray(idf, dtype=np.float32)[x.indices]
+    # The entries as scipy's x @ diag(idf) left them, which built the V x V diagonal for every text (most of
+    # vectorising a one-line query): each row's entries in reverse order, zeros dropped. The order is kept
+    # so that every sum over a row (its norm, its cosines) has the bits it had.
+    lengths = np.diff(x.indptr)
+    starts = np.repeat(x.indptr[:-1], lengths)
+    reverse = 2 * starts + np.repeat(lengths, lengths) - 1 - np.arange(x.nnz, dtype=starts.dtype)
+    x = sp.csr_matrix((x.data[reverse], x.indices[reverse], x.indptr), shape=x.shape)
+    x.eliminate_zeros()
     return unit_rows(x)
 
 

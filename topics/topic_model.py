@@ -107,6 +107,7 @@ def nmf_transform(
     tol: float = TRANSFORM_TOL,
     XHt=None,
     gram=None,
+    kernels=None,
 ) -> np.ndarray:
     """W of shape (n_texts, k), float32: each row solves ``min ||x - w H||²`` subject to ``w ≥ 0``.
 
@@ -114,14 +115,18 @@ def nmf_transform(
     ``NMF.transform``); a row stops changing once its projected-gradient norm falls below ``tol``
     times its first one, so a row's answer does not depend on which other rows share the batch.
     ``XHt``: X Hᵀ (n_texts, k) if already computed, the costly part for many texts; ``gram``: H Hᵀ (k, k)
-    float64 when at hand (it depends on H alone, so a model keeps it).
+    float64 when at hand (it depends on H alone, so a model keeps it); ``kernels``: :mod:`topics.kernels`, to
+    place a single text with its compiled loop (:func:`topics.kernels.place_row`), or None.
     """
     if XHt is None:
         XHt, gram = _products(X, H, gram=gram)
     elif gram is None:
         H64 = np.asarray(H, dtype=np.float64)
         gram = H64 @ H64.T
-    return _solve_w(np.asarray(XHt, dtype=np.float64), gram, max_iter=max_iter, tol=tol)
+    XHt = np.asarray(XHt, dtype=np.float64)
+    if kernels is not None and XHt.shape[0] == 1:
+        return kernels.place_row(np.ascontiguousarray(XHt[0]), np.ascontiguousarray(gram), max_iter, tol)[None, :]
+    return _solve_w(XHt, gram, max_iter=max_iter, tol=tol)
 
 
 def _products(X, H: np.ndarray, *, gram=None) -> tuple[np.ndarray, np.ndarray]:
