@@ -72,6 +72,7 @@ def test_a_hazard_archive_is_cleaned_at_fit_and_query_time(lee_records, tmp_path
     )
     # a query carrying the strip is read as one without it, also after a save and load
     loaded = topics.load(model.save(tmp_path / "m.joblib"))
+    assert_saved_stubs_are_used(loaded, stubs)
     query = lee_records[3]["text"]
     assert np.allclose(loaded.transform([query + SHARE_STRIP]), loaded.transform([query]))
 
@@ -280,3 +281,19 @@ def test_a_late_publishers_line_is_learned_from_a_sample_of_the_whole_archive(le
     late = sum("Late Herald" in t for t in sample)
     assert 100 < late < 250  # about a sixth of an even sample, not none as the first articles would give
     assert any("late herald weekly" in span for span in RepeatedSpans.learn(sample).spans)
+
+
+def assert_saved_stubs_are_used(model, stubs):
+    """A loaded model takes its stub rows from the file (a cold query would otherwise read all of X), but
+    finds them again for another min_words."""
+    import topics.model as model_module
+
+    real = model_module.stub_rows
+    model_module.stub_rows = lambda *a: (_ for _ in ()).throw(AssertionError("X was read for stubs"))
+    try:
+        assert set(model.stub_rows().tolist()) == stubs
+    finally:
+        model_module.stub_rows = real
+    model.set_params(min_words=1)
+    assert model.stub_rows().size < len(stubs)  # one-word stubs pass now: found again from X
+    model.set_params(min_words=3)

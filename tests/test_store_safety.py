@@ -150,6 +150,10 @@ HOSTILE = {
     "sources that are not paths": (_set("fit_info", "sources", [1]), "fit_info.sources is malformed"),
     "a word order that is not columns": (_set("fit_info", "word_order", [[1, -2]]), "fit_info.word_order is malformed"),
     "a word order that is text": (_set("fit_info", "word_order", "order"), "fit_info.word_order is malformed"),
+    "a stub row past the last article": (
+        _set("fit_info", "stubs", {"min_words": 3, "n_adds": 0, "rows": [10**6]}),
+        "fit_info.stubs is malformed",
+    ),
     "an integer of 5000 digits": (_set("fit_info", "n_articles", 10**5000), "integer of more than 64 bits"),
     "a self-referencing mapping": (
         lambda p: p["fit_info"].__setitem__("me", p["fit_info"]),

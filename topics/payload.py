@@ -302,6 +302,18 @@ def _check_fit_info(info: dict) -> None:
         ),
         "fit_info clutter fields are malformed",
     )
+    stubs = info.get("stubs")
+    _need(
+        stubs is None
+        or (
+            isinstance(stubs, dict)
+            and _is_count(stubs.get("min_words"))
+            and _is_count(stubs.get("n_adds"))
+            and isinstance(stubs.get("rows"), list)
+            and all(_is_count(r) and r < info.get("n_articles", 0) for r in stubs["rows"])
+        ),
+        "fit_info.stubs is malformed",
+    )
     order = info.get("word_order")
     _need(
         order is None
