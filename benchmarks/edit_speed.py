@@ -63,6 +63,8 @@ def main():
     ap.add_argument("--work", type=Path, help="where to put the copies (default: a new temporary folder)")
     args = ap.parse_args()
     trees = {"this tree": ROOT} if args.baseline is None else {"baseline": args.baseline, "this tree": ROOT}
+    if args.work is not None:
+        args.work.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="topics-edit-bench-", dir=args.work))
     try:
         models = {}
