@@ -5,22 +5,25 @@ particular they are to the topic). Two heavy terms of a topic need not be used i
 repeated in one long article weighs as much as a word that runs through many. Readers judge a topic's words
 by whether they belong together, and so does NPMI, the coherence measure that tracks their judgement.
 
-At fit time each topic's :data:`CANDIDATES` most relevant terms are put in a new order, greedily: the most
-relevant term first, then each time the term with the highest
+At fit time each topic's :data:`CANDIDATES` most relevant terms, in readable form (a phrase in the place
+of the word it absorbs, "peter hollingworth" for "hollingworth"), are put in a new order, greedily: the
+most relevant first, then each time the term with the highest
 
     relevance / relevance of the first term  +  PAIR_WEIGHT * mean NPMI with the terms already chosen
 
 (NPMI with the first :data:`PAIR_NEIGHBOURS` chosen). NPMI is counted over a sample of the archive's own
-texts (at most :data:`ORDER_SAMPLE` of the ones the clutter step reads), over windows of :data:`WINDOW` words of the running text, stop words
-included, so the rule needs no word list and works in any language whose words are separated by spaces.
-A pair seen together in fewer than :data:`MIN_ARTICLES` articles gets no credit (its NPMI is capped at 0):
-on a small archive two rare words that meet once would otherwise pull each other up. A word the sample never
-shows (the analyser normalised it, or the script has no spaces) is neutral: NPMI 0 with every other word.
+texts (at most :data:`ORDER_SAMPLE` of the ones the clutter step reads), over windows of :data:`WINDOW`
+words of the running text, stop words included, so the rule needs no word list and works in any language
+whose words are separated by spaces. A pair seen together in fewer than :data:`MIN_ARTICLES` articles gets
+no credit (its NPMI is capped at 0): on a small archive two rare words that meet once would otherwise pull
+each other up. A word the sample never shows (the analyser normalised it, or the script has no spaces) is
+neutral: NPMI 0 with every other word.
 
-Measured (``benchmarks/word_choice.py --pairs``): choosing words on one half of an archive and judging them
-on the other, the rule's gain holds on held-out news (3,757 articles) and Lee news and is about 0 on the
-small newsgroup, Wikipedia and Dutch speech samples; :data:`MIN_ARTICLES` and :data:`PAIR_WEIGHT` are the
-values at which no corpus lost on its held-out half.
+Measured (``benchmarks/word_choice.py``, row "fitted order", and benchmarks/RESULTS.md): chosen on one half
+of an archive and judged on the other, the order gains on the held-out news (+0.019 NPMI) and on the
+newsgroup and Wikipedia samples; on Lee news it gains with stop words kept in the reference and loses 0.022
+with them dropped. Without the :data:`MIN_ARTICLES` rule, or with a :data:`PAIR_WEIGHT` of 1, the small
+corpora lost up to 0.04 on their other half.
 
 The order is saved with the model (``fit_info["word_order"]``: per topic, the columns of its candidates in
 the new order) and used wherever a topic's words or its label are shown. A topic that an edit creates (a
