@@ -193,3 +193,30 @@ def test_dask_cluster_gives_the_same_model_as_local(tmp_path, run_cli, newsgroup
 def test_bad_scheduler_is_a_one_line_error(run_cli, model_file):
     result = run_cli("add", SAMPLE, "--model", model_file, "--scheduler", "local:0")
     assert result.exit_code == 2 and result.stderr.count("\n") == 1 and "local:0" in result.stderr
+
+
+def test_add_keeps_the_saved_stub_rows_up_to_date(sample_model_file, tmp_path):
+    """Adding (and replacing) articles carries the stub rows a cold query reads from the file: they equal
+    the rows found again from X, with no pass over X."""
+    import shutil
+
+    from topics.text import stub_rows
+
+    path = tmp_path / "m.joblib"
+    shutil.copyfile(sample_model_file, path)
+    model = topics.load(path)
+    first = model.articles_.ids[0]
+    model.add(
+        [
+            topics.Article(id="stub-new", text="View Comments"),
+            topics.Article(id="news-new", text="The Reserve Bank has cut interest rates again to help the economy."),
+        ]
+    )
+    model.add([topics.Article(id=first, text="Like the poll tax.")], replace=True)
+    model.save(path, force=True)
+    loaded = topics.load(path)
+    X, vocabulary = loaded.doc_terms_, loaded.vectorizer_.vocabulary_
+    saved = loaded.fit_info_["stubs"]
+    assert saved["n_adds"] == 2 and saved["rows"] == stub_rows(X, vocabulary, loaded.min_words).tolist()
+    assert {loaded.row_of("stub-new"), loaded.row_of(first)} <= set(saved["rows"])
+    assert loaded.row_of("news-new") not in saved["rows"]

@@ -51,7 +51,7 @@ from .evaluate import relative_error
 from .parallel import map_chunks, row_chunks
 from .state import FittedState, SearchFields, field_counts
 from .table import ArticleTable, make_snippet
-from .text import stub_rows, unknown_share
+from .text import saved_stub_rows, stub_rows, stubs_record, unknown_share
 from .topic_model import match_topics_by_cosine, nmf_transform
 
 logger = logging.getLogger(__name__)
@@ -184,6 +184,12 @@ def add_articles(state: FittedState, corpus, params: dict, *, replace: bool = Fa
         skipped=source.stats.describe() if isinstance(source, Corpus) else "",
         min_words=params["min_words"],
     )
+    fit_info = {**state.fit_info, "adds": [*state.fit_info.get("adds", []), report.to_dict()]}
+    stubs = _grown_stubs(state, params["min_words"], keep if old_rows else None, X_new, X.shape[0] - X_new.shape[0])
+    if stubs is not None:
+        fit_info["stubs"] = stubs_record(params["min_words"], len(fit_info["adds"]), stubs)
+    else:
+        fit_info.pop("stubs", None)
     grown = FittedState.build(
         vectorizer=state.vectorizer,
         components=state.components,
@@ -192,7 +198,7 @@ def add_articles(state: FittedState, corpus, params: dict, *, replace: bool = Fa
         articles=table.append(new_table),
         topic_names=state.topic_names,
         topic_weight=params["topic_weight"],
-        fit_info={**state.fit_info, "adds": [*state.fit_info.get("adds", []), report.to_dict()]},
+        fit_info=fit_info,
         postings=X.tocsc(),
         search_fields=fields,
     )
@@ -200,6 +206,17 @@ def add_articles(state: FittedState, corpus, params: dict, *, replace: bool = Fa
         "added %d articles (%d replaced); error ratio %.2f", report.n_added, report.n_replaced, report.error_ratio
     )
     return grown, report
+
+
+def _grown_stubs(state: FittedState, min_words: int, keep, X_new, n_kept: int) -> np.ndarray | None:
+    """The stub rows of the grown archive (kept rows first, in order, then the new ones), or None when the
+    model holds no valid saved rows to grow (they are then found again from X when needed)."""
+    old = saved_stub_rows(state.fit_info, min_words, state.doc_terms.shape[0])
+    if old is None:
+        return None
+    if keep is not None:  # replaced rows left; the others moved up to their place among those kept
+        old = np.searchsorted(keep, old[np.isin(old, keep)])
+    return np.concatenate([old, stub_rows(X_new, state.vectorizer.vocabulary_, min_words) + n_kept])
 
 
 def _vectorise_and_place(state: FittedState, texts: list[str]):

@@ -54,7 +54,7 @@ from .summary import (
     topic_sizes,
 )
 from .table import ArticleTable, make_snippet
-from .text import make_vectorizer, stub_rows
+from .text import make_vectorizer, saved_stub_rows, stub_rows, stubs_record
 from .topic_model import (
     LARGE_ARCHIVE_ARTICLES,
     RELEVANCE_LAMBDA,
@@ -415,7 +415,7 @@ class TopicModel:
             "relative_error": round(fit_error, 6),
             "n_stubs": int(stubs.size),
             # the stub rows themselves, so a cold query need not read all of X to find them again
-            "stubs": {"min_words": int(self.min_words), "n_adds": 0, "rows": stubs.tolist()},
+            "stubs": stubs_record(self.min_words, 0, stubs),
             "n_repaired": int(vectorizer.n_repaired_),
             "formulae": vectorizer.formulae_,
             # words above max_df: never taken for rare words that `add` meets for the first time
@@ -763,7 +763,7 @@ class TopicModel:
         state = self.state_  # a grown or refitted model has a new state
         cached = self.__dict__.get("_stubs")
         if cached is None or cached[0] is not state or cached[1] != self.min_words:
-            rows = _saved_stubs(state.fit_info, self.min_words, state.doc_terms.shape[0])
+            rows = saved_stub_rows(state.fit_info, self.min_words, state.doc_terms.shape[0])
             if rows is None:
                 rows = stub_rows(state.doc_terms, state.vectorizer.vocabulary_, self.min_words)
             cached = (state, self.min_words, rows)
@@ -1198,18 +1198,6 @@ def fit(corpus, n_topics=None, *, random_state=0, progress: bool = False, **para
 
 # Spans are learned from this many articles of a large archive, drawn in one extra reading pass.
 _SPAN_SAMPLE_SEED = 0
-
-
-def _saved_stubs(fit_info: dict, min_words: int, n_articles: int) -> np.ndarray | None:
-    """The stub rows the fit saved, when they still hold: the same ``min_words`` and no article added
-    since (``add`` may append or replace rows); else None."""
-    saved = fit_info.get("stubs")
-    if not isinstance(saved, dict) or saved.get("min_words") != min_words:
-        return None
-    if saved.get("n_adds") != len(fit_info.get("adds", [])):
-        return None
-    rows = np.asarray(saved.get("rows", []), dtype=np.int64)
-    return rows if rows.size == 0 or (rows.min() >= 0 and rows.max() < n_articles) else None
 
 
 def _text_sample(articles, size: int = SPAN_SAMPLE) -> list[str]:

@@ -310,7 +310,7 @@ def _check_fit_info(info: dict) -> None:
             and _is_count(stubs.get("min_words"))
             and _is_count(stubs.get("n_adds"))
             and isinstance(stubs.get("rows"), list)
-            and all(_is_count(r) and r < info.get("n_articles", 0) for r in stubs["rows"])
+            and all(_is_count(r) and r < info.get("n_articles", 0) + _n_added(info) for r in stubs["rows"])
         ),
         "fit_info.stubs is malformed",
     )
@@ -334,6 +334,14 @@ def _check_fit_info(info: dict) -> None:
         ),
         "fit_info.adds is malformed",
     )
+
+
+def _n_added(info: dict) -> int:
+    """Articles added since the fit, by the history (an upper bound: replacements count too)."""
+    adds = info.get("adds", [])
+    if not isinstance(adds, list):
+        return 0
+    return sum(a["n_added"] for a in adds if isinstance(a, dict) and _is_count(a.get("n_added")))
 
 
 def _words(value) -> bool:

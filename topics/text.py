@@ -1021,3 +1021,20 @@ def stub_rows(X, vocabulary: np.ndarray, min_words: int) -> np.ndarray:
 
 
 _STUB_BLOCK_ROWS = 65536
+
+
+def saved_stub_rows(fit_info: dict, min_words: int, n_articles: int) -> np.ndarray | None:
+    """The stub rows a model file keeps (``fit_info["stubs"]``, written by fit and kept up by add) when they
+    still hold: the same ``min_words``, every add since counted, rows within the archive; else None."""
+    saved = fit_info.get("stubs")
+    if not isinstance(saved, dict) or saved.get("min_words") != min_words:
+        return None
+    if saved.get("n_adds") != len(fit_info.get("adds", [])):
+        return None
+    rows = np.asarray(saved.get("rows", []), dtype=np.int64)
+    return rows if rows.size == 0 or (rows.min() >= 0 and rows.max() < n_articles) else None
+
+
+def stubs_record(min_words: int, n_adds: int, rows: np.ndarray) -> dict:
+    """``fit_info["stubs"]``: the stub rows for ``min_words`` after ``n_adds`` adds."""
+    return {"min_words": int(min_words), "n_adds": int(n_adds), "rows": np.asarray(rows, dtype=np.int64).tolist()}
