@@ -335,8 +335,7 @@ def readable_terms(terms: list[str], n: int, article_counts=None, *, look_ahead_
         if len(chosen) >= n:
             if look_ahead_counts is None or position >= full_at + n:
                 break
-            if len(words) > 1 and not words <= covered:
-                _absorb_in_place(chosen, terms, position, look_ahead_counts)
+            if len(words) > 1 and not words <= covered and _absorb_in_place(chosen, terms, position, look_ahead_counts):
                 covered |= words
             continue
         if words <= covered:
@@ -357,19 +356,23 @@ def readable_terms(terms: list[str], n: int, article_counts=None, *, look_ahead_
     return chosen
 
 
-def _absorb_in_place(chosen: list[int], terms, position: int, article_counts) -> None:
-    """Put phrase ``terms[position]`` in the place of the first chosen word it absorbs (see readable_terms)."""
+def _absorb_in_place(chosen: list[int], terms, position: int, article_counts) -> bool:
+    """Put phrase ``terms[position]`` in the place of the first chosen word it absorbs (see readable_terms);
+    False when it absorbs none."""
     words = terms[position].split()
     for i, c in enumerate(chosen):
         if terms[c] in words and article_counts[position] >= PHRASE_ABSORBS * article_counts[c]:
             chosen[i] = position
-            return
+            return True
+    return False
 
 
 def label_from_terms(terms: list[str], n_parts: int = 3, article_counts=None) -> str:
     """A short topic label: the first terms whose words are not already in the label.
 
     Phrases win over their own words ("prime minister" makes "prime" and "minister" redundant): among
-    a topic's first few terms a phrase and its words nearly always name one thing.
+    a topic's first few terms a phrase and its words nearly always name one thing. With ``article_counts``
+    (each term's number of articles), a phrase among the next ``n_parts`` terms may still take the place
+    of a word it absorbs by the count rule of :func:`readable_terms` ("iraq / russia / united states").
     """
     return " / ".join(terms[i] for i in readable_terms(terms, n_parts, look_ahead_counts=article_counts))
