@@ -172,6 +172,7 @@ def add_articles(state: FittedState, corpus, params: dict, *, replace: bool = Fa
             rare_words,
         )
 
+    new_stubs = stub_rows(X_new, state.vectorizer.vocabulary_, params["min_words"])
     report = _drift(
         state,
         X_new,
@@ -182,10 +183,10 @@ def add_articles(state: FittedState, corpus, params: dict, *, replace: bool = Fa
         n_articles=X.shape[0],
         started=started,
         skipped=source.stats.describe() if isinstance(source, Corpus) else "",
-        min_words=params["min_words"],
+        n_stubs=new_stubs.size,
     )
     fit_info = {**state.fit_info, "adds": [*state.fit_info.get("adds", []), report.to_dict()]}
-    stubs = _grown_stubs(state, params["min_words"], keep if old_rows else None, X_new, X.shape[0] - X_new.shape[0])
+    stubs = _grown_stubs(state, params["min_words"], keep if old_rows else None, new_stubs, X.shape[0] - X_new.shape[0])
     if stubs is not None:
         fit_info["stubs"] = stubs_record(params["min_words"], len(fit_info["adds"]), stubs)
     else:
@@ -208,15 +209,16 @@ def add_articles(state: FittedState, corpus, params: dict, *, replace: bool = Fa
     return grown, report
 
 
-def _grown_stubs(state: FittedState, min_words: int, keep, X_new, n_kept: int) -> np.ndarray | None:
-    """The stub rows of the grown archive (kept rows first, in order, then the new ones), or None when the
-    model holds no valid saved rows to grow (they are then found again from X when needed)."""
+def _grown_stubs(state: FittedState, min_words: int, keep, new_stubs: np.ndarray, n_kept: int) -> np.ndarray | None:
+    """The stub rows of the grown archive (kept rows first, in order, then the new ones: ``new_stubs``, rows
+    of the added articles), or None when the model holds no valid saved rows to grow (they are then found
+    again from X when needed)."""
     old = saved_stub_rows(state.fit_info, min_words, state.doc_terms.shape[0])
     if old is None:
         return None
     if keep is not None:  # replaced rows left; the others moved up to their place among those kept
         old = np.searchsorted(keep, old[np.isin(old, keep)])
-    return np.concatenate([old, stub_rows(X_new, state.vectorizer.vocabulary_, min_words) + n_kept])
+    return np.concatenate([old, new_stubs + n_kept])
 
 
 def _vectorise_and_place(state: FittedState, texts: list[str]):
@@ -263,7 +265,7 @@ def _learnable(fit_info: dict, words: np.ndarray, counts) -> tuple[np.ndarray, s
 
 
 def _drift(
-    state: FittedState, X_new, W_new, W_old, texts, *, n_replaced, n_articles, started, skipped="", min_words=0
+    state: FittedState, X_new, W_new, W_old, texts, *, n_replaced, n_articles, started, skipped="", n_stubs=0
 ) -> AddReport:
     info = state.fit_info
     fitted_error = float(info.get("relative_error") or 0.0)
@@ -285,7 +287,6 @@ def _drift(
             f"{unknown:.0%} of the new articles' terms are outside the vocabulary, against "
             f"{fitted_unknown:.0%} for the fitted archive (refit above {REFIT_UNKNOWN_RATIO}x)"
         )
-    n_stubs = int(stub_rows(X_new, state.vectorizer.vocabulary_, min_words).size)
     # Far more new words than new stories bring, or many articles this model cannot read at all: not news
     # of the same archive but another kind of text (speeches or forum posts added to news).
     another_domain = (
@@ -321,7 +322,7 @@ def _drift(
         at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         skipped=skipped,
         another_domain=bool(another_domain),
-        n_stubs=n_stubs,
+        n_stubs=int(n_stubs),
     )
 
 

@@ -145,12 +145,12 @@ def summarize(model, *, n_words: int = 10, n_articles: int = 3, relevance: float
         else top_terms(term_relevance(H, None, relevance, topic_shares=shares), n_candidates)
     )
     table, names = model.articles_, model.topic_names_
-    article_counts = np.diff(model.index_.postings.indptr)  # articles holding each term (CSC postings)
+    article_counts = _article_counts(model)
     sources = source_shares(W, table.sources)
     stubs = model.stub_rows() if n_articles else None  # a stub never stands for a topic
     result = []
     for t in range(H.shape[0]):
-        auto = _auto_label(model, columns[t])
+        auto = _auto_label(model, columns[t], article_counts)
         terms, counts = model.vectorizer_.terms(listed[t]), article_counts[listed[t]]
         shown = listed[t][readable_terms(terms, n_words, counts)]
         rows = [r for r in top_k(W[:, t], n_articles, exclude=stubs) if W[r, t] > 0] if n_articles else []
@@ -180,7 +180,8 @@ def topic_labels(model) -> list:
     H, W = np.asarray(model.components_), np.asarray(model.doc_topics_)
     columns = _label_columns(H, topic_sizes(W)[0], 30, saved_word_order(model))
     names = model.topic_names_
-    return [names.get(t) or _auto_label(model, columns[t]) for t in range(H.shape[0])]
+    article_counts = _article_counts(model)
+    return [names.get(t) or _auto_label(model, columns[t], article_counts) for t in range(H.shape[0])]
 
 
 def topic_word_columns(model, n: int, word_order="saved") -> np.ndarray:
@@ -215,9 +216,14 @@ def _label_columns(H: np.ndarray, shares: np.ndarray, n: int, word_order=None) -
     return np.stack([ordered_columns(word_order[t], ranked[t], ranked.shape[1]) for t in range(H.shape[0])])
 
 
-def _auto_label(model, columns) -> str:
-    article_counts = np.diff(model.index_.postings.indptr)[columns]  # articles holding each term (CSC)
-    return label_from_terms(model.vectorizer_.terms(columns), article_counts=article_counts)
+def _auto_label(model, columns, article_counts) -> str:
+    """The generated label from a topic's ordered columns; ``article_counts``: :func:`_article_counts`."""
+    return label_from_terms(model.vectorizer_.terms(columns), article_counts=article_counts[columns])
+
+
+def _article_counts(model) -> np.ndarray:
+    """The number of articles holding each term, int array (V,), from the CSC postings."""
+    return np.diff(model.index_.postings.indptr)
 
 
 # A topic lists the sources of at least this share of its weight, at most SOURCES_SHOWN of them.

@@ -14,12 +14,11 @@ JSON shapes (``--format json``):
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
 from ._base import cli, echo_json, key_option, model_option, open_model, shorten, table, write_csv
-from .options import date_options, output_format_option, plot_option
+from .options import date_options, output_format_option, plot_option, text_file_option
 
 
 def _format_option(*choices):
@@ -38,13 +37,7 @@ def _chart(plot_path, draw, *args):
 # -- find -----------------------------------------------------------------------------------------------
 @cli.command()
 @click.argument("words", nargs=-1)
-@click.option(
-    "--file",
-    "-f",
-    "file_path",
-    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
-    help="The text of this file ('-' reads standard input).",
-)
+@text_file_option("The text of this file ('-' reads standard input).")
 @click.option("--id", "article_id", help="A stored article.")
 @click.option("--top", "-n", type=click.IntRange(min=1), default=5, show_default=True, help="How many topics.")
 @model_option

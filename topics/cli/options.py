@@ -120,6 +120,13 @@ def min_articles_option(f):
     )(f)
 
 
+def text_file_option(help: str):
+    """--file/-f: a query's text from a file ('-' reads standard input), as ``file_path``."""
+    return click.option(
+        "--file", "-f", "file_path", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path), help=help
+    )
+
+
 def period_option(help: str):
     """--by: the period of a trend (day, week, month or year; default month)."""
     return click.option("--by", type=click.Choice(PERIODS), default="month", show_default=True, help=help)

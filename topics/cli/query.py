@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import click
 
 from ..matching import best_level
 from ._base import cli, key_option, model_option, open_model, shorten, table, write_csv
-from .options import hit_filter_options
+from .options import hit_filter_options, text_file_option
 
 
 def explanation_line(e) -> str:
@@ -24,13 +23,7 @@ def explanation_line(e) -> str:
 @cli.command()
 @click.argument("article_ids", metavar="[ID]...", nargs=-1)
 @click.option("--text", "-t", help="Find articles similar to this text (with IDs: to all of them).")
-@click.option(
-    "--file",
-    "-f",
-    "file_path",
-    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
-    help="Find articles similar to the text of this file ('-' reads standard input).",
-)
+@text_file_option("Find articles similar to the text of this file ('-' reads standard input).")
 @click.option(
     "--unlike",
     "unlike_ids",
