@@ -133,3 +133,13 @@ def test_signed_models_refuse_unsigned_and_tampered_files(tmp_path, sample_model
     forged.write_bytes(rewrite_footer(bytes(data), crc32=zlib.crc32(payload)))
     with pytest.raises(ModelFileError, match="changed after it was signed"):
         topics.load(forged, key=key)
+
+
+def test_every_public_name_of_the_package_resolves():
+    """The package imports its modules on first use; every name it exports is still there."""
+    assert set(topics.__all__) <= set(dir(topics))
+    for name in topics.__all__:
+        value = getattr(topics, name)
+        assert value is not None and (name.startswith("__") or getattr(value, "__name__", name) == name)
+    with pytest.raises(AttributeError, match="no attribute 'not_a_name'"):
+        topics.not_a_name  # noqa: B018

@@ -580,3 +580,51 @@ def test_fuzzed_arrays_load_and_answer_or_are_refused_in_one_line(tmp_path, samp
     outcomes = json.loads(done.stdout)
     assert outcomes["crashed"] == [] and outcomes["loaded"] + outcomes["refused"] == 60
     assert outcomes["refused"] >= 20  # most mutations are caught by the checks, not by luck
+
+
+# -- reading joblib's format without joblib -------------------------------------------------------------------
+class _NoTell(io.BytesIO):
+    """A file joblib cannot ask its position: it then writes arrays without alignment padding, as joblib
+    before 1.2 wrote every file."""
+
+    def tell(self):
+        raise io.UnsupportedOperation("tell")
+
+
+def test_arrays_written_without_alignment_padding_load_mapped_and_in_memory(tmp_path, template):
+    path, payload, footer = template
+    buffer = _NoTell()
+    joblib.dump(payload, buffer)
+    unpadded = write(tmp_path, join(buffer.getvalue(), footer, key=KEY))
+    expected = [h.id for h in topics.load(path).similar(id="lee-00", k=5)]
+    for mmap in (True, False):
+        model = topics.load(unpadded, key=KEY, mmap=mmap)
+        assert [h.id for h in model.similar(id="lee-00", k=5)] == expected
+        assert np.array_equal(model.doc_topics_, topics.load(path).doc_topics_)
+
+
+def test_a_model_read_into_memory_answers_as_the_mapped_one(sample_model_file):
+    mapped, in_memory = topics.load(sample_model_file), topics.load(sample_model_file, mmap=False)
+    assert type(in_memory.doc_topics_) is np.ndarray and in_memory.doc_terms_.data.flags.writeable
+    assert [(h.id, h.score) for h in in_memory.similar(id="lee-00", k=5)] == [
+        (h.id, h.score) for h in mapped.similar(id="lee-00", k=5)
+    ]
+
+
+def test_a_truncated_array_read_into_memory_is_refused_in_one_line(tmp_path, template):
+    _, payload, footer = template
+    data = joblib_bytes(payload)
+    cut = write(tmp_path, join(data[: len(data) // 2], footer, key=KEY))
+    with pytest.raises(ModelFileError, match=r"could not be read|damaged") as caught:
+        topics.load(cut, key=KEY, mmap=False)
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.slow  # starts a process
+def test_loading_a_model_imports_neither_joblib_nor_scikit_learn(sample_model_file):
+    """A cold query pays for neither: loading reads joblib's format itself."""
+    code = "import sys, topics; topics.load(sys.argv[1]); print(sorted({m.split('.')[0] for m in sys.modules}))"
+    done = subprocess.run([sys.executable, "-c", code, str(sample_model_file)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    imported = set(json.loads(done.stdout.replace("'", '"')))
+    assert "numpy" in imported and not imported & {"joblib", "sklearn"}

@@ -25,8 +25,8 @@ defaults are chosen for archives of hundreds of articles):
 ['bank', 'football']
 """
 
-from .corpus import Article, Corpus, ReadStats, read_corpus
-from .edit import EditReport
+import importlib
+
 from .errors import (
     CorpusError,
     MissingExtraError,
@@ -37,18 +37,41 @@ from .errors import (
     TopicsError,
     TopicsWarning,
 )
-from .explain import Explanation
-from .explore import TopicsBy, WordsOverTime
-from .incremental import AddReport, RefitReport
-from .model import DuplicateGroup, Hit, TopicModel, fit, load_model
-from .summary import ArticleView, Summary, Topic
-from .topic_space import TopicMap, TopicTree
-from .trends import Trends
 from .version import __version__
 
+# The public names of the modules below, imported on first use (PEP 562): a command that reads only a
+# file's footer, or queries a model, does not pay for the modules of fitting, growing and editing.
+_LAZY = {
+    "corpus": ("Article", "Corpus", "ReadStats", "read_corpus"),
+    "edit": ("EditReport",),
+    "explain": ("Explanation",),
+    "explore": ("TopicsBy", "WordsOverTime"),
+    "incremental": ("AddReport", "RefitReport"),
+    "model": ("DuplicateGroup", "Hit", "TopicModel", "fit", "load_model"),
+    "summary": ("ArticleView", "Summary", "Topic"),
+    "topic_space": ("TopicMap", "TopicTree"),
+    "trends": ("Trends",),
+}
+_MODULE_OF = {name: module for module, names in _LAZY.items() for name in names}
 
-def load(path, *, key=None, mmap=True) -> TopicModel:
+
+def __getattr__(name):
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted({*globals(), *_MODULE_OF})
+
+
+def load(path, *, key=None, mmap=True):
     """Open a model saved with :meth:`TopicModel.save` (see :func:`topics.store.load_state`)."""
+    from .model import load_model
+
     return load_model(path, key=key, mmap=mmap)
 
 

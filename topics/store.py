@@ -49,6 +49,7 @@ import hmac
 import json
 import logging
 import os
+import pickle
 import platform
 import struct
 import threading
@@ -563,19 +564,10 @@ def _handle_path(f) -> str | None:
 def _unpickle(path: Path, f, whole):
     """The payload of open model file ``f``, unpickled so that only numpy arrays and plain Python values
     can be built. With ``whole`` (``f`` mapped, :func:`_mapped`) arrays are read-only views of it, else
-    they are read into memory; arrays of files that joblib < 1.2 wrote are mapped by joblib, from the
-    same file where the system can name it (:func:`_handle_path`)."""
-    unpickler_class = _plain_data_unpickler()
-    mmap = whole is not None
-    name = (_handle_path(f) if mmap else None) or str(path)
+    they are read into memory."""
     try:
         f.seek(0)
-        try:
-            unpickler = unpickler_class(name, f, not mmap, mmap_mode="r" if mmap else None)
-        except TypeError:  # joblib < 1.4 has no ensure_native_byte_order argument
-            unpickler = unpickler_class(name, f, mmap_mode="r" if mmap else None)
-        unpickler.whole_file = whole
-        return unpickler.load()
+        return _PlainDataUnpickler(f, whole).load()
     except Exception as exc:  # a verified file should always load; report rather than crash
         reason = " ".join(str(exc).split())
         reason = reason if len(reason) <= 200 else reason[:199] + "…"
@@ -615,100 +607,114 @@ _ALLOWED_GLOBALS = {
 }
 
 
-def _plain_data_unpickler():
-    import pickle
+def _refuse_objects(value):
+    """``value``, unless it is (or is an array of) a dtype of Python objects or an array of another type."""
+    if isinstance(value, (np.ndarray, np.dtype, np.generic)):
+        dtype = value if isinstance(value, np.dtype) else value.dtype
+        if dtype.hasobject:  # object arrays hold nested pickles: not plain data
+            raise pickle.UnpicklingError("the model holds an array of Python objects")
+        if isinstance(value, np.ndarray) and type(value) not in (np.ndarray, np.memmap):
+            raise pickle.UnpicklingError(f"the model holds an array of type {type(value).__name__}")
+    return value
 
-    from joblib.numpy_pickle import NumpyArrayWrapper, NumpyUnpickler
 
-    def refuse_objects(value):
-        if isinstance(value, (np.ndarray, np.dtype, np.generic)):
-            dtype = value if isinstance(value, np.dtype) else value.dtype
-            if dtype.hasobject:  # object arrays hold nested pickles: not plain data
-                raise pickle.UnpicklingError("the model holds an array of Python objects")
-            if isinstance(value, np.ndarray) and type(value) not in (np.ndarray, np.memmap):
-                raise pickle.UnpicklingError(f"the model holds an array of type {type(value).__name__}")
-        return value
+class _ArrayRecord:
+    """What joblib writes before each array's bytes (its ``NumpyArrayWrapper``), unpickled in its place
+    without importing joblib (a tenth of a second of every command): the array's ``shape``, ``order``,
+    ``dtype``, ``allow_mmap`` and, from joblib 1.2, ``numpy_array_alignment_bytes`` (then a byte giving
+    the padding's length and the padding precede the array's bytes, which are then aligned)."""
 
-    class PlainArrayWrapper(NumpyArrayWrapper):
-        def read(self, unpickler, *args, **kwargs):
-            refuse_objects(getattr(self, "dtype", None))
-            if (
-                not isinstance(getattr(self, "dtype", None), np.dtype)
-                or not isinstance(self.shape, tuple)
-                or not all(isinstance(d, int) and 0 <= d < 2**48 for d in self.shape)
-            ):
-                raise pickle.UnpicklingError("the model holds a malformed array")
-            handle = unpickler.file_handle
-            left = os.fstat(handle.fileno()).st_size - handle.tell()
-            if int(np.prod(self.shape, dtype=object)) * self.dtype.itemsize > left:
-                raise pickle.UnpicklingError("the model holds an array larger than the file")
-            return super().read(unpickler, *args, **kwargs)
-
-        def read_mmap(self, unpickler):
-            """As joblib's, but a view of the file mapped once (``unpickler.whole_file``) instead of a
-            mapping of its own, so that the pages the checksums read in serve the arrays too."""
-            whole = getattr(unpickler, "whole_file", None)
-            if whole is None or self.safe_get_numpy_array_alignment_bytes() is None:  # joblib < 1.2
-                return super().read_mmap(unpickler)
-            handle = unpickler.file_handle
-            padding = handle.read(1)  # the padding's length, then the padding, then the array
-            offset = handle.tell() + (padding[0] if padding else 0)
-            array = np.ndarray.__new__(
-                np.memmap, self.shape, dtype=self.dtype, buffer=whole, offset=offset, order=self.order
-            )
-            handle.seek(offset + array.nbytes)
+    def read(self, unpickler) -> np.ndarray:
+        state = self.__dict__
+        dtype, shape, order = state.get("dtype"), state.get("shape"), state.get("order", "C")
+        if (
+            not isinstance(dtype, np.dtype)
+            or not isinstance(shape, tuple)
+            or not all(type(d) is int and 0 <= d < 2**48 for d in shape)
+            or order not in ("C", "F")
+        ):
+            raise pickle.UnpicklingError("the model holds a malformed array")
+        _refuse_objects(dtype)
+        handle = unpickler.file_handle
+        if state.get("numpy_array_alignment_bytes") is not None:
+            padding = handle.read(1)
+            handle.seek(padding[0] if padding else 0, os.SEEK_CUR)
+        nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+        offset = handle.tell()
+        if nbytes > os.fstat(handle.fileno()).st_size - offset:
+            raise pickle.UnpicklingError("the model holds an array larger than the file")
+        whole = unpickler.whole_file
+        if whole is not None and state.get("allow_mmap", False):
+            # A view of the file mapped once, so that the pages the checksums read in serve the arrays too.
+            array = np.ndarray.__new__(np.memmap, shape, dtype=dtype, buffer=whole, offset=offset, order=order)
+            handle.seek(offset + nbytes)
             return array
+        array = np.empty(shape, dtype=dtype, order=order)
+        if handle.readinto(memoryview(array.reshape(-1, order="A").view(np.uint8))) != nbytes:
+            raise pickle.UnpicklingError("the model is shorter than its arrays")
+        return array if dtype.isnative else array.byteswap().view(dtype.newbyteorder("="))
 
-    def checked(real, name):
-        def build(*args):
-            if name == "_reconstruct" and (not args or args[0] is not np.ndarray):
-                raise pickle.UnpicklingError("it rebuilds an array of another type")
-            if name == "scalar" and args:
-                refuse_objects(args[0])
-            return refuse_objects(real(*args))
 
-        return build
+def _checked(real, name):
+    def build(*args):
+        if name == "_reconstruct" and (not args or args[0] is not np.ndarray):
+            raise pickle.UnpicklingError("it rebuilds an array of another type")
+        if name == "scalar" and args:
+            _refuse_objects(args[0])
+        return _refuse_objects(real(*args))
 
-    class PlainDataUnpickler(NumpyUnpickler):
-        dispatch = dict(NumpyUnpickler.dispatch)  # noqa: RUF012  (pickle's own per-class opcode table)
+    return build
 
-        def find_class(self, module, name):
-            if (module, name) not in _ALLOWED_GLOBALS:
-                raise pickle.UnpicklingError(f"it names {module}.{name}, which a topics model never holds")
-            if name == "NumpyArrayWrapper":
-                return PlainArrayWrapper
-            if name == "memmap":  # an array saved from a mapped model; never let the file call np.memmap
-                return np.ndarray
-            real = super().find_class(module, name)
-            return checked(real, name) if name in ("dtype", "_reconstruct", "scalar") else real
 
-        def load_build(self):  # after joblib's, which reads a wrapped array: check what was built
-            NumpyUnpickler.load_build(self)
-            refuse_objects(self.stack[-1])
+class _PlainDataUnpickler(pickle._Unpickler):
+    """An unpickler of joblib's format (each array's record, then its bytes) that builds numpy arrays and
+    plain Python values only. ``whole``: the file mapped (:func:`_mapped`), to give arrays as views of
+    it, or None to read them into memory. The pure-Python unpickler, as joblib's: its opcode table can
+    be changed."""
 
-        def load_reduce(self):  # ndarray(...) called directly could map any memory it is given
-            self._refuse_call(self.stack[-2])
-            NumpyUnpickler.load_reduce(self)
+    dispatch = dict(pickle._Unpickler.dispatch)  # noqa: RUF012  (pickle's own per-class opcode table)
 
-        def load_newobj(self):
-            self._refuse_call(self.stack[-2])
-            NumpyUnpickler.load_newobj(self)
+    def __init__(self, f, whole):
+        super().__init__(f)
+        self.file_handle, self.whole_file = f, whole
 
-        def load_newobj_ex(self):
-            self._refuse_call(self.stack[-3])
-            NumpyUnpickler.load_newobj_ex(self)
+    def find_class(self, module, name):
+        if (module, name) not in _ALLOWED_GLOBALS:
+            raise pickle.UnpicklingError(f"it names {module}.{name}, which a topics model never holds")
+        if name == "NumpyArrayWrapper":
+            return _ArrayRecord
+        if name == "memmap":  # an array saved from a mapped model; never let the file call np.memmap
+            return np.ndarray
+        real = super().find_class(module, name)
+        return _checked(real, name) if name in ("dtype", "_reconstruct", "scalar") else real
 
-        @staticmethod
-        def _refuse_call(func):
-            if func is np.ndarray or func is np.dtype:
-                raise pickle.UnpicklingError(f"it calls {func.__name__} directly")
+    def load_build(self):  # the array record is replaced by its array; anything built is checked
+        pickle._Unpickler.load_build(self)
+        if isinstance(self.stack[-1], _ArrayRecord):
+            self.stack.append(self.stack.pop().read(self))
+        _refuse_objects(self.stack[-1])
 
-        dispatch[pickle.BUILD[0]] = load_build
-        dispatch[pickle.REDUCE[0]] = load_reduce
-        dispatch[pickle.NEWOBJ[0]] = load_newobj
-        dispatch[pickle.NEWOBJ_EX[0]] = load_newobj_ex
+    def load_reduce(self):  # ndarray(...) called directly could map any memory it is given
+        self._refuse_call(self.stack[-2])
+        pickle._Unpickler.load_reduce(self)
 
-    return PlainDataUnpickler
+    def load_newobj(self):
+        self._refuse_call(self.stack[-2])
+        pickle._Unpickler.load_newobj(self)
+
+    def load_newobj_ex(self):
+        self._refuse_call(self.stack[-3])
+        pickle._Unpickler.load_newobj_ex(self)
+
+    @staticmethod
+    def _refuse_call(func):
+        if func is np.ndarray or func is np.dtype:
+            raise pickle.UnpicklingError(f"it calls {func.__name__} directly")
+
+    dispatch[pickle.BUILD[0]] = load_build
+    dispatch[pickle.REDUCE[0]] = load_reduce
+    dispatch[pickle.NEWOBJ[0]] = load_newobj
+    dispatch[pickle.NEWOBJ_EX[0]] = load_newobj_ex
 
 
 def _same_file(path: Path, stat: os.stat_result) -> bool:
