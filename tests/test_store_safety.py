@@ -628,3 +628,10 @@ def test_loading_a_model_imports_neither_joblib_nor_scikit_learn(sample_model_fi
     assert done.returncode == 0, done.stderr
     imported = set(json.loads(done.stdout.replace("'", '"')))
     assert "numpy" in imported and not imported & {"joblib", "sklearn"}
+
+
+def test_the_file_records_the_installed_scikit_learn_version(template):
+    from importlib.metadata import version
+
+    _, payload, _ = template
+    assert payload["versions"]["scikit-learn"] == version("scikit-learn")
