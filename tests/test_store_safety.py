@@ -621,13 +621,22 @@ def test_a_truncated_array_read_into_memory_is_refused_in_one_line(tmp_path, tem
 
 
 @pytest.mark.slow  # starts a process
-def test_loading_a_model_imports_neither_joblib_nor_scikit_learn(sample_model_file):
-    """A cold query pays for neither: loading reads joblib's format itself."""
-    code = "import sys, topics; topics.load(sys.argv[1]); print(sorted({m.split('.')[0] for m in sys.modules}))"
-    done = subprocess.run([sys.executable, "-c", code, str(sample_model_file)], capture_output=True, text=True)
+def test_loading_and_saving_a_model_import_neither_joblib_nor_scikit_learn(tmp_path, sample_model_file):
+    """A cold command pays for neither: loading and saving read and write joblib's format themselves."""
+    code = (
+        "import sys, topics; topics.load(sys.argv[1]).save(sys.argv[2]); "
+        "print(sorted({m.split('.')[0] for m in sys.modules}))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(sample_model_file), str(tmp_path / "saved.joblib")],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     imported = set(json.loads(done.stdout.replace("'", '"')))
     assert "numpy" in imported and not imported & {"joblib", "sklearn"}
+    saved, loaded = topics.load(tmp_path / "saved.joblib"), topics.load(sample_model_file)
+    assert [h.id for h in saved.similar(id="lee-00", k=5)] == [h.id for h in loaded.similar(id="lee-00", k=5)]
 
 
 def test_the_file_records_the_installed_scikit_learn_version(template):

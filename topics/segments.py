@@ -27,6 +27,7 @@ import errno
 import hashlib
 import hmac
 import os
+import pickle
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 
@@ -317,28 +318,102 @@ def dump(payload, raw, *, key: bytes | None = None, stamp_of=None) -> tuple[int,
 
     ``stamp_of(stat_result)``: the stamp loading recorded verified files under (:func:`remember`).
     """
-    from joblib.numpy_pickle import NumpyPickler, Pickler
-
     writer = SegmentWriter(raw, key)
-
-    class SegmentPickler(NumpyPickler):
-        def save(self, obj):
-            if not _own_segment(obj):
-                return super().save(obj)
-            # As NumpyPickler.save: the array's record, its frame ended, the padding, then its bytes.
-            wrapper = self._create_array_wrapper(obj)
-            Pickler.save(self, wrapper)
-            if self.proto >= 4:
-                self.framer.commit_frame(force=True)
-            alignment = wrapper.safe_get_numpy_array_alignment_bytes()
-            if alignment is not None:
-                padding = alignment - (writer.tell() + 1) % alignment
-                writer.write(bytes([padding]) + b"\xff" * padding)
-            writer.write_array(obj, files.find(obj))
-
     with MappedFiles(stamp_of or (lambda stat: None)) as files:
-        SegmentPickler(writer).dump(payload)
+        _Pickler(writer, files).dump(payload)
     return writer.finish()
+
+
+class ArrayRecord:
+    """The record that joblib's format puts before each array's bytes (joblib's ``NumpyArrayWrapper``,
+    pickled under that name, :data:`PICKLED_AS`): the array's type, shape, memory order, dtype, whether it
+    may be mapped, and the alignment of its bytes (a byte giving the padding's length and the padding
+    precede them; files of joblib before 1.2 have no alignment, nor padding). Written and read here
+    without importing joblib, a tenth of a second of every command."""
+
+    PICKLED_AS = ("joblib.numpy_pickle", "NumpyArrayWrapper")
+
+    def __init__(self, array: np.ndarray):  # joblib's attributes in joblib's order: the same pickled bytes
+        self.subclass = type(array)
+        self.shape = array.shape
+        self.order = "F" if (array.flags.f_contiguous and not array.flags.c_contiguous) else "C"
+        self.dtype = array.dtype
+        self.allow_mmap = not array.dtype.hasobject
+        self.numpy_array_alignment_bytes = ALIGNMENT
+
+    def read(self, unpickler) -> np.ndarray:
+        """The array whose bytes follow in ``unpickler.file_handle``: a view of ``unpickler.whole_file`` (the
+        file, mapped) when given and the array may be mapped, else read into memory. UnpicklingError for a
+        malformed record, an array of Python objects or one larger than the file."""
+        state = self.__dict__  # as the file gave it
+        dtype, shape, order = state.get("dtype"), state.get("shape"), state.get("order", "C")
+        if (
+            not isinstance(dtype, np.dtype)
+            or not isinstance(shape, tuple)
+            or not all(type(d) is int and 0 <= d < 2**48 for d in shape)
+            or order not in ("C", "F")
+        ):
+            raise pickle.UnpicklingError("the model holds a malformed array")
+        if dtype.hasobject:  # its bytes would be taken for pointers
+            raise pickle.UnpicklingError("the model holds an array of Python objects")
+        handle = unpickler.file_handle
+        if state.get("numpy_array_alignment_bytes") is not None:
+            padding = handle.read(1)
+            handle.seek(padding[0] if padding else 0, os.SEEK_CUR)
+        nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+        offset = handle.tell()
+        if nbytes > os.fstat(handle.fileno()).st_size - offset:
+            raise pickle.UnpicklingError("the model holds an array larger than the file")
+        whole = unpickler.whole_file
+        if whole is not None and state.get("allow_mmap", False):
+            # A view of the file mapped once, so that the pages the checksums read in serve the arrays too.
+            array = np.ndarray.__new__(np.memmap, shape, dtype=dtype, buffer=whole, offset=offset, order=order)
+            handle.seek(offset + nbytes)
+            return array
+        array = np.empty(shape, dtype=dtype, order=order)
+        if handle.readinto(memoryview(array.reshape(-1, order="A").view(np.uint8))) != nbytes:
+            raise pickle.UnpicklingError("the model is shorter than its arrays")
+        return array if dtype.isnative else array.byteswap().view(dtype.newbyteorder("="))
+
+
+ALIGNMENT = 16  # joblib's NUMPY_ARRAY_ALIGNMENT_BYTES
+
+
+class _Pickler(pickle._Pickler):
+    """joblib's NumpyPickler without joblib: every array is its :class:`ArrayRecord`, then its bytes, aligned;
+    each array of at least :data:`SEGMENT_MIN` bytes is a segment of its own, copied from the file it is
+    mapped from when it can be (``files``: :class:`MappedFiles`). The pure-Python pickler, as joblib's:
+    its ``save`` can be changed."""
+
+    def __init__(self, writer: SegmentWriter, files: MappedFiles):
+        super().__init__(writer, protocol=pickle.DEFAULT_PROTOCOL)
+        self._writer, self._files = writer, files
+
+    def save(self, obj, save_persistent_id=True):
+        if type(obj) not in (np.ndarray, np.matrix, np.memmap):
+            return super().save(obj, save_persistent_id)
+        if obj.dtype.hasobject:
+            raise pickle.PicklingError("a topics model holds no arrays of Python objects")
+        record = ArrayRecord(obj)
+        super().save(record)
+        if self.proto >= 4:
+            self.framer.commit_frame(force=True)  # the record reaches the file before the array's bytes
+        padding = ALIGNMENT - (self._writer.tell() + 1) % ALIGNMENT
+        self._writer.write(bytes([padding]) + b"\xff" * padding)
+        if _own_segment(obj):
+            self._writer.write_array(obj, self._files.find(obj))
+            return
+        data = np.ascontiguousarray(obj if record.order == "C" else obj.T)  # in the record's order
+        self._writer.write(memoryview(data.reshape(-1).view(np.uint8)))
+
+    def save_global(self, obj, name=None):
+        if obj is not ArrayRecord:
+            return super().save_global(obj, name)
+        module, qualified = ArrayRecord.PICKLED_AS  # as pickle names a class, without importing joblib to check
+        self.save(module)
+        self.save(qualified)
+        self.write(pickle.STACK_GLOBAL)
+        self.memoize(obj)
 
 
 def _own_segment(obj) -> bool:
@@ -351,4 +426,13 @@ def _own_segment(obj) -> bool:
     )
 
 
-__all__ = ["crc32_combine", "crc32_of", "dump", "remember", "segments_intact", "well_formed", "SEGMENT_MIN"]
+__all__ = [
+    "ArrayRecord",
+    "crc32_combine",
+    "crc32_of",
+    "dump",
+    "remember",
+    "segments_intact",
+    "well_formed",
+    "SEGMENT_MIN",
+]

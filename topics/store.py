@@ -630,43 +630,6 @@ def _refuse_objects(value):
     return value
 
 
-class _ArrayRecord:
-    """What joblib writes before each array's bytes (its ``NumpyArrayWrapper``), unpickled in its place
-    without importing joblib (a tenth of a second of every command): the array's ``shape``, ``order``,
-    ``dtype``, ``allow_mmap`` and, from joblib 1.2, ``numpy_array_alignment_bytes`` (then a byte giving
-    the padding's length and the padding precede the array's bytes, which are then aligned)."""
-
-    def read(self, unpickler) -> np.ndarray:
-        state = self.__dict__
-        dtype, shape, order = state.get("dtype"), state.get("shape"), state.get("order", "C")
-        if (
-            not isinstance(dtype, np.dtype)
-            or not isinstance(shape, tuple)
-            or not all(type(d) is int and 0 <= d < 2**48 for d in shape)
-            or order not in ("C", "F")
-        ):
-            raise pickle.UnpicklingError("the model holds a malformed array")
-        _refuse_objects(dtype)
-        handle = unpickler.file_handle
-        if state.get("numpy_array_alignment_bytes") is not None:
-            padding = handle.read(1)
-            handle.seek(padding[0] if padding else 0, os.SEEK_CUR)
-        nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
-        offset = handle.tell()
-        if nbytes > os.fstat(handle.fileno()).st_size - offset:
-            raise pickle.UnpicklingError("the model holds an array larger than the file")
-        whole = unpickler.whole_file
-        if whole is not None and state.get("allow_mmap", False):
-            # A view of the file mapped once, so that the pages the checksums read in serve the arrays too.
-            array = np.ndarray.__new__(np.memmap, shape, dtype=dtype, buffer=whole, offset=offset, order=order)
-            handle.seek(offset + nbytes)
-            return array
-        array = np.empty(shape, dtype=dtype, order=order)
-        if handle.readinto(memoryview(array.reshape(-1, order="A").view(np.uint8))) != nbytes:
-            raise pickle.UnpicklingError("the model is shorter than its arrays")
-        return array if dtype.isnative else array.byteswap().view(dtype.newbyteorder("="))
-
-
 def _checked(real, name):
     def build(*args):
         if name == "_reconstruct" and (not args or args[0] is not np.ndarray):
@@ -679,10 +642,10 @@ def _checked(real, name):
 
 
 class _PlainDataUnpickler(pickle._Unpickler):
-    """An unpickler of joblib's format (each array's record, then its bytes) that builds numpy arrays and
-    plain Python values only. ``whole``: the file mapped (:func:`_mapped`), to give arrays as views of
-    it, or None to read them into memory. The pure-Python unpickler, as joblib's: its opcode table can
-    be changed."""
+    """An unpickler of joblib's format (each array's :class:`topics.segments.ArrayRecord`, then its bytes)
+    that builds numpy arrays and plain Python values only. ``whole``: the file mapped (:func:`_mapped`), to
+    give arrays as views of it, or None to read them into memory. The pure-Python unpickler, as joblib's:
+    its opcode table can be changed."""
 
     dispatch = dict(pickle._Unpickler.dispatch)  # noqa: RUF012  (pickle's own per-class opcode table)
 
@@ -693,8 +656,8 @@ class _PlainDataUnpickler(pickle._Unpickler):
     def find_class(self, module, name):
         if (module, name) not in _ALLOWED_GLOBALS:
             raise pickle.UnpicklingError(f"it names {module}.{name}, which a topics model never holds")
-        if name == "NumpyArrayWrapper":
-            return _ArrayRecord
+        if (module, name) == segments.ArrayRecord.PICKLED_AS:
+            return segments.ArrayRecord
         if name == "memmap":  # an array saved from a mapped model; never let the file call np.memmap
             return np.ndarray
         real = super().find_class(module, name)
@@ -702,7 +665,7 @@ class _PlainDataUnpickler(pickle._Unpickler):
 
     def load_build(self):  # the array record is replaced by its array; anything built is checked
         pickle._Unpickler.load_build(self)
-        if isinstance(self.stack[-1], _ArrayRecord):
+        if isinstance(self.stack[-1], segments.ArrayRecord):
             self.stack.append(self.stack.pop().read(self))
         _refuse_objects(self.stack[-1])
 
