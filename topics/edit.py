@@ -327,26 +327,47 @@ def with_labels(report: EditReport, before: list, after: list) -> EditReport:
 def products_by_rows(X, H64: np.ndarray) -> np.ndarray:
     """X Hᵀ (n, m) in float64 for X (CSR, n x V) and H64 (m, V): the same sums as ``X @ H64.T``, over the
     terms some row of H uses only (a topic uses a few percent of a large archive's terms; the others
-    add zeros), so the part of H the product reads stays in cache."""
+    add zeros), so the part of H the product reads stays in cache. Blocks of rows go to a thread per
+    core (scipy lets go of the GIL in its products; each row's sums are the same)."""
     used = np.flatnonzero(H64.any(axis=0))
-    return np.asarray(X[:, used] @ np.ascontiguousarray(H64[:, used].T))
+    Ht = np.ascontiguousarray(H64[:, used].T)
+    blocks = _parts(X.shape[0], _ROWS_PER_THREAD)
+    return _joined_parts(lambda r: np.asarray(X[_as_slice(r)][:, used] @ Ht), blocks, axis=0)
 
 
 def products_by_terms(postings, H64: np.ndarray) -> np.ndarray:
     """X Hᵀ (n, m) in float64 from X's postings (CSC, n x V) and H64 (m, V): only the postings of the
-    terms some row of H uses are read (a topic uses a few percent of the terms)."""
+    terms some row of H uses are read (a topic uses a few percent of the terms). The m topics are split
+    over a thread per core (each column's sums are the same)."""
     used = np.flatnonzero(H64.any(axis=0))
-    return np.asarray(postings[:, used] @ np.ascontiguousarray(H64[:, used].T))
+    columns = postings[:, used]
+    Ht = np.ascontiguousarray(H64[:, used].T)
+    return _joined_parts(lambda t: np.asarray(columns @ np.ascontiguousarray(Ht[:, t])), _parts(len(H64), 1), axis=1)
+
+
+def _parts(n: int, at_least: int) -> list:
+    """0..n-1 split into consecutive parts, one per core, each of at least ``at_least`` (one part if fewer)."""
+    return np.array_split(np.arange(n), max(1, min(os.cpu_count() or 1, n // at_least)))
+
+
+def _as_slice(part: np.ndarray) -> slice:
+    return slice(int(part[0]), int(part[-1]) + 1) if part.size else slice(0, 0)
+
+
+def _joined_parts(compute, parts: list, *, axis: int) -> np.ndarray:
+    """``compute(part)`` of each part, on a thread each when there are several, joined along ``axis``."""
+    if len(parts) == 1:
+        return compute(parts[0])
+    with ThreadPoolExecutor(len(parts)) as pool:
+        return np.concatenate(list(pool.map(compute, parts)), axis=axis)
 
 
 def _placed(X, H: np.ndarray, XHt: np.ndarray, gram: np.ndarray) -> np.ndarray:
     """``nmf_transform(X, H)`` given X Hᵀ and H Hᵀ, its rows split over a thread per core: numpy lets go
     of the GIL in its loops, and a row's answer does not depend on the rows placed with it (the same W)."""
-    parts = np.array_split(np.arange(X.shape[0]), max(1, min(os.cpu_count() or 1, X.shape[0] // _ROWS_PER_THREAD)))
-    if len(parts) == 1:
-        return nmf_transform(X, H, XHt=XHt, gram=gram)
-    with ThreadPoolExecutor(len(parts)) as pool:
-        return np.vstack(list(pool.map(lambda r: nmf_transform(X[r], H, XHt=XHt[r], gram=gram), parts)))
+    return _joined_parts(
+        lambda r: nmf_transform(X[r], H, XHt=XHt[r], gram=gram), _parts(X.shape[0], _ROWS_PER_THREAD), axis=0
+    )
 
 
 @contextmanager
