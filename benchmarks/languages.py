@@ -15,7 +15,7 @@ Pipelines, at the same k (the k `topics fit` picks for the archive):
 
 Measures, each the mean over ``--seeds`` seeds:
 - junk: share of topics with at least JUNK_WORDS of their top 10 words among the language's stop words
-  (the union list above) or the archive's house formulae (:func:`topics.text.find_formulae`, as (c)
+  (the union list above) or the archive's house formulae (:func:`topics.house_terms.find_formulae`, as (c)
   learned them): topics of function words and procedure;
 - NPMI of the top 10 words, windows of 10, stop words kept in the reference text (the measure of the
   "any archive" issue, :func:`benchmarks.clutter` style);

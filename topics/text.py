@@ -37,7 +37,9 @@ from .clean import (
     strip_boilerplate,
 )
 from .errors import NotFittedError, ParameterError
+from .house_terms import find_formulae, find_source_terms
 from .index import unit_rows
+from .term_counts import find_sorted, merge_term_stats, stack_counts, to_vocabulary
 
 # Words that carry no topic in news text, on top of scikit-learn's English list. Month names stay: as stop
 # words they lowered NPMI on Lee news (0.277 to 0.266) and Wikipedia (0.162 to 0.144).
@@ -574,7 +576,7 @@ class Vectorizer:
         lengths = np.concatenate([length for _, _, _, length in results]) if results else np.zeros(0)
         self.n_repaired_ = sum(repaired for _, _, repaired, _ in results)
         del results
-        terms, df, totals, clogc = _merge_term_stats(parts)
+        terms, df, totals, clogc = merge_term_stats(parts)
         n_docs = sum(p[0].shape[0] for p in parts)
         keep = self._select_terms(df, totals, n_docs)
         too_common = df > _as_count(self.max_df, n_docs, "max_df")
@@ -587,9 +589,7 @@ class Vectorizer:
             rare = terms[left_out & is_word & ~too_common]
         self.formulae_ = {}
         if self.learn_formulae:
-            formulae = find_formulae(terms[keep], df[keep], totals[keep], lengths, keep_words=self.keep_words)
-            if formulae.size:
-                formulae = formulae[cross_section(parts, terms[keep], formulae) >= FORMULA_CROSS_SECTION]
+            formulae = find_formulae(parts, terms[keep], df[keep], totals[keep], lengths, keep_words=self.keep_words)
             self.formulae_ = {terms[keep[i]].decode("utf-8"): int(df[keep[i]]) for i in formulae}
             keep = np.delete(keep, formulae)
         self.source_terms_ = {}
@@ -611,7 +611,7 @@ class Vectorizer:
         self.n_documents_ = n_docs
         self.first_unknown_share_ = _unknown_share_of_first(parts, self.vocabulary_, DRIFT_BASELINE_ARTICLES)
         if rare is not None:
-            rare = rare, _stack_counts(parts, rare)
+            rare = rare, stack_counts(parts, rare)
         X = _stack_weighted(parts, self.vocabulary_, self.idf_)
         del parts, terms, df, totals, clogc
         _return_freed_memory()
@@ -648,7 +648,7 @@ class Vectorizer:
         if not new_words:
             return result
         seen = np.unique(_encode([t for found in analysed for t in found if " " not in t]))
-        new = seen[~(_find_sorted(self.vocabulary_, seen)[1] | _find_sorted(np.asarray(terms), seen)[1])]
+        new = seen[~(find_sorted(self.vocabulary_, seen)[1] | find_sorted(np.asarray(terms), seen)[1])]
         return (*result, new, _counts_of(analysed, new))
 
     def _known_counts(self, texts: list[str]) -> sp.csr_matrix:
@@ -735,60 +735,6 @@ def _count_terms(analyzer: Analyzer, texts: Iterable[str]) -> tuple[sp.csr_matri
 # as FORMULA_EVENNESS asks: an outlet's name, its credit line, its share buttons. A source's own subjects
 # ("taoiseach" at an Irish broadcaster) cluster in some of its stories and stay. Only sources with
 # SOURCE_MIN_ARTICLES articles count, and only when two or more sources have that many.
-SOURCE_SHARE = 0.9
-SOURCE_COVERAGE = 0.1
-SOURCE_MIN_ARTICLES = 20
-
-
-def find_source_terms(
-    parts, terms: np.ndarray, df: np.ndarray, sources: Sequence, lengths: np.ndarray, *, keep_words=frozenset()
-) -> dict:
-    """The source terms (:data:`SOURCE_SHARE`) among ``terms``, as ``{position in terms: source}``.
-
-    parts : the raw chunk counts ``[(counts, local_terms), ...]`` in article order; terms, df : the kept
-    terms (sorted) and their article counts; sources : each article's source (None when unknown);
-    lengths : each article's length in words.
-    """
-    names, codes = np.unique(
-        np.array(["" if s is None else str(s) for s in sources], dtype=object), return_inverse=True
-    )
-    per_source = np.bincount(codes, minlength=len(names))
-    large = (per_source >= SOURCE_MIN_ARTICLES) & (names != "")
-    if large.sum() < 2:
-        return {}
-    codes = np.where(large[codes], codes, -1)
-    candidates = np.flatnonzero(df >= SOURCE_COVERAGE * SOURCE_MIN_ARTICLES)
-    if keep_words:
-        candidates = np.array([c for c in candidates if terms[c].decode("utf-8") not in keep_words], dtype=np.int64)
-    if candidates.size == 0:
-        return {}
-    n_sources, n_candidates = len(names), candidates.size
-    source_df = np.zeros(n_sources * n_candidates)
-    source_totals = np.zeros(n_sources * n_candidates)
-    row = 0
-    for counts, local_terms in parts:
-        position, found = _find_sorted(terms[candidates], local_terms)
-        column = np.where(found, position, -1)[counts.indices]
-        rows = np.repeat(np.arange(row, row + counts.shape[0]), np.diff(counts.indptr))
-        take = (column >= 0) & (codes[rows] >= 0)
-        key = codes[rows[take]] * n_candidates + column[take]
-        source_df += np.bincount(key, minlength=source_df.size)
-        source_totals += np.bincount(key, weights=counts.data[take], minlength=source_df.size)
-        row += counts.shape[0]
-    source_df = source_df.reshape(n_sources, n_candidates)
-    source_totals = source_totals.reshape(n_sources, n_candidates)
-    top = source_df.argmax(axis=0)
-    top_df = source_df[top, np.arange(n_candidates)]
-    chosen = (top_df >= SOURCE_SHARE * df[candidates]) & (top_df >= SOURCE_COVERAGE * per_source[top])
-    found = {}
-    for source in np.unique(top[chosen]):
-        at = np.flatnonzero(chosen & (top == source))
-        length_values, length_counts = np.unique(lengths[codes == source], return_counts=True)
-        rates = source_totals[source, at, None] * (length_values[None, :] / max(length_values @ length_counts, 1))
-        expected = (-np.expm1(-rates) * length_counts[None, :]).sum(axis=1)
-        for i in at[top_df[at] >= FORMULA_EVENNESS * expected]:
-            found[int(candidates[i])] = str(names[source])
-    return found
 
 
 def _count_chunk(analyzer: Analyzer, texts: Sequence[str]):
@@ -799,151 +745,6 @@ def _count_chunk(analyzer: Analyzer, texts: Sequence[str]):
     words = np.char.find(terms, b" ") < 0 if terms.size else np.zeros(0, dtype=bool)
     lengths = np.asarray(counts @ words.astype(np.float32)).ravel() if terms.size else np.zeros(counts.shape[0])
     return counts, terms, analyzer.repaired_count, lengths.astype(np.float32)
-
-
-# A term is a house formula when at least FORMULA_MIN_SHARE of the articles use it and it is in at least
-# FORMULA_EVENNESS of the articles a term of its frequency would be in if it were spread evenly (in
-# proportion to each article's length): "hon gentleman" in speeches, "rt" in posts, a paper's credit words,
-# and, in a language without a stop list, its function words. Topic words cluster in the articles about
-# their topic and reach a smaller share. Archives under FORMULA_MIN_ARTICLES are too small to tell.
-FORMULA_MIN_SHARE = 0.05
-FORMULA_EVENNESS = 0.9
-FORMULA_MIN_ARTICLES = 500
-# In short texts (posts) nearly every word is used once per article, so evenness alone takes frequent topic
-# words ("trump", "ebola") for formulae. A formula's articles are also a cross-section of the archive: the
-# other words they use are those of the archive as a whole, about as closely as a random sample of as many
-# articles (:func:`cross_section`: 0.89-1.01 for the evenly used terms of the held-out news, "afp" and
-# "donald trump" included, 1.03-1.28 for the Dutch speeches'), while a topic word's articles lean toward its
-# topic (0.70-0.78 for "trump", "president" and "health" in short posts cut from the news; "rt" 0.99).
-FORMULA_CROSS_SECTION = 0.85
-CROSS_SECTION_SAMPLE = 5000
-CROSS_SECTION_TERMS = 5000
-CROSS_SECTION_DRAWS = 3
-
-
-def find_formulae(
-    terms: np.ndarray, df: np.ndarray, totals: np.ndarray, lengths: np.ndarray, *, keep_words=frozenset()
-) -> np.ndarray:
-    """Positions (into ``terms``) of the house formulae of an archive.
-
-    terms : ndarray of bytes, shape (V,); df, totals : ndarray of shape (V,), each term's number of articles
-    and of occurrences; lengths : ndarray of shape (n_articles,), each article's length in words.
-
-    The even spread of a term with ``totals`` occurrences is a Poisson model with rates proportional to
-    article length; the share of articles it would then reach is ``mean(1 - exp(-totals * length / sum
-    of lengths))`` (the length-aware form of Church & Gale's residual IDF).
-    """
-    n_docs = lengths.size
-    if n_docs < FORMULA_MIN_ARTICLES or lengths.sum() == 0:
-        return np.zeros(0, dtype=np.int64)
-    candidates = np.flatnonzero(df >= FORMULA_MIN_SHARE * n_docs)
-    if keep_words:
-        kept = np.array([t.decode("utf-8") in keep_words for t in terms[candidates]], dtype=bool)
-        candidates = candidates[~kept]
-    if candidates.size == 0:
-        return candidates
-    length_values, length_counts = np.unique(lengths, return_counts=True)
-    rates = totals[candidates, None] * (length_values[None, :] / lengths.sum())
-    expected = (-np.expm1(-rates) * length_counts[None, :]).sum(axis=1)
-    return candidates[df[candidates] >= FORMULA_EVENNESS * expected]
-
-
-def cross_section(parts, terms: np.ndarray, columns: np.ndarray, *, seed: int = 0) -> np.ndarray:
-    """How closely the articles holding each of ``columns`` (positions in ``terms``, sorted bytes) use the
-    archive's other words, against random samples of as many articles: float array (len(columns),), about
-    1 for a term used by a cross-section of the archive, lower the more its articles share a subject.
-
-    parts : the raw chunk counts ``[(counts, local_terms), ...]`` in article order, of which at most
-    :data:`CROSS_SECTION_SAMPLE` evenly spaced articles are read. Each group of articles is described by
-    the share of them holding each term, times the term's idf; the figure is the cosine of that profile with
-    the whole sample's (the term itself left out), divided by the mean cosine of
-    :data:`CROSS_SECTION_DRAWS` random groups of the same size (seeded by ``seed``).
-    """
-    n_docs = sum(counts.shape[0] for counts, _ in parts)
-    step = max(1, -(-n_docs // CROSS_SECTION_SAMPLE))
-    blocks, start = [], 0
-    for counts, local_terms in parts:
-        rows = np.arange((-start) % step, counts.shape[0], step)
-        blocks.append(_to_vocabulary(counts[rows], local_terms, terms))
-        start += counts.shape[0]
-    held = sp.vstack(blocks, format="csc")
-    held.data[:] = 1.0
-    n = held.shape[0]
-    own = held[:, columns]
-    df = np.diff(held.indptr)
-    # The profiles are read over the sample's most used terms, which carry nearly all of their weight.
-    common = np.union1d(np.argsort(-df, kind="stable")[:CROSS_SECTION_TERMS], columns)
-    held, df = held[:, common].tocsr(), df[common]
-    columns = np.searchsorted(common, columns)
-    idf = np.log((1.0 + n) / (1.0 + df)) + 1.0
-    sizes = np.diff(own.indptr)
-    rng = np.random.default_rng(seed)
-    draws = [rng.choice(n, size, replace=False) for _ in range(CROSS_SECTION_DRAWS) for size in sizes]
-    groups = sp.hstack([own, _membership(draws, n)], format="csc")
-    members = np.diff(groups.indptr)
-    left_out = np.tile(columns, 1 + CROSS_SECTION_DRAWS)
-    cosines = _profile_cosines(groups.T @ held, members, idf, df / max(n, 1) * idf, left_out)
-    observed, random = cosines[: columns.size], cosines[columns.size :].reshape(CROSS_SECTION_DRAWS, -1)
-    return observed / np.maximum(random.mean(axis=0), 1e-12)
-
-
-def _membership(groups: list[np.ndarray], n_rows: int) -> sp.csc_matrix:
-    """A 0/1 matrix (n_rows, len(groups)) with column j marking the rows of ``groups[j]``."""
-    lengths = [len(g) for g in groups]
-    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    rows = np.concatenate(groups).astype(np.int32) if groups else np.zeros(0, dtype=np.int32)
-    return sp.csc_matrix((np.ones(rows.size), rows, indptr), shape=(n_rows, len(groups)))
-
-
-def _profile_cosines(counts, members: np.ndarray, idf: np.ndarray, overall: np.ndarray, left_out: np.ndarray):
-    """Cosine of each group's profile with ``overall``, the term ``left_out[g]`` of group g left out of both.
-
-    counts : (n_groups, V), how many of a group's ``members`` hold each term; a group's profile is
-    ``counts / members * idf``."""
-    profile = np.asarray(counts.todense() if sp.issparse(counts) else counts, dtype=np.float64)
-    profile *= idf[None, :] / np.maximum(members, 1)[:, None]
-    own = profile[np.arange(profile.shape[0]), left_out]
-    dot = profile @ overall - own * overall[left_out]
-    norms = np.sqrt(np.maximum(np.einsum("ij,ij->i", profile, profile) - own**2, 0.0))
-    overall_norms = np.sqrt(np.maximum(overall @ overall - overall[left_out] ** 2, 0.0))
-    return dot / np.maximum(norms * overall_norms, 1e-300)
-
-
-def _merge_term_stats(parts) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Sorted distinct terms over all chunks with their document frequencies, total counts and sums
-    of ``count * log(count)`` over articles (for entropy weights).
-
-    Merged one chunk at a time, so the peak is the running list plus one chunk's terms.
-    """
-    terms = np.zeros(0, dtype="S1")
-    df = np.zeros(0, dtype=np.float64)
-    totals = np.zeros(0, dtype=np.float64)
-    clogc = np.zeros(0, dtype=np.float64)
-    for counts, local_terms in parts:
-        c = counts.data.astype(np.float64)
-        local = [
-            np.bincount(counts.indices, weights=w, minlength=local_terms.size)
-            for w in (np.ones_like(c), c, c * np.log(c))
-        ]
-        # Both term lists are sorted and distinct: insert the chunk's new terms in place (a linear
-        # merge, not a re-sort of everything seen so far, which dominated at a million articles).
-        position, found = _find_sorted(terms, local_terms)
-        if not found.all():
-            at, new_terms = position[~found], local_terms[~found]
-            terms = np.insert(terms.astype(np.promote_types(terms.dtype, local_terms.dtype)), at, new_terms)
-            df, totals, clogc = (np.insert(stat, at, 0.0) for stat in (df, totals, clogc))
-            position = np.searchsorted(terms, local_terms)
-        for stat, add in zip((df, totals, clogc), local, strict=True):
-            stat[position] += add  # positions are distinct: the chunk's terms are
-    return terms, df, totals, clogc
-
-
-def _find_sorted(sorted_terms: np.ndarray, terms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Where each of ``terms`` is (or would be inserted) in ``sorted_terms``, and whether it is there."""
-    position = np.searchsorted(sorted_terms, terms)
-    found = position < sorted_terms.size
-    found[found] = sorted_terms[position[found]] == terms[found]
-    return position, found
 
 
 def _return_freed_memory() -> None:
@@ -966,26 +767,19 @@ def _stack_weighted(parts: list, vocabulary: np.ndarray, idf: np.ndarray) -> sp.
     X's arrays are allocated once at their final size and each raw chunk is freed as soon as it is
     copied in, so the peak is the raw chunks plus X, never two copies of X (as ``sp.vstack`` needs).
     """
-    sizes = [int(_find_sorted(vocabulary, terms)[1][counts.indices].sum()) for counts, terms in parts]
+    sizes = [int(find_sorted(vocabulary, terms)[1][counts.indices].sum()) for counts, terms in parts]
     n_rows = sum(counts.shape[0] for counts, _ in parts)
     data = np.empty(sum(sizes), dtype=np.float32)
     indices = np.empty(sum(sizes), dtype=np.int32)
     indptr = np.zeros(n_rows + 1, dtype=np.int64)
     row = entry = 0
     for i, size in enumerate(sizes):
-        block = _weight(_to_vocabulary(*parts[i], vocabulary), idf)
+        block = _weight(to_vocabulary(*parts[i], vocabulary), idf)
         parts[i] = None  # free each raw chunk as soon as it is weighted
         data[entry : entry + size], indices[entry : entry + size] = block.data, block.indices
         indptr[row + 1 : row + 1 + block.shape[0]] = block.indptr[1:] + entry
         row, entry = row + block.shape[0], entry + size
     return sp.csr_matrix((data, indices, indptr), shape=(n_rows, vocabulary.size))
-
-
-def _stack_counts(parts: list, terms: np.ndarray) -> sp.csr_matrix:
-    """Every chunk's raw counts of ``terms`` (sorted bytes), stacked: float32 CSR (n_texts, len(terms))."""
-    if not parts:
-        return sp.csr_matrix((0, terms.size), dtype=np.float32)
-    return sp.vstack([_to_vocabulary(counts, local, terms) for counts, local in parts], format="csr", dtype=np.float32)
 
 
 def _entropy_from_stats(totals: np.ndarray, clogc: np.ndarray, n_docs: int) -> np.ndarray:
@@ -996,18 +790,6 @@ def _entropy_from_stats(totals: np.ndarray, clogc: np.ndarray, n_docs: int) -> n
     safe = np.where(totals > 0, totals, 1.0)
     plogp = clogc / safe - np.log(safe)
     return np.clip(1.0 + plogp / np.log(n_docs), 0.0, 1.0).astype(np.float32)
-
-
-def _to_vocabulary(counts: sp.csr_matrix, local_terms: np.ndarray, vocabulary: np.ndarray) -> sp.csr_matrix:
-    """A chunk's raw counts re-indexed to ``vocabulary`` columns; terms outside it are dropped."""
-    cols, known = _find_sorted(vocabulary, local_terms)
-    keep_entry = known[counts.indices]
-    new_indices = cols[counts.indices[keep_entry]].astype(np.int32)
-    kept_before = np.concatenate([[0], np.cumsum(keep_entry)])  # kept entries before each position
-    indptr = kept_before[counts.indptr].astype(np.int64)
-    out = sp.csr_matrix((counts.data[keep_entry], new_indices, indptr), shape=(counts.shape[0], vocabulary.size))
-    out.sort_indices()
-    return out
 
 
 def _weight(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
@@ -1050,7 +832,7 @@ def _unknown_share_of_first(parts, vocabulary: np.ndarray, n: int) -> float:
         if n <= 0:
             break
         rows = counts[:n]
-        known = _find_sorted(vocabulary, local_terms)[1]
+        known = find_sorted(vocabulary, local_terms)[1]
         total += float(rows.sum())
         unknown += float(rows.data[~known[rows.indices]].sum())
         n -= rows.shape[0]
