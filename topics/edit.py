@@ -179,7 +179,8 @@ def closest_groups(H: np.ndarray, n_groups: int) -> list[list[int]]:
     (average linkage, as BERTopic clusters topics to reduce them). Ties go to the lower ids. Returns the
     groups (sorted ids) in order of their lowest id.
     """
-    U = unit_rows(H, dtype=np.float64)
+    H = np.asarray(H)
+    U = unit_rows(H[:, np.flatnonzero(H.any(axis=0))], dtype=np.float64)  # the terms topics use: the same cosines
     sums = U @ U.T  # sums[i, j]: the cosines of all pairs between groups i and j, summed
     sizes = np.ones(len(sums))
     groups = [[t] for t in range(len(sums))]
