@@ -85,7 +85,6 @@ _TRAILER = struct.Struct("<Q8s")  # footer length, end magic
 _MAX_FOOTER = 1 << 20
 _CHUNK = 1 << 24
 _POPULATE_READ = 22  # Linux's MADV_POPULATE_READ (5.14 and later), which Python's mmap does not name
-_LOAD_ATTEMPTS = 3
 _FOOTER_MAC = "footer_hmac_sha256"
 
 
@@ -426,30 +425,21 @@ def load_state_for_update(path, *, key: bytes | None = None) -> tuple[dict, Fitt
 
 def _load(path: Path, key: bytes | None, mmap: bool, *, for_update: bool):
     path = _existing_file(path)
-    for _ in range(_LOAD_ATTEMPTS):
-        with _open_model(path) as f:
-            stat_result = os.fstat(f.fileno())
-            footer = _check_footer(path, f, stat_result.st_size)
-            if for_update and key is None and footer.get("hmac_sha256"):
-                raise ModelFileError(
-                    f"{path} is signed: give its key with --key-file (or TOPICS_MODEL_KEY) to "
-                    f"change it; without the key it would be saved unsigned"
-                )
-            whole = _mapped(f)  # checked here, and the arrays are views of it: each page is read in once
-            if _check_digest(path, whole, footer, key):
-                segments.remember(_stamp(stat_result), footer["crc32_segments"])
-            mapped_by_handle = _handle_path(f) is not None
-            try:
-                payload = _unpickle(path, f, whole if mmap else None)
-            except ModelFileError:
-                if mapped_by_handle or _same_file(path, stat_result):
-                    raise
-                continue  # read by path while a concurrent save replaced the file: read the new one
-            # Read through the handle that was verified, the payload is that file's whatever saves
-            # happen meanwhile; read by path, it is only if the path still names the same file.
-            if mapped_by_handle or _same_file(path, stat_result):
-                return (*_state_from_payload(payload, footer, path), _stamp(stat_result))
-    raise ModelFileError(f"{path} kept changing while it was being read; try again")
+    with _open_model(path) as f:
+        stat_result = os.fstat(f.fileno())
+        footer = _check_footer(path, f, stat_result.st_size)
+        if for_update and key is None and footer.get("hmac_sha256"):
+            raise ModelFileError(
+                f"{path} is signed: give its key with --key-file (or TOPICS_MODEL_KEY) to "
+                f"change it; without the key it would be saved unsigned"
+            )
+        whole = _mapped(f)  # checked here, and the arrays are views of it: each page is read in once
+        if _check_digest(path, whole, footer, key):
+            segments.remember(_stamp(stat_result), footer["crc32_segments"])
+        # The pickle stream and every array are read through this handle and its mapping, which were
+        # checked: a save that replaces the file meanwhile cannot mix another file into them.
+        payload = _unpickle(path, f, whole if mmap else None)
+        return (*_state_from_payload(payload, footer, path), _stamp(stat_result))
 
 
 def _check_digest(path: Path, whole, footer: dict, key: bytes | None) -> bool:
@@ -559,21 +549,6 @@ def _footer_well_formed(footer: dict) -> bool:
     )
 
 
-def _handle_path(f) -> str | None:
-    """A path that opens the very file behind handle ``f`` (Linux's /proc/self/fd/N), or None.
-
-    joblib memory-maps arrays by file name; naming the handle's own file means that a concurrent save,
-    which renames a new file onto the model's path, cannot make the arrays come from another file than
-    the pickle stream and the checksums.
-    """
-    candidate = f"/proc/self/fd/{f.fileno()}"
-    try:
-        same = os.path.samestat(os.stat(candidate), os.fstat(f.fileno()))
-    except OSError:
-        return None
-    return candidate if same else None
-
-
 def _unpickle(path: Path, f, whole):
     """The payload of open model file ``f``, unpickled so that only numpy arrays and plain Python values
     can be built. With ``whole`` (``f`` mapped, :func:`_mapped`) arrays are read-only views of it, else
@@ -588,12 +563,12 @@ def _unpickle(path: Path, f, whole):
 
 
 def _name_maps_by_path(payload, path: str) -> None:
-    """Give every array mapped through the handle's /proc/self/fd name the model's path as its file name
-    (``payload``: one that :func:`topics.payload.check_payload` passed; each container is visited once).
+    """Give every mapped array the model's absolute path as its file name (``payload``: one that
+    :func:`topics.payload.check_payload` passed; each container is visited once).
 
     The arrays stay mapped from the file that was verified; the name is what joblib sends to worker
-    processes, which map the array again by name (a /proc/self/fd name means another file, or none, in
-    them). Writers hold the model's lock from loading to saving, so the path names the same file then.
+    processes, which map the array again by name. Writers hold the model's lock from loading to saving,
+    so the path names the same file then.
     """
     seen, stack = set(), [payload]
     while stack:
@@ -691,14 +666,6 @@ class _PlainDataUnpickler(pickle._Unpickler):
     dispatch[pickle.REDUCE[0]] = load_reduce
     dispatch[pickle.NEWOBJ[0]] = load_newobj
     dispatch[pickle.NEWOBJ_EX[0]] = load_newobj_ex
-
-
-def _same_file(path: Path, stat: os.stat_result) -> bool:
-    try:
-        now = os.stat(path)
-    except OSError:
-        return False
-    return (now.st_ino, now.st_dev) == (stat.st_ino, stat.st_dev)
 
 
 def _state_from_payload(payload, footer: dict, path: Path) -> tuple[dict, FittedState]:
