@@ -186,7 +186,7 @@ def test_compiled_loops_equal_their_numpy_twins(lee_model):
                 X.indptr,
                 X.indices,
                 X.data,
-                X.shape[1],
+                np.zeros((2, X.shape[1]), dtype=np.float32),
                 query.columns,
                 query.weights,
                 np.float32(threshold - 1e-6),

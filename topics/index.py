@@ -49,6 +49,7 @@ from __future__ import annotations
 import functools
 import itertools
 import os
+import threading
 from typing import NamedTuple
 
 import numpy as np
@@ -388,7 +389,7 @@ class SimilarityIndex:
             X.indptr,
             X.indices,
             X.data,
-            X.shape[1],
+            _scratch(X.shape[1]),
             _small(q_columns, X.indices.dtype),
             _small(q_weights, np.float32),
             np.float32(threshold - 1e-6),
@@ -462,6 +463,19 @@ def load_kernels() -> bool:
     if kernels is not None:
         kernels.warm_up()
     return kernels is not None
+
+
+_THREAD = threading.local()
+
+
+def _scratch(n_columns: int) -> np.ndarray:
+    """This thread's float32 zeros (2, n_columns) for :func:`topics.kernels.distinct`, which leaves them zero:
+    made once per thread and vocabulary size instead of once per query (two arrays of the vocabulary's size
+    each query cost more than the comparisons they serve)."""
+    scratch = getattr(_THREAD, "scratch", None)
+    if scratch is None or scratch.shape[1] != n_columns:
+        scratch = _THREAD.scratch = np.zeros((2, n_columns), dtype=np.float32)
+    return scratch
 
 
 def _small(array, dtype) -> np.ndarray:

@@ -303,19 +303,21 @@ def _spread(indices, data, start, end, dense, sign):  # pragma: no cover - compi
 
 @njit(**_JIT)
 def distinct(
-    candidates, indptr, indices, data, n_columns, query_indices, query_data, threshold, limit, kept_before, start
+    candidates, indptr, indices, data, scratch, query_indices, query_data, threshold, limit, kept_before, start
 ):  # pragma: no cover
     """Positions (into ``candidates``, ascending) of the first ``limit`` candidates that are no near-duplicate.
 
-    candidates : int array of rows of X (``indptr``, ``indices``, ``data``: X in CSR form with
-    ``n_columns`` columns), best first; query_indices, query_data : the query's row (empty: no query to
-    compare with). A candidate is dropped when its cosine with the query or with a kept candidate is
-    >= ``threshold``, compared in float32 like :func:`topics.duplicates.distinct_positions`, whose
-    sums this repeats in the same order. ``kept_before``: positions kept among ``candidates[:start]``,
-    decided by an earlier call on a shorter ranking that this one extends; the pass goes on from ``start``.
+    candidates : int array of rows of X (``indptr``, ``indices``, ``data``: X in CSR form, non-negative),
+    best first; scratch : float32 array (2, n_columns of X), all zeros, and zeros again on return;
+    query_indices, query_data : the query's row (empty: no query to compare with). A candidate is dropped
+    when its cosine with the query or with a kept candidate is >= ``threshold``, compared in float32 like
+    :func:`topics.duplicates.distinct_positions`, whose sums this repeats: a cosine is summed over the
+    shared columns in column order (the products of other columns are zeros, which change no sum), from
+    the candidate's side for the query and from the kept row's side for a kept row, the same bits.
+    ``kept_before``: positions kept among ``candidates[:start]``, decided by an earlier call on a shorter
+    ranking that this one extends; the pass goes on from ``start``.
     """
-    query = np.zeros(n_columns, dtype=np.float32)
-    other = np.zeros(n_columns, dtype=np.float32)
+    query, candidate = scratch[0], scratch[1]
     for p in range(query_indices.size):
         query[query_indices[p]] = query_data[p]
     kept = np.empty(max(min(limit, candidates.size), kept_before.size), dtype=np.int64)
@@ -327,16 +329,19 @@ def distinct(
         row = candidates[position]
         start, end = indptr[row], indptr[row + 1]
         copy = query_indices.size > 0 and _dot(indices, data, start, end, query) >= threshold
-        j = 0
-        while not copy and j < n_kept:
-            kept_row = candidates[kept[j]]
-            _spread(indices, data, indptr[kept_row], indptr[kept_row + 1], other, np.float32(1.0))
-            copy = _dot(indices, data, start, end, other) >= threshold
-            _spread(indices, data, indptr[kept_row], indptr[kept_row + 1], other, np.float32(0.0))
-            j += 1
+        if not copy and n_kept > 0:  # the candidate spread once, each kept row read against it
+            _spread(indices, data, start, end, candidate, np.float32(1.0))
+            j = 0
+            while not copy and j < n_kept:
+                kept_row = candidates[kept[j]]
+                copy = _dot(indices, data, indptr[kept_row], indptr[kept_row + 1], candidate) >= threshold
+                j += 1
+            _spread(indices, data, start, end, candidate, np.float32(0.0))
         if not copy:
             kept[n_kept] = position
             n_kept += 1
+    for p in range(query_indices.size):
+        query[query_indices[p]] = 0.0
     return kept[:n_kept].copy()
 
 
@@ -385,5 +390,8 @@ def warm_up() -> None:
             topic_cosines(units, np.ones(2, dtype=np.float32), rows)
             all_topic_cosines(units, np.ones(2, dtype=np.float32))
             best_of_all(lexical, units, np.ones(2, dtype=np.float32), np.float32(0.5), np.float32(0.5), 0.0, 1)
-            distinct(rows, indptr, indices, data, 2, columns, weights, np.float32(0.8), 1, np.zeros(0, np.int64), 0)
+            scratch = np.zeros((2, 2), dtype=np.float32)
+            distinct(
+                rows, indptr, indices, data, scratch, columns, weights, np.float32(0.8), 1, np.zeros(0, np.int64), 0
+            )
     place_row(np.ones(2), np.eye(2), 200, 1e-4)
