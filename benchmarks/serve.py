@@ -17,7 +17,8 @@ Starts `topics serve` on a copy of MODEL (the copy is replaced, never MODEL), th
 With ``--baseline TREE`` (another commit's source, e.g. ``git archive main | tar -x -C /tmp/base``), every
 one of ``--runs`` rounds runs these phases for TREE's `topics serve` and for this one, alternating which
 goes first; the report gives each one's medians over the rounds and the ratios baseline / this.
-``--server-args`` are passed to this tree's `topics serve` only (e.g. ``"--workers 2"``).
+``--server-args`` are passed to this tree's `topics serve` (e.g. ``"--workers 2"``), ``--baseline-args`` to
+the baseline's.
 
 ``--inprocess`` measures instead what one request costs the server's process, without HTTP: in a new
 process per tree and round (run from the tree itself, so its own ``topics`` is imported), the model loaded
@@ -28,7 +29,8 @@ ms per query (p50, p99, and CPU time per query). ``--profile`` prints a cProfile
 queries by id instead.
 
 usage: python benchmarks/serve.py MODEL.joblib [--clients 8] [--requests 200] [--replacements 2] [--runs 3]
-       [--baseline TREE] [--server-args "--workers 2"] [--connection keep-alive|close] [--no-pages]
+       [--baseline TREE] [--server-args "--workers 2"] [--baseline-args "--workers 2"]
+       [--connection keep-alive|close] [--no-pages]
        python benchmarks/serve.py MODEL.joblib --inprocess [--queries 500] [--runs 3] [--baseline TREE]
        python benchmarks/serve.py MODEL.joblib --profile [--queries 500]
 """
@@ -425,6 +427,7 @@ def main():
     ap.add_argument("--runs", type=int, default=1, help="rounds; the report gives medians")
     ap.add_argument("--baseline", type=Path, help="another source tree whose topics serve runs in each round too")
     ap.add_argument("--server-args", default="", help="more options for this tree's topics serve")
+    ap.add_argument("--baseline-args", default="", help="more options for the baseline's topics serve")
     ap.add_argument("--connection", choices=("keep-alive", "close"), default="keep-alive")
     ap.add_argument("--no-pages", dest="pages", action="store_false", help="skip the browser page loads")
     ap.add_argument("--seed", type=int, default=0)
@@ -460,7 +463,7 @@ def main():
     del model
     trees = {"this": (ROOT, shlex.split(args.server_args))}
     if args.baseline is not None:
-        trees["baseline"] = (args.baseline.resolve(), [])
+        trees["baseline"] = (args.baseline.resolve(), shlex.split(args.baseline_args))
     runs = {name: [] for name in trees}
     try:
         for r in range(args.runs):
