@@ -307,7 +307,8 @@ import json, random, statistics, sys, time
 import numpy as np
 import topics
 from topics.index import load_kernels
-from topics.serve import create_app, similar
+import topics.serve
+from topics.serve import create_app
 from starlette.requests import Request
 
 path, n, seed, profile = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
@@ -320,6 +321,9 @@ ids = [model.articles_.ids[r] for r in rows[: n + 50]]
 texts = [model.articles_.snippets[r].rstrip("…") for r in rows[n + 50 :]]
 texts = [t for t in texts if model.vectorizer_.transform([t]).nnz][:n]
 
+similar = getattr(topics.serve, "_similar", topics.serve.similar)
+
+
 def request(article_id):
     query = f"id={article_id}&k=10".encode()
     return Request({"type": "http", "method": "GET", "path": "/api/similar", "query_string": query, "headers": [], "app": app})
@@ -327,7 +331,7 @@ def request(article_id):
 kinds = {
     "id": (lambda i: model.similar(id=i, k=10), ids[50:]),
     "text": (lambda t: model.similar(text=t, k=10), texts),
-    "endpoint": (lambda i: similar(request(i)).body, ids[50:]),
+    "endpoint": (lambda i: similar(request(i)).body, ids[50:]),  # the endpoint's synchronous part
 }
 for i in ids[:50]:  # warm: the first queries load what the model caches
     kinds["endpoint"][0](i)
