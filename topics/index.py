@@ -278,8 +278,9 @@ class SimilarityIndex:
         floor = np.float64(min_score) - 1e-9 if min_score > 0 else -np.inf
         # Near-duplicates eat into the first rows (on synthetic archives 75 rows hold 10 distinct ones at
         # 100k articles, 190 at 300k, ~1,000 at 1M); a longer prefix costs a few more topic products, a
-        # second round two passes over every row. So start from the depth the previous query needed.
-        want = k if threshold is None else max(8 * k + 32, min(self._depth, 64 * k + 256))
+        # second round two passes over every row. So start from half as much again as the depth the
+        # previous query needed: the depth itself sent every other query at 300k to a second round.
+        want = k if threshold is None else max(8 * k + 32, min(int(_HEADROOM * self._depth), 64 * k + 256))
         seen, kept = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         counts = kernels.lexical_histogram(lexical, _BINS) if kernels is not None else None
         while True:
@@ -426,6 +427,7 @@ def _kernels():
 
 _BINS = 4096  # histogram bins of the lexical cosine for the compiled prefix (a power of two)
 _SEEDS = 4  # seeds per row of the prefix asked for
+_HEADROOM = 1.5  # a query asks for this times the depth the previous one needed
 
 _QUERIES = itertools.count()
 _STARTED = False  # whether a query has used (and so loaded) the compiled loops

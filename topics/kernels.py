@@ -25,8 +25,8 @@ How :meth:`topics.index.SimilarityIndex.best` answers a query exactly while scor
    depends only on the rows ranked above it, all of them inside the prefix, so the first k rows kept
    from the prefix are the first k kept from the full ranking. When the prefix keeps fewer than k,
    m grows fourfold and steps 2-4 run again (on the same counts); the longer prefix starts with the
-   shorter one, so the pass goes on where it stopped. m starts from the depth at which the previous
-   query found its k-th distinct row (at least 8k + 32), so a second round is rare.
+   shorter one, so the pass goes on where it stopped. m starts from half as much again as the depth at
+   which the previous query found its k-th distinct row (at least 8k + 32), so a second round is rare.
 
 When the floor of step 3 falls to zero (c no more than alpha: rows sharing no word with the query could
 still rank), every row is scored in one pass that keeps the m best (:func:`best_of_all`). Filters
