@@ -13,8 +13,9 @@ How :meth:`topics.index.SimilarityIndex.best` answers a query exactly while scor
    same bits.
 2. **Seeds** (:func:`lexical_histogram`, :func:`ranked_prefix`): one pass counts the rows by L in 4,096
    bins; the rows of the fewest top bins holding 4m rows get their exact score; the m-th best of those,
-   c, is a lower bound of the m-th best score of the whole archive (any m real rows are). Counting
-   instead of keeping the 4m largest in a heap: the branch-free pass costs a fifth of the heap's.
+   c, is a lower bound of the m-th best score of the whole archive (any m real rows are). The rows are
+   counted rather than kept in a heap of the 4m largest, whose every step is a chain of unpredictable
+   branches.
 3. **Reach** (:func:`ranked_prefix`): T_i <= 1, so a row can score >= c only if
    ``(1 - alpha) * L_i >= c - alpha``. Rows under that floor are never scored; this is the only pruning.
    The rows above it get their exact score (the topic product for those rows only; the seeds have theirs
@@ -41,7 +42,7 @@ both against brute force. Compiled code is cached on disk
 (``cache=True``): beside this file when it is writable, otherwise in numba's user cache directory
 (``NUMBA_CACHE_DIR`` when set). ``nogil=True`` lets a threaded server run two queries at once. Row and
 column numbers read from arrays index as unsigned (``np.uint64(i)``, never negative here): numba then
-skips its test for negative indices, which took a third of the scatter-add's time.
+skips the test for a negative index (Python's wrap-around) that it would otherwise make at every posting.
 """
 
 from __future__ import annotations
