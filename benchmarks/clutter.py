@@ -61,7 +61,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from quality import read_records, sklearn_pipeline
 
 import topics
-import topics.text
+import topics.house_terms
 from topics.clean import clean_news
 from topics.evaluate import _REFERENCE_WORD, coherence_words, topic_diversity, topic_npmi
 from topics.summary import topic_word_columns
@@ -334,7 +334,7 @@ def main():
     )
     args = parser.parse_args()
     if args.formulae_by_evenness:
-        topics.text.FORMULA_CROSS_SECTION = 0.0
+        topics.house_terms.FORMULA_CROSS_SECTION = 0.0
     if args.drift:
         return drift(args.news)
     if args.stubs:

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import topics
+from topics.analyzer import Analyzer
 from topics.clean import RepeatedSpans, repair_text
-from topics.text import Analyzer
 
 SHARE_STRIP = "Send Facebook Twitter Google+ Whatsapp Tumblr linkedin stumble Digg reddit Newsvine Permalink"
 APPEAL = "Anyone with information is asked to contact the Garda Confidential Line on 1800 666 111 or any garda station."
