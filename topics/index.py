@@ -539,39 +539,80 @@ def bm25_idf(df: np.ndarray, n_articles: int) -> np.ndarray:
     return np.log1p((n_articles - df + 0.5) / (df + 0.5))
 
 
-def term_counts(rows, idf: np.ndarray) -> sp.csr_matrix:
-    """The raw term counts behind unit TF-IDF rows ``(1 + ln tf) * idf / norm``, float32 CSR.
+def term_counts(rows, idf: np.ndarray, *, extra_columns: int = 0) -> sp.csr_matrix:
+    """The raw term counts behind unit TF-IDF rows ``(1 + ln tf) * idf / norm``, float32 CSR, with
+    ``extra_columns`` empty columns after the vocabulary's.
 
     Within a row, ``x / idf`` is ``(1 + ln tf) / norm``; its smallest value is taken to be a term seen once
     (true of any text with a word it uses once), which gives the norm and so every count. Counts are
     rounded to whole numbers. Used for stored articles (whose counts a model does not keep) and queries.
+    Rows are read in blocks of about :data:`_BLOCK_ENTRIES` entries, so the float64 work never holds more
+    than a block: at a million articles, whole-matrix temporaries took several times X's memory.
     """
-    x = sp.csr_matrix(rows, dtype=np.float64, copy=True)
-    x.eliminate_zeros()
-    lengths = np.diff(x.indptr)
+    x = sp.csr_matrix(rows)
+    if x.nnz and not np.all(x.data):
+        x = x.copy()
+        x.eliminate_zeros()
+    shape = (x.shape[0], x.shape[1] + extra_columns)
     if x.nnz == 0:
-        return sp.csr_matrix(x.shape, dtype=np.float32)
-    ratio = x.data / np.maximum(np.asarray(idf, dtype=np.float64)[x.indices], 1e-12)
-    smallest = np.zeros(x.shape[0])
-    filled = lengths > 0
-    smallest[filled] = np.minimum.reduceat(ratio, x.indptr[:-1][filled])
-    x.data = np.rint(np.exp(ratio / np.repeat(smallest, lengths) - 1.0))
-    return sp.csr_matrix(x, dtype=np.float32)
+        return sp.csr_matrix(shape, dtype=np.float32)
+    idf = np.maximum(np.asarray(idf, dtype=np.float64), 1e-12)
+    data = np.empty(x.nnz, dtype=np.float32)
+    for start, stop in _row_blocks(x.indptr):
+        lo, hi = x.indptr[start], x.indptr[stop]
+        ratio = x.data[lo:hi].astype(np.float64) / idf[x.indices[lo:hi]]
+        lengths = np.diff(x.indptr[start : stop + 1])
+        filled = lengths > 0
+        smallest = np.zeros(lengths.size)
+        smallest[filled] = np.minimum.reduceat(ratio, (x.indptr[start:stop] - lo)[filled])
+        data[lo:hi] = np.rint(np.exp(ratio / np.repeat(smallest, lengths) - 1.0))
+    return sp.csr_matrix((data, x.indices.copy(), x.indptr.copy()), shape=shape)
+
+
+_BLOCK_ENTRIES = 1 << 22  # matrix entries worked on at once in float64 by term_counts and search_postings
+
+
+def _row_blocks(indptr: np.ndarray):
+    """(start, stop) row ranges of a compressed matrix, each holding about :data:`_BLOCK_ENTRIES` entries
+    (a longer row makes a block of its own); works alike on the columns of a CSC matrix."""
+    n = indptr.size - 1
+    start = 0
+    while start < n:
+        stop = int(np.searchsorted(indptr, indptr[start] + _BLOCK_ENTRIES, side="right")) - 1
+        stop = min(max(stop, start + 1), n)
+        yield start, stop
+        start = stop
 
 
 def search_postings(counts) -> sp.csc_matrix:
-    """B of the module docstring, float32 CSC (n_articles, V), from the field-weighted counts f (n, V)."""
-    f = sp.csr_matrix(counts, dtype=np.float64)
+    """B of the module docstring, float32 CSC (n_articles, V), from the field-weighted counts f (n, V).
+
+    The weights are computed in float64 a block of columns at a time, into the CSC copy's own float32 data.
+    """
+    f = sp.csr_matrix(counts, dtype=np.float32)
     n_articles = f.shape[0]
-    lengths = np.asarray(f.sum(axis=1)).ravel()
+    lengths = _row_sums(f)
     mean_length = lengths.mean() if n_articles and lengths.mean() > 0 else 1.0
     norm = BM25_K1 * (1.0 - BM25_B + BM25_B * lengths / mean_length)
     b = sp.csc_matrix(f)
+    del f
     b.sort_indices()
     idf = bm25_idf(np.diff(b.indptr), n_articles)
-    columns = np.repeat(np.arange(b.shape[1]), np.diff(b.indptr))
-    b.data = idf[columns] * b.data * (BM25_K1 + 1.0) / (b.data + norm[b.indices])
-    return sp.csc_matrix(b, dtype=np.float32)
+    for start, stop in _row_blocks(b.indptr):
+        lo, hi = b.indptr[start], b.indptr[stop]
+        values = b.data[lo:hi].astype(np.float64)
+        columns = np.repeat(np.arange(start, stop), np.diff(b.indptr[start : stop + 1]))
+        b.data[lo:hi] = idf[columns] * values * (BM25_K1 + 1.0) / (values + norm[b.indices[lo:hi]])
+    return b
+
+
+def _row_sums(f: sp.csr_matrix) -> np.ndarray:
+    """Each row's sum in float64, as ``f.sum(axis=1)`` of a float64 copy gives it, a block of rows at a time."""
+    sums = np.zeros(f.shape[0])
+    for start, stop in _row_blocks(f.indptr):
+        block = sp.csr_matrix(f[start:stop], dtype=np.float64)
+        sums[start:stop] = np.asarray(block.sum(axis=1)).ravel()
+    return sums
 
 
 def text_search_row(counts, idf: np.ndarray) -> np.ndarray:

@@ -230,10 +230,9 @@ def _field_chunk(vectorizer, rare_words, chunk) -> sp.csr_matrix:
 def build_search(vectorizer, doc_terms, fields: SearchFields):
     """B of :mod:`topics.index` (CSC, n_articles x (V + R)): counts of each article's text (read back from
     X), plus L (``fields``: lead and title counts, and the rare words' text counts)."""
-    counts = term_counts(doc_terms, vectorizer.idf_)
-    if fields.n_rare:
-        counts = sp.hstack([counts, sp.csr_matrix((counts.shape[0], fields.n_rare), dtype=np.float32)], format="csr")
-    return search_postings(counts + fields.matrix())
+    counts = term_counts(doc_terms, vectorizer.idf_, extra_columns=fields.n_rare)
+    counts += fields.matrix()
+    return search_postings(counts)
 
 
 def phrase_columns(vocabulary: np.ndarray, columns: np.ndarray) -> np.ndarray:
