@@ -28,7 +28,7 @@ k1 1.2, b 0.75, Lucene's idf). Then:
 Then, for the headlines whose article the base does not rank first, how often the ordered-pair part
 scores their article above the article ranked first, and below it.
 
-Needs ``bm25s``-free scipy only, and ``snowballstemmer`` for the stem row (benchmark only).
+Needs ``snowballstemmer`` for the stem row (``pip install snowballstemmer``; benchmark only).
 
 usage: python benchmarks/search_scoring.py --news benchmarks/data/news-articles.jsonl
 """
