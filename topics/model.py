@@ -766,9 +766,9 @@ class TopicModel:
         )
 
     def _calibration_words(self, text: str, n_known: int) -> tuple[tuple, float, list]:
-        """What :func:`topics.matching.calibrate` counts of a text beside its vocabulary terms: as before word
-        forms, only those terms (no rare or unknown words, so the levels mean what they meant), now with
-        the forms of its vocabulary words, as :meth:`similar` counts them."""
+        """What :func:`topics.matching.calibrate` counts of a text beside its vocabulary terms: no rare or
+        unknown words, as calibration counted before word forms (so the levels keep their meaning), and the
+        forms of its vocabulary words, as :meth:`similar` counts them."""
         fields, forms = self.state_.search_fields, self.state_.word_forms
         if forms is None or self.index_.search_share(n_known) == 0.0:
             return (), 0.0, []
