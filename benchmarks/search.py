@@ -250,10 +250,10 @@ def latency_table(path, queries: int = 100, runs: int = 3) -> None:
     ids = [model.articles_.ids[r] for r in rows]
     model.similar(text=texts[0])  # builds the search matrix of an old file, maps the arrays
     forms = model if model.state_.word_forms is not None else with_word_forms(model)
-    forms.stub_rows()  # a new state finds its stubs again (an older file has none saved)
     started = time.perf_counter()
-    forms.similar(text=texts[0])  # groups the search vocabulary's words by stem, once
-    print(f"\nfirst text query with word forms (groups the words by stem): {time.perf_counter() - started:.3f} s")
+    forms.state_.word_forms.of_words(["news"])  # the first query with forms groups the words by stem, once
+    print(f"\ngrouping the search vocabulary's words by stem, once: {time.perf_counter() - started:.3f} s")
+    forms.similar(text=texts[0])
     cases = (
         ("by id", lambda q: model.similar(id=q)),
         ("text, 8 words, without word forms", lambda q: model.similar(text=q)),

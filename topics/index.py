@@ -238,8 +238,10 @@ class SimilarityIndex:
         cosine = self._postings_scores(self.postings, query.columns, query.weights, kernels)
         if query.share == 0.0:
             return cosine
-        columns = np.concatenate([np.asarray(query.columns, dtype=np.int64), query.rare])
-        forms = self.form_postings(query.forms)
+        # A form of one word is that word's column of B (B_g = B[:, t]): it joins the scatter-add.
+        singles = [g for g in query.forms if g.size == 1]
+        columns = np.concatenate([np.asarray(query.columns, dtype=np.int64), query.rare, *singles])
+        forms = self.form_postings([g for g in query.forms if g.size > 1])
         bound = self.search_bound(columns, query.unknown, forms)
         if bound <= 0:
             bm25 = np.zeros(self.n_articles, dtype=np.float32)
