@@ -260,14 +260,15 @@ def latency_table(path, queries: int = 100, runs: int = 3) -> None:
         ("text, 8 words, with word forms", lambda q: forms.similar(text=q)),
     )
     medians = {name: [] for name, _ in cases}
-    for _ in range(runs):  # the cases interleaved, so a busier spell of a shared machine hits them alike
-        for name, call in cases:
-            started = []
-            for q in ids if name == "by id" else texts:
+    for _ in range(runs):  # query by query, the cases in turn, so a busier spell of a shared machine hits them alike
+        elapsed = {name: [] for name, _ in cases}
+        for article_id, text in zip(ids, texts, strict=True):
+            for name, call in cases:
                 t = time.perf_counter()
-                call(q)
-                started.append(time.perf_counter() - t)
-            medians[name].append(statistics.median(started))
+                call(article_id if name == "by id" else text)
+                elapsed[name].append(time.perf_counter() - t)
+        for name, values in elapsed.items():
+            medians[name].append(statistics.median(values))
     timings = {name: statistics.median(values) for name, values in medians.items()}
     base = timings["by id"]
     print(f"\n{len(model.articles_):,} articles, {queries} queries, median of {runs} runs' medians")
