@@ -40,7 +40,7 @@ def main():
     args = ap.parse_args()
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    from topics.text import _words_and_pairs, build_analyzer, english_stop_words
+    from topics.analyzer import _words_and_pairs, build_analyzer, english_stop_words
 
     with open(args.corpus, encoding="utf-8") as f:
         texts = [json.loads(line)["text"] for line in itertools.islice(f, args.articles)]

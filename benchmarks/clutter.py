@@ -6,7 +6,9 @@ Archives:
 - ``hazard-lee``, ``hazard-newsgroups``, ``hazard-wikipedia``: the shared corpora with the clutter of
   real archives injected (a share strip glued to the last sentence, a credit line glued without a space,
   a police appeal with its phone number written three ways, a promo, mojibake, HTML entities, an outlet
-  name in every story of one source, and caption stubs).
+  name in every story of one source, and caption stubs);
+- ``hazard-posts``: short posts cut from the held-out news with a feed's clutter (:func:`posts`).
+  ``--formulae-by-evenness`` learns house formulae without the cross-section test, for comparison.
 
 Pipelines, at the same k (the k `topics fit` picks for the archive):
 (b) a hand-tuned scikit-learn pipeline (stop words, words of 3+ letters, min_df=2, max_df=0.5, sublinear
@@ -27,7 +29,7 @@ Measures, each the mean over ``--seeds`` seeds:
 alternating, ``--runs`` times each (fixed k, so NMF does the same work), and reports the medians and
 their ratio, with the "read and vectorise" stage (where the steps run) on its own.
 
-usage: python benchmarks/clutter.py [--news benchmarks/data/news-articles.jsonl] [--seeds 3] [--only NAME]
+usage: python benchmarks/clutter.py [--news benchmarks/data/news-articles.jsonl] [--seeds 3] [--only NAME] [--formulae-by-evenness]
        python benchmarks/clutter.py --timing ARCHIVE.jsonl [--runs 3] [--k 20] [--baseline DIR]
        python benchmarks/clutter.py --drift | --stubs [--seeds 10]
 
@@ -45,6 +47,7 @@ changed since, repair included.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from pathlib import Path
@@ -58,6 +61,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from quality import read_records, sklearn_pipeline
 
 import topics
+import topics.house_terms
 from topics.clean import clean_news
 from topics.evaluate import _REFERENCE_WORD, coherence_words, topic_diversity, topic_npmi
 from topics.summary import topic_word_columns
@@ -123,6 +127,36 @@ def hazard(records: list[dict], seed: int = 0) -> tuple[list[dict], set]:
     }
     debris = {"â", "ã", "amp"}
     return out, (injected - original) | debris
+
+
+ACCOUNTS = ["HealthNewsDaily", "kaiserhealth", "bbchealth", "NYTHealth", "cnnhealth", "foxnewshealth", "gdnhealth"]
+
+
+def posts(records: list[dict], seed: int = 0) -> tuple[list[dict], set]:
+    """Short posts cut from news ``records`` (one to five sentences of each, at most 140 characters each),
+    with the clutter of a feed: "RT @account:" on 30%, a short link on half, an entity, an account hashtag
+    and "#health" on 15% whatever the post says, "via @account"; and the clutter vocabulary."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for r in records:
+        for sentence in re.split(r"(?<=[.!?])\s+", r["text"])[: int(rng.integers(1, 6))]:
+            if len(sentence) < 20:
+                continue
+            account = ACCOUNTS[len(out) % len(ACCOUNTS)]
+            text = sentence[:140]
+            if rng.random() < 0.3:
+                text = f"RT @{ACCOUNTS[int(rng.integers(0, len(ACCOUNTS)))]}: " + text
+            if rng.random() < 0.5:
+                text += f" http://bit.ly/{int(rng.integers(1_000_000)):x}"
+            if rng.random() < 0.2:
+                text = text.replace(" and ", " &amp; ")
+            if rng.random() < 0.15:
+                text += f" #{account} #health"
+            if rng.random() < 0.1:
+                text += " via @" + account
+            out.append({"id": f"p{len(out)}", "text": text, "source": account, "date": r.get("date")})
+    clutter = {"rt", "http", "bit", "ly", "amp", "via", "health"} | {a.lower() for a in ACCOUNTS}
+    return out, clutter
 
 
 def clutter_rate(top_words, clutter: set) -> float:
@@ -293,7 +327,14 @@ def main():
     parser.add_argument("--news", type=Path, default=ROOT / "benchmarks" / "data" / "news-articles.jsonl")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--only", action="append", default=[], help="measure only these archives")
+    parser.add_argument(
+        "--formulae-by-evenness",
+        action="store_true",
+        help="house formulae by evenness alone, without the cross-section test (the rule before 2026-11-30)",
+    )
     args = parser.parse_args()
+    if args.formulae_by_evenness:
+        topics.house_terms.FORMULA_CROSS_SECTION = 0.0
     if args.drift:
         return drift(args.news)
     if args.stubs:
@@ -314,6 +355,8 @@ def main():
         ("wikipedia", ["wikipedia-sample/docs.jsonl"]),
     ):
         archives[f"hazard-{name}"] = hazard(read_records(SHARED, files))
+    if "news" in archives:
+        archives["hazard-posts"] = posts(archives["news"][0])
     if args.only:
         archives = {name: value for name, value in archives.items() if name in args.only}
     topics.fit([r["text"] for r in archives[next(iter(archives))][0][:300]], n_topics=5)  # imports, caches: untimed

@@ -15,7 +15,7 @@ Pipelines, at the same k (the k `topics fit` picks for the archive):
 
 Measures, each the mean over ``--seeds`` seeds:
 - junk: share of topics with at least JUNK_WORDS of their top 10 words among the language's stop words
-  (the union list above) or the archive's house formulae (:func:`topics.text.find_formulae`, as (c)
+  (the union list above) or the archive's house formulae (:func:`topics.house_terms.find_formulae`, as (c)
   learned them): topics of function words and procedure;
 - NPMI of the top 10 words, windows of 10, stop words kept in the reference text (the measure of the
   "any archive" issue, :func:`benchmarks.clutter` style);
@@ -45,6 +45,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from quality import fold_words, read_records
 
 import topics
+import topics.analyzer
 from topics.clean import clean_news
 from topics.evaluate import _REFERENCE_WORD, coherence_words, topic_diversity, topic_npmi
 from topics.language import detect_languages, language_stop_words, main_languages
@@ -149,7 +150,7 @@ def mixed(seed: int) -> None:
     print(f"mixed archive: {len(records)} articles, detected {shares}, stop lists of {main_languages(shares)}")
     print("| stop words | queries | hits in the query's language (top 10) | junk share | topic purity | k |")
     print("|---|---|---|---|---|---|")
-    both = language_stop_words("nl") | topics.text.english_stop_words()
+    both = language_stop_words("nl") | topics.analyzer.english_stop_words()
     for label, language in (("union nl + en (default)", None), ("nl only", "nl"), ("en only", "en")):
         top, model = topics_pipeline(records, None, seed, language=language)
         junk = np.mean([is_junk(t, both | set(model.fit_info_["formulae"])) for t in top])

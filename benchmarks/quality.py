@@ -170,7 +170,7 @@ def _ablation_builders():
 
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-    from topics.text import Analyzer, build_analyzer
+    from topics.analyzer import Analyzer, build_analyzer
 
     def fixed(n, phrases, clean):
         return lambda texts, *, stop_words, ngram_max: Analyzer(stop_words, n, phrases, clean)

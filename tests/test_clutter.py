@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import topics
+from topics.analyzer import Analyzer
 from topics.clean import RepeatedSpans, repair_text
-from topics.text import Analyzer
 
 SHARE_STRIP = "Send Facebook Twitter Google+ Whatsapp Tumblr linkedin stumble Digg reddit Newsvine Permalink"
 APPEAL = "Anyone with information is asked to contact the Garda Confidential Line on 1800 666 111 or any garda station."
@@ -117,6 +117,18 @@ def test_house_formulae_are_learned_and_keep_words_win(lee_records, newsgroup_re
     assert "colleague" in vocabulary(kept) and "honourable" not in vocabulary(kept)
     small = topics.fit(texts[:300], n_topics=4)  # too few articles to tell a formula from a topic
     assert small.clutter()["formulae"] == {}
+
+
+def test_in_short_posts_a_retweet_mark_is_a_formula_and_frequent_topic_words_are_not(lee_records):
+    # Posts of one sentence each: nearly every word is used once per post, evenly, whatever it means. The
+    # retweet mark is used by posts on every subject; "australia" and "government" by posts on some.
+    rng = np.random.default_rng(0)
+    sentences = [s for r in lee_records for s in re.split(r"(?<=[.!?])\s+", r["text"]) if len(s.split()) >= 5]
+    posts = [("RT @leenews: " if rng.random() < 0.3 else "") + s for s in sentences]
+    model = topics.fit(posts, n_topics=8)
+    formulae = set(model.clutter()["formulae"])
+    assert "rt" in formulae and "rt" not in vocabulary(model)
+    assert {"australia", "government"} <= vocabulary(model) and not {"australia", "government"} & formulae
 
 
 def test_an_archive_of_stubs_is_a_one_line_error(run_cli, tmp_path):

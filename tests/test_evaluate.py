@@ -7,6 +7,7 @@ import pytest
 from conftest import SAMPLE
 
 import topics
+from topics.analyzer import Analyzer, find_phrases
 from topics.clean import clean_news, find_boilerplate, probe_words, strip_boilerplate
 from topics.corpus import Article
 from topics.evaluate import (
@@ -17,7 +18,6 @@ from topics.evaluate import (
     topic_npmi,
     topic_stability,
 )
-from topics.text import Analyzer, find_phrases
 from topics.topic_model import term_relevance, top_terms, topic_terms
 from topics.tune import auto_range, choose_k, parse_k_range, tune_texts
 

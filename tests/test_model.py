@@ -7,8 +7,9 @@ from conftest import SAMPLE
 
 import topics
 from topics import ParameterError, QueryError
+from topics.analyzer import Analyzer, english_stop_words
 from topics.index import SimilarityIndex, top_k
-from topics.text import Analyzer, Vectorizer
+from topics.text import Vectorizer
 from topics.topic_model import label_from_terms, nmf_transform
 
 
@@ -189,7 +190,7 @@ def test_analyzer_terms_equal_its_clauses_words_and_pairs(lee_records, newsgroup
     texts = [r["text"] for r in lee_records + newsgroup_records] + [tricky, "", "...", "a b c"]
     for clean in (True, False):
         for ngram_max in (1, 2):
-            analyzer = Analyzer(stop_words=topics.text.english_stop_words(), ngram_max=ngram_max, clean=clean)
+            analyzer = Analyzer(stop_words=english_stop_words(), ngram_max=ngram_max, clean=clean)
             for text in texts:
                 runs = analyzer.clauses(text)
                 expected = [w for run in runs for w in run]

@@ -167,7 +167,7 @@ def test_the_analyser_finds_exactly_the_words_and_pairs_of_its_clauses(text):
     at a time): the same terms in the same order, for any text."""
     from itertools import pairwise
 
-    from topics.text import Analyzer
+    from topics.analyzer import Analyzer
 
     analyzer = Analyzer(stop_words={"the", "of"}, clean=True)
     runs = analyzer.clauses(text)

@@ -5,10 +5,11 @@ import numpy as np
 import pytest
 
 import topics
+from topics.analyzer import build_analyzer, english_stop_words
 from topics.evaluate import relative_error
 from topics.index import top_k, unit_rows
 from topics.parallel import map_chunks
-from topics.text import Vectorizer, build_analyzer, english_stop_words
+from topics.text import Vectorizer
 from topics.topic_model import fit_topics, fit_topics_on_sample, nmf_transform, place_articles
 
 

@@ -157,6 +157,14 @@ def test_cli_says_plainly_when_no_article_matches(run_cli, model_here):
     assert result.stdout == "No article matches this query well enough (--min-match weak).\n"
 
 
+def test_cli_says_plainly_when_no_other_article_is_like_a_stored_one(run_cli, model_here):
+    model = topics.load(model_here)
+    weak = next(i for i in model.articles_.ids if model.similar(i, k=1)[0].match == "none")
+    lines = run_cli("similar", weak, "--top", 2, "-m", "m.joblib").stdout.splitlines()
+    assert lines[0] == "No other article is much like this one; the closest:"
+    assert lines[2].split()[2] == "none"
+
+
 def test_cli_json_carries_the_match_of_each_hit_and_of_the_query(run_cli, model_here):
     result = run_cli("similar", "--text", "bushfire near Sydney", "--top", 3, "--format", "json", "-m", "m.joblib")
     assert result.exit_code == 0

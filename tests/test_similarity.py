@@ -9,10 +9,11 @@ from conftest import SAMPLE
 
 import topics
 from topics import ParameterError, QueryError
+from topics.analyzer import Analyzer
 from topics.duplicates import near_duplicate_pairs
 from topics.index import SimilarityIndex, batch_scores, top_k
 from topics.queries import parse_queries
-from topics.text import Analyzer, Vectorizer
+from topics.text import Vectorizer
 
 WORD = re.compile(r"[^\W\d_]+")
 

@@ -5,7 +5,7 @@ import pytest
 from newsgroup_dates import dated_articles
 
 import topics
-from topics.topic_model import readable_terms, term_relevance
+from topics.topic_model import label_from_terms, readable_terms, term_relevance
 from topics.trends import parse_date_range, topic_trends
 from topics.word_pairs import CANDIDATES
 
@@ -101,6 +101,16 @@ def test_readable_terms_keep_a_word_used_mostly_outside_the_phrase():
         "palestinian leader",
     ]
     assert readable_terms(terms, 2, counts) == [0, 1]
+
+
+def test_a_name_shown_word_by_word_reads_as_the_name():
+    terms = ["putin", "russian", "vladimir", "vladimir putin", "moscow", "new", "york", "new york"]
+    counts = [164, 628, 174, 136, 420, 900, 300, 250]  # "new york" is in few of the articles holding "new"
+    shown = [terms[i] for i in readable_terms(terms, 10, counts)]
+    assert shown == ["vladimir putin", "russian", "moscow", "new", "york"]
+    # a label of three parts looks three terms past its last part for such a name
+    label = label_from_terms([*terms[:3], "moscow", "vladimir putin"], article_counts=[164, 628, 174, 420, 136])
+    assert label == "vladimir putin / russian"
 
 
 def test_summary_to_frame(sample_model):

@@ -68,7 +68,7 @@ _REFERENCE_WORD = re.compile(r"[^\W\d_]{2,}")
 
 def reference_tokens(text: str) -> list[str]:
     """The reference stream of one text: its lowercase words of two letters or more, in order, without
-    English stop words, after news and Usenet boilerplate is removed (:func:`topics.text.clean_news`).
+    English stop words, after news and Usenet boilerplate is removed (:func:`topics.clean.clean_news`).
     Published 20 Newsgroups figures are computed on text prepared that way (OCTIS)."""
     return _reference_words(clean_news(text))
 

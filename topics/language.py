@@ -8,8 +8,8 @@ The result is each language's share of the sampled articles, as ``{"nl": 0.98, "
 
 The stop words of a language are the union of two maintained lists, ``stop-words`` (Alir3z4) and
 ``stopwords-iso`` (the ``stopwordsiso`` package); English keeps scikit-learn's list plus the news words of
-:data:`topics.text.NEWS_STOP_WORDS`, as before languages were detected (chosen in
-:func:`topics.text.stop_words_for`). A language is "in" the archive when at least :data:`MIN_SHARE` of the
+:data:`topics.analyzer.NEWS_STOP_WORDS`, as before languages were detected (chosen in
+:func:`topics.analyzer.stop_words_for`). A language is "in" the archive when at least :data:`MIN_SHARE` of the
 sampled articles are in it; the stop words used are the union of those languages' lists.
 
 Chinese and Japanese are written without spaces between words: each run of characters between

@@ -196,8 +196,8 @@ class TopicModel:
         is fitted without them), stand for a topic, form duplicate groups or come back as hits.
     learn_clutter : bool, default=True
         Learn the archive's clutter and leave it out: spans repeated verbatim across many articles
-        (:class:`topics.clean.RepeatedSpans`), house formulae (:func:`topics.text.find_formulae`) and, where
-        articles name their source, each source's house terms (:func:`topics.text.find_source_terms`).
+        (:class:`topics.clean.RepeatedSpans`), house formulae (:func:`topics.house_terms.find_formulae`) and, where
+        articles name their source, each source's house terms (:func:`topics.house_terms.find_source_terms`).
     source_field : str, default="source"
         The metadata field (JSONL or CSV) that names an article's source or outlet; kept per article
         (``summary`` says which sources a topic draws from).

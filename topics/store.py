@@ -59,13 +59,14 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import segments
+from .analyzer import Analyzer
 from .errors import ModelFileError
 from .files import TargetExistsError, atomic_write, stat_or_none, target_of
 from .params import DEFAULT_TOPIC_WEIGHT, params_from_file, saved_params
 from .payload import FOOTER_ADD_FIELDS, check_payload
 from .state import NO_SEARCH, FittedState
 from .table import ArticleTable
-from .text import Analyzer, Vectorizer
+from .text import Vectorizer
 
 logger = logging.getLogger(__name__)
 

@@ -320,9 +320,10 @@ def readable_terms(terms: list[str], n: int, article_counts=None, *, look_ahead_
     """Positions in ``terms`` (a topic's terms, in rank order) of up to n terms a reader needs, in order.
 
     Two-word terms sit in the vocabulary beside their words, so the raw top terms of a topic about a
-    name repeat it two or three times. A term whose words are all shown already is left out, and a
-    phrase replaces a word shown before it when the phrase is in at least ``PHRASE_ABSORBS`` of the
-    articles holding the word (``article_counts``: each term's number of articles; None: always):
+    name repeat it two or three times. A term whose words are all shown already is left out (unless
+    each of them is shown alone and it absorbs them all: "putin, vladimir, vladimir putin" reads "vladimir
+    putin"), and a phrase replaces a word shown before it when the phrase is in at least ``PHRASE_ABSORBS``
+    of the articles holding the word (``article_counts``: each term's number of articles; None: always):
     "bin, bin laden, laden, al, al qaeda" reads "bin laden, al qaeda". With ``look_ahead_counts`` (each
     term's number of articles), once n terms are chosen the next n may still put a phrase in the place of
     a word it absorbs by the article-count rule (for labels: "al" -> "al qaeda" when the phrase comes fourth).
@@ -337,8 +338,12 @@ def readable_terms(terms: list[str], n: int, article_counts=None, *, look_ahead_
                 break
             if len(words) > 1 and not words <= covered and _absorb_in_place(chosen, terms, position, look_ahead_counts):
                 covered |= words
+            elif len(words) > 1 and words <= covered:
+                chosen = _join_shown_words(chosen, terms, position, look_ahead_counts)
             continue
         if words <= covered:
+            if len(words) > 1:
+                chosen = _join_shown_words(chosen, terms, position, article_counts)
             continue
         if len(words) > 1:
             chosen = [
@@ -354,6 +359,31 @@ def readable_terms(terms: list[str], n: int, article_counts=None, *, look_ahead_
         if len(chosen) == n:
             full_at = position + 1
     return chosen
+
+
+def shown_alone(chosen: list[int], terms, position: int, article_counts) -> list[int]:
+    """Indices into ``chosen`` of the words of phrase ``terms[position]`` when every one of its words is
+    chosen on its own and the phrase absorbs each by the count rule of :func:`readable_terms` (None: always),
+    else []: "putin", "vladimir" then "vladimir putin" reads "vladimir putin"."""
+    words = terms[position].split()
+    at = [i for i, c in enumerate(chosen) if terms[c] in words]
+    if len(at) != len(set(words)):
+        return []
+    if article_counts is not None and any(
+        article_counts[position] < PHRASE_ABSORBS * article_counts[chosen[i]] for i in at
+    ):
+        return []
+    return at
+
+
+def _join_shown_words(chosen: list[int], terms, position: int, article_counts) -> list[int]:
+    """``chosen`` with phrase ``terms[position]`` in the place of its words (:func:`shown_alone`), if it may."""
+    at = shown_alone(chosen, terms, position, article_counts)
+    if not at:
+        return chosen
+    joined = list(chosen)
+    joined[at[0]] = position
+    return [c for i, c in enumerate(joined) if i not in at[1:]]
 
 
 def _absorb_in_place(chosen: list[int], terms, position: int, article_counts) -> bool:

@@ -153,7 +153,7 @@ def _readable_units(terms: list[str], relevance: np.ndarray, article_counts: np.
     """Positions of the terms a reader needs (as :func:`topics.topic_model.readable_terms`, but a phrase
     takes the place of the word it absorbs: "hollingworth" -> "peter hollingworth" stays first), and each
     one's weight: the highest relevance among the terms it stands for. Returns (list of int, float array)."""
-    from .topic_model import PHRASE_ABSORBS
+    from .topic_model import PHRASE_ABSORBS, shown_alone
 
     chosen: list[int] = []
     weight: dict[int, float] = {}
@@ -161,6 +161,11 @@ def _readable_units(terms: list[str], relevance: np.ndarray, article_counts: np.
     for position, term in enumerate(terms):
         words = set(term.split())
         if words <= covered:
+            at = shown_alone(chosen, terms, position, article_counts) if len(words) > 1 else []
+            if at:  # "putin", "vladimir", then "vladimir putin": the phrase stands for both
+                weight[position] = max([float(relevance[position])] + [weight[chosen[i]] for i in at])
+                chosen[at[0]] = position
+                chosen = [c for i, c in enumerate(chosen) if i not in at[1:]]
             continue
         absorbed = [
             i

@@ -143,12 +143,12 @@ def fit(
       topics fit news.csv --text-field body --id-field url --date-field published
       topics fit speeches.jsonl --language de
     """
+    from ..analyzer import read_stop_words_file
     from ..corpus import read_corpus
     from ..language import languages_line
     from ..model import TopicModel
     from ..parallel import use_scheduler
     from ..store import check_writable, resolve_key
-    from ..text import read_stop_words_file
 
     articles = read_corpus(corpus, **reading)  # the model keeps these options: add and refit read alike
     check_writable(model_path, force=force)  # fail before a long fit, not after

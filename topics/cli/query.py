@@ -132,7 +132,8 @@ def similar(
             ],
         )
     else:
-        click.echo(hits_text(hits, hit_filters["min_match"]))
+        stored = len(article_ids) if text is None and file_path is None else 0
+        click.echo(hits_text(hits, hit_filters["min_match"], stored=stored))
 
 
 def _query_record(article_ids, text, file_path, unlike_ids) -> dict:
@@ -144,8 +145,10 @@ def _query_record(article_ids, text, file_path, unlike_ids) -> dict:
     return {"like": parts, "unlike": [{"id": i} for i in unlike_ids]}
 
 
-def hits_text(hits, min_match=None) -> str:
-    """The hits table, with a plain line first when no hit matches well, and each --explain line."""
+def hits_text(hits, min_match=None, *, stored: int = 0) -> str:
+    """The hits table, with a plain line first when no hit matches well, and each --explain line.
+    ``stored``: how many stored articles the query is made of, when it is only those: the line then says
+    that no other article is alike (they are in the archive themselves)."""
     if not hits:
         if min_match:
             return f"No article matches this query well enough (--min-match {min_match})."
@@ -159,7 +162,10 @@ def hits_text(hits, min_match=None) -> str:
         if h.explanation is not None:
             lines[i] += "\n   " + explanation_line(h.explanation)
     if best_level(hits) == "none" and hits[0].match is not None:
-        lines.insert(0, "No article matches this query well; the closest:")
+        weak = {0: "No article matches this query well", 1: "No other article is much like this one"}.get(
+            stored, "No other article is much like these"
+        )
+        lines.insert(0, f"{weak}; the closest:")
     return "\n".join(lines)
 
 
