@@ -17,10 +17,22 @@ Starts `topics serve` on a copy of MODEL (the copy is replaced, never MODEL), th
 With ``--baseline TREE`` (another commit's source, e.g. ``git archive main | tar -x -C /tmp/base``), every
 one of ``--runs`` rounds runs these phases for TREE's `topics serve` and for this one, alternating which
 goes first; the report gives each one's medians over the rounds and the ratios baseline / this.
-``--server-args`` are passed to this tree's `topics serve` only (e.g. ``"--workers 2"``).
+``--server-args`` are passed to this tree's `topics serve` (e.g. ``"--workers 2"``), ``--baseline-args`` to
+the baseline's.
+
+``--inprocess`` measures instead what one request costs the server's process, without HTTP: in a new
+process per tree and round (run from the tree itself, so its own ``topics`` is imported), the model loaded
+and the compiled loops warm, ``--queries`` calls each of ``model.similar(id=ID, k=10)``, ``model.similar(
+text=TEXT, k=10)`` (TEXT: the stored snippet of another article, about 30 words) and the `/api/similar?id=`
+endpoint function with its JSON body (the server's work for one request less uvicorn and the middleware);
+ms per query (p50, p99, and CPU time per query). ``--profile`` prints a cProfile of this tree's
+queries by id instead.
 
 usage: python benchmarks/serve.py MODEL.joblib [--clients 8] [--requests 200] [--replacements 2] [--runs 3]
-       [--baseline TREE] [--server-args "--workers 2"] [--connection keep-alive|close] [--no-pages]
+       [--baseline TREE] [--server-args "--workers 2"] [--baseline-args "--workers 2"]
+       [--connection keep-alive|close] [--no-pages]
+       python benchmarks/serve.py MODEL.joblib --inprocess [--queries 500] [--runs 3] [--baseline TREE]
+       python benchmarks/serve.py MODEL.joblib --profile [--queries 500]
 """
 
 import argparse
@@ -290,6 +302,101 @@ def while_replaced(tree, served, url, ids, args, proc, tag):
     return result
 
 
+IN_PROCESS = r"""
+import json, random, statistics, sys, time
+import numpy as np
+import topics
+from topics.index import load_kernels
+import topics.serve
+from topics.serve import create_app
+from starlette.requests import Request
+
+path, n, seed, profile = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
+app = create_app(path)  # loads the model as the server does, and the compiled loops
+load_kernels()
+model = app.state.live.get().model
+known = np.flatnonzero(np.diff(model.doc_terms_.indptr) > 0)
+rows = random.Random(seed).sample(list(known), min(2 * n + 100, len(known)))
+ids = [model.articles_.ids[r] for r in rows[: n + 50]]
+texts = [model.articles_.snippets[r].rstrip("…") for r in rows[n + 50 :]]
+texts = [t for t in texts if model.vectorizer_.transform([t]).nnz][:n]
+
+similar = getattr(topics.serve, "_similar", topics.serve.similar)
+
+
+def request(article_id):
+    query = f"id={article_id}&k=10".encode()
+    return Request({"type": "http", "method": "GET", "path": "/api/similar", "query_string": query, "headers": [], "app": app})
+
+kinds = {
+    "id": (lambda i: model.similar(id=i, k=10), ids[50:]),
+    "text": (lambda t: model.similar(text=t, k=10), texts),
+    "endpoint": (lambda i: similar(request(i)).body, ids[50:]),  # the endpoint's synchronous part
+}
+for i in ids[:50]:  # warm: the first queries load what the model caches
+    kinds["endpoint"][0](i)
+if profile:
+    import cProfile, pstats
+    cProfile.run("for i in ids[50:]: model.similar(id=i, k=10)", sys.argv[5])
+    pstats.Stats(sys.argv[5], stream=sys.stderr).sort_stats("tottime").print_stats(30)
+    sys.exit()
+report = {}
+for name, (call, items) in kinds.items():
+    times, cpu = [], time.process_time()
+    for item in items:
+        t0 = time.perf_counter()
+        call(item)
+        times.append(time.perf_counter() - t0)
+    ms = sorted(1000 * t for t in times)
+    report[name] = {
+        "p50_ms": round(statistics.median(ms), 3),
+        "p99_ms": round(ms[int(0.99 * (len(ms) - 1))], 3),
+        "cpu_ms": round(1000 * (time.process_time() - cpu) / len(items), 3),
+        "n": len(items),
+    }
+print(json.dumps(report))
+"""
+
+
+def in_process(tree: Path, model: Path, args, profile: bool = False) -> dict:
+    """Run IN_PROCESS from ``tree`` (its cwd, so `python -c` imports that tree's topics first)."""
+    env = {**os.environ, "PYTHONPATH": str(tree), "TOPICS_KERNELS": "1"}
+    with tempfile.TemporaryDirectory() as scratch:
+        command = [sys.executable, "-c", IN_PROCESS, str(model), str(args.queries), str(args.seed), str(int(profile))]
+        done = subprocess.run(
+            [*command, str(Path(scratch) / "profile.out")],
+            cwd=tree,
+            env=env,
+            capture_output=not profile,
+            text=True,
+        )
+    if done.returncode:
+        sys.exit(f"the in-process run from {tree} failed:\n{done.stderr}")
+    return {} if profile else json.loads(done.stdout)
+
+
+def in_process_report(args) -> dict:
+    """--inprocess: every tree once per round, alternating which goes first; medians and ratios."""
+    trees = {"this": ROOT} | ({"baseline": args.baseline.resolve()} if args.baseline is not None else {})
+    runs = {name: [] for name in trees}
+    load_before = round(os.getloadavg()[0], 1)
+    for r in range(args.runs):
+        for name in list(trees) if r % 2 == 0 else list(reversed(trees)):
+            runs[name].append(in_process(trees[name], args.model, args))
+            print(f"run {r + 1} {name}: {json.dumps(runs[name][-1])}", file=sys.stderr)
+    report = {"model": str(args.model), "queries": args.queries, "runs": args.runs, "load_average_before": load_before}
+    report["load_average_after"] = round(os.getloadavg()[0], 1)
+    for name, tree in trees.items():
+        report[name] = {"source": str(tree), **medians(runs[name])}
+    if args.baseline is not None:
+        report["ratios_baseline_over_this"] = {
+            f"{kind}.{key}": round(report["baseline"][kind][key] / report["this"][kind][key], 2)
+            for kind in runs["this"][0]
+            for key in ("p50_ms", "p99_ms", "cpu_ms")
+        }
+    return report
+
+
 def medians(runs: list[dict]) -> dict:
     """The median of every number over the runs (all runs have the same keys); flags: true when all are."""
     out = {}
@@ -324,12 +431,20 @@ def main():
     ap.add_argument("--runs", type=int, default=1, help="rounds; the report gives medians")
     ap.add_argument("--baseline", type=Path, help="another source tree whose topics serve runs in each round too")
     ap.add_argument("--server-args", default="", help="more options for this tree's topics serve")
+    ap.add_argument("--baseline-args", default="", help="more options for the baseline's topics serve")
     ap.add_argument("--connection", choices=("keep-alive", "close"), default="keep-alive")
     ap.add_argument("--no-pages", dest="pages", action="store_false", help="skip the browser page loads")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
     ap.add_argument("--query", default="interest rates and inflation")
+    ap.add_argument("--inprocess", action="store_true", help="time the queries in process, without HTTP")
+    ap.add_argument("--profile", action="store_true", help="print a cProfile of this tree's queries by id")
+    ap.add_argument("--queries", type=int, default=500, help="with --inprocess or --profile: queries of each kind")
     args = ap.parse_args()
+    if args.profile:
+        return in_process(ROOT, args.model, args, profile=True)
+    if args.inprocess:
+        return print(json.dumps(in_process_report(args), indent=2))
 
     work = Path(tempfile.mkdtemp(prefix="serve-bench-"))
     served = work / "model.joblib"
@@ -352,7 +467,7 @@ def main():
     del model
     trees = {"this": (ROOT, shlex.split(args.server_args))}
     if args.baseline is not None:
-        trees["baseline"] = (args.baseline.resolve(), [])
+        trees["baseline"] = (args.baseline.resolve(), shlex.split(args.baseline_args))
     runs = {name: [] for name in trees}
     try:
         for r in range(args.runs):

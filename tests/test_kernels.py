@@ -175,7 +175,9 @@ def test_compiled_loops_equal_their_numpy_twins(lee_model):
         topical = kernels.topic_cosines(index.topic_units, query.topics, rows)
         assert np.array_equal(topical, kernels.all_topic_cosines(index.topic_units, query.topics)[rows])
         assert np.array_equal(topical, index_module._topic_sums(index.topic_units[rows], query.topics))
-        assert sorted(compiled[kernels.largest(compiled, 25)]) == sorted(compiled[top_k(compiled, 25)])
+        counts = kernels.lexical_histogram(compiled, 64)
+        assert counts.sum() == compiled.size
+        assert counts[1:].sum() == np.count_nonzero(compiled >= 1 / 64)
         ranking = top_k(compiled, 80)
         X = lee_model.doc_terms_
         for threshold in (0.3, 0.8):
@@ -184,7 +186,7 @@ def test_compiled_loops_equal_their_numpy_twins(lee_model):
                 X.indptr,
                 X.indices,
                 X.data,
-                X.shape[1],
+                np.zeros((2, X.shape[1]), dtype=np.float32),
                 query.columns,
                 query.weights,
                 np.float32(threshold - 1e-6),
@@ -215,3 +217,41 @@ def test_exact_option_of_the_cli(sample_model_file, run_cli):
     assert fast.exit_code == exact.exit_code == 0
     assert fast.json()["results"] == exact.json()["results"]
     assert len(exact.json()["results"]) == 10
+
+
+@pytest.mark.parametrize("topic_weight", [0.0, 0.1, 0.5])
+def test_ranked_prefix_is_every_row_scoring_at_least_its_last(topic_weight):
+    """The compiled prefix (seeds from a histogram of the lexical cosine) returns every row whose exact score
+    reaches its lowest one, at least m of them, with the exhaustive path's float32 scores."""
+    index, rng = random_index(3, topic_weight, n=3000, vocabulary=400)
+    states = []
+    for _ in range(40):
+        query = index.article_query(int(rng.integers(0, index.n_articles - 5)))
+        lexical = index._scatter(query, kernels)
+        exact = index.score_all(query).astype(np.float64)
+        excluded = rng.integers(0, index.n_articles, 50)  # as filters exclude rows: never returned
+        lexical[excluded], exact[excluded] = -np.inf, -np.inf
+        m = int(rng.choice([1, 5, 40, 300]))
+        for floor in (-np.inf, 0.5, 0.95):
+            rows, scores, state = kernels.ranked_prefix(
+                lexical,
+                kernels.lexical_histogram(lexical, 4096),
+                index.topic_units,
+                query.topics,
+                np.float32(1 - topic_weight),
+                np.float32(topic_weight),
+                topic_weight,
+                floor,
+                m,
+                4 * m,
+            )
+            states.append(state)
+            if state < 0:  # the pruning cannot work: SimilarityIndex scores every row instead
+                continue
+            assert np.array_equal(scores, exact[rows].astype(np.float32))
+            if state == 1:  # c fell below the floor: every row reaching the floor
+                assert sorted(rows.tolist()) == np.flatnonzero(exact >= floor).tolist()
+            else:
+                assert rows.size >= m
+                assert sorted(rows.tolist()) == np.flatnonzero(exact >= scores.astype(np.float64).min()).tolist()
+    assert states.count(0) >= 10 and states.count(1) >= 1

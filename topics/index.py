@@ -64,6 +64,7 @@ from __future__ import annotations
 import functools
 import itertools
 import os
+import threading
 from typing import NamedTuple
 
 import numpy as np
@@ -317,11 +318,15 @@ class SimilarityIndex:
         floor = np.float64(min_score) - 1e-9 if min_score > 0 else -np.inf
         # Near-duplicates eat into the first rows (on synthetic archives 75 rows hold 10 distinct ones at
         # 100k articles, 190 at 300k, ~1,000 at 1M); a longer prefix costs a few more topic products, a
-        # second round two passes over every row. So start from the depth the previous query needed.
-        want = k if threshold is None else max(8 * k + 32, min(self._depth, 64 * k + 256))
+        # second round two passes over every row. So start from half as much again as the depth the
+        # previous query needed: the depth itself sent every other query at 300k to a second round.
+        want = k if threshold is None else max(8 * k + 32, min(int(_HEADROOM * self._depth), 64 * k + 256))
         seen, kept = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        counts = kernels.lexical_histogram(lexical, _BINS) if kernels is not None else None
         while True:
-            rows, scores, complete = self._prefix(lexical, query.topics, want, floor, kernels, self.alpha_of(query))
+            rows, scores, complete = self._prefix(
+                lexical, query.topics, want, floor, kernels, self.alpha_of(query), counts
+            )
             if threshold is None:
                 return rows[:k], scores[:k]
             # A longer prefix starts with the rows already scanned, in the same order (it usually does):
@@ -331,22 +336,43 @@ class SimilarityIndex:
                 seen = seen[:0]
             kept = self._distinct(rows, threshold, duplicate_of, k, kernels, kept, seen.size)
             if kept.size >= k or complete:
-                self._depth = want  # a hint for the next query, never a change in any answer
+                # how deep the k-th distinct row lay: a hint for the next query, never a change in any answer
+                self._depth = int(kept[min(k, kept.size) - 1]) + 1 if kept.size else want
                 return rows[kept[:k]], scores[kept[:k]]
             seen = rows
             want *= 4
 
-    def _prefix(self, lexical, topics, m: int, floor: float, kernels, alpha: float):
+    def _prefix(self, lexical, topics, m: int, floor: float, kernels, alpha: float, counts=None):
         """The first rows of the full ranking: every allowed row scoring >= some c, at least m of them.
 
         Returns (rows, float32 scores, complete), ranked; ``complete`` when they are every allowed row
         scoring >= ``floor``. ``lexical`` holds -inf for rows that are not allowed; ``alpha`` is the
-        query's topic weight (:meth:`alpha_of`).
+        query's topic weight (:meth:`alpha_of`); ``counts``: lexical's
+        :func:`topics.kernels.lexical_histogram` (with the compiled loops).
         """
+        if alpha >= 1.0:
+            return self._prefix_of_all(lexical, topics, m, floor, kernels, alpha)
+        if kernels is not None:
+            rows, scores, state = kernels.ranked_prefix(
+                lexical,
+                counts,
+                self.topic_units,
+                _small(topics, np.float32),
+                np.float32(1.0 - alpha),
+                np.float32(alpha),
+                float(alpha),
+                float(floor),
+                m,
+                _SEEDS * m,
+            )
+            if state < 0:
+                return self._prefix_of_all(lexical, topics, m, floor, kernels, alpha)
+            order = np.lexsort((rows, -scores))
+            return rows[order], scores[order], state == 1
         # The seeds are the rows with the largest L; the m-th best exact score among 4m of them bounds
         # the m-th best of the archive from below more tightly than the m-th seed's alone would.
-        seeds = kernels.largest(lexical, 4 * m) if kernels is not None else _largest(lexical, 4 * m)
-        if seeds.size < m or alpha >= 1.0:
+        seeds = _largest(lexical, 4 * m)
+        if seeds.size < m:
             return self._prefix_of_all(lexical, topics, m, floor, kernels, alpha)
         seed_scores = self._blend32(lexical[seeds], self._topical(topics, seeds, kernels), alpha)
         cut = float(np.partition(seed_scores, seeds.size - m)[seeds.size - m])
@@ -356,7 +382,7 @@ class SimilarityIndex:
         lexical_floor = (cut - alpha * (1.0 + 1e-5) - 1e-6) / (1.0 - alpha) - 1e-6
         if lexical_floor <= 0:
             return self._prefix_of_all(lexical, topics, m, floor, kernels, alpha)
-        rows = kernels.at_least(lexical, lexical_floor) if kernels is not None else _at_least(lexical, lexical_floor)
+        rows = _at_least(lexical, lexical_floor)
         scores = self._blend32(lexical[rows], self._topical(topics, rows, kernels), alpha)
         reached = scores.astype(np.float64) >= cut
         rows, scores = rows[reached], scores[reached]
@@ -404,7 +430,7 @@ class SimilarityIndex:
             X.indptr,
             X.indices,
             X.data,
-            X.shape[1],
+            _scratch(X.shape[1]),
             _small(q_columns, X.indices.dtype),
             _small(q_weights, np.float32),
             np.float32(threshold - 1e-6),
@@ -439,6 +465,10 @@ def _kernels():
         return None
     return kernels
 
+
+_BINS = 4096  # histogram bins of the lexical cosine for the compiled prefix (a power of two)
+_SEEDS = 4  # seeds per row of the prefix asked for
+_HEADROOM = 1.5  # a query asks for this times the depth the previous one needed
 
 _QUERIES = itertools.count()
 _STARTED = False  # whether a query has used (and so loaded) the compiled loops
@@ -478,6 +508,19 @@ def load_kernels() -> bool:
     return kernels is not None
 
 
+_THREAD = threading.local()
+
+
+def _scratch(n_columns: int) -> np.ndarray:
+    """This thread's float32 zeros (2, n_columns) for :func:`topics.kernels.distinct`, which leaves them zero:
+    made once per thread and vocabulary size instead of once per query (two arrays of the vocabulary's size
+    each query cost more than the comparisons they serve)."""
+    scratch = getattr(_THREAD, "scratch", None)
+    if scratch is None or scratch.shape[1] != n_columns:
+        scratch = _THREAD.scratch = np.zeros((2, n_columns), dtype=np.float32)
+    return scratch
+
+
 def _small(array, dtype) -> np.ndarray:
     """A writable contiguous copy of a query-sized array: the compiled loops then meet one array type
     per argument (a memory-mapped model's arrays are read-only, a text query's are not)."""
@@ -485,7 +528,7 @@ def _small(array, dtype) -> np.ndarray:
 
 
 def _largest(values: np.ndarray, m: int) -> np.ndarray:
-    """numpy twin of :func:`topics.kernels.largest`."""
+    """Rows (in no order) of the at most m largest values that are > 0 (0, -inf and NaN never enter)."""
     rows = np.flatnonzero((values > 0) & np.isfinite(values))
     if rows.size > m:
         rows = rows[np.argpartition(-values[rows], m - 1)[:m]]
@@ -502,7 +545,7 @@ def _topic_sums(units: np.ndarray, topics: np.ndarray) -> np.ndarray:
 
 
 def _at_least(values: np.ndarray, floor: float) -> np.ndarray:
-    """numpy twin of :func:`topics.kernels.at_least`."""
+    """Rows (ascending) whose value, compared in float64, is >= floor."""
     return np.flatnonzero(values.astype(np.float64) >= floor)
 
 

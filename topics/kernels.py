@@ -11,19 +11,23 @@ How :meth:`topics.index.SimilarityIndex.best` answers a query exactly while scor
 1. **Scatter-add** (:func:`scatter_add`): L for every row from the postings of the query's terms, summed
    in float32 in the query's term order, the same sums in the same order as the numpy path, so the
    same bits.
-2. **Seeds** (:func:`largest`): the 4m rows with the largest L get their exact score; the m-th best of
-   those, c, is a lower bound of the m-th best score of the whole archive (any m real rows are).
-3. **Reach** (:func:`at_least`): T_i <= 1, so a row can score >= c only if
+2. **Seeds** (:func:`lexical_histogram`, :func:`ranked_prefix`): one pass counts the rows by L in 4,096
+   bins; the rows of the fewest top bins holding 4m rows get their exact score; the m-th best of those,
+   c, is a lower bound of the m-th best score of the whole archive (any m real rows are). The rows are
+   counted rather than kept in a heap of the 4m largest, whose every step is a chain of unpredictable
+   branches.
+3. **Reach** (:func:`ranked_prefix`): T_i <= 1, so a row can score >= c only if
    ``(1 - alpha) * L_i >= c - alpha``. Rows under that floor are never scored; this is the only pruning.
-   The rows above it get their exact score (the topic product for those rows only), and those scoring
-   >= c are every row of the archive that scores >= c: a prefix of the full ranking (score descending,
-   ties to the lower row), holding at least m rows.
+   The rows above it get their exact score (the topic product for those rows only; the seeds have theirs
+   already), and those scoring >= c are every row of the archive that scores >= c: a prefix of the full
+   ranking (score descending, ties to the lower row), holding at least m rows.
 4. **Near-duplicates** (:func:`distinct`): a greedy scan in rank order drops a row whose TF-IDF cosine
    with the query article or with a better kept row reaches the threshold. Whether a row is dropped
    depends only on the rows ranked above it, all of them inside the prefix, so the first k rows kept
    from the prefix are the first k kept from the full ranking. When the prefix keeps fewer than k,
-   m grows fourfold and steps 2-4 run again; the longer prefix starts with the shorter one, so the pass
-   goes on where it stopped.
+   m grows fourfold and steps 2-4 run again (on the same counts); the longer prefix starts with the
+   shorter one, so the pass goes on where it stopped. m starts from half as much again as the depth at
+   which the previous query found its k-th distinct row (at least 8k + 32), so a second round is rare.
 
 When the floor of step 3 falls to zero (c no more than alpha: rows sharing no word with the query could
 still rank), every row is scored in one pass that keeps the m best (:func:`best_of_all`). Filters
@@ -32,10 +36,13 @@ still rank), every row is scored in one pass that keeps the m best (:func:`best_
 so a row's score has the same bits whichever rows are scored with it, and the exhaustive path
 (:meth:`topics.index.SimilarityIndex.score_all`) gives the same scores.
 
-Every function here has a numpy twin in :mod:`topics.index` and :mod:`topics.duplicates`, used when
-numba is missing; the tests check both against brute force. Compiled code is cached on disk
+Every step has a numpy twin in :mod:`topics.index` and :mod:`topics.duplicates`, used when numba is
+missing (there the seeds are the 4m rows of largest L, and the reach a second pass); the tests check
+both against brute force. Compiled code is cached on disk
 (``cache=True``): beside this file when it is writable, otherwise in numba's user cache directory
-(``NUMBA_CACHE_DIR`` when set). ``nogil=True`` lets a threaded server run two queries at once.
+(``NUMBA_CACHE_DIR`` when set). ``nogil=True`` lets a threaded server run two queries at once. Row and
+column numbers read from arrays index as unsigned (``np.uint64(i)``, never negative here): numba then
+skips the test for a negative index (Python's wrap-around) that it would otherwise make at every posting.
 """
 
 from __future__ import annotations
@@ -58,68 +65,106 @@ def scatter_add(indptr, indices, data, columns, weights, n_rows):  # pragma: no 
         column = columns[j]
         weight = weights[j]
         for p in range(indptr[column], indptr[column + 1]):
-            scores[indices[p]] += data[p] * weight
+            scores[np.uint64(indices[p])] += data[p] * weight
+    return scores
+
+
+@njit(inline="always")
+def _bin(value, scale, top):  # pragma: no cover - compiled
+    """The histogram bin of a lexical cosine: ``floor(value * n_bins)`` held to [0, n_bins - 1] (``scale`` is
+    n_bins, ``top`` n_bins - 1, both float32); 0 for values <= 0, -inf and NaN. n_bins is a power of two, so
+    the product is exact and a value >= x always lies in a bin >= ``floor(x * n_bins)``."""
+    x = value * scale
+    x = x if x > 0 else np.float32(0.0)
+    x = x if x < top else top
+    return np.int64(x)
+
+
+@njit(**_JIT)
+def lexical_histogram(lexical, n_bins):  # pragma: no cover - compiled
+    """How many rows (int64, (n_bins,)) have their lexical cosine in each bin of width 1 / n_bins (see
+    :func:`_bin`); one pass without branches."""
+    counts = np.zeros(n_bins, dtype=np.int64)
+    scale, top = np.float32(n_bins), np.float32(n_bins - 1)
+    for row in range(lexical.size):
+        counts[np.uint64(_bin(lexical[row], scale, top))] += 1
+    return counts
+
+
+@njit(**_JIT)
+def _blended(lexical, units, topics, rows, lexical_weight, topic_weight):  # pragma: no cover - compiled
+    """Scores (float32) of ``rows``: ``lexical_weight * L + topic_weight * T``, T as :func:`topic_cosines` sums it."""
+    scores = topic_cosines(units, topics, rows)
+    for i in range(rows.size):
+        scores[i] = lexical_weight * lexical[np.uint64(rows[i])] + topic_weight * scores[i]
     return scores
 
 
 @njit(**_JIT)
-def largest(values, m):  # pragma: no cover - compiled
-    """Rows (int64, in no order) of the at most m largest values that are > 0 (0, -inf and NaN never enter).
+def ranked_prefix(
+    lexical, counts, units, topics, lexical_weight, topic_weight, alpha, floor, m, n_seeds
+):  # pragma: no cover - compiled
+    """Steps 2 and 3 of the module docstring: rows (int64) and float32 scores, in no order, of every row scoring
+    >= some c, at least m of them; and a state: 0, 1 when they are every row scoring >= ``floor`` (c is
+    below it), or -1 when the pruning cannot work (no rows are returned; every row must be scored).
 
-    A bounded min-heap over one pass; once it is full, a row costs one comparison with its smallest value.
+    lexical : float32 (n_rows,), -inf for rows that are not allowed; counts : its
+    :func:`lexical_histogram`; alpha : the topic weight (float64, < 1) whose float32 values are
+    ``lexical_weight`` (1 - alpha) and ``topic_weight``. The seeds are the rows of the fewest top bins that
+    hold ``n_seeds`` rows (bin 0, of rows at or near 0, never); c is the m-th best of their scores.
     """
-    heap_values = np.empty(m, dtype=np.float32)
-    heap_rows = np.empty(m, dtype=np.int64)
-    size = 0
-    lowest = np.float32(0.0)  # a value must beat this to enter: 0 until the heap is full, then its root
-    for row in range(values.size):
-        value = values[row]
-        if not value > lowest:
-            continue
-        if size < m:
-            i = size
-            size += 1
-            while i > 0:  # sift up
-                parent = (i - 1) // 2
-                if heap_values[parent] <= value:
-                    break
-                heap_values[i] = heap_values[parent]
-                heap_rows[i] = heap_rows[parent]
-                i = parent
-        else:
-            i = 0
-            while True:  # sift down from the root, which the new value replaces
-                child = 2 * i + 1
-                if child >= m:
-                    break
-                if child + 1 < m and heap_values[child + 1] < heap_values[child]:
-                    child += 1
-                if heap_values[child] >= value:
-                    break
-                heap_values[i] = heap_values[child]
-                heap_rows[i] = heap_rows[child]
-                i = child
-        heap_values[i] = value
-        heap_rows[i] = row
-        if size == m:
-            lowest = heap_values[0]
-    return heap_rows[:size].copy()
+    n_bins = counts.size
+    scale, top = np.float32(n_bins), np.float32(n_bins - 1)
+    no_rows, no_scores = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    edge, n = n_bins, 0
+    while edge > 1 and n < n_seeds:
+        edge -= 1
+        n += counts[edge]
+    if n < m:
+        return no_rows, no_scores, -1
+    if n > 2 * n_seeds and n - counts[edge] >= m:  # one bin holds a crowd: the bins above it are enough
+        n -= counts[edge]
+        edge += 1
+    seeds = np.empty(n, dtype=np.int64)
+    j = 0
+    for row in range(lexical.size):
+        if _bin(lexical[row], scale, top) >= edge:
+            seeds[j] = row
+            j += 1
+    seed_scores = _blended(lexical, units, topics, seeds, lexical_weight, topic_weight)
+    c = np.float64(np.partition(seed_scores, n - m)[n - m])
+    state = 1 if c < floor else 0
+    cut = max(c, floor)
+    # T <= 1 (a little more in float32 products): a row below this lexical floor cannot reach cut.
+    lexical_floor = (cut - alpha * (1.0 + 1e-5) - 1e-6) / (1.0 - alpha) - 1e-6
+    if lexical_floor <= 0:
+        return no_rows, no_scores, -1
+    # Rows below the seed bins that may still reach cut lie in bins floor(lexical_floor * n_bins) to edge - 1.
+    low = min(np.int64(lexical_floor * n_bins), edge)
+    extra = np.empty(counts[low:edge].sum(), dtype=np.int64)
+    j = 0
+    if extra.size:
+        for row in range(lexical.size):
+            value = lexical[row]
+            if np.float64(value) >= lexical_floor and _bin(value, scale, top) < edge:
+                extra[j] = row
+                j += 1
+    extra = extra[:j]
+    extra_scores = _blended(lexical, units, topics, extra, lexical_weight, topic_weight)
+    rows, scores = np.empty(n + j, dtype=np.int64), np.empty(n + j, dtype=np.float32)
+    kept = _reaching(seeds, seed_scores, cut, rows, scores, 0)
+    kept = _reaching(extra, extra_scores, cut, rows, scores, kept)
+    return rows[:kept], scores[:kept], state
 
 
-@njit(**_JIT)
-def at_least(values, floor):  # pragma: no cover - compiled
-    """Rows (int64, ascending) whose value, compared in float64, is >= floor."""
-    count = 0
-    for row in range(values.size):
-        if np.float64(values[row]) >= floor:
-            count += 1
-    rows = np.empty(count, dtype=np.int64)
-    count = 0
-    for row in range(values.size):
-        if np.float64(values[row]) >= floor:
-            rows[count] = row
-            count += 1
-    return rows
+@njit(inline="always")
+def _reaching(rows, scores, cut, out_rows, out_scores, kept):  # pragma: no cover - compiled
+    """Append the rows whose score (compared in float64) is >= cut to ``out_*`` from position ``kept``; the new end."""
+    for i in range(rows.size):
+        if np.float64(scores[i]) >= cut:
+            out_rows[kept], out_scores[kept] = rows[i], scores[i]
+            kept += 1
+    return kept
 
 
 @njit(**_JIT)
@@ -128,10 +173,22 @@ def topic_cosines(units, topics, rows):  # pragma: no cover - compiled
 
     One fixed order per row, whichever rows are asked for, so a row's score never depends on which
     other rows were scored with it (a BLAS product's does: its blocking depends on the row count).
+    Four rows at a time, so that their four sums (each a chain of dependent additions) overlap.
     """
     out = np.empty(rows.size, dtype=np.float32)
-    for i in range(rows.size):
-        row = rows[i]
+    stop = rows.size - rows.size % 4
+    for i in range(0, stop, 4):
+        r0, r1, r2, r3 = np.uint64(rows[i]), np.uint64(rows[i + 1]), np.uint64(rows[i + 2]), np.uint64(rows[i + 3])
+        a = b = c = d = np.float32(0.0)
+        for t in range(topics.size):
+            w = topics[t]
+            a += units[r0, t] * w
+            b += units[r1, t] * w
+            c += units[r2, t] * w
+            d += units[r3, t] * w
+        out[i], out[i + 1], out[i + 2], out[i + 3] = a, b, c, d
+    for i in range(stop, rows.size):
+        row = np.uint64(rows[i])
         total = np.float32(0.0)
         for t in range(topics.size):
             total += units[row, t] * topics[t]
@@ -236,7 +293,7 @@ def _dot(indices, data, start, end, dense):  # pragma: no cover - compiled
     (the order of scipy's ``A @ B.T`` for a row of A)."""
     total = np.float32(0.0)
     for p in range(start, end):
-        total += data[p] * dense[indices[p]]
+        total += data[p] * dense[np.uint64(indices[p])]
     return total
 
 
@@ -244,24 +301,26 @@ def _dot(indices, data, start, end, dense):  # pragma: no cover - compiled
 def _spread(indices, data, start, end, dense, sign):  # pragma: no cover - compiled
     """Write a sparse row into ``dense`` (sign 1) or clear it again (sign 0)."""
     for p in range(start, end):
-        dense[indices[p]] = data[p] * sign
+        dense[np.uint64(indices[p])] = data[p] * sign
 
 
 @njit(**_JIT)
 def distinct(
-    candidates, indptr, indices, data, n_columns, query_indices, query_data, threshold, limit, kept_before, start
+    candidates, indptr, indices, data, scratch, query_indices, query_data, threshold, limit, kept_before, start
 ):  # pragma: no cover
     """Positions (into ``candidates``, ascending) of the first ``limit`` candidates that are no near-duplicate.
 
-    candidates : int array of rows of X (``indptr``, ``indices``, ``data``: X in CSR form with
-    ``n_columns`` columns), best first; query_indices, query_data : the query's row (empty: no query to
-    compare with). A candidate is dropped when its cosine with the query or with a kept candidate is
-    >= ``threshold``, compared in float32 like :func:`topics.duplicates.distinct_positions`, whose
-    sums this repeats in the same order. ``kept_before``: positions kept among ``candidates[:start]``,
-    decided by an earlier call on a shorter ranking that this one extends; the pass goes on from ``start``.
+    candidates : int array of rows of X (``indptr``, ``indices``, ``data``: X in CSR form, non-negative),
+    best first; scratch : float32 array (2, n_columns of X), all zeros, and zeros again on return;
+    query_indices, query_data : the query's row (empty: no query to compare with). A candidate is dropped
+    when its cosine with the query or with a kept candidate is >= ``threshold``, compared in float32 like
+    :func:`topics.duplicates.distinct_positions`, whose sums this repeats: a cosine is summed over the
+    shared columns in column order (the products of other columns are zeros, which change no sum), from
+    the candidate's side for the query and from the kept row's side for a kept row, the same bits.
+    ``kept_before``: positions kept among ``candidates[:start]``, decided by an earlier call on a shorter
+    ranking that this one extends; the pass goes on from ``start``.
     """
-    query = np.zeros(n_columns, dtype=np.float32)
-    other = np.zeros(n_columns, dtype=np.float32)
+    query, candidate = scratch[0], scratch[1]
     for p in range(query_indices.size):
         query[query_indices[p]] = query_data[p]
     kept = np.empty(max(min(limit, candidates.size), kept_before.size), dtype=np.int64)
@@ -273,16 +332,19 @@ def distinct(
         row = candidates[position]
         start, end = indptr[row], indptr[row + 1]
         copy = query_indices.size > 0 and _dot(indices, data, start, end, query) >= threshold
-        j = 0
-        while not copy and j < n_kept:
-            kept_row = candidates[kept[j]]
-            _spread(indices, data, indptr[kept_row], indptr[kept_row + 1], other, np.float32(1.0))
-            copy = _dot(indices, data, start, end, other) >= threshold
-            _spread(indices, data, indptr[kept_row], indptr[kept_row + 1], other, np.float32(0.0))
-            j += 1
+        if not copy and n_kept > 0:  # the candidate spread once, each kept row read against it
+            _spread(indices, data, start, end, candidate, np.float32(1.0))
+            j = 0
+            while not copy and j < n_kept:
+                kept_row = candidates[kept[j]]
+                copy = _dot(indices, data, indptr[kept_row], indptr[kept_row + 1], candidate) >= threshold
+                j += 1
+            _spread(indices, data, start, end, candidate, np.float32(0.0))
         if not copy:
             kept[n_kept] = position
             n_kept += 1
+    for p in range(query_indices.size):
+        query[query_indices[p]] = 0.0
     return kept[:n_kept].copy()
 
 
@@ -324,10 +386,15 @@ def warm_up() -> None:
             indptr, indices, data = model
             columns, weights = np.zeros(1, dtype=index_type), np.ones(1, dtype=np.float32)
             lexical = scatter_add(indptr, indices, data, columns, weights, 2)
-            rows = at_least(lexical, 0.5)
-            largest(lexical, 1)
+            counts = lexical_histogram(lexical, 4)
+            rows, _, _ = ranked_prefix(
+                lexical, counts, units, np.ones(2, np.float32), np.float32(0.5), np.float32(0.5), 0.5, 0.0, 1, 4
+            )
             topic_cosines(units, np.ones(2, dtype=np.float32), rows)
             all_topic_cosines(units, np.ones(2, dtype=np.float32))
             best_of_all(lexical, units, np.ones(2, dtype=np.float32), np.float32(0.5), np.float32(0.5), 0.0, 1)
-            distinct(rows, indptr, indices, data, 2, columns, weights, np.float32(0.8), 1, np.zeros(0, np.int64), 0)
+            scratch = np.zeros((2, 2), dtype=np.float32)
+            distinct(
+                rows, indptr, indices, data, scratch, columns, weights, np.float32(0.8), 1, np.zeros(0, np.int64), 0
+            )
     place_row(np.ones(2), np.eye(2), 200, 1e-4)
