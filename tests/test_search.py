@@ -427,3 +427,18 @@ def test_word_forms_need_one_language_with_a_snowball_stemmer():
     assert forms_language(["en"]) == "english" and forms_language(["nl"]) == "dutch"
     assert forms_language(["en", "nl"]) is None  # which stemmer would a word need?
     assert forms_language(["zh"]) is None and forms_language([]) is None
+
+
+def test_word_forms_summed_by_the_compiled_loop_equal_the_numpy_sums(sample_model):
+    kernels = pytest.importorskip("topics.kernels")
+    from topics.index import form_postings
+
+    index = sample_model.state_.index
+    found, _ = sample_model.state_.word_forms.of_words(["attacks", "bushfires", "ministers", "rates", "talks"])
+    assert all(columns.size > 1 for _, columns in found)
+    for _, columns in found:
+        rows, values, idf = form_postings(index.search, index.search_idf, columns)
+        fast_rows, fast_values, fast_idf = form_postings(index.search, index.search_idf, columns, kernels)
+        order = np.argsort(fast_rows)
+        assert np.array_equal(fast_rows[order], rows) and np.array_equal(fast_values[order], values)
+        assert fast_idf == idf

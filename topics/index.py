@@ -194,9 +194,9 @@ class SimilarityIndex:
         known += sum(idf for _, _, idf in forms)
         return (known + unknown * float(bm25_idf(0, self.n_articles))) * (BM25_K1 + 1.0)
 
-    def form_postings(self, forms) -> list:
+    def form_postings(self, forms, kernels=None) -> list:
         """``(rows, values, idf_g)`` of each word form of a query (:func:`form_postings`)."""
-        return [form_postings(self.search, self.search_idf, g) for g in forms]
+        return [form_postings(self.search, self.search_idf, g, kernels) for g in forms]
 
     def search_part(
         self,
@@ -242,7 +242,7 @@ class SimilarityIndex:
         # A form of one word is that word's column of B (B_g = B[:, t]): it joins the scatter-add.
         singles = [g for g in query.forms if g.size == 1]
         columns = np.concatenate([np.asarray(query.columns, dtype=np.int64), query.rare, *singles])
-        forms = self.form_postings([g for g in query.forms if g.size > 1])
+        forms = self.form_postings([g for g in query.forms if g.size > 1], kernels)
         bound = self.search_bound(columns, query.unknown, forms)
         if bound <= 0:
             bm25 = np.zeros(self.n_articles, dtype=np.float32)
@@ -521,6 +521,14 @@ def _scratch(n_columns: int) -> np.ndarray:
     return scratch
 
 
+def _form_scratch(n_rows: int) -> np.ndarray:
+    """This thread's float64 zeros (n_rows,) for :func:`topics.kernels.form_sums`, which leaves them zero."""
+    scratch = getattr(_THREAD, "form_scratch", None)
+    if scratch is None or scratch.size != n_rows:
+        scratch = _THREAD.form_scratch = np.zeros(n_rows)
+    return scratch
+
+
 def _small(array, dtype) -> np.ndarray:
     """A writable contiguous copy of a query-sized array: the compiled loops then meet one array type
     per argument (a memory-mapped model's arrays are read-only, a text query's are not)."""
@@ -647,14 +655,19 @@ def form_value(ratio, idf: float):
     return idf * (BM25_K1 + 1.0) * ratio / (1.0 + ratio)
 
 
-def form_postings(search, idf: np.ndarray, columns) -> tuple[np.ndarray, np.ndarray, float]:
+def form_postings(search, idf: np.ndarray, columns, kernels=None) -> tuple[np.ndarray, np.ndarray, float]:
     """``(rows, values, idf_g)`` of one word form g over the CSC matrix B: the articles holding any of its
-    words (``columns``), ascending, their B_g(d) (float64) and idf_g (module docstring)."""
+    words (``columns``), their B_g(d) (float64) and idf_g (module docstring). The rows are ascending in
+    numpy; with ``kernels`` (:func:`topics.kernels.form_sums`) a form of several words has them in the
+    order first met, with the same values."""
     columns = np.asarray(columns, dtype=np.int64)
     n_articles = search.shape[0]
     starts, ends = search.indptr[columns].astype(np.int64), search.indptr[columns + 1].astype(np.int64)
     tops = idf[columns] * (BM25_K1 + 1.0)
-    if columns.size == 1:  # one word: its own postings, ascending
+    if kernels is not None and columns.size > 1:
+        small = _small(columns, search.indices.dtype), _small(tops, np.float64)
+        rows, ratios = kernels.form_sums(search.indptr, search.indices, search.data, *small, _form_scratch(n_articles))
+    elif columns.size == 1:  # one word: its own postings, ascending
         rows = search.indices[starts[0] : ends[0]].astype(np.int64)
         ratios = _ratios(search.data[starts[0] : ends[0]], tops[0])
     elif 16 * int((ends - starts).sum()) < n_articles:  # few postings: sort them
