@@ -18,7 +18,7 @@ Lee halves, newsgroups P@10 and r) for the score before search scoring (the cosi
 after, with the query articles asked as stored articles (by id: search share 0) and as pasted texts
 (the shorter halves and posts are then scored partly by search). Last, warm latency of a text query against a query by id on a larger model (``--latency``).
 
-usage: python benchmarks/search.py --news benchmarks/data/news-articles.jsonl [--latency MODEL.joblib]
+usage: python benchmarks/search.py --news benchmarks/data/news-articles.jsonl [--latency MODEL.joblib [--latency-only]]
 """
 
 from __future__ import annotations
@@ -77,9 +77,23 @@ def ranks_for(model, queries, targets):
     return ranks_of([[int(h.id) for h in hits] if isinstance(hits, list) else [] for hits in answers], targets)
 
 
-def without_rare_words(model):
-    """The same model searching its vocabulary's words only (B without the rare words' columns): search as
-    it was before rare words, for a before/after in one run."""
+def with_word_forms(model, language: str = "english"):
+    """The same model with word forms, as a model fitted now with that stemmer (for a file fitted before)."""
+    return _rebuilt(model, {**model.state_.fit_info, "search_forms": language})
+
+
+def without_word_forms(model):
+    """The same model without word forms (``fit_info["search_forms"]`` left out, as a model fitted before
+    them), its match levels calibrated without them: search as it was before them, for a before/after in
+    one run."""
+    fit_info = model.state_.fit_info
+    twin = _rebuilt(model, {k: v for k, v in fit_info.items() if k not in ("search_forms", "match_calibration")})
+    twin.state_.fit_info["match_calibration"] = twin._calibrate()
+    return twin
+
+
+def _rebuilt(model, fit_info):
+    """A copy of ``model`` whose state is built again over the same arrays with ``fit_info``."""
     state = model.state_
     twin = copy.copy(model)
     twin.state_ = FittedState.build(
@@ -88,9 +102,11 @@ def without_rare_words(model):
         doc_topics=state.doc_topics,
         doc_terms=state.doc_terms,
         articles=state.articles,
-        fit_info=state.fit_info,
+        fit_info=fit_info,
         topic_weight=model.topic_weight,
         postings=state.index.postings,
+        search=state.index.search,
+        search_fields=state.search_fields,
     )
     return twin
 
@@ -127,12 +143,14 @@ def known_item_table(corpora) -> dict:
         ranks, models[name] = ours(records, queries, targets, titles=False)
         rows.append(
             (
-                "topics, texts only, vocabulary words only (before)",
-                ranks_for(without_rare_words(models[name]), queries, targets),
+                "topics, texts only, without word forms (before)",
+                ranks_for(without_word_forms(models[name]), queries, targets),
             )
         )
         rows.append(("topics, texts only", ranks))
-        ranks, _ = ours(records, queries, targets, titles=True)
+        ranks, titled = ours(records, queries, targets, titles=True)
+        before = ranks_for(without_word_forms(titled), queries, targets)
+        rows.append(("topics, texts and titles, without word forms (before)", before))
         rows.append(("topics, texts and titles", ranks))
         for method, ranks in rows:
             mrr, hit = mrr_hit(ranks)
@@ -141,21 +159,19 @@ def known_item_table(corpora) -> dict:
 
 
 def size_table(models) -> None:
-    """Model file bytes with and without the rare words' columns (the search before them)."""
-    print(
-        "\n| archive | rare words | vocabulary | file without rare words | file with them | ratio |\n|---|---:|---:|---:|---:|---:|"
-    )
+    """Model file bytes with and without word forms (the search before them)."""
+    print("\n| archive | file without word forms | file with them | ratio |\n|---|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
         for name, model in models.items():
-            before = without_rare_words(model).save(Path(tmp) / f"{name}-before.joblib").stat().st_size
+            before = without_word_forms(model).save(Path(tmp) / f"{name}-before.joblib").stat().st_size
             after = model.save(Path(tmp) / f"{name}-after.joblib").stat().st_size
-            rare, vocabulary = model.state_.search_fields.n_rare, len(model.vectorizer_.vocabulary_)
-            print(f"| {name} | {rare:,} | {vocabulary:,} | {before:,} | {after:,} | {after / before:.3f} |")
+            print(f"| {name} | {before:,} | {after:,} | {after / before:.6f} |")
 
 
-def match_table(models, corpora, lee_model) -> None:
+def match_table(models, corpora, lee_model, when: str = "", header: bool = True) -> None:
     """Shares of strong / weak / none for known items and for queries the archive cannot answer."""
-    print("\n| archive | queries | strong | weak | none |\n|---|---|---:|---:|---:|")
+    if header:
+        print("\n| archive | queries | strong | weak | none |\n|---|---|---:|---:|---:|")
     cases = []
     for name, model in models.items():
         queries, targets = known_items(corpora[name])
@@ -172,7 +188,7 @@ def match_table(models, corpora, lee_model) -> None:
     for name, what, levels in cases:
         shares = collections.Counter(levels)
         row = " | ".join(f"{shares[level] / len(levels):.2f}" for level in ("strong", "weak", "none"))
-        print(f"| {name} | {what} ({len(levels)}) | {row} |")
+        print(f"| {name} | {when}{what} ({len(levels)}) | {row} |")
 
 
 def _answer(model, queries):
@@ -189,12 +205,19 @@ def similarity_table(bench: Bench) -> None:
     weight = split.topic_weight
     before_halves = score_matrix(split, weight, X[:n], W[:n], X[n:], W[n:])
     rows = []
-    for name, stored in (("after, asked by id", True), ("after, asked as pasted texts", False)):
+    cases = (
+        ("after, asked by id", True, False),
+        ("after, asked as pasted texts, words as written", False, False),
+        ("after, asked as pasted texts, with word forms", False, True),
+    )
+    for name, stored, with_forms in cases:
         halves_stored, news_stored = np.full(n, stored), np.full(news.doc_terms_.shape[0], stored)
-        after_halves = batch_scores(split.index_, X[:n], W[:n], halves_stored)[:, n:].astype(np.float64)
+        halves_forms = _forms(split, [a.text for a in bench.halves[:n]], X[:n]) if with_forms else None
+        after_halves = batch_scores(split.index_, X[:n], W[:n], halves_stored, forms=halves_forms)
         W_news = np.asarray(news.doc_topics_)
-        after_news = batch_scores(news.index_, news.doc_terms_, W_news, news_stored).astype(np.float64)
-        rows.append((name, after_halves, after_news))
+        news_forms = _forms(news, [a.text for a in bench.posts], news.doc_terms_) if with_forms else None
+        after_news = batch_scores(news.index_, news.doc_terms_, W_news, news_stored, forms=news_forms)
+        rows.append((name, after_halves[:, n:].astype(np.float64), after_news.astype(np.float64)))
     before_news = score_matrix(news, weight, news.doc_terms_, news.doc_topics_)
     print("\n| score | split-half MRR | split-half r | newsgroups P@10 | newsgroups r |\n|---|---:|---:|---:|---:|")
     for name, S, N in (("before: cosine blend", before_halves, before_news), *rows):
@@ -206,6 +229,12 @@ def similarity_table(bench: Bench) -> None:
             f"| {name} | {np.mean(1.0 / ranks):.3f} | {np.corrcoef(S.ravel(), same.ravel())[0, 1]:.3f} "
             f"| {p10:.3f} | {np.corrcoef(N[upper], bench.same_group[upper])[0, 1]:.3f} |"
         )
+
+
+def _forms(model, texts, terms) -> list:
+    """Each text's word forms as ``model.similar`` counts them (B columns of each), none for a long text."""
+    lengths = np.diff(terms.indptr)
+    return [[columns for _, columns in model._word_forms(t, n)[0]] for t, n in zip(texts, lengths, strict=True)]
 
 
 def latency_table(path, queries: int = 100, runs: int = 3) -> None:
@@ -220,17 +249,27 @@ def latency_table(path, queries: int = 100, runs: int = 3) -> None:
     rows, texts = rows[searchable][:queries], [t for t, ok in zip(texts, searchable, strict=True) if ok][:queries]
     ids = [model.articles_.ids[r] for r in rows]
     model.similar(text=texts[0])  # builds the search matrix of an old file, maps the arrays
-    timings = {}
-    for name, call in (("by id", lambda q: model.similar(id=q)), ("text, 8 words", lambda q: model.similar(text=q))):
-        medians = []
-        for _ in range(runs):
-            started = []
-            for q in ids if name == "by id" else texts:
+    forms = model if model.state_.word_forms is not None else with_word_forms(model)
+    started = time.perf_counter()
+    forms.state_.word_forms.of_words(["news"])  # the first query with forms groups the words by stem, once
+    print(f"\ngrouping the search vocabulary's words by stem, once: {time.perf_counter() - started:.3f} s")
+    forms.similar(text=texts[0])
+    cases = (
+        ("by id", lambda q: model.similar(id=q)),
+        ("text, 8 words, without word forms", lambda q: model.similar(text=q)),
+        ("text, 8 words, with word forms", lambda q: forms.similar(text=q)),
+    )
+    medians = {name: [] for name, _ in cases}
+    for _ in range(runs):  # query by query, the cases in turn, so a busier spell of a shared machine hits them alike
+        elapsed = {name: [] for name, _ in cases}
+        for article_id, text in zip(ids, texts, strict=True):
+            for name, call in cases:
                 t = time.perf_counter()
-                call(q)
-                started.append(time.perf_counter() - t)
-            medians.append(statistics.median(started))
-        timings[name] = statistics.median(medians)
+                call(article_id if name == "by id" else text)
+                elapsed[name].append(time.perf_counter() - t)
+        for name, values in elapsed.items():
+            medians[name].append(statistics.median(values))
+    timings = {name: statistics.median(values) for name, values in medians.items()}
     base = timings["by id"]
     print(f"\n{len(model.articles_):,} articles, {queries} queries, median of {runs} runs' medians")
     print("| query | p50 ms | ratio to by id |\n|---|---:|---:|")
@@ -243,12 +282,18 @@ def main():
     ap.add_argument("--news", default=str(ROOT / "data" / "news-articles.jsonl"), help="held-out news JSONL")
     ap.add_argument("--latency", default=None, help="a model file to time text against id queries on")
     ap.add_argument("--skip-similarity", action="store_true", help="leave out the similarity figures")
+    ap.add_argument("--latency-only", action="store_true", help="only the latency table (needs --latency)")
     args = ap.parse_args()
+    if args.latency_only:
+        latency_table(args.latency)
+        return
     corpora = {"news": read_jsonl(args.news), "wikipedia": read_jsonl(SHARED / "wikipedia-sample" / "docs.jsonl")}
     models = known_item_table(corpora)
     lee = read_jsonl(SHARED / "lee-news" / "background.jsonl") + read_jsonl(SHARED / "lee-news" / "test.jsonl")
     lee_model = topics.fit([topics.Article(id=r["id"], text=r["text"]) for r in lee], random_state=0)
-    match_table(models, corpora, lee_model)
+    before = {name: without_word_forms(model) for name, model in models.items()}
+    match_table(before, corpora, without_word_forms(lee_model), when="before: ")
+    match_table(models, corpora, lee_model, header=False)
     size_table(models)
     if not args.skip_similarity:
         similarity_table(Bench())

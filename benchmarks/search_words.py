@@ -64,6 +64,7 @@ def prepared(records):
     units = np.asarray(model.doc_topics_, dtype=np.float64)
     query_topics = nmf_transform(model.vectorizer_.transform(queries), model.components_)
     return {
+        "records": records,
         "texts": [analyse(r["text"]) for r in records],
         "leads": [analyse(make_snippet(r["text"])) for r in records],
         "queries": [analyse(q) for q in queries],
@@ -71,6 +72,8 @@ def prepared(records):
         "vocabulary": {t.decode("utf-8") for t in model.vectorizer_.vocabulary_},
         "topics": units / np.maximum(np.linalg.norm(units, axis=1, keepdims=True), 1e-12),
         "query_topics": query_topics / np.maximum(np.linalg.norm(query_topics, axis=1, keepdims=True), 1e-12),
+        "analyser": analyse,
+        "query_texts": queries,
     }
 
 

@@ -146,3 +146,17 @@ def test_map_chunks_consumes_a_generator_in_order():
     assert map_chunks(sum, chunks, n_jobs=2) == [sum(range(i, i + 3)) for i in range(0, 30, 3)]
     assert map_chunks(sum, iter([[1, 2]]), n_jobs=2) == [3]
     assert map_chunks(sum, iter([]), n_jobs=2) == []
+
+
+def test_search_matrix_built_block_by_block_equals_one_block(sample_model, monkeypatch):
+    # B is built a block of entries at a time to bound memory at a million articles; the blocks' edges
+    # (rows, then columns, split mid-matrix) must not change a single value
+    X, idf = sample_model.index_.postings.tocsr(), sample_model.vectorizer_.idf_
+    whole = topics.index.search_postings(topics.index.term_counts(X, idf, extra_columns=3))
+    monkeypatch.setattr(topics.index, "_BLOCK_ENTRIES", 97)
+    counts = topics.index.term_counts(X, idf, extra_columns=3)
+    blocks = topics.index.search_postings(counts)
+    assert counts.shape == (X.shape[0], X.shape[1] + 3) and counts[:, -3:].nnz == 0
+    assert np.array_equal(whole.indptr, blocks.indptr) and np.array_equal(whole.indices, blocks.indices)
+    assert np.array_equal(whole.data, blocks.data) and whole.dtype == np.float32
+    assert np.allclose(counts.data, np.round(counts.data)) and counts.data.min() >= 1

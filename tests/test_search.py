@@ -322,8 +322,9 @@ def test_a_word_of_one_article_finds_that_article_by_text(sample_model, lee_reco
     hits = sample_model.similar(text="Barbados", k=5, explain=True)
     assert [h.id for h in hits] == [record["id"]]  # no other article shares anything with the query
     assert hits[0].match == "strong"
-    assert [t["term"] for t in hits[0].explanation.terms] == ["barbados"]
-    assert hits[0].explanation.terms[0]["share"] == pytest.approx(1.0)
+    # the word as written and the word in any of its forms (the same one word here): half the score each
+    assert [t["term"] for t in hits[0].explanation.terms] == ["barbados", "barbados*"]
+    assert [t["share"] for t in hits[0].explanation.terms] == pytest.approx([0.5, 0.5])
     # a rare word among known ones lifts its article to the top; the batch answers as the single query does
     query = "Zimbabwe Barbados"
     assert sample_model.similar(text="Zimbabwe", k=1)[0].id != record["id"]
@@ -377,3 +378,67 @@ def test_added_articles_teach_search_their_new_words_but_not_the_words_the_fit_d
     for word in (w.decode() for w in learned[:: max(1, len(learned) // 5)]):
         holders = {r["id"] for r in new if word in analyse(r["text"])}
         assert holders and model.similar(text=word, k=1)[0].id in holders
+
+
+# -- word forms: a query's words count in every form the archive writes them in ------------------------------
+def test_a_word_in_another_form_finds_the_article_that_writes_it_so(sample_model, lee_records):
+    """ "abducted" is in one article and "abducting" in none: the query's word finds it by its form."""
+    (record,) = [r for r in lee_records if "abducted" in r["text"].lower()]
+    words = {w.decode() for w in sample_model.vectorizer_.vocabulary_} | {
+        w.decode() for w in sample_model.state_.search_fields.rare_words
+    }
+    assert "abducting" not in words and "abducted" in words
+    hits = sample_model.similar(text="abducting", k=5, explain=True)
+    assert hits[0].id == record["id"]
+    assert [t["term"] for t in hits[0].explanation.terms] == ["abducting*"]
+    # the explained parts are the whole score, and the fast path gives the exhaustive path's hits
+    query = dict(text="abducting soldiers in the Philippines", k=10)
+    fast, exact = sample_model.similar(**query), sample_model.similar(**query, exact=True)
+    assert [(h.id, h.score) for h in fast] == [(h.id, h.score) for h in exact]
+    for hit in sample_model.similar(**query, explain=True):
+        e = hit.explanation
+        w = sample_model.topic_weight
+        assert sum(t["share"] for t in e.terms) + w * e.topical / e.score == pytest.approx(1.0, abs=1e-4)
+
+
+def test_a_word_form_scores_as_bm25_over_the_summed_counts_of_its_words(sample_model):
+    """B_g(d), read off B alone, is BM25 of f_dg = the summed counts of the form's words (topics.index)."""
+    from topics.index import BM25_B, BM25_K1, bm25_idf, form_postings, term_counts
+
+    state = sample_model.state_
+    (_, columns), *_ = state.word_forms.of_words(["attacks"])[0]
+    assert columns.size > 1  # attack, attacked, attacking, attacks...
+    counts = term_counts(state.doc_terms, state.vectorizer.idf_).toarray()
+    counts = np.hstack([counts, np.zeros((counts.shape[0], state.search_fields.n_rare))]) + state.search_fields.matrix()
+    counts = np.asarray(counts)
+    f = counts[:, columns].sum(axis=1)
+    lengths = counts.sum(axis=1)
+    idf = bm25_idf(np.count_nonzero(f), len(f))
+    expected = idf * f * (BM25_K1 + 1) / (f + BM25_K1 * (1 - BM25_B + BM25_B * lengths / lengths.mean()))
+    rows, values, form_idf = form_postings(state.index.search, state.index.search_idf, columns)
+    assert form_idf == pytest.approx(idf)
+    assert np.array_equal(rows, np.flatnonzero(f))
+    np.testing.assert_allclose(values, expected[rows], rtol=1e-4)
+
+
+def test_word_forms_need_one_language_with_a_snowball_stemmer():
+    from topics.forms import forms_language
+
+    assert forms_language(["en"]) == "english" and forms_language(["nl"]) == "dutch"
+    assert forms_language(["en", "nl"]) is None  # which stemmer would a word need?
+    assert forms_language(["zh"]) is None and forms_language([]) is None
+
+
+def test_word_forms_summed_by_the_compiled_loop_equal_the_numpy_sums(sample_model):
+    kernels = pytest.importorskip("topics.kernels")
+    from topics.index import form_postings
+
+    index = sample_model.state_.index
+    found, _ = sample_model.state_.word_forms.of_words(["attacks", "bushfires", "ministers", "rates", "talks"])
+    assert all(columns.size > 1 for _, columns in found)
+    for _, columns in found:
+        rows, values, idf = form_postings(index.search, index.search_idf, columns)
+        fast_rows, fast_values, fast_idf = form_postings(index.search, index.search_idf, columns, kernels)
+        order = np.argsort(fast_rows)
+        assert np.array_equal(fast_rows[order], rows) and np.array_equal(fast_values[order], values)
+        assert fast_idf == idf

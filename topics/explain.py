@@ -62,14 +62,17 @@ def explain_pair(
     n_terms: int = 8,
     n_topics: int = 3,
     search=None,
+    n_columns: int = 0,
 ) -> Explanation:
     """Explain one pair; a is the query.
 
     terms_* : sparse rows (1, V), unit length; topics_* : arrays (k,) of topic weights;
     term_names : callable mapping column indices to terms; topic_labels : sequence of k labels;
-    search : None, or the search part of a text query (:meth:`topics.index.SimilarityIndex.search_part`).
+    search : None, or the search part of a text query (:meth:`topics.index.SimilarityIndex.search_part`);
+    n_columns : B's number of columns (``term_names`` names column ``n_columns + i``, the query's i-th word
+    form, too).
     """
-    columns, term_products, topic_products = pair_parts(terms_a, topics_a, terms_b, topics_b, search)
+    columns, term_products, topic_products = pair_parts(terms_a, topics_a, terms_b, topics_b, search, n_columns)
     if search is not None and not np.any(topics_a):  # a text of rare words only: its alpha is 0 (topics.index)
         topic_weight = 0.0
     lexical, topical = float(term_products.sum()), float(topic_products.sum())

@@ -15,7 +15,7 @@ The score of an article d for a query q (a stored article or a new text) is
   exactly as before search scoring existed: article-to-article similarity is unchanged.
 - bm25(q, d) is Okapi BM25 divided by its upper bound for the query, so it lies in [0, 1):
 
-      bm25(q, d) = sum_t v_t * B[d, t] / sum_t v_t * idf_t * (k1 + 1)
+      bm25(q, d) = (sum_t v_t * B[d, t] + sum_g B_g(d)) / (sum_t v_t * idf_t + sum_g idf_g) / (k1 + 1)
       B[d, t] = idf_t * f_dt * (k1 + 1) / (f_dt + k1 * (1 - b + b * len_d / mean_len))
       idf_t = ln(1 + (N - df_t + 0.5) / (df_t + 0.5))
 
@@ -28,6 +28,21 @@ The score of an article d for a query q (a stored article or a new text) is
   lead (the stored snippet, its first 200 characters) and ``TITLE_WEIGHT`` times in its title;
   len_d = sum_t f_dt; df_t counts the articles holding t in any field; k1 = ``BM25_K1``,
   b = ``BM25_B``. A text that is not a stored article is taken to be of mean length.
+
+  g runs over the query's *word forms* (models fitted with a stemmer, ``fit_info["search_forms"]``; none
+  otherwise): each distinct Snowball stem of the query's words (not phrases), standing for every word of
+  the search vocabulary with that stem (:class:`topics.forms.WordForms`), so "storms" also finds
+  "storm" and "stormed". A form is a BM25 term of its own over the summed counts of its words,
+  f_dg = sum_{t in g} f_dt, with df_g the articles holding any of them:
+
+      B_g(d) = idf_g * f_dg * (k1 + 1) / (f_dg + k1 * (1 - b + b * len_d / mean_len))
+             = idf_g * (k1 + 1) * S / (1 + S),   S = sum_{t in g} B[d, t] / (idf_t * (k1 + 1) - B[d, t])
+
+  (the second line, read off B alone, is the same number: each ratio is f_dt over the article's length
+  norm). A word is so counted once as written and once by its form; a form that no word of the search
+  vocabulary has counts against the query as an unknown word does (in the denominator, with the largest
+  idf), so a query of words the archive does not know stays a weak match. ``benchmarks/search_scoring.py``
+  and ``benchmarks/search.py`` measured it (news headline -> article +0.014 MRR@10).
 
 Every part lies in [0, 1] because every weight is non-negative, so the score does too. The lexical
 part finds articles that share the query's specific words; the topical part finds articles that tell
@@ -123,15 +138,16 @@ class SimilarityIndex:
         """s(n_terms) of the module docstring; 0 when the index has no search matrix."""
         return float(search_share(n_terms)) if self._search is not None else 0.0
 
-    def query(self, query_terms, query_topics, unknown: float = 0.0, rare=()) -> Query:
+    def query(self, query_terms, query_topics, unknown: float = 0.0, rare=(), forms=()) -> Query:
         """The :class:`Query` of a text: query_terms a sparse row (1, V), unit length; query_topics (k,);
         unknown: the number of the query's words outside the search vocabulary; rare: the B columns of its
-        rare words (V and up)."""
+        rare words (V and up); forms: its word forms, each the B columns of its words."""
         query_terms = sp.csr_matrix(query_terms)
         topics = unit_rows(np.asarray(query_topics, dtype=np.float32)[None, :])[0]
         rare = np.asarray(rare, dtype=np.int64)
         share = self.search_share(len(query_terms.indices) + rare.size)
-        return Query(query_terms.indices, query_terms.data, topics, share, float(unknown), rare)
+        forms = tuple(np.asarray(g, dtype=np.int64) for g in forms) if share > 0 else ()
+        return Query(query_terms.indices, query_terms.data, topics, share, float(unknown), rare, forms)
 
     def article_query(self, row: int) -> Query:
         """The :class:`Query` of stored article ``row`` (search share 0)."""
@@ -170,31 +186,51 @@ class SimilarityIndex:
             weights[known] = np.where(self.phrases(columns[known]), PHRASE_WEIGHT, 1.0)
         return weights
 
-    def search_bound(self, columns: np.ndarray, unknown: float = 0.0) -> float:
-        """The BM25 score no article can reach for a query of these columns and ``unknown`` words outside
-        the vocabulary: bm25's denominator."""
+    def search_bound(self, columns: np.ndarray, unknown: float = 0.0, forms=()) -> float:
+        """The BM25 score no article can reach for a query of these columns, ``unknown`` words outside
+        the vocabulary and word ``forms`` (each a :func:`form_postings` triple): bm25's denominator."""
         columns = np.asarray(columns)
         known = float(self.search_weights(columns) @ self.search_idf[columns])
+        known += sum(idf for _, _, idf in forms)
         return (known + unknown * float(bm25_idf(0, self.n_articles))) * (BM25_K1 + 1.0)
 
+    def form_postings(self, forms, kernels=None) -> list:
+        """``(rows, values, idf_g)`` of each word form of a query (:func:`form_postings`)."""
+        return [form_postings(self.search, self.search_idf, g, kernels) for g in forms]
+
     def search_part(
-        self, columns: np.ndarray, *, row: int | None = None, text_counts=None, unknown: float = 0.0, rare=()
+        self,
+        columns: np.ndarray,
+        *,
+        row: int | None = None,
+        text_counts=None,
+        unknown: float = 0.0,
+        rare=(),
+        forms=(),
     ):
-        """``(share, values, rare, rare_values)`` for :func:`pair_parts`: s(n_q), ``v_t * B[d, t] / bound`` per
-        query column, and the same for the B columns ``rare`` of its rare words, for a stored article ``row``
-        or a text with raw counts ``text_counts`` (1, V + R); None for a long query."""
+        """``(share, values, rare, rare_values, form_values)`` for :func:`pair_parts`: s(n_q),
+        ``v_t * B[d, t] / bound`` per query column, the same for the B columns ``rare`` of its rare words,
+        and ``B_g(d) / bound`` per word form (``forms``: each the B columns of its words), for a stored
+        article ``row`` or a text with raw counts ``text_counts`` (1, V + R); None for a long query."""
         columns, rare = np.asarray(columns), np.asarray(rare, dtype=np.int64)
         every = np.concatenate([columns.astype(np.int64), rare])
         share = self.search_share(every.size)
-        bound = self.search_bound(every, unknown) if share > 0 else 0.0
+        if share <= 0:
+            return None
+        postings = self.form_postings(forms)
+        bound = self.search_bound(every, unknown, postings)
         if bound <= 0:
             return None
         if row is not None:
             values = stored_search_values(self.search, row, every)
+            ratios = [form_ratios(stored_search_values(self.search, row, g), self.search_idf[g]) for g in forms]
         else:
+            counts = sp.csr_matrix(text_counts, dtype=np.float64).toarray().ravel()
             values = text_search_row(text_counts, self.search_idf)[every]
+            ratios = [counts[np.asarray(g, dtype=np.int64)].sum() / BM25_K1 for g in forms]  # a mean-length text
         values = self.search_weights(every) * values / bound
-        return share, values[: columns.size], rare, values[columns.size :]
+        form_values = np.array([form_value(s, idf) for s, (_, _, idf) in zip(ratios, postings, strict=True)]) / bound
+        return share, values[: columns.size], rare, values[columns.size :], form_values
 
     def _scatter(self, query: Query, kernels) -> np.ndarray:
         """lexical(q, d) of the module docstring for every article, float32: the cosine, blended with
@@ -203,13 +239,17 @@ class SimilarityIndex:
         cosine = self._postings_scores(self.postings, query.columns, query.weights, kernels)
         if query.share == 0.0:
             return cosine
-        columns = np.concatenate([np.asarray(query.columns, dtype=np.int64), query.rare])
-        bound = self.search_bound(columns, query.unknown)
+        # A form of one word is that word's column of B (B_g = B[:, t]): it joins the scatter-add.
+        singles = [g for g in query.forms if g.size == 1]
+        columns = np.concatenate([np.asarray(query.columns, dtype=np.int64), query.rare, *singles])
+        forms = self.form_postings([g for g in query.forms if g.size > 1], kernels)
+        bound = self.search_bound(columns, query.unknown, forms)
         if bound <= 0:
             bm25 = np.zeros(self.n_articles, dtype=np.float32)
         else:
             weights = self.search_weights(columns) / bound
             bm25 = self._postings_scores(self.search, columns, weights, kernels)
+            add_forms(bm25, forms, bound)
         return (1.0 - query.share) * cosine + query.share * bm25
 
     def _postings_scores(self, matrix, columns, weights, kernels) -> np.ndarray:
@@ -411,6 +451,7 @@ class Query(NamedTuple):
     share: float = 0.0  # s(q) of the module docstring: 0 for a stored article or a long text
     unknown: float = 0.0  # the number of the query's words outside the search vocabulary
     rare: np.ndarray = np.zeros(0, dtype=np.int64)  # B columns (V and up) of the query's rare words
+    forms: tuple = ()  # the query's word forms g: each the B columns (int64, ascending) of its words
 
 
 @functools.cache
@@ -480,6 +521,14 @@ def _scratch(n_columns: int) -> np.ndarray:
     return scratch
 
 
+def _form_scratch(n_rows: int) -> np.ndarray:
+    """This thread's float64 zeros (n_rows,) for :func:`topics.kernels.form_sums`, which leaves them zero."""
+    scratch = getattr(_THREAD, "form_scratch", None)
+    if scratch is None or scratch.size != n_rows:
+        scratch = _THREAD.form_scratch = np.zeros(n_rows)
+    return scratch
+
+
 def _small(array, dtype) -> np.ndarray:
     """A writable contiguous copy of a query-sized array: the compiled loops then meet one array type
     per argument (a memory-mapped model's arrays are read-only, a text query's are not)."""
@@ -539,39 +588,80 @@ def bm25_idf(df: np.ndarray, n_articles: int) -> np.ndarray:
     return np.log1p((n_articles - df + 0.5) / (df + 0.5))
 
 
-def term_counts(rows, idf: np.ndarray) -> sp.csr_matrix:
-    """The raw term counts behind unit TF-IDF rows ``(1 + ln tf) * idf / norm``, float32 CSR.
+def term_counts(rows, idf: np.ndarray, *, extra_columns: int = 0) -> sp.csr_matrix:
+    """The raw term counts behind unit TF-IDF rows ``(1 + ln tf) * idf / norm``, float32 CSR, with
+    ``extra_columns`` empty columns after the vocabulary's.
 
     Within a row, ``x / idf`` is ``(1 + ln tf) / norm``; its smallest value is taken to be a term seen once
     (true of any text with a word it uses once), which gives the norm and so every count. Counts are
     rounded to whole numbers. Used for stored articles (whose counts a model does not keep) and queries.
+    Rows are read in blocks of about :data:`_BLOCK_ENTRIES` entries, so the float64 work never holds more
+    than a block: at a million articles, whole-matrix temporaries took several times X's memory.
     """
-    x = sp.csr_matrix(rows, dtype=np.float64, copy=True)
-    x.eliminate_zeros()
-    lengths = np.diff(x.indptr)
+    x = sp.csr_matrix(rows)
+    if x.nnz and not np.all(x.data):
+        x = x.copy()
+        x.eliminate_zeros()
+    shape = (x.shape[0], x.shape[1] + extra_columns)
     if x.nnz == 0:
-        return sp.csr_matrix(x.shape, dtype=np.float32)
-    ratio = x.data / np.maximum(np.asarray(idf, dtype=np.float64)[x.indices], 1e-12)
-    smallest = np.zeros(x.shape[0])
-    filled = lengths > 0
-    smallest[filled] = np.minimum.reduceat(ratio, x.indptr[:-1][filled])
-    x.data = np.rint(np.exp(ratio / np.repeat(smallest, lengths) - 1.0))
-    return sp.csr_matrix(x, dtype=np.float32)
+        return sp.csr_matrix(shape, dtype=np.float32)
+    idf = np.maximum(np.asarray(idf, dtype=np.float64), 1e-12)
+    data = np.empty(x.nnz, dtype=np.float32)
+    for start, stop in _row_blocks(x.indptr):
+        lo, hi = x.indptr[start], x.indptr[stop]
+        ratio = x.data[lo:hi].astype(np.float64) / idf[x.indices[lo:hi]]
+        lengths = np.diff(x.indptr[start : stop + 1])
+        filled = lengths > 0
+        smallest = np.zeros(lengths.size)
+        smallest[filled] = np.minimum.reduceat(ratio, (x.indptr[start:stop] - lo)[filled])
+        data[lo:hi] = np.rint(np.exp(ratio / np.repeat(smallest, lengths) - 1.0))
+    return sp.csr_matrix((data, x.indices.copy(), x.indptr.copy()), shape=shape)
+
+
+_BLOCK_ENTRIES = 1 << 22  # matrix entries worked on at once in float64 by term_counts and search_postings
+
+
+def _row_blocks(indptr: np.ndarray):
+    """(start, stop) row ranges of a compressed matrix, each holding about :data:`_BLOCK_ENTRIES` entries
+    (a longer row makes a block of its own); works alike on the columns of a CSC matrix."""
+    n = indptr.size - 1
+    start = 0
+    while start < n:
+        stop = int(np.searchsorted(indptr, indptr[start] + _BLOCK_ENTRIES, side="right")) - 1
+        stop = min(max(stop, start + 1), n)
+        yield start, stop
+        start = stop
 
 
 def search_postings(counts) -> sp.csc_matrix:
-    """B of the module docstring, float32 CSC (n_articles, V), from the field-weighted counts f (n, V)."""
-    f = sp.csr_matrix(counts, dtype=np.float64)
+    """B of the module docstring, float32 CSC (n_articles, V), from the field-weighted counts f (n, V).
+
+    The weights are computed in float64 a block of columns at a time, into the CSC copy's own float32 data.
+    """
+    f = sp.csr_matrix(counts, dtype=np.float32)
     n_articles = f.shape[0]
-    lengths = np.asarray(f.sum(axis=1)).ravel()
+    lengths = _row_sums(f)
     mean_length = lengths.mean() if n_articles and lengths.mean() > 0 else 1.0
     norm = BM25_K1 * (1.0 - BM25_B + BM25_B * lengths / mean_length)
     b = sp.csc_matrix(f)
+    del f
     b.sort_indices()
     idf = bm25_idf(np.diff(b.indptr), n_articles)
-    columns = np.repeat(np.arange(b.shape[1]), np.diff(b.indptr))
-    b.data = idf[columns] * b.data * (BM25_K1 + 1.0) / (b.data + norm[b.indices])
-    return sp.csc_matrix(b, dtype=np.float32)
+    for start, stop in _row_blocks(b.indptr):
+        lo, hi = b.indptr[start], b.indptr[stop]
+        values = b.data[lo:hi].astype(np.float64)
+        columns = np.repeat(np.arange(start, stop), np.diff(b.indptr[start : stop + 1]))
+        b.data[lo:hi] = idf[columns] * values * (BM25_K1 + 1.0) / (values + norm[b.indices[lo:hi]])
+    return b
+
+
+def _row_sums(f: sp.csr_matrix) -> np.ndarray:
+    """Each row's sum in float64, as ``f.sum(axis=1)`` of a float64 copy gives it, a block of rows at a time."""
+    sums = np.zeros(f.shape[0])
+    for start, stop in _row_blocks(f.indptr):
+        block = sp.csr_matrix(f[start:stop], dtype=np.float64)
+        sums[start:stop] = np.asarray(block.sum(axis=1)).ravel()
+    return sums
 
 
 def text_search_row(counts, idf: np.ndarray) -> np.ndarray:
@@ -591,6 +681,61 @@ def stored_search_values(search, row: int, columns: np.ndarray) -> np.ndarray:
         if at < end and search.indices[at] == row:
             values[i] = search.data[at]
     return values
+
+
+def form_ratios(values: np.ndarray, idf: np.ndarray) -> float:
+    """S of the module docstring for one article: sum_t B[d, t] / (idf_t * (k1 + 1) - B[d, t]) over a form's
+    words, from their B values (float64); a saturated count (B at its bound in float32) is taken as huge."""
+    values = np.asarray(values, dtype=np.float64)
+    return float(_ratios(values, np.asarray(idf, dtype=np.float64) * (BM25_K1 + 1.0)).sum())
+
+
+def form_value(ratio, idf: float):
+    """B_g(d) of the module docstring from S (a float or an array)."""
+    ratio = np.asarray(ratio, dtype=np.float64)
+    return idf * (BM25_K1 + 1.0) * ratio / (1.0 + ratio)
+
+
+def form_postings(search, idf: np.ndarray, columns, kernels=None) -> tuple[np.ndarray, np.ndarray, float]:
+    """``(rows, values, idf_g)`` of one word form g over the CSC matrix B: the articles holding any of its
+    words (``columns``), their B_g(d) (float64) and idf_g (module docstring). The rows are ascending in
+    numpy; with ``kernels`` (:func:`topics.kernels.form_sums`) a form of several words has them in the
+    order first met, with the same values."""
+    columns = np.asarray(columns, dtype=np.int64)
+    n_articles = search.shape[0]
+    starts, ends = search.indptr[columns].astype(np.int64), search.indptr[columns + 1].astype(np.int64)
+    tops = idf[columns] * (BM25_K1 + 1.0)
+    if kernels is not None and columns.size > 1:
+        small = _small(columns, search.indices.dtype), _small(tops, np.float64)
+        rows, ratios = kernels.form_sums(search.indptr, search.indices, search.data, *small, _form_scratch(n_articles))
+    elif columns.size == 1:  # one word: its own postings, ascending
+        rows = search.indices[starts[0] : ends[0]].astype(np.int64)
+        ratios = _ratios(search.data[starts[0] : ends[0]], tops[0])
+    elif 16 * int((ends - starts).sum()) < n_articles:  # few postings: sort them
+        rows = np.concatenate([search.indices[a:b] for a, b in zip(starts, ends, strict=True)]).astype(np.int64)
+        parts = [_ratios(search.data[a:b], top) for a, b, top in zip(starts, ends, tops, strict=True)]
+        rows, where = np.unique(rows, return_inverse=True)
+        ratios = np.bincount(where, weights=np.concatenate(parts), minlength=rows.size)
+    else:  # many: add them up in a dense array (the same sums, word by word, in the same order)
+        dense = np.zeros(n_articles)
+        for a, b, top in zip(starts.tolist(), ends.tolist(), tops.tolist(), strict=True):
+            dense[search.indices[a:b]] += _ratios(search.data[a:b], top)
+        rows = np.flatnonzero(dense)
+        ratios = dense[rows]
+    form_idf = float(bm25_idf(rows.size, n_articles))
+    return rows, form_value(ratios, form_idf), form_idf
+
+
+def _ratios(values: np.ndarray, top: float) -> np.ndarray:
+    """f_dt / norm_d of the postings of one word from their B values (float64): B / (idf_t (k1 + 1) - B)."""
+    values = values.astype(np.float64)
+    return values / np.maximum(top - values, 1e-12)
+
+
+def add_forms(bm25: np.ndarray, forms, bound: float) -> None:
+    """Add each word form's B_g(d) / bound to the float32 scores ``bm25`` (n_articles,) in place."""
+    for rows, values, _ in forms:
+        bm25[rows] += (values / bound).astype(np.float32)
 
 
 def unit_rows(matrix, *, dtype=np.float32):
@@ -669,13 +814,16 @@ def blend(lexical, topical, topic_weight: float):
     return np.clip((1.0 - topic_weight) * lexical + topic_weight * topical, 0.0, 1.0)
 
 
-def batch_scores(index: SimilarityIndex, query_terms, query_topics, stored=None, unknown=None, rare=None) -> np.ndarray:
+def batch_scores(
+    index: SimilarityIndex, query_terms, query_topics, stored=None, unknown=None, rare=None, forms=None
+) -> np.ndarray:
     """Scores of every article against many queries: float32 array of shape (n_queries, n_articles).
 
     query_terms : csr_matrix (n_queries, V), unit rows; query_topics : array (n_queries, k); stored :
     boolean array (n_queries,), true for queries that are stored articles (search share 0), or None
     (all are texts); unknown : array (n_queries,) as in :meth:`SimilarityIndex.scores`, or None (zeros);
-    rare : a list of arrays (n_queries,), each text's rare-word columns of B, or None (none).
+    rare : a list of arrays (n_queries,), each text's rare-word columns of B, or None (none); forms : a
+    list (n_queries,) of each text's word forms (each the B columns of its words), or None (none).
     Sparse products (queries x articles) and one dense product, not a loop over queries.
     """
     query_terms = sp.csr_matrix(query_terms, dtype=np.float32)
@@ -686,15 +834,20 @@ def batch_scores(index: SimilarityIndex, query_terms, query_topics, stored=None,
         shares = np.where(stored, 0.0, shares)
     short = np.flatnonzero(shares > 0)
     if short.size:
-        rows = []
+        rows, form_parts = [], []
         for i in short.tolist():
             start, end = query_terms.indptr[i], query_terms.indptr[i + 1]
             columns = np.concatenate([query_terms.indices[start:end], [] if rare is None else rare[i]]).astype(np.int64)
-            bound = index.search_bound(columns, 0.0 if unknown is None else float(unknown[i]))
+            postings = index.form_postings(() if forms is None else forms[i])
+            bound = index.search_bound(columns, 0.0 if unknown is None else float(unknown[i]), postings)
             weights = index.search_weights(columns) / bound if bound > 0 else np.zeros(columns.size)
             row = (weights.astype(np.float32), columns, [0, columns.size])
             rows.append(sp.csr_matrix(row, shape=(1, index.n_search_terms), dtype=np.float32))
+            form_parts.append((postings, bound))
         bm25 = (sp.vstack(rows, format="csr") @ index.search.T.tocsr()).toarray()
+        for scores, (postings, bound) in zip(bm25, form_parts, strict=True):
+            if bound > 0:
+                add_forms(scores, postings, bound)
         share = shares[short][:, None]
         lexical[short] = (1.0 - share) * lexical[short] + share * bm25
     units = unit_rows(query_topics)
@@ -708,13 +861,16 @@ def batch_scores(index: SimilarityIndex, query_terms, query_topics, stored=None,
     return blend(lexical, topical, alpha).astype(np.float32)
 
 
-def pair_parts(terms_a, topics_a, terms_b, topics_b, search=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def pair_parts(
+    terms_a, topics_a, terms_b, topics_b, search=None, n_columns: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-term and per-topic products whose sums are the lexical part and the topic cosine of a pair.
 
     terms_* : sparse rows (1, V), unit length; topics_* : arrays (k,); a is the query. ``search``: None
-    (the query is long: lexical is the cosine) or ``(share, values, rare, rare_values)`` from
-    :meth:`SimilarityIndex.search_part`. Returns ``(columns, term_products, topic_products)``: the query's B
-    columns (its terms, then its rare words) that b shares and their parts of lexical(a, b) (summing to
+    (the query is long: lexical is the cosine) or ``(share, values, rare, rare_values, form_values)`` from
+    :meth:`SimilarityIndex.search_part`, with ``n_columns``, B's number of columns. Returns ``(columns,
+    term_products, topic_products)``: the query's B columns (its terms, then its rare words, then
+    ``n_columns + i`` for its i-th word form) that b shares and their parts of lexical(a, b) (summing to
     it), and an array (k,) of topic products (summing to the topic cosine).
     """
     a = sp.csr_matrix(terms_a, dtype=np.float32)
@@ -723,10 +879,12 @@ def pair_parts(terms_a, topics_a, terms_b, topics_b, search=None) -> tuple[np.nd
     products = a.data.astype(np.float64) * b[:, a.indices].toarray().ravel().astype(np.float64)
     columns = a.indices.astype(np.int64)
     if search is not None:
-        share, values, rare, rare_values = search
+        share, values, rare, rare_values, form_values = search
         products = (1.0 - share) * products + share * np.asarray(values, dtype=np.float64)
-        columns = np.concatenate([columns, rare])
-        products = np.concatenate([products, share * np.asarray(rare_values, dtype=np.float64)])
+        form_columns = n_columns + np.arange(len(form_values), dtype=np.int64)
+        columns = np.concatenate([columns, rare, form_columns])
+        extra = np.concatenate([np.asarray(rare_values, dtype=np.float64), np.asarray(form_values, dtype=np.float64)])
+        products = np.concatenate([products, share * extra])
     keep = products > 0
     ua = unit_rows(np.asarray(topics_a, dtype=np.float32)[None, :])[0]
     ub = unit_rows(np.asarray(topics_b, dtype=np.float32)[None, :])[0]

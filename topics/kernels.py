@@ -398,3 +398,39 @@ def warm_up() -> None:
                 rows, indptr, indices, data, scratch, columns, weights, np.float32(0.8), 1, np.zeros(0, np.int64), 0
             )
     place_row(np.ones(2), np.eye(2), 200, 1e-4)
+
+
+@njit(**_JIT)
+def form_sums(indptr, indices, data, columns, tops, scratch):  # pragma: no cover - compiled
+    """S of :mod:`topics.index` for every row holding a word of one word form: ``(rows, sums)``, the rows
+    (int64) in the order first met and ``sum_j B[row, columns[j]] / (tops[j] - B[row, columns[j]])``
+    (float64).
+
+    indptr, indices, data : the search matrix B (CSC); columns : int array of the form's words; tops :
+    float64 array of their ``idf_t * (k1 + 1)``; scratch : float64 zeros (n_rows,), left zero. Each sum
+    runs word by word in the order given, from 0.0, in float64: the sums of the numpy twin
+    (:func:`topics.index.form_postings`), which gives the rows ascending.
+    """
+    total = 0
+    for j in range(columns.size):
+        total += indptr[columns[j] + 1] - indptr[columns[j]]
+    rows = np.empty(total, dtype=np.int64)
+    count = 0
+    for j in range(columns.size):
+        column = columns[j]
+        top = tops[j]
+        for p in range(indptr[column], indptr[column + 1]):
+            row = indices[p]
+            value = np.float64(data[p])
+            room = top - value
+            if room < 1e-12:
+                room = 1e-12
+            if scratch[row] == 0.0:  # every ratio is > 0: a row is 0 until its first posting
+                rows[count] = row
+                count += 1
+            scratch[row] += value / room
+    sums = np.empty(count)
+    for i in range(count):
+        sums[i] = scratch[rows[i]]
+        scratch[rows[i]] = 0.0
+    return rows[:count], sums

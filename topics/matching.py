@@ -39,9 +39,15 @@ LEVELS = ("none", "weak", "strong")
 _SEED = 0
 
 
-def calibrate(index, vectorizer, components, articles, stubs) -> dict:
+def calibrate(index, vectorizer, components, articles, stubs, words=None) -> dict:
     """``{"stored": [...], "text": [...]}``: the percentiles PERCENTILES of the best score of another
-    article, for sampled stored articles asked by id and by a few words of their title or lead."""
+    article, for sampled stored articles asked by id and by a few words of their title or lead.
+
+    words : callable(text, n_known) -> (rare, unknown, forms), or None
+        What to count of a text beside its vocabulary terms, as :func:`topics.index.batch_scores` takes it
+        (the B columns of its rare words, its number of unknown words, the B columns of each word form;
+        :meth:`topics.TopicModel._calibration_words`); None: its vocabulary terms only.
+    """
     from .topic_model import nmf_transform
 
     candidates = np.setdiff1d(np.arange(index.n_articles), stubs)
@@ -61,7 +67,15 @@ def calibrate(index, vectorizer, components, articles, stubs) -> dict:
         keep = block[asked[start : start + 64]]
         if keep.size:
             terms = text_terms[start : start + 64][asked[start : start + 64]]
-            scores = batch_scores(index, terms, nmf_transform(terms, components))
+            extra = {}
+            if words is not None:
+                texts_asked = [
+                    t for t, ok in zip(texts[start : start + 64], asked[start : start + 64], strict=True) if ok
+                ]
+                found = [words(t, n) for t, n in zip(texts_asked, np.diff(terms.indptr).tolist(), strict=True)]
+                rare, unknown, forms = (list(part) for part in zip(*found, strict=True))
+                extra = {"rare": rare, "unknown": np.array(unknown, dtype=np.float64), "forms": forms}
+            scores = batch_scores(index, terms, nmf_transform(terms, components), **extra)
             best["text"].extend(_best_other(scores, keep, stubs))
     if not best["text"]:
         best["text"] = best["stored"]

@@ -36,6 +36,7 @@ from .edit import EditReport
 from .errors import NotFittedError, ParameterError, QueryError, TopicsWarning
 from .explain import Explanation, explain_pair
 from .filters import HitFilter, select, select_best
+from .forms import forms_language
 from .incremental import AddReport, RefitReport, add_articles, carry_over, read_as_fitted
 from .index import loaded_kernels, term_counts, unit_rows
 from .language import archive_languages, unspaced_warning
@@ -424,6 +425,8 @@ class TopicModel:
             # each detected language's share of the sampled articles ({} when given), and whose stop words
             "languages": {code: share for code, share in shares.items() if share >= LANGUAGE_REPORT_SHARE},
             "stop_word_languages": list(languages),
+            # the Snowball stemmer whose word forms text queries count (topics.forms), or None
+            "search_forms": forms_language(languages),
             "language_warning": language_warning,
             "unknown_share": vectorizer.first_unknown_share_,  # the baseline for drift in topics.incremental
             "word_order": word_order,  # each topic's words in the order they are shown (topics.word_pairs)
@@ -528,11 +531,11 @@ class TopicModel:
             if id is not None or text is not None:
                 raise QueryError("give an id or a text, or like=[...] (with unlike=[...]), not both")
             row, terms, topics, exclude = self._combine(like, unlike)
-            unknown, rare = 0.0, ()
+            unknown, rare, forms = 0.0, (), ()
         else:
             if (id is None) == (text is None):
                 raise QueryError("give exactly one of an article id or a text")
-            row, exclude, unknown, rare = None, (), 0.0, ()
+            row, exclude, unknown, rare, forms = None, (), 0.0, (), ()
             if id is not None:
                 row = self.row_of(id)
                 if self.doc_terms_.indptr[row] == self.doc_terms_.indptr[row + 1]:
@@ -545,12 +548,18 @@ class TopicModel:
                 terms, topics = self._vectorise_query(text)
                 topics = topics[0]
                 rare, _, unknown = self._search_words(text, terms.nnz)
+                forms, missing = self._word_forms(text, terms.nnz)
+                unknown += missing
         _check_k(k)
         hit_filter = HitFilter.build(since=since, until=until, min_score=min_score, keep_duplicates=keep_duplicates)
-        query = self.index_.article_query(row) if row is not None else self.index_.query(terms, topics, unknown, rare)
+        query = (
+            self.index_.article_query(row)
+            if row is not None
+            else self.index_.query(terms, topics, unknown, rare, [columns for _, columns in forms])
+        )
         bounds = self._match_bounds(query.share)
         hit_filter = _with_min_match(hit_filter, check_min_match(min_match), bounds)
-        text_query = None if row is not None else (terms, topics, unknown, rare)
+        text_query = None if row is not None else (terms, topics, unknown, rare, forms)
         if exact:
             scores = self.index_.score_all(query)
             return self._hits(scores, k, hit_filter, row, text_query, explain, bounds=bounds, exclude=exclude)
@@ -605,8 +614,10 @@ class TopicModel:
             if row is not None:
                 query = index.article_query(row)
             else:
-                rare, _, unknown = self._search_words(_query_kind(query_item)[1], lengths[i])
-                query = index.query(terms[i], topics[i], unknown, rare)
+                text = _query_kind(query_item)[1]
+                rare, _, unknown = self._search_words(text, lengths[i])
+                forms, missing = self._word_forms(text, lengths[i])
+                query = index.query(terms[i], topics[i], unknown + missing, rare, [columns for _, columns in forms])
             bounds = self._match_bounds(query.share)
             query_filter = _with_min_match(hit_filter, min_match, bounds)
             results.append(self._best_hits(query, row, k, query_filter, None, False, bounds=bounds))
@@ -630,6 +641,8 @@ class TopicModel:
                 raise ParameterError(f"{name}={value!r} is not allowed; use an integer >= 0")
         (row_a, terms_a, topics_a), (row_b, terms_b, topics_b) = self._resolve(a), self._resolve(b)
         rare, _, unknown = ((), (), 0.0) if row_a is not None else self._search_words(_query_kind(a)[1], terms_a.nnz)
+        forms, missing = ((), 0) if row_a is not None else self._word_forms(_query_kind(a)[1], terms_a.nnz)
+        unknown += missing
         rare_b = None if row_b is not None else self._search_words(_query_kind(b)[1], 0)
         return self._explain(
             terms_a,
@@ -642,6 +655,7 @@ class TopicModel:
             unknown=unknown,
             rare=rare,
             rare_b=rare_b,
+            forms=forms,
         )
 
     def duplicates(self, threshold: float = DEFAULT_THRESHOLD) -> list[DuplicateGroup]:
@@ -687,10 +701,19 @@ class TopicModel:
         columns, counts, unknown = fields.query_words(text)
         return columns, counts, float(unknown)
 
+    def _word_forms(self, text: str, n_known: int) -> tuple[list, int]:
+        """A text query's word forms (:meth:`topics.forms.WordForms.of_words`): ``(word, B columns)`` of each,
+        and the number of its forms no article holds (they count with its unknown words); none for a model
+        without them or a text long enough to be scored by the cosine alone."""
+        forms = self.state_.word_forms
+        if forms is None or self.index_.search_share(n_known) == 0.0:
+            return [], 0
+        return forms.of_words(self.state_.search_fields.query_terms(text))
+
     def _vectorise_query(self, text: str):
         _check_text(text)
         terms = self.vectorizer_.transform([text])
-        if terms.nnz == 0 and not self._search_words(text, 0)[0].size:
+        if terms.nnz == 0 and not self._search_words(text, 0)[0].size and not self._word_forms(text, 0)[0]:
             raise QueryError(_NO_KNOWN_WORDS)
         return terms, nmf_transform(terms, self.components_, gram=self._gram(), kernels=loaded_kernels())
 
@@ -733,7 +756,24 @@ class TopicModel:
         }
 
     def _calibrate(self) -> dict:
-        return calibrate(self.index_, self.vectorizer_, self.components_, self.articles_, self.stub_rows())
+        return calibrate(
+            self.index_,
+            self.vectorizer_,
+            self.components_,
+            self.articles_,
+            self.stub_rows(),
+            words=self._calibration_words,
+        )
+
+    def _calibration_words(self, text: str, n_known: int) -> tuple[tuple, float, list]:
+        """What :func:`topics.matching.calibrate` counts of a text beside its vocabulary terms: no rare or
+        unknown words, as calibration counted before word forms (so the levels keep their meaning), and the
+        forms of its vocabulary words, as :meth:`similar` counts them."""
+        fields, forms = self.state_.search_fields, self.state_.word_forms
+        if forms is None or self.index_.search_share(n_known) == 0.0:
+            return (), 0.0, []
+        found, _ = forms.of_words(fields.vocabulary_words(text))
+        return (), 0.0, [columns for _, columns in found]
 
     def match_calibration(self) -> dict:
         """The score percentiles the match levels are judged by (:mod:`topics.matching`): saved at fit
@@ -815,8 +855,8 @@ class TopicModel:
             return [
                 self._hit(r, float(score), match=_level(score, bounds)) for r, score in zip(rows, scores, strict=True)
             ]
-        terms, topics, unknown, rare = (
-            text_query if row is None else (self.doc_terms_[row], self.doc_topics_[row], 0.0, ())
+        terms, topics, unknown, rare, forms = (
+            text_query if row is None else (self.doc_terms_[row], self.doc_topics_[row], 0.0, (), ())
         )
         labels = self._topic_labels()
         return [
@@ -832,6 +872,7 @@ class TopicModel:
                     rows=(row, r),
                     unknown=unknown,
                     rare=rare,
+                    forms=forms,
                 ),
                 match=_level(score, bounds),
             )
@@ -851,23 +892,38 @@ class TopicModel:
         unknown=0.0,
         rare=(),
         rare_b=None,
+        forms=(),
     ) -> Explanation:
         """Explain the pair; ``rows``: the stored rows of a and b, None for a text (a text query a is
         scored partly by search, see :mod:`topics.index`); ``unknown`` and ``rare``: a text a's words outside
-        the vocabulary (:meth:`_search_words`), ``rare_b`` those of a text b."""
+        the vocabulary (:meth:`_search_words`), ``rare_b`` those of a text b; ``forms``: a text a's word
+        forms (:meth:`_word_forms`)."""
         search = None
+        n_columns = self.index_.n_search_terms
         if rows[0] is None:
             text_counts = None if rows[1] is not None else self._text_search_counts(terms_b, rare_b)
             search = self.index_.search_part(
-                sp.csr_matrix(terms_a).indices, row=rows[1], text_counts=text_counts, unknown=unknown, rare=rare
+                sp.csr_matrix(terms_a).indices,
+                row=rows[1],
+                text_counts=text_counts,
+                unknown=unknown,
+                rare=rare,
+                forms=[columns for _, columns in forms],
             )
+        names = [word + "*" for word, _ in forms]  # a word in any of its forms
+
+        def term_names(columns):
+            columns = np.asarray(columns)
+            return [names[c - n_columns] if c >= n_columns else self._term_names([c])[0] for c in columns.tolist()]
+
         return explain_pair(
             terms_a,
             topics_a,
             terms_b,
             topics_b,
             topic_weight=self.index_.topic_weight,
-            term_names=self._term_names,
+            term_names=term_names,
+            n_columns=n_columns,
             topic_labels=labels if labels is not None else self._topic_labels() if n_topics else [],
             n_terms=n_terms,
             n_topics=n_topics,

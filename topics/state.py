@@ -18,6 +18,7 @@ from functools import partial
 import numpy as np
 import scipy.sparse as sp
 
+from .forms import WordForms
 from .index import LEAD_WEIGHT, TITLE_WEIGHT, SimilarityIndex, search_postings, term_counts
 from .parallel import map_chunks, row_chunks
 
@@ -45,6 +46,9 @@ class FittedState:
         The search vocabulary's rare words and L, the term counts that the search matrix B adds to those of
         each article's text (its lead and title, and the rare words of its text); None when the index has
         no B. Kept so that growing a model reads only the new articles.
+    word_forms : topics.forms.WordForms or None
+        B's word columns grouped by stem, for text queries to count word forms (:mod:`topics.index`); None
+        for a model fitted without a stemmer (``fit_info["search_forms"]``) or without B.
     """
 
     vectorizer: object
@@ -56,6 +60,7 @@ class FittedState:
     fit_info: dict
     index: SimilarityIndex
     search_fields: SearchFields | None = None
+    word_forms: WordForms | None = None
 
     @classmethod
     def build(
@@ -109,6 +114,11 @@ class FittedState:
                 n_search_terms=len(vectorizer.vocabulary_) + (fields.n_rare if fields is not None else 0),
             ),
             search_fields=fields,
+            word_forms=(
+                WordForms(vectorizer.vocabulary_, fields.rare_words, fit_info["search_forms"])
+                if fields is not None and fit_info.get("search_forms")
+                else None
+            ),
         )
 
     @property
@@ -185,6 +195,16 @@ class SearchFields:
             int((~rare).sum()),
         )
 
+    def query_terms(self, text: str) -> list[str]:
+        """The words of ``text`` (not phrases) as the analyser gives them."""
+        return [term for term in self._vectorizer.analyzer(text) if " " not in term]
+
+    def vocabulary_words(self, text: str) -> list[str]:
+        """The words of ``text`` (not phrases) that are in the topic vocabulary."""
+        words = self.query_terms(text)
+        encoded = np.array([w.encode("utf-8") for w in words], dtype=bytes) if words else np.zeros(0, dtype="S1")
+        return [w for w, known in zip(words, _found(self._vectorizer.vocabulary_, encoded), strict=True) if known]
+
     def term_names(self, columns) -> list[str]:
         """The terms of B's columns, as text: vocabulary terms, then rare words."""
         vocabulary = self._vectorizer.vocabulary_
@@ -230,10 +250,9 @@ def _field_chunk(vectorizer, rare_words, chunk) -> sp.csr_matrix:
 def build_search(vectorizer, doc_terms, fields: SearchFields):
     """B of :mod:`topics.index` (CSC, n_articles x (V + R)): counts of each article's text (read back from
     X), plus L (``fields``: lead and title counts, and the rare words' text counts)."""
-    counts = term_counts(doc_terms, vectorizer.idf_)
-    if fields.n_rare:
-        counts = sp.hstack([counts, sp.csr_matrix((counts.shape[0], fields.n_rare), dtype=np.float32)], format="csr")
-    return search_postings(counts + fields.matrix())
+    counts = term_counts(doc_terms, vectorizer.idf_, extra_columns=fields.n_rare)
+    counts += fields.matrix()
+    return search_postings(counts)
 
 
 def phrase_columns(vocabulary: np.ndarray, columns: np.ndarray) -> np.ndarray:
