@@ -101,11 +101,15 @@ class Snapshot:
         return self._computed[key]
 
     def warm_up(self) -> Snapshot:
-        """Compute what the model computes for its first query (its stubs, its match calibration) and the
-        web app's topic list and map, so that no request waits for them: neither the first after start
-        nor the first after a reload (this runs in the loading thread, before the swap)."""
+        """Compute what the model computes for its first query (its stubs, its match calibration, its words
+        grouped by stem) and the web app's topic list and map, so that no request waits for them: neither
+        the first after start nor the first after a reload (this runs in the loading thread, before the
+        swap)."""
         self.model.stub_rows()
         self.model.match_calibration()
+        forms = getattr(self.model.state_, "word_forms", None)
+        if forms is not None:  # group the words by stem now, not in the first text query
+            forms.of_words([])
         with contextlib.suppress(TopicsError):  # a model that cannot answer one is told so by its request
             self.summary(8, 0)
             self.topic_map(None, None)
