@@ -1,4 +1,4 @@
-"""The shared parts of the command line: the group, its one-line errors, common options, formatting.
+"""The shared parts of the command line: the group, its one-line errors, formatting.
 
 This is the only module that prints. Library errors (:class:`topics.TopicsError`) and usage errors
 become one line on stderr and exit code 2; ``--debug`` shows the traceback instead. Ctrl-C exits 130
@@ -22,7 +22,6 @@ from pathlib import Path
 
 import click
 
-DEFAULT_MODEL = Path("models") / "default.joblib"
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports a process that SIGTERM ended
@@ -207,27 +206,6 @@ class TopicCount(click.ParamType):
         if k < 1:
             self.fail(f"{k} is not in the range x>=1.", param, ctx)
         return k
-
-
-def model_option(f):
-    return click.option(
-        "--model",
-        "-m",
-        "model_path",
-        type=click.Path(path_type=Path),
-        default=DEFAULT_MODEL,
-        show_default=True,
-        help="The model file.",
-    )(f)
-
-
-def key_option(f):
-    return click.option(
-        "--key-file",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=None,
-        help="Sign (fit) or verify (queries) the model with the key in this file; default: $TOPICS_MODEL_KEY if set.",
-    )(f)
 
 
 def open_model(model_path: Path, key_file):

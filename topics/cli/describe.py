@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from ..topic_model import RELEVANCE_LAMBDA
-from ._base import cli, key_option, md_escape, model_option, open_model, shorten, table
-from .options import plot_option
+from ._base import cli, md_escape, open_model, shorten, table
+from .options import key_option, model_option, plot_option
 
 
 # -- summary --------------------------------------------------------------------------------------------

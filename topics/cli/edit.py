@@ -12,8 +12,8 @@ import json
 
 import click
 
-from ._base import cli, key_option, model_option, table, update_model
-from .options import output_format_option
+from ._base import cli, table, update_model
+from .options import key_option, model_option, output_format_option
 
 _format_option = output_format_option("json", shapes="edit.py")
 

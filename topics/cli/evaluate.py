@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from ._base import cli, key_option, model_option, open_model, table
-from .options import corpus_options
+from ._base import cli, open_model, table
+from .options import corpus_options, key_option, model_option
 
 
 def _echo_json(data):

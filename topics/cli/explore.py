@@ -17,8 +17,8 @@ import sys
 
 import click
 
-from ._base import cli, echo_json, key_option, model_option, open_model, shorten, table, write_csv
-from .options import date_options, output_format_option, plot_option, text_file_option
+from ._base import cli, echo_json, open_model, shorten, table, write_csv
+from .options import date_options, key_option, model_option, output_format_option, plot_option, text_file_option
 
 
 def _format_option(*choices):

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from ._base import ShareOrCount, TopicCount, cli, human_size, key_option, model_option, save
-from .options import corpus_options, legacy_format_option, scheduler_option
+from ._base import ShareOrCount, TopicCount, cli, human_size, save
+from .options import corpus_options, key_option, legacy_format_option, model_option, scheduler_option
 
 
 def clutter_summary(clutter: dict) -> str:

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import click
 
-from ._base import cli, key_option, model_option, update_model
-from .options import corpus_options, scheduler_option
+from ._base import cli, update_model
+from .options import corpus_options, key_option, model_option, scheduler_option
 
 
 def _format_option(f):

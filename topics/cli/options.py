@@ -218,3 +218,27 @@ def describe_reading(reading: dict) -> str:
             option = "--" + names[keyword].replace("_", "-")
             parts.append(option if value is True else f"{option} {value}")
     return " ".join(parts)
+
+
+DEFAULT_MODEL = Path("models") / "default.joblib"
+
+
+def model_option(f):
+    return click.option(
+        "--model",
+        "-m",
+        "model_path",
+        type=click.Path(path_type=Path),
+        default=DEFAULT_MODEL,
+        show_default=True,
+        help="The model file.",
+    )(f)
+
+
+def key_option(f):
+    return click.option(
+        "--key-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Sign (fit) or verify (queries) the model with the key in this file; default: $TOPICS_MODEL_KEY if set.",
+    )(f)

@@ -8,8 +8,8 @@ import sys
 import click
 
 from ..matching import best_level
-from ._base import cli, key_option, model_option, open_model, shorten, table, write_csv
-from .options import hit_filter_options, text_file_option
+from ._base import cli, open_model, shorten, table, write_csv
+from .options import hit_filter_options, key_option, model_option, text_file_option
 
 
 def explanation_line(e) -> str:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import click
 
-from ._base import cli, key_option, model_option
+from ._base import cli
+from .options import key_option, model_option
 
 
 def is_loopback(host: str) -> bool:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from ._base import cli, key_option, model_option, open_model, shorten, table
-from .options import hit_filter_options
+from ._base import cli, open_model, shorten, table
+from .options import hit_filter_options, key_option, model_option
 
 
 # -- compare --------------------------------------------------------------------------------------------

@@ -18,8 +18,16 @@ from pathlib import Path
 
 import click
 
-from ._base import cli, echo_json, key_option, model_option, open_model, shorten, table, update_model
-from .options import date_options, min_articles_option, output_format_option, period_option, plot_option
+from ._base import cli, echo_json, open_model, shorten, table, update_model
+from .options import (
+    date_options,
+    key_option,
+    min_articles_option,
+    model_option,
+    output_format_option,
+    period_option,
+    plot_option,
+)
 
 
 def _format_option(*choices):
