@@ -25,10 +25,13 @@ Corpora are built with ../shared/tools/make_corpus.py into the scratch directory
 usage: python benchmarks/scale.py [--sizes 10000 100000 1000000] [--work /tmp/topics-scale] [--skip-baseline]
        python benchmarks/scale.py --cold MODEL.joblib [MODEL.joblib ...] [--repeat 5]
        python benchmarks/scale.py --warm MODEL.joblib [MODEL.joblib ...]
+       python benchmarks/scale.py --memory CORPUS.jsonl [CORPUS.jsonl ...]
 The second form only times cold `topics similar` processes on models already fitted, one after another
 in the same run (say, one file saved by an older `topics` against the same model saved again). The
 third runs the warm queries and the exactness check on fitted models; to compare two versions of the
-code on the same model, run it with ``PYTHONPATH`` set to each checkout in turn.
+code on the same model, run it with ``PYTHONPATH`` set to each checkout in turn. The fourth fits each corpus
+in a fresh process of this tree and reports its peak resident memory during each stage of the fit (the
+stages of ``fit_info["stage_seconds"]``, then the index and search matrix, then the save).
 """
 
 import argparse
@@ -380,6 +383,62 @@ def cold_only(models, repeat: int):
         print(f"{model}: cold `topics similar ID` process, median of {repeat}: {seconds:.2f} s", flush=True)
 
 
+def fit_memory(corpus: Path) -> dict:
+    """Fit ``corpus`` in this process and sample its resident set every 0.1 s: the peak (MiB) during each
+    stage of ``fit_info["stage_seconds"]``, then while the index and search matrix are built, and while the
+    model is saved (to a temporary file)."""
+    import tempfile
+    import threading
+
+    sys.path.insert(0, str(ROOT))
+    import topics
+
+    def rss_mib() -> float:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS"))
+
+    samples, done = [], threading.Event()
+
+    def sample():
+        while not done.is_set():
+            samples.append((time.perf_counter(), rss_mib()))
+            time.sleep(0.1)
+
+    threading.Thread(target=sample, daemon=True).start()
+    started = time.perf_counter()
+    model = topics.TopicModel(None, random_state=0).fit(str(corpus))
+    fitted = time.perf_counter()
+    with tempfile.TemporaryDirectory() as folder:
+        model.save(Path(folder) / "m.joblib")
+        saved = time.perf_counter()
+    done.set()
+    bounds, at = [], started
+    for stage, seconds in model.fit_info_["stage_seconds"].items():
+        at += seconds
+        bounds.append((stage, at))
+    bounds += [("index and search matrix", fitted), ("save", saved)]
+    peaks, begin = {}, started
+    for stage, end in bounds:
+        peaks[stage] = round(max((r for t, r in samples if begin <= t <= end), default=0.0))
+        begin = end
+    return {"corpus": str(corpus), "n_articles": model.fit_info_["n_articles"], "peak_mib": peaks}
+
+
+def memory_only(corpora: list[Path]) -> None:
+    """Peak resident memory of a fit by stage, each corpus in a fresh process run from this tree."""
+    for corpus in corpora:
+        out = subprocess.run(
+            [sys.executable, str(Path(__file__).resolve()), "--memory-child", str(corpus)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        result = json.loads(out.strip().splitlines()[-1])
+        stages = ", ".join(f"{stage} {mib:,} MiB" for stage, mib in result["peak_mib"].items())
+        print(f"{corpus} ({result['n_articles']:,} articles): peak RSS by stage: {stages}", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
@@ -390,7 +449,13 @@ def main():
     ap.add_argument("--repeat", type=int, default=5, help="with --cold: processes per model (median)")
     ap.add_argument("--warm", type=Path, nargs="+", help="only time warm queries on these fitted models")
     ap.add_argument("--runs", type=int, default=3, help="warm query runs (old and new paths alternate); medians")
+    ap.add_argument("--memory", type=Path, nargs="+", help="only measure a fit's peak memory by stage on these corpora")
+    ap.add_argument("--memory-child", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.memory_child:
+        return print(json.dumps(fit_memory(args.memory_child)))
+    if args.memory:
+        return memory_only(args.memory)
     if args.cold:
         return cold_only(args.cold, args.repeat)
     if args.warm:
