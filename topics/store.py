@@ -66,7 +66,7 @@ from .analyzer import Analyzer
 from .errors import ModelFileError
 from .files import TargetExistsError, atomic_write, stat_or_none, target_of
 from .params import DEFAULT_TOPIC_WEIGHT, params_from_file, saved_params
-from .payload import FOOTER_ADD_FIELDS, check_payload
+from .payload import FOOTER_ADD_FIELDS, check_payload, check_search, search_columns
 from .state import NO_SEARCH, FittedState
 from .table import ArticleTable
 from .text import Vectorizer
@@ -671,7 +671,8 @@ class _PlainDataUnpickler(pickle._Unpickler):
 def _state_from_payload(payload, footer: dict, path: Path) -> tuple[dict, FittedState]:
     """``(params, state)`` of a checked payload, params as ``TopicModel`` keywords."""
     try:
-        check_payload(payload, footer)  # every array's structure, before scipy or numpy index with it
+        # every array's structure, before scipy or numpy index with it (B's when a query first needs it)
+        check_payload(payload, footer, search_later=True)
         _name_maps_by_path(payload, os.path.abspath(path))
         params = params_from_file(payload["params"])
         analyzer = Analyzer(**payload["analyzer"])
@@ -684,7 +685,7 @@ def _state_from_payload(payload, footer: dict, path: Path) -> tuple[dict, Fitted
         vectorizer.n_documents_ = vector["n_documents"]
         H, W = payload["components"], payload["doc_topics"]
         X, postings = _sparse_from_dict(payload["doc_terms"]), _sparse_from_dict(payload["postings"])
-        search = _sparse_from_dict(payload["search"]) if payload.get("search") is not None else None
+        search = _search_on_use(payload, path) if payload.get("search") is not None else None
         fields = _sparse_from_dict(payload["search_fields"]) if payload.get("search_fields") is not None else None
         rare_words = payload.get("rare_words") if search is not None else None  # none before format 5
         articles = ArticleTable.from_dict(payload["articles"])
@@ -694,7 +695,6 @@ def _state_from_payload(payload, footer: dict, path: Path) -> tuple[dict, Fitted
             W.shape != (n, k)
             or X.shape != (n, v)
             or postings.shape != (n, v)
-            or (search is not None and search.shape != (n, b))
             or (fields is not None and fields.shape != (n, b))
             or vectorizer.idf_.shape != (v,)
             or len(vectorizer.vocabulary_) != v
@@ -724,6 +724,22 @@ def _state_from_payload(payload, footer: dict, path: Path) -> tuple[dict, Fitted
         rare_words=rare_words,
     )
     return params, state
+
+
+def _search_on_use(payload: dict, path: Path):
+    """B of a checked payload as :class:`topics.index.SimilarityIndex` takes it when it is built on first
+    use: a callable returning it, which checks its structure first (:func:`topics.payload.check_search`)."""
+    search, n, b = payload["search"], len(payload["doc_topics"]), search_columns(payload)
+
+    def checked():
+        try:
+            check_search(search, n, b)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            reason = " ".join(str(exc).split())[:200]
+            raise ModelFileError(f"{path} is damaged or not a topics model ({reason})") from None
+        return _sparse_from_dict(search)
+
+    return checked
 
 
 def _sparse_from_dict(d: dict):
