@@ -22,6 +22,7 @@ ModelFileError. Checks are vectorised, one pass over each array: the checksum ha
 from __future__ import annotations
 
 import codecs
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -114,28 +115,12 @@ def check_payload(payload, footer: dict, *, search_later: bool = False) -> None:
     articles = payload["articles"]
     n = _string_column(articles.get("ids"), "articles.ids", None)
     _need(n >= 1 and k >= 1 and v >= 1, f"it holds {n} articles, {k} topics and {v} terms")
-    W = _array(payload.get("doc_topics"), "doc_topics", 2, "f")
-    _need(W.shape == (n, k), f"doc_topics has shape {W.shape}, not ({n}, {k})")
-    idf = _array(payload.get("idf"), "idf", 1, "f")
-    _need(idf.shape == (v,), f"idf has shape {idf.shape}, not ({v},)")
-    vocabulary = _array(payload.get("vocabulary"), "vocabulary", 1, "S")
-    _need(vocabulary.shape == (v,), f"vocabulary has {vocabulary.shape[0]} terms, not {v}")
-    _need(_valid_terms(vocabulary), "vocabulary is not valid UTF-8")
-    nnz = _sparse(payload["doc_terms"], "doc_terms", "csr", (n, v))
-    _need(_sparse(payload["postings"], "postings", "csc", (n, v)) == nnz, "doc_terms and postings differ in size")
-    b = search_columns(payload)
-    if payload.get("rare_words") is not None:
-        rare = payload["rare_words"]
-        _need(_valid_terms(rare) and bool(np.all(rare[1:] > rare[:-1])), "rare_words are not sorted UTF-8 words")
-    if payload.get("search") is not None and not search_later:  # the BM25 matrix of topics.index
-        check_search(payload["search"], n, b)
-    if payload.get("search_fields") is not None:  # L of topics.state.SearchFields; older files lack it
-        _need(isinstance(payload["search_fields"], dict), "search_fields is not a mapping")
-        _sparse(payload["search_fields"], "search_fields", "csr", (n, b))
-    for name in ("titles", "snippets"):
-        _string_column(articles.get(name), f"articles.{name}", n)
-    if articles.get("sources") is not None:  # format 3: each article's source, when the archive names them
-        _string_column(articles.get("sources"), "articles.sources", n)
+    # The table's text is decoded (which holds the interpreter's lock) in a thread while numpy, which lets go
+    # of it, reads the arrays: the two overlap on two cores.
+    with ThreadPoolExecutor(1) as pool:
+        text = pool.submit(_check_text, articles, n)
+        _check_arrays(payload, n, k, v, search_later)
+        text.result()
     dates = _array(articles.get("dates"), "articles.dates", 1, "M")
     _need(dates.dtype == np.dtype("datetime64[D]") and dates.shape == (n,), "articles.dates are malformed")
     order = _array(articles.get("id_order"), "articles.id_order", 1, "i")
@@ -164,6 +149,36 @@ def check_search(search, n: int, b: int) -> None:
     older files lack) is a well-formed CSC matrix of shape (n, b)."""
     _need(isinstance(search, dict), "search is not a mapping")
     _sparse(search, "search", "csc", (n, b))
+
+
+def _check_arrays(payload: dict, n: int, k: int, v: int, search_later: bool) -> None:
+    """Check W, idf, the vocabulary and the sparse matrices of a payload of n articles, k topics and v terms."""
+    W = _array(payload.get("doc_topics"), "doc_topics", 2, "f")
+    _need(W.shape == (n, k), f"doc_topics has shape {W.shape}, not ({n}, {k})")
+    idf = _array(payload.get("idf"), "idf", 1, "f")
+    _need(idf.shape == (v,), f"idf has shape {idf.shape}, not ({v},)")
+    vocabulary = _array(payload.get("vocabulary"), "vocabulary", 1, "S")
+    _need(vocabulary.shape == (v,), f"vocabulary has {vocabulary.shape[0]} terms, not {v}")
+    _need(_valid_terms(vocabulary), "vocabulary is not valid UTF-8")
+    nnz = _sparse(payload["doc_terms"], "doc_terms", "csr", (n, v))
+    _need(_sparse(payload["postings"], "postings", "csc", (n, v)) == nnz, "doc_terms and postings differ in size")
+    b = search_columns(payload)
+    if payload.get("rare_words") is not None:
+        rare = payload["rare_words"]
+        _need(_valid_terms(rare) and bool(np.all(rare[1:] > rare[:-1])), "rare_words are not sorted UTF-8 words")
+    if payload.get("search") is not None and not search_later:  # the BM25 matrix of topics.index
+        check_search(payload["search"], n, b)
+    if payload.get("search_fields") is not None:  # L of topics.state.SearchFields; older files lack it
+        _need(isinstance(payload["search_fields"], dict), "search_fields is not a mapping")
+        _sparse(payload["search_fields"], "search_fields", "csr", (n, b))
+
+
+def _check_text(articles: dict, n: int) -> None:
+    """Check the table's text columns other than the ids (:func:`_string_column`)."""
+    for name in ("titles", "snippets"):
+        _string_column(articles.get(name), f"articles.{name}", n)
+    if articles.get("sources") is not None:  # format 3: each article's source, when the archive names them
+        _string_column(articles.get("sources"), "articles.sources", n)
 
 
 def _need(condition, message: str) -> None:
