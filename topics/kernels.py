@@ -83,12 +83,20 @@ def _bin(value, scale, top):  # pragma: no cover - compiled
 @njit(**_JIT)
 def lexical_histogram(lexical, n_bins):  # pragma: no cover - compiled
     """How many rows (int64, (n_bins,)) have their lexical cosine in each bin of width 1 / n_bins (see
-    :func:`_bin`); one pass without branches."""
-    counts = np.zeros(n_bins, dtype=np.int64)
+    :func:`_bin`); one pass without branches. Four rows at a time, each into a histogram of its own: most
+    rows fall in bin 0, and one histogram's every increment would wait for the one before (half the time)."""
+    c0, c1 = np.zeros(n_bins, dtype=np.int64), np.zeros(n_bins, dtype=np.int64)
+    c2, c3 = np.zeros(n_bins, dtype=np.int64), np.zeros(n_bins, dtype=np.int64)
     scale, top = np.float32(n_bins), np.float32(n_bins - 1)
-    for row in range(lexical.size):
-        counts[np.uint64(_bin(lexical[row], scale, top))] += 1
-    return counts
+    stop = lexical.size - lexical.size % 4
+    for row in range(0, stop, 4):
+        c0[np.uint64(_bin(lexical[row], scale, top))] += 1
+        c1[np.uint64(_bin(lexical[row + 1], scale, top))] += 1
+        c2[np.uint64(_bin(lexical[row + 2], scale, top))] += 1
+        c3[np.uint64(_bin(lexical[row + 3], scale, top))] += 1
+    for row in range(stop, lexical.size):
+        c0[np.uint64(_bin(lexical[row], scale, top))] += 1
+    return c0 + c1 + c2 + c3
 
 
 @njit(**_JIT)
