@@ -143,6 +143,11 @@ class SimilarityIndex:
             self._search = self._search()
         return self._search
 
+    def load_search(self) -> bool:
+        """Build B now, or check it (a model file's B is checked when first used, :mod:`topics.store`), so that
+        no query waits for it and a damaged one is refused here; whether the index has a B."""
+        return self.search is not None
+
     @property
     def search_idf(self) -> np.ndarray:
         """idf_t of the module docstring, float64 (V,), from the document frequencies of B."""
