@@ -260,3 +260,20 @@ def test_files_saved_before_segments_are_checked_and_edited_as_before(tmp_path, 
     saved = model.save(tmp_path / "edited.joblib")
     assert split(saved.read_bytes())[0] == joblib_bytes(model)
     assert spy["copied"] and spy["hashed"]
+
+
+def test_the_search_matrix_is_left_for_later_only_where_nothing_else_refers_to_its_bytes(tmp_path):
+    """A pickle may name one array twice: B's bytes are checked at load when any other part of the payload
+    (L, say) holds the same array, since that part is used before B."""
+    path = tmp_path / "bytes"
+    path.write_bytes(bytes(range(256)) * 64)
+    whole = np.memmap(path, dtype=np.uint8, mode="r")
+    parts = [[1024, 0], [8192, 0], [7168, 0]]
+    data = whole[1024 : 1024 + 8192].view(np.float32)
+    payload = {"search": {"data": data, "indptr": np.zeros(3, np.int64)}, "search_fields": {"indptr": None}}
+    assert store._search_segments(whole, parts, payload) == [1]
+    for elsewhere in (data, whole[2048:2056], {"data": data}):
+        payload["search_fields"]["data"] = elsewhere
+        assert store._search_segments(whole, parts, payload) == []
+    payload["search_fields"] = payload["search"]  # the same mapping under another name
+    assert store._search_segments(whole, parts, payload) == []

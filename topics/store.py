@@ -513,13 +513,13 @@ def _search_segments(whole, parts: list, payload) -> list:
     if not isinstance(search, dict):
         return []
     where = {offset: i for i, offset in enumerate(segments.segment_offsets(parts))}
-    mine = [a for a in search.values() if isinstance(a, np.ndarray)]
     later = []
-    for a in mine:
-        i = where.get(_offset_in(whole, a))
+    for a in search.values():
+        i = where.get(_offset_in(whole, a)) if isinstance(a, np.ndarray) else None
         if i is not None and parts[i][0] == a.nbytes > 0 and a.flags.c_contiguous:
             later.append(i)
-    others = [a for a in _arrays_of(payload) if not any(a is b for b in mine)]
+    # every array reached other than as a value of B's own mapping (one B refers to elsewhere too is found there)
+    others = _arrays_of([value for name, value in payload.items() if name != "search"])
     offsets = segments.segment_offsets(parts)
     return [
         i for i in later if not any(_overlaps(_offset_in(whole, a), a.nbytes, offsets[i], parts[i][0]) for a in others)
