@@ -284,3 +284,23 @@ def test_a_fit_counted_by_word_ids_has_the_vocabulary_and_X_of_counting_each_ter
     assert fast.vocabulary_.tobytes() == each.vocabulary_.tobytes()
     assert fast.idf_.tobytes() == each.idf_.tobytes()
     assert_same_counts((X_fast, fast.vocabulary_), (X_each, each.vocabulary_))
+
+
+def test_the_analysers_memory_of_tokens_changes_no_terms(monkeypatch, lee_records):
+    """The same terms from an analyser that forgets its tokens every few, one pickled to a worker (which
+    leaves its memory behind) and a fresh one, and after its stop words are replaced."""
+    import pickle
+
+    import topics.analyzer
+    from topics.analyzer import Analyzer, english_stop_words
+
+    texts = [r["text"] for r in lee_records[:40]] + ["a''b x²y € don't o’brien’s — “quoted”"]
+    fresh = [Analyzer(english_stop_words(), clean=True)(t) for t in texts]
+    analyzer = Analyzer(english_stop_words(), clean=True)
+    analyzer(texts[0])
+    shipped = pickle.loads(pickle.dumps(analyzer))
+    assert not shipped._terms_of_tokens and [shipped(t) for t in texts] == fresh
+    monkeypatch.setattr(topics.analyzer, "_MAX_KNOWN_TOKENS", 5)
+    assert [analyzer(t) for t in texts] == fresh
+    analyzer.stop_words = frozenset({"the"})
+    assert analyzer(texts[-1]) == Analyzer({"the"}, clean=True)(texts[-1])

@@ -259,9 +259,11 @@ class Analyzer:
         per second as one ``findall`` of the word pattern, ``benchmarks/analyser.py``).
 
         ASCII punctuation is mapped in one ``bytes.translate`` (clause ends to a marker, the rest to
-        spaces) and the text split on white space; only tokens that are not plain letters (apostrophes,
-        digits or symbols in other scripts, “quotes”) go through the word pattern, which decides them
-        exactly as :meth:`clauses` does (``tests/test_properties.py`` checks any text).
+        spaces), the clause ends of other scripts are replaced by the marker, and the text split on white
+        space; only tokens that are not plain letters (apostrophes, digits or symbols in other scripts) go
+        through the word pattern, which decides them exactly as :meth:`clauses` does
+        (``tests/test_properties.py`` checks any text). What each distinct token gives is remembered
+        (:class:`_TermsOfTokens`), so a token seen before costs one dict lookup in C.
         """
         text = self._prepare(text)
         if "-" in text:  # a dash between spaces ends a clause; a hyphen inside a word does not
@@ -274,7 +276,7 @@ class Analyzer:
                     text = text.replace(mark, " \x01 ")
         tokens = text.split()
         terms = self._terms_of_tokens
-        if terms.stop_words is not self.stop_words or len(terms) > _MAX_KNOWN_TOKENS:
+        if terms.stop_words is not self.stop_words or len(terms) + len(terms.several) > _MAX_KNOWN_TOKENS:
             terms = self._terms_of_tokens = _TermsOfTokens(self.stop_words)
         found = list(map(terms.__getitem__, tokens))
         if terms.several and not terms.several.keys().isdisjoint(tokens):
@@ -370,6 +372,7 @@ class _TermsOfTokens(dict):
         terms = [w if 1 < len(w) <= MAX_TOKEN_CHARS and w not in stop else "" for w in words]
         if len(terms) != 1:
             self.several[token] = terms
+            self[token] = None
             return None
         self[token] = terms[0]
         return terms[0]
