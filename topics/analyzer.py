@@ -265,6 +265,11 @@ class Analyzer:
         (``tests/test_properties.py`` checks any text). What each distinct token gives is remembered
         (:class:`_TermsOfTokens`), so a token seen before costs one dict lookup in C.
         """
+        return self._terms_of(self._split(text))
+
+    def _split(self, text: str) -> list[str]:
+        """The tokens of :meth:`_tokens` before each is judged: white-space separated, with the clause-end
+        marker "\\x01" as a token of its own."""
         text = self._prepare(text)
         if "-" in text:  # a dash between spaces ends a clause; a hyphen inside a word does not
             text = _SPACED_DASH.sub(" . ", text)
@@ -274,14 +279,22 @@ class Analyzer:
             for mark in _OTHER_CLAUSE_ENDS:  # split off here, they would send most tokens to the word pattern
                 if mark in text:
                     text = text.replace(mark, " \x01 ")
-        tokens = text.split()
-        terms = self._terms_of_tokens
-        if terms.stop_words is not self.stop_words or len(terms) + len(terms.several) > _MAX_KNOWN_TOKENS:
-            terms = self._terms_of_tokens = _TermsOfTokens(self.stop_words)
+        return text.split()
+
+    def _terms_of(self, tokens: list[str]) -> list[str]:
+        """What each of ``tokens`` (from :meth:`_split`) gives, in order: a word, "" or, rarely, several."""
+        terms = self._token_terms()
         found = list(map(terms.__getitem__, tokens))
         if terms.several and not terms.several.keys().isdisjoint(tokens):
             found = [term for token in tokens for term in terms.several.get(token, (terms[token],))]
         return found
+
+    def _token_terms(self) -> _TermsOfTokens:
+        """The memory of what each token gives, started afresh when full or when the stop words changed."""
+        terms = self._terms_of_tokens
+        if terms.stop_words is not self.stop_words or len(terms) > _MAX_KNOWN_TOKENS:
+            terms = self._terms_of_tokens = _TermsOfTokens(self.stop_words)
+        return terms
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()

@@ -333,6 +333,26 @@ def _count_each_term(analyzer: Analyzer, texts: Iterable[str]) -> tuple[sp.csr_m
     return counts, terms[order]
 
 
+class _WordIdsOfTokens(dict):
+    """A chunk's cache from token (:meth:`Analyzer._split`) to the id of the word it gives (0: none), so a
+    token seen before costs one dict lookup in C. A token that gives no word or several is not kept; it
+    sets ``several`` and gets -1."""
+
+    def __init__(self, terms_of_tokens: dict, word_ids: dict):
+        super().__init__()
+        self.terms_of_tokens = terms_of_tokens
+        self.word_ids = word_ids
+        self.several = False
+
+    def __missing__(self, token: str) -> int:
+        term = self.terms_of_tokens[token]
+        if term is None:
+            self.several = True
+            return -1
+        self[token] = word_id = self.word_ids[term]
+        return word_id
+
+
 def _count_words_and_pairs(analyzer: Analyzer, texts: Iterable[str]) -> tuple[sp.csr_matrix, np.ndarray]:
     """:func:`_count_terms` for an analyser without learned phrases, whose terms are the words of
     ``analyzer._tokens`` and (with ``ngram_max=2``) each pair of neighbouring words: the same counts and
@@ -343,10 +363,16 @@ def _count_words_and_pairs(analyzer: Analyzer, texts: Iterable[str]) -> tuple[sp
     word_ids.default_factory = word_ids.__len__
     word_ids[""]  # id 0: no word (a stop word, a clause end); pairs never span it
     id_of = word_ids.__getitem__
+    id_of_token = _WordIdsOfTokens(analyzer._token_terms(), word_ids)
     ids = array("q")
     ends = [0]
     for text in texts:
-        ids.extend(map(id_of, analyzer._tokens(text)))
+        tokens = analyzer._split(text)
+        id_of_token.several = False
+        ids.extend(map(id_of_token.__getitem__, tokens))
+        if id_of_token.several:  # rare: a token the word pattern cuts into no words or several
+            del ids[ends[-1] :]
+            ids.extend(map(id_of, analyzer._terms_of(tokens)))
         ids.append(0)  # no pair spans two texts
         ends.append(len(ids))
     tokens = np.frombuffer(ids, dtype=np.int64) if ids else np.zeros(0, dtype=np.int64)
