@@ -434,3 +434,150 @@ def form_sums(indptr, indices, data, columns, tops, scratch):  # pragma: no cove
         sums[i] = scratch[rows[i]]
         scratch[rows[i]] = 0.0
     return rows[:count], sums
+
+
+# -- near-duplicate pairs (topics.duplicates) ----------------------------------------------------------
+@njit(**_JIT)
+def rank_order(indptr, indices, data, rank, bound):  # pragma: no cover - compiled
+    """Each row's entries in ``rank`` order (rarest column first) and where its *prefix* ends.
+
+    Returns ``order`` (int64, nnz: positions into ``indices``, row by row, each row's by rank), ``tails``
+    (float64, nnz: the squared norm of the row's entries from that one to its end, in rank order) and
+    ``lengths`` (int64, n_rows: the prefix's entries, the fewest leading ones after which the rest, the
+    suffix, has a norm below ``bound``).
+    """
+    n = indptr.size - 1
+    order = np.empty(indices.size, dtype=np.int64)
+    tails = np.empty(indices.size, dtype=np.float64)
+    lengths = np.zeros(n, dtype=np.int64)
+    limit = bound * bound
+    for row in range(n):
+        start, end = indptr[row], indptr[row + 1]
+        keys = np.empty(end - start, dtype=np.int64)
+        for p in range(start, end):
+            keys[p - start] = rank[indices[p]]
+        by_rank = np.argsort(keys)
+        tail = 0.0
+        length = 0
+        for q in range(end - start - 1, -1, -1):
+            p = start + by_rank[q]
+            order[start + q] = p
+            value = np.float64(data[p])
+            tail += value * value
+            tails[start + q] = tail
+            if length == 0 and tail >= limit:
+                length = q + 1
+        lengths[row] = length
+    return order, tails, lengths
+
+
+@njit(inline="always")
+def _tail(indptr, indices, order, tails, rank, row, cut):  # pragma: no cover - compiled
+    """The norm of ``row``'s entries whose column's rank is >= cut (binary search in its rank order)."""
+    lo, hi = indptr[row], indptr[row + 1]
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if rank[indices[order[mid]]] < cut:
+            lo = mid + 1
+        else:
+            hi = mid
+    return np.sqrt(tails[lo]) if lo < indptr[row + 1] else 0.0
+
+
+@njit(**_JIT)
+def similar_pairs(indptr, indices, data, order, tails, lengths, rank, threshold, floor):  # pragma: no cover - compiled
+    """Pairs (i < j) of rows of X (CSR, non-negative, unit rows) whose cosine, summed in float32, is >=
+    ``threshold`` (float32): ``(rows_i, rows_j, cosines)``, by j then i ascending.
+
+    ``order``, ``tails``, ``lengths``: :func:`rank_order`'s, cut so that a pair that reaches ``floor`` (a
+    little under the threshold, for rounding) shares a column in both prefixes (:mod:`topics.duplicates`).
+    Rows meet in the postings of their prefixes, which also sum A, their product over the columns where both
+    prefixes hold it. Every other column they share ranks at or after b, the earlier of their two
+    suffixes' first ranks, so the cosine is at most ``A + tail_i(b) tail_j(b)`` (Cauchy-Schwarz over those
+    columns); pairs whose bound is under ``floor`` are dropped. The rest are summed exactly: over row i's entries
+    in storage order against row j spread out densely, as scipy sums ``X[i] @ X.T`` (products of columns
+    j lacks are zeros), so the same bits.
+    """
+    n = indptr.size - 1
+    n_columns = rank.size
+    no_suffix = n_columns  # a rank after every column's
+    # Postings of the prefixes: for each column, the rows (ascending) holding it in their prefix, and values.
+    counts = np.zeros(n_columns + 1, dtype=np.int64)
+    for row in range(n):
+        for q in range(lengths[row]):
+            counts[indices[order[indptr[row] + q]] + 1] += 1
+    starts = np.cumsum(counts)
+    fill = starts[:-1].copy()
+    posted = np.empty(starts[-1], dtype=np.int64)
+    values = np.empty(starts[-1], dtype=np.float64)
+    for row in range(n):
+        for q in range(lengths[row]):
+            p = order[indptr[row] + q]
+            column = indices[p]
+            posted[fill[column]] = row
+            values[fill[column]] = data[p]
+            fill[column] += 1
+    first_suffix = np.empty(n, dtype=np.int64)
+    for row in range(n):
+        at = indptr[row] + lengths[row]
+        first_suffix[row] = rank[indices[order[at]]] if at < indptr[row + 1] else no_suffix
+    seen = np.full(n, -1, dtype=np.int64)
+    shared = np.zeros(n, dtype=np.float64)
+    dense = np.zeros(n_columns, dtype=np.float32)
+    candidates = np.empty(n, dtype=np.int64)
+    size = 1024
+    out_i = np.empty(size, dtype=np.int64)
+    out_j = np.empty(size, dtype=np.int64)
+    out_c = np.empty(size, dtype=np.float32)
+    found = 0
+    for j in range(n):
+        start, end = indptr[j], indptr[j + 1]
+        m = 0
+        for q in range(lengths[j]):
+            p = order[start + q]
+            column = indices[p]
+            value = np.float64(data[p])
+            for k in range(starts[column], fill[column]):
+                i = posted[k]
+                if i >= j:
+                    break
+                if seen[i] != j:
+                    seen[i] = j
+                    shared[i] = 0.0
+                    candidates[m] = i
+                    m += 1
+                shared[i] += value * values[k]
+        if m == 0:
+            continue
+        candidates[:m].sort()
+        spread = False
+        for c in range(m):
+            i = candidates[c]
+            b = min(first_suffix[i], first_suffix[j])
+            rest = _tail(indptr, indices, order, tails, rank, i, b) * _tail(indptr, indices, order, tails, rank, j, b)
+            if shared[i] + rest < floor:
+                continue
+            if not spread:
+                for p in range(start, end):
+                    dense[indices[p]] = data[p]
+                spread = True
+            total = np.float32(0.0)
+            for p in range(indptr[i], indptr[i + 1]):
+                total += data[p] * dense[indices[p]]
+            if total >= threshold:
+                if found == size:
+                    size *= 2
+                    out_i, out_j, out_c = _grown(out_i, size), _grown(out_j, size), _grown(out_c, size)
+                out_i[found], out_j[found], out_c[found] = i, j, total
+                found += 1
+        if spread:
+            for p in range(start, end):
+                dense[indices[p]] = 0.0
+    return out_i[:found].copy(), out_j[:found].copy(), out_c[:found].copy()
+
+
+@njit(inline="always")
+def _grown(array, size):  # pragma: no cover - compiled
+    bigger = np.empty(size, dtype=array.dtype)
+    bigger[: array.size] = array
+    return bigger
