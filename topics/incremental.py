@@ -200,13 +200,27 @@ def add_articles(state: FittedState, corpus, params: dict, *, replace: bool = Fa
         topic_names=state.topic_names,
         topic_weight=params["topic_weight"],
         fit_info=fit_info,
-        postings=X.tocsc(),
+        postings=X.tocsc() if old_rows else _appended_postings(state.index.postings, X_new, X.indices.dtype),
         search_fields=fields,
     )
     logger.info(
         "added %d articles (%d replaced); error ratio %.2f", report.n_added, report.n_replaced, report.error_ratio
     )
     return grown, report
+
+
+def _appended_postings(postings, rows, index_type) -> sp.csc_matrix:
+    """X's postings (CSC, rows ascending in each column) with ``rows`` (CSR, the new articles) appended
+    below: the CSC form of the grown X, as ``tocsc`` gives it (indices of ``index_type``, the grown X's),
+    by inserting the new entries at the end of their columns rather than converting the whole matrix."""
+    new = sp.csc_matrix(rows, dtype=postings.dtype)
+    new.sort_indices()
+    n_old = postings.shape[0]
+    at = np.repeat(postings.indptr[1:].astype(np.int64), np.diff(new.indptr))  # each new entry: its column's end
+    indices = np.insert(postings.indices.astype(index_type, copy=False), at, new.indices.astype(index_type) + n_old)
+    data = np.insert(postings.data, at, new.data)
+    indptr = postings.indptr.astype(index_type) + new.indptr.astype(index_type)
+    return sp.csc_matrix((data, indices, indptr), shape=(n_old + new.shape[0], postings.shape[1]), copy=False)
 
 
 def _grown_stubs(state: FittedState, min_words: int, keep, new_stubs: np.ndarray, n_kept: int) -> np.ndarray | None:

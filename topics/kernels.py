@@ -581,3 +581,98 @@ def _grown(array, size):  # pragma: no cover - compiled
     bigger = np.empty(size, dtype=array.dtype)
     bigger[: array.size] = array
     return bigger
+
+
+# -- the search matrix B (topics.index.search_postings, topics.state.build_search) -----------------------
+@njit(**_JIT)
+def smallest_ratios(indptr, indices, data, idf, n_rows):  # pragma: no cover - compiled
+    """Each row's smallest ``x / idf_t`` over its non-zero entries, read from X's postings (CSC), float64
+    (n_rows,), 0 for an empty row: the ratio of a term seen once, as :func:`topics.index.term_counts`
+    takes it (a minimum, so the order it is read in does not matter)."""
+    smallest = np.full(n_rows, np.inf)
+    for column in range(indptr.size - 1):
+        for p in range(indptr[column], indptr[column + 1]):
+            if data[p] != 0:
+                ratio = np.float64(data[p]) / idf[column]
+                if ratio < smallest[indices[p]]:
+                    smallest[indices[p]] = ratio
+    for row in range(n_rows):
+        if smallest[row] == np.inf:
+            smallest[row] = 0.0
+    return smallest
+
+
+@njit(inline="always")
+def _count(value, idf, smallest):  # pragma: no cover - compiled
+    """A term's count from its TF-IDF value, :func:`topics.index.term_counts`' ``rint(exp(ratio / smallest - 1))``.
+    exp rises, so a log count (>= 0) under 0.2 rounds to 1 (exp(0.2) = 1.22): most terms need no exp."""
+    log_count = np.float64(value) / idf / smallest - 1.0
+    return np.float32(1.0) if log_count < 0.2 else np.float32(np.rint(np.exp(log_count)))
+
+
+@njit(**_JIT)
+def search_counts(
+    p_indptr, p_indices, p_data, idf, smallest, l_indptr, l_indices, l_data, indptr, indices, data
+):  # pragma: no cover - compiled
+    """f of :func:`topics.index.search_postings` in CSC form, column by column, into ``indptr``,
+    ``indices``, ``data`` (room for every entry of both inputs): the text counts read back from X's
+    postings P (CSC, non-zero values, rows ascending in each column; :func:`topics.index.term_counts`'
+    counts) plus L (CSC, rows ascending; :class:`topics.state.SearchFields`), summed in float32 as scipy
+    adds the two CSR matrices. Returns ``(ok, lengths)``: ok is False when a column's rows were not
+    ascending (the arrays are then not f: go the numpy way); lengths, each row's sum (float64; the counts
+    are whole numbers, so any order gives the same sums)."""
+    n_rows = smallest.size
+    n_columns = l_indptr.size - 1
+    n_terms = p_indptr.size - 1
+    lengths = np.zeros(n_rows)
+    at = 0
+    indptr[0] = 0
+    for column in range(n_columns):
+        p, p_end = (p_indptr[column], p_indptr[column + 1]) if column < n_terms else (0, 0)
+        q, q_end = l_indptr[column], l_indptr[column + 1]
+        previous = -1
+        if q == q_end:  # most columns: the text's counts alone
+            weight = idf[column]
+            for k in range(p, p_end):
+                row = p_indices[k]
+                if row <= previous:
+                    return False, lengths
+                previous = row
+                value = _count(p_data[k], weight, smallest[row])
+                indices[at] = row
+                data[at] = value
+                lengths[row] += value
+                at += 1
+        else:
+            while p < p_end or q < q_end:
+                row_p = p_indices[p] if p < p_end else n_rows
+                row_q = l_indices[q] if q < q_end else n_rows
+                row = min(row_p, row_q)
+                if row <= previous:
+                    return False, lengths
+                previous = row
+                value = np.float32(0.0)
+                if row_p == row:
+                    value = _count(p_data[p], idf[column], smallest[row])
+                    p += 1
+                if row_q == row:
+                    value = value + l_data[q]
+                    q += 1
+                if value != 0:
+                    indices[at] = row
+                    data[at] = value
+                    lengths[row] += value
+                    at += 1
+        indptr[column + 1] = at
+    return True, lengths
+
+
+@njit(**_JIT)
+def bm25_weights(indptr, indices, data, idf, norm, k1):  # pragma: no cover - compiled
+    """B's values from the counts f (CSC, float32, in place): ``idf_t * f * (k1 + 1) / (f + norm_d)`` in
+    float64, the operations of :func:`topics.index.search_postings` in its order, so the same bits."""
+    for column in range(indptr.size - 1):
+        weight = idf[column]
+        for p in range(indptr[column], indptr[column + 1]):
+            value = np.float64(data[p])
+            data[p] = weight * value * (k1 + 1.0) / (value + norm[indices[p]])
