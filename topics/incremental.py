@@ -211,15 +211,27 @@ def add_articles(state: FittedState, corpus, params: dict, *, replace: bool = Fa
 
 def _appended_postings(postings, rows, index_type) -> sp.csc_matrix:
     """X's postings (CSC, rows ascending in each column) with ``rows`` (CSR, the new articles) appended
-    below: the CSC form of the grown X, as ``tocsc`` gives it (indices of ``index_type``, the grown X's),
-    by inserting the new entries at the end of their columns rather than converting the whole matrix."""
+    below: the CSC form of the grown X, as ``tocsc`` gives it (indices of ``index_type``, the grown X's).
+    The old entries are copied in runs between the columns the new rows use, each followed by its new
+    entries, rather than converting the whole grown matrix."""
     new = sp.csc_matrix(rows, dtype=postings.dtype)
     new.sort_indices()
-    n_old = postings.shape[0]
-    at = np.repeat(postings.indptr[1:].astype(np.int64), np.diff(new.indptr))  # each new entry: its column's end
-    indices = np.insert(postings.indices.astype(index_type, copy=False), at, new.indices.astype(index_type) + n_old)
-    data = np.insert(postings.data, at, new.data)
-    indptr = postings.indptr.astype(index_type) + new.indptr.astype(index_type)
+    n_old, old_indptr = postings.shape[0], postings.indptr.astype(np.int64)
+    indices = np.empty(postings.nnz + new.nnz, dtype=index_type)
+    data = np.empty(postings.nnz + new.nnz, dtype=postings.dtype)
+    copied = 0  # old entries copied so far; the output is ahead of them by the new entries placed
+    for column in np.flatnonzero(np.diff(new.indptr)).tolist():
+        end, start, stop = int(old_indptr[column + 1]), int(new.indptr[column]), int(new.indptr[column + 1])
+        at = copied + start
+        indices[at : at + end - copied] = postings.indices[copied:end]
+        data[at : at + end - copied] = postings.data[copied:end]
+        at += end - copied
+        indices[at : at + stop - start] = new.indices[start:stop] + n_old
+        data[at : at + stop - start] = new.data[start:stop]
+        copied = end
+    indices[copied + new.nnz :] = postings.indices[copied:]
+    data[copied + new.nnz :] = postings.data[copied:]
+    indptr = (old_indptr + new.indptr).astype(index_type)
     return sp.csc_matrix((data, indices, indptr), shape=(n_old + new.shape[0], postings.shape[1]), copy=False)
 
 
