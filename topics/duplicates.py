@@ -8,6 +8,10 @@ near-duplicate pairs, so a chain of successive updates forms one group.
 
 from __future__ import annotations
 
+import itertools
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -80,7 +84,21 @@ def _prefix_pairs(X: sp.csr_matrix, cut: np.float32, kernels):
     floor = float(cut) - 1e-4  # under the float32 threshold by more than any rounding of a sum
     bound = max(floor, 0.0) / max(longest, 1e-12)  # |suffix| < bound: |suffix| |other row| < floor
     order, tails, lengths = kernels.rank_order(X.indptr, X.indices, X.data, rank, bound)
-    return kernels.similar_pairs(X.indptr, X.indices, X.data, order, tails, lengths, rank, cut, floor)
+    prefixes = kernels.prefix_postings(X.indptr, X.indices, X.data, order, lengths, rank)
+    arrays = (X.indptr, X.indices, X.data, order, tails, lengths, rank, *prefixes, cut, floor, longest)
+    # Row j is compared with the rows before it, so later rows cost more: cut the rows where half the pairs lie.
+    n = X.shape[0]
+    ranges = [(start, stop) for start, stop in _balanced_ranges(n, os.cpu_count() or 1) if stop > start]
+    with ThreadPoolExecutor(len(ranges)) as pool:  # the loops let go of the GIL
+        parts = list(pool.map(lambda r: kernels.similar_pairs(*arrays, *r), ranges))
+    return tuple(np.concatenate([part[k] for part in parts]) for k in range(3))
+
+
+def _balanced_ranges(n: int, n_parts: int) -> list[tuple[int, int]]:
+    """``n_parts`` ranges of rows covering 0..n with about as many earlier rows to compare in each
+    (row j has j): cuts at ``n * sqrt(k / n_parts)``."""
+    cuts = [0, *(int(n * np.sqrt(k / n_parts)) for k in range(1, n_parts)), n]
+    return list(itertools.pairwise(cuts))
 
 
 def _row_squares(X: sp.csr_matrix) -> np.ndarray:
@@ -95,8 +113,6 @@ def _row_squares(X: sp.csr_matrix) -> np.ndarray:
 def _kernels():
     """:mod:`topics.kernels` when numba is installed and ``TOPICS_KERNELS`` is not "0", else None (as
     :func:`topics.index._kernels`, which this module cannot import: index imports it)."""
-    import os
-
     if os.environ.get("TOPICS_KERNELS") == "0":
         return None
     try:

@@ -485,23 +485,12 @@ def _tail(indptr, indices, order, tails, rank, row, cut):  # pragma: no cover - 
 
 
 @njit(**_JIT)
-def similar_pairs(indptr, indices, data, order, tails, lengths, rank, threshold, floor):  # pragma: no cover - compiled
-    """Pairs (i < j) of rows of X (CSR, non-negative, unit rows) whose cosine, summed in float32, is >=
-    ``threshold`` (float32): ``(rows_i, rows_j, cosines)``, by j then i ascending.
-
-    ``order``, ``tails``, ``lengths``: :func:`rank_order`'s, cut so that a pair that reaches ``floor`` (a
-    little under the threshold, for rounding) shares a column in both prefixes (:mod:`topics.duplicates`).
-    Rows meet in the postings of their prefixes, which also sum A, their product over the columns where both
-    prefixes hold it. Every other column they share ranks at or after b, the earlier of their two
-    suffixes' first ranks, so the cosine is at most ``A + tail_i(b) tail_j(b)`` (Cauchy-Schwarz over those
-    columns); pairs whose bound is under ``floor`` are dropped. The rest are summed exactly: over row i's entries
-    in storage order against row j spread out densely, as scipy sums ``X[i] @ X.T`` (products of columns
-    j lacks are zeros), so the same bits.
-    """
+def prefix_postings(indptr, indices, data, order, lengths, rank):  # pragma: no cover - compiled
+    """The postings of the rows' prefixes (:func:`rank_order`): ``(starts, posted, values, first_suffix)``,
+    for column c the rows ``posted[starts[c]:starts[c + 1]]`` (ascending) holding it in their prefix and
+    their values (float64), and each row's first suffix rank (the number of columns when it has none)."""
     n = indptr.size - 1
     n_columns = rank.size
-    no_suffix = n_columns  # a rank after every column's
-    # Postings of the prefixes: for each column, the rows (ascending) holding it in their prefix, and values.
     counts = np.zeros(n_columns + 1, dtype=np.int64)
     for row in range(n):
         for q in range(lengths[row]):
@@ -520,24 +509,60 @@ def similar_pairs(indptr, indices, data, order, tails, lengths, rank, threshold,
     first_suffix = np.empty(n, dtype=np.int64)
     for row in range(n):
         at = indptr[row] + lengths[row]
-        first_suffix[row] = rank[indices[order[at]]] if at < indptr[row + 1] else no_suffix
+        first_suffix[row] = rank[indices[order[at]]] if at < indptr[row + 1] else n_columns
+    return starts, posted, values, first_suffix
+
+
+@njit(**_JIT)
+def similar_pairs(
+    indptr,
+    indices,
+    data,
+    order,
+    tails,
+    lengths,
+    rank,
+    starts,
+    posted,
+    values,
+    first_suffix,
+    threshold,
+    floor,
+    longest,
+    first,
+    last,
+):  # pragma: no cover - compiled
+    """Pairs (i < j, j in ``first:last``) of rows of X (CSR, non-negative) whose cosine, summed in float32, is
+    >= ``threshold`` (float32): ``(rows_i, rows_j, cosines)``, in no order; ``longest``: the largest row norm.
+
+    ``order``, ``tails``, ``lengths``: :func:`rank_order`'s, cut so that a pair that reaches ``floor`` (a
+    little under the threshold, for rounding) shares a column in both prefixes (:mod:`topics.duplicates`);
+    ``starts``, ``posted``, ``values``, ``first_suffix``: :func:`prefix_postings`'. Rows meet in the
+    postings of their prefixes, which also sum A, their product over the columns where both prefixes hold
+    it. Every other column they share ranks at or after b, the earlier of their two suffixes' first ranks,
+    so the cosine is at most ``A + tail_i(b) tail_j(b)`` (Cauchy-Schwarz over those columns); pairs whose
+    bound is under ``floor`` are dropped. The rest are summed exactly: over row i's entries in storage
+    order against row j spread out densely, as scipy sums ``X[i] @ X.T`` (products of columns j lacks
+    are zeros), so the same bits. Calls on disjoint ranges of j share nothing they write (threads).
+    """
+    n = indptr.size - 1
     seen = np.full(n, -1, dtype=np.int64)
     shared = np.zeros(n, dtype=np.float64)
-    dense = np.zeros(n_columns, dtype=np.float32)
+    dense = np.zeros(rank.size, dtype=np.float32)
     candidates = np.empty(n, dtype=np.int64)
     size = 1024
     out_i = np.empty(size, dtype=np.int64)
     out_j = np.empty(size, dtype=np.int64)
     out_c = np.empty(size, dtype=np.float32)
     found = 0
-    for j in range(n):
+    for j in range(first, last):
         start, end = indptr[j], indptr[j + 1]
         m = 0
         for q in range(lengths[j]):
             p = order[start + q]
             column = indices[p]
             value = np.float64(data[p])
-            for k in range(starts[column], fill[column]):
+            for k in range(starts[column], starts[column + 1]):
                 i = posted[k]
                 if i >= j:
                     break
@@ -549,11 +574,20 @@ def similar_pairs(indptr, indices, data, order, tails, lengths, rank, threshold,
                 shared[i] += value * values[k]
         if m == 0:
             continue
-        candidates[:m].sort()
+        candidates[:m].sort()  # rows of X read in storage order: fewer cache misses than the sort costs
         spread = False
+        suffix_j = np.sqrt(tails[start + lengths[j]]) if lengths[j] < end - start else 0.0
         for c in range(m):
             i = candidates[c]
-            b = min(first_suffix[i], first_suffix[j])
+            # The columns left lie in the earlier-starting suffix, whose norm bounds their sum (the other
+            # row's norm being 1); only if that does not rule the pair out, the two tails from there.
+            if first_suffix[i] < first_suffix[j]:
+                at = indptr[i] + lengths[i]
+                b, rest = first_suffix[i], np.sqrt(tails[at]) if at < indptr[i + 1] else 0.0
+            else:
+                b, rest = first_suffix[j], suffix_j
+            if shared[i] + rest * longest < floor:
+                continue
             rest = _tail(indptr, indices, order, tails, rank, i, b) * _tail(indptr, indices, order, tails, rank, j, b)
             if shared[i] + rest < floor:
                 continue
