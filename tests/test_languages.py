@@ -51,6 +51,21 @@ def test_dutch_topics_are_not_function_words_or_formulae(dutch_model):
         assert sum(w in junk_words for w in words) < 5, words
 
 
+def test_contractions_of_function_words_are_not_terms(dutch_model):
+    from topics.analyzer import Analyzer
+
+    vocabulary = set(dutch_model.vectorizer_.vocabulary_.tolist())
+    assert not {b"zo'n", b"m'n", b"z'n"} & vocabulary  # "such a", "my", "his": the speeches use them often
+    assert b"auto" in vocabulary or b"euro" in vocabulary  # plurals such as "euro's" keep their word
+    analyzer = Analyzer(stop_words=language_stop_words("nl") | {"all"})
+    assert analyzer("Zo'n gesprek met m'n collega O'Sullivan, y'all") == [
+        "gesprek",
+        "collega",
+        "o'sullivan",
+        "collega o'sullivan",
+    ]
+
+
 def test_english_can_be_forced_and_then_function_words_lead():
     model = topics.fit(DUTCH, random_state=0, language="en")
     assert model.fit_info_["stop_word_languages"] == ["en"] and model.fit_info_["languages"] == {}

@@ -40,6 +40,28 @@ def test_summary_records_are_consistent_with_the_weights(sample_model):
     assert {"id", "label", "words", "word_weights", "weight", "n_articles", "articles"} <= set(old[0].to_dict())
 
 
+def test_words_after_the_first_ten_are_each_topics_most_particular(sample_model):
+    # The first ten words are the fitted order; the longer list goes on with the rest of the topic's terms by
+    # relevance at TAIL_LAMBDA, so words that many topics use no longer fill every topic's tail.
+    from topics.summary import topic_sizes, topic_word_columns
+    from topics.topic_model import HEAD_WORDS, TAIL_LAMBDA
+
+    H = np.asarray(sample_model.components_)
+    shares = topic_sizes(np.asarray(sample_model.doc_topics_))[0]
+    head, long = topic_word_columns(sample_model, HEAD_WORDS), topic_word_columns(sample_model, 25)
+    assert (long[:, :HEAD_WORDS] == head).all()
+    particular = term_relevance(H, None, TAIL_LAMBDA, topic_shares=shares)
+    heavy = term_relevance(H, None, topic_shares=shares)
+    tails_differ = 0
+    for t in range(H.shape[0]):
+        tail = particular[t, long[t, HEAD_WORDS:]]
+        rest = np.setdiff1d(np.flatnonzero(H[t] > 0), long[t])
+        assert (np.diff(tail) <= 0).all() and (rest.size == 0 or particular[t, rest].max() <= tail.min())
+        by_default = [c for c in np.argsort(-heavy[t], kind="stable") if c not in set(head[t])][: 25 - HEAD_WORDS]
+        tails_differ += set(by_default) != set(long[t, HEAD_WORDS:])
+    assert tails_differ > 0  # a different ranking from the head's, not the same words again
+
+
 def test_relevance_one_lists_the_heaviest_terms_and_keeps_the_labels(sample_model):
     default = sample_model.summary(n_words=6, n_articles=0)
     heaviest = sample_model.summary(n_words=6, n_articles=0, relevance=1.0)

@@ -64,6 +64,7 @@ _TO_TOKENS = bytes(
 ) + bytes(range(128, 256))
 _POSSESSIVE = re.compile(r"['’]s$")
 _CONTRACTION = re.compile(r"['’](?:t|ll|ve|re|d|m)$")
+_APOSTROPHE = re.compile(r"['’]")
 MAX_TOKEN_CHARS = 30
 
 
@@ -208,7 +209,7 @@ class Analyzer:
             run: list[str] = []
             for word in _WORD.findall(clause):
                 if "'" in word or "’" in word:  # both patterns need an apostrophe; most words have none
-                    word = _strip_apostrophe(word)
+                    word = _strip_apostrophe(word, stop)
                 if len(word) < 2 or len(word) > MAX_TOKEN_CHARS or word in stop:
                     if run:
                         runs.append(run)
@@ -268,7 +269,7 @@ class Analyzer:
             .split()
         )
         if not text.isascii() or "'" in text:
-            tokens = _exact_tokens(tokens)
+            tokens = _exact_tokens(tokens, self.stop_words)
         stop = self.stop_words
         return [w if 1 < len(w) <= MAX_TOKEN_CHARS and w not in stop else "" for w in tokens]
 
@@ -319,7 +320,7 @@ def _drop_handles(text: str) -> str:
     return text
 
 
-def _exact_tokens(tokens: list[str]) -> list[str]:
+def _exact_tokens(tokens: list[str], stop: frozenset) -> list[str]:
     """``tokens`` with each one that is not all letters (nor the clause-end marker) replaced by what the
     word pattern finds in it: its words, apostrophes handled, and "" for each clause end."""
     exact: list[str] = []
@@ -328,14 +329,18 @@ def _exact_tokens(tokens: list[str]) -> list[str]:
             exact.append(token)
         else:
             words = _WORD_OR_BOUNDARY.findall(token)
-            exact.extend(_strip_apostrophe(w) if ("'" in w or "’" in w) else w for w in words)
+            exact.extend(_strip_apostrophe(w, stop) if ("'" in w or "’" in w) else w for w in words)
     return exact
 
 
-def _strip_apostrophe(word: str) -> str:
-    """A word without its possessive 's; "" for contractions (don't, i'm, they're: function words)."""
+def _strip_apostrophe(word: str, stop: frozenset) -> str:
+    """A word without its possessive 's; "" for contractions (don't, i'm, they're: function words) and for
+    any word whose parts around its apostrophes are all stop words or single letters, in any language
+    (Dutch "zo'n", "m'n"; "y'all"), while names keep theirs ("o'sullivan")."""
     word = _POSSESSIVE.sub("", word)
-    return "" if _CONTRACTION.search(word) else word
+    if _CONTRACTION.search(word) or all(len(part) < 2 or part in stop for part in _APOSTROPHE.split(word)):
+        return ""
+    return word
 
 
 def _words_and_pairs(runs) -> list[str]:

@@ -29,7 +29,15 @@ import numpy as np
 
 from .errors import MissingExtraError, ParameterError, QueryError
 from .index import top_k, unit_rows
-from .topic_model import RELEVANCE_LAMBDA, label_from_terms, readable_terms, term_relevance, top_terms
+from .topic_model import (
+    HEAD_WORDS,
+    RELEVANCE_LAMBDA,
+    TAIL_LAMBDA,
+    label_from_terms,
+    readable_terms,
+    term_relevance,
+    top_terms,
+)
 from .word_pairs import ordered_columns
 
 
@@ -206,14 +214,23 @@ def saved_word_order(model) -> list | None:
 
 
 def _label_columns(H: np.ndarray, shares: np.ndarray, n: int, word_order=None) -> np.ndarray:
-    """Columns of each topic's first n words, (k, n): its saved order (:mod:`topics.word_pairs`) where it has
-    one, then its most relevant terms at the default λ. Labels come from these. Only terms some topic uses
-    are ranked (a large archive's topics use a fraction of its vocabulary)."""
+    """Columns of each topic's first n words, (k, n). The first :data:`HEAD_WORDS` are its saved order
+    (:mod:`topics.word_pairs`) where it has one, else its most relevant terms at the default λ; labels come
+    from these. The words after them are its most particular ones (relevance at :data:`TAIL_LAMBDA`).
+    Only terms some topic uses are ranked (a large archive's topics use a fraction of its vocabulary)."""
     used = np.flatnonzero(H.any(axis=0))
-    ranked = used[top_terms(term_relevance(H[:, used], None, topic_shares=shares), min(n, used.size))]
-    if word_order is None:
-        return ranked
-    return np.stack([ordered_columns(word_order[t], ranked[t], ranked.shape[1]) for t in range(H.shape[0])])
+    n = min(n, used.size)
+    ranked = used[top_terms(term_relevance(H[:, used], None, topic_shares=shares), n)]
+    tail = (
+        used[top_terms(term_relevance(H[:, used], None, TAIL_LAMBDA, topic_shares=shares), n)]
+        if n > HEAD_WORDS
+        else None
+    )
+    rows = []
+    for t in range(H.shape[0]):
+        head = ordered_columns(word_order[t] if word_order is not None else None, ranked[t], min(n, HEAD_WORDS))
+        rows.append(head if tail is None else ordered_columns(head.tolist(), tail[t], n))
+    return np.stack(rows)
 
 
 def _auto_label(model, columns, article_counts) -> str:

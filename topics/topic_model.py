@@ -269,6 +269,13 @@ def top_terms(H: np.ndarray, n: int) -> np.ndarray:
 # up to 0.07 (0.86 to 0.93 on the held-out news). Over k = 4-25 it cost Wikipedia 0.005; 0.9 gained less
 # diversity, 0.6 and 0.7 cost Wikipedia more at larger k.
 RELEVANCE_LAMBDA = 0.8
+# A topic's first HEAD_WORDS words (what a summary shows by default, the words NPMI judges) are its fitted
+# word order (topics.word_pairs) or its most relevant terms at RELEVANCE_LAMBDA; the words after them are
+# ranked at TAIL_LAMBDA, the value LDAvis's user study found best for telling what a topic is about
+# (Sievert & Shirley 2014), so that words many topics share stop filling every topic's longer list
+# (diversity of the top 25 words: benchmarks/RESULTS.md, "Clutter").
+HEAD_WORDS = 10
+TAIL_LAMBDA = 0.6
 
 
 def term_relevance(
