@@ -4,6 +4,10 @@ Two articles are near-duplicates when the cosine of their TF-IDF rows is at leas
 (default 0.8): a reprint with a changed headline and a few edited words stays well above it, while two
 different reports on the same event rarely pass 0.6. Groups are the connected components of the
 near-duplicate pairs, so a chain of successive updates forms one group.
+
+The pairs are found exactly by prefix filtering (:func:`near_duplicate_pairs`): only rows that share one
+of their rarest columns are compared, so the work follows the number of such candidates rather than the
+square of the archive. Memory: twice X's (each row's entries by rank, int64, and their tail norms, float64).
 """
 
 from __future__ import annotations
@@ -31,9 +35,8 @@ def near_duplicate_pairs(doc_terms, threshold: float = DEFAULT_THRESHOLD, *, com
     """Pairs (i < j) of rows whose TF-IDF cosine is >= threshold, as a sparse (n, n) matrix of cosines.
 
     doc_terms : csr_matrix (n_articles, V) with unit rows (non-negative). Each cosine is summed in float32
-    as scipy's ``X @ X.T`` sums it (in the
-    order X stores each row's entries) and kept when it is >= ``threshold - 1e-6`` in float32 (products of
-    identical rows can fall a hair below 1).
+    as scipy's ``X @ X.T`` sums it (in the order X stores each row's entries) and kept when it is
+    ``>= threshold - 1e-6`` in float32 (products of identical rows can fall a hair below 1).
 
     With numba (``compiled``, the default), only pairs that can reach the threshold are compared
     (:func:`_prefix_pairs`); otherwise every pair sharing a term is, a chunk of rows at a time
