@@ -26,18 +26,23 @@ usage: python benchmarks/scale.py [--sizes 10000 100000 1000000] [--work /tmp/to
        python benchmarks/scale.py --cold MODEL.joblib [MODEL.joblib ...] [--repeat 5]
        python benchmarks/scale.py --warm MODEL.joblib [MODEL.joblib ...]
        python benchmarks/scale.py --memory CORPUS.jsonl [CORPUS.jsonl ...]
+       python benchmarks/scale.py --warm|--cold MODEL.joblib [...] --baseline TREE
 The second form only times cold `topics similar` processes on models already fitted, one after another
 in the same run (say, one file saved by an older `topics` against the same model saved again). The
 third runs the warm queries and the exactness check on fitted models; to compare two versions of the
 code on the same model, run it with ``PYTHONPATH`` set to each checkout in turn. The fourth fits each corpus
 in a fresh process of this tree and reports its peak resident memory during each stage of the fit (the
-stages of ``fit_info["stage_seconds"]``, then the index and search matrix, then the save).
+stages of ``fit_info["stage_seconds"]``, then the index and search matrix, then the save). With
+``--baseline TREE`` (a checkout of another version), ``--warm`` times only the warm queries (p50, p99 and
+CPU per query) and ``--cold`` the cold processes (wall and CPU), of this tree and TREE alternately, each
+in fresh processes run in its own tree.
 """
 
 import argparse
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import time
@@ -338,6 +343,87 @@ def table(results) -> str:
     return "\n".join(lines)
 
 
+# The warm queries alone (no old path, no exactness checks), for one tree against another (--baseline).
+PAIR_WARM = r"""
+import json, statistics, sys, time, numpy as np, topics
+from topics.index import load_kernels
+model = topics.load(sys.argv[1])
+load_kernels()
+n, X, table = len(model.articles_), model.doc_terms_, model.articles_
+rng = np.random.default_rng(1)
+rows = rng.choice(np.flatnonzero(np.diff(X.indptr) > 0), size=200, replace=False)
+ids = [table.ids[int(r)] for r in rows]
+texts = [table.snippets[int(r)].rstrip("…") for r in rng.choice(n, size=100, replace=False)]
+texts = [t for t in texts if model.vectorizer_.transform([t]).nnz]
+for i in ids[:20]:
+    model.similar(i, k=10)
+def clock(fn, items):
+    wall, cpu = [], 0.0
+    for item in items:
+        s, c = time.perf_counter(), time.thread_time(); fn(item); wall.append(time.perf_counter() - s); cpu += time.thread_time() - c
+    return {"p50": float(np.percentile(wall, 50)), "p99": float(np.percentile(wall, 99)), "cpu": cpu / len(items)}
+print(json.dumps({
+    "id": clock(lambda i: model.similar(i, k=10), ids),
+    "all": clock(lambda i: model.similar(i, k=10, keep_duplicates=True), ids),
+    "text": clock(lambda t: model.similar(text=t, k=10), texts),
+}))
+"""
+
+
+def in_tree(tree: Path, args: list) -> str:
+    """The output of ``python ARGS`` run in ``tree`` with it first on the path."""
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    return subprocess.run([sys.executable, *args], check=True, capture_output=True, text=True, env=env, cwd=tree).stdout
+
+
+def warm_against(models, baseline: Path, runs: int) -> None:
+    """Warm query times of this tree and ``baseline`` on each model, a fresh process per tree and run, the
+    trees alternating which goes first; medians of the runs."""
+    trees = {"baseline": baseline, "this tree": ROOT}
+    for model in models:
+        seen = {name: [] for name in trees}
+        for run in range(runs):
+            for name in list(trees)[:: 1 if run % 2 == 0 else -1]:
+                seen[name].append(json.loads(in_tree(trees[name], ["-c", PAIR_WARM, str(model)])))
+        print(f"{model}: medians of {runs} runs (load average {os.getloadavg()[0]:.1f} at the end)")
+        for query in ("id", "all", "text"):
+            for measure in ("p50", "p99", "cpu"):
+                base, ours = (statistics.median(r[query][measure] for r in seen[name]) for name in trees)
+                label = {"id": "similar by id", "all": "by id, near-duplicates kept", "text": "by text"}[query]
+                print(
+                    f"  {label} {measure}: baseline {base * 1e3:.2f} ms, this tree {ours * 1e3:.2f} ms, ratio {ours / base:.2f}"
+                )
+
+
+def cold_against(models, baseline: Path, repeat: int) -> None:
+    """Cold `topics similar ID` processes of this tree and ``baseline``, alternating; medians of wall time and
+    of the process's CPU time (user + system)."""
+    import resource
+
+    trees = {"baseline": baseline, "this tree": ROOT}
+    for model in models:
+        first = json.loads(
+            in_tree(
+                ROOT, ["-c", f"import json, topics; print(json.dumps(topics.load({str(model)!r}).articles_.ids[0]))"]
+            )
+        )
+        seen = {name: ([], []) for name in trees}
+        for run in range(repeat):
+            for name in list(trees)[:: 1 if run % 2 == 0 else -1]:
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                started = time.perf_counter()
+                in_tree(trees[name], ["-m", "topics.cli", "similar", first, "--model", str(model), "--top", "10"])
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                seen[name][0].append(time.perf_counter() - started)
+                seen[name][1].append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+        (bw, bc), (ow, oc) = ([statistics.median(v) for v in seen[name]] for name in trees)
+        print(
+            f"{model}: cold `topics similar ID`, medians of {repeat}: wall baseline {bw:.2f} s, this tree {ow:.2f} s "
+            f"(ratio {ow / bw:.2f}); CPU baseline {bc:.2f} s, this tree {oc:.2f} s (ratio {oc / bc:.2f}); "
+            f"load average {os.getloadavg()[0]:.1f}"
+        )
+
+
 def warm_lines(r) -> list[str]:
     """The warm measures of one model: the kernel path against the old numpy path, as ratios."""
 
@@ -451,15 +537,18 @@ def main():
     ap.add_argument("--runs", type=int, default=3, help="warm query runs (old and new paths alternate); medians")
     ap.add_argument("--memory", type=Path, nargs="+", help="only measure a fit's peak memory by stage on these corpora")
     ap.add_argument("--memory-child", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--baseline", type=Path, help="with --warm or --cold: compare with the code in this tree")
     args = ap.parse_args()
     if args.memory_child:
         return print(json.dumps(fit_memory(args.memory_child)))
     if args.memory:
         return memory_only(args.memory)
     if args.cold:
-        return cold_only(args.cold, args.repeat)
+        return (
+            cold_against(args.cold, args.baseline, args.repeat) if args.baseline else cold_only(args.cold, args.repeat)
+        )
     if args.warm:
-        return warm_only(args.warm, args.runs)
+        return warm_against(args.warm, args.baseline, args.runs) if args.baseline else warm_only(args.warm, args.runs)
     args.work.mkdir(parents=True, exist_ok=True)
     results = [bench(n, args.work, args.skip_baseline, args.npmi_articles, args.runs) for n in args.sizes]
     print(f"{os.cpu_count()} cores; {N_TOPICS} topics; corpora from make_corpus.py in {args.work}\n")

@@ -255,3 +255,18 @@ def test_ranked_prefix_is_every_row_scoring_at_least_its_last(topic_weight):
                 assert rows.size >= m
                 assert sorted(rows.tolist()) == np.flatnonzero(exact >= scores.astype(np.float64).min()).tolist()
     assert states.count(0) >= 10 and states.count(1) >= 1
+
+
+def test_topic_rows_scaled_alone_equal_the_whole_matrix_and_a_first_query_its_answer(sample_model_file, monkeypatch):
+    """A process's first query scales only the topic rows it scores (a million articles' rows cost it more
+    than the query); they have the bits of the whole matrix's, so it answers as exact=True does."""
+    monkeypatch.setattr(index_module, "_kernels", lambda: None)
+    model = topics.load(sample_model_file)
+    index = model.index_
+    rows = np.arange(0, len(model.articles_), 3)
+    alone = index.unit_topics(rows)
+    assert index._topic_units is None
+    ids = [model.articles_.ids[i] for i in range(0, len(model.articles_), 7)]
+    first = [pairs(model.similar(i, k=10)) for i in ids]
+    assert np.array_equal(alone.view(np.uint32), index.topic_units[rows].view(np.uint32))
+    assert first == [pairs(model.similar(i, k=10, exact=True)) for i in ids]

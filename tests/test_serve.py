@@ -385,6 +385,31 @@ def test_a_replaced_model_file_is_served_without_a_restart(sample_model_file, tm
     assert label_once(lambda label: label != "Bushfires") == before.model.summary()[0].label
 
 
+def test_a_replaced_file_with_a_damaged_search_matrix_is_skipped(sample_model, tmp_path, caplog, monkeypatch):
+    """A file's search matrix B is checked when first used (topics.store); the server uses it before it swaps
+    models, so a file whose B is damaged is skipped like any file that does not load."""
+    from topics import segments
+    from topics.serve import create_app
+
+    monkeypatch.setattr(segments, "SEGMENT_MIN", 4096)  # B's arrays are segments of their own, as in large files
+    path = sample_model.save(tmp_path / "m.joblib")
+    app = create_app(path, check_interval=0)
+    before = app.state.live.get()
+    data = path.read_bytes()
+    b_data = sample_model.index_.search.data.tobytes()
+    where = data.index(b_data) + len(b_data) // 2
+    (tmp_path / "bad").write_bytes(data[:where] + bytes([data[where] ^ 1]) + data[where + 1 :])
+    os.replace(tmp_path / "bad", path)
+    with caplog.at_level(logging.ERROR, logger="topics.serve"):
+        for _ in range(500):
+            assert call_json(app, "/api/similar?text=rain")[0] == 200  # the previous model answers
+            if caplog.records:
+                break
+            time.sleep(0.01)
+    assert app.state.live.get() is before
+    assert "kept the previous model" in caplog.records[0].message and "checksum mismatch" in caplog.records[0].message
+
+
 def test_a_replaced_model_file_is_loaded_before_any_request_asks(sample_model_file, tmp_path, caplog):
     """While the server runs, a thread looks at the file: a worker no request reached since a save answers
     its next request from the new file, not from the old one (as the request that noticed would be)."""

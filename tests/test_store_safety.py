@@ -175,6 +175,30 @@ def test_malformed_arrays_and_values_are_refused_in_one_line(tmp_path, template,
         assert "\n" not in str(caught.value) and len(str(caught.value)) < 400
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        _set("search", "indices", lambda a: _with(a, 2, 10**6)),
+        _set("search", "indptr", lambda a: _with(a, 3, 0)),
+        _set("search", "data", lambda a: _with(a, 1, np.nan)),
+    ],
+    ids=["row past the last", "indptr going back", "NaN"],
+)
+def test_a_bad_search_matrix_is_refused_in_one_line_when_a_query_first_needs_it(tmp_path, template, change):
+    """B (the BM25 matrix) is checked when a short text query first reads it, not when the model loads:
+    a query by id, which never reads it, does not pay for checking it; what reads it is refused."""
+    _, payload, footer = template
+    payload = copy.deepcopy(payload)
+    change(payload)
+    hostile = write(tmp_path, join(joblib_bytes(payload), footer, key=KEY))
+    model = topics.load(hostile, key=KEY)
+    assert model.similar(model.articles_.ids[0], k=3)
+    for query in (lambda: model.similar(text="rain", k=3), lambda: model.similar_batch(["rain"], k=3)):
+        with pytest.raises(ModelFileError, match=r"damaged or not a topics model .*search") as caught:
+            query()
+        assert "\n" not in str(caught.value) and len(str(caught.value)) < 400
+
+
 def test_a_re_pickled_model_still_loads_so_the_checks_refuse_only_bad_data(tmp_path, template):
     path, payload, footer = template
     for data in (joblib_bytes(payload), pickle.dumps(payload, protocol=4)):  # arrays by numpy's reconstructor

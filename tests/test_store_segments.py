@@ -205,6 +205,37 @@ def test_damage_in_any_segment_is_caught(tmp_path, sample_model, small_segments)
         topics.load(odd)
 
 
+def test_damage_in_the_search_matrix_is_caught_when_a_query_first_reads_it(tmp_path, sample_model, small_segments, spy):
+    """Without a key, B's own segments (a third of a large file, read by short text queries only) are
+    checked when B is first used: a query by id answers, a text query or a save of the damaged file is
+    refused; damage anywhere else is still refused at load."""
+    path = sample_model.save(tmp_path / "m.joblib")
+    data = path.read_bytes()
+    b_data = sample_model.index_.search.data.tobytes()
+    where = data.index(b_data) + len(b_data) // 2
+    damaged = tmp_path / "damaged-b.joblib"
+    damaged.write_bytes(flipped(data, where))
+    model = topics.load(damaged)
+    assert [h.id for h in model.similar(id="lee-bg-010", k=5)] == [
+        h.id for h in sample_model.similar(id="lee-bg-010", k=5)
+    ]
+    for use in (lambda: model.similar(text="interest rates", k=5), lambda: model.save(tmp_path / "copy.joblib")):
+        with pytest.raises(ModelFileError, match="damaged \\(checksum mismatch\\)"):
+            use()
+    with pytest.raises(ModelFileError, match="damaged \\(checksum mismatch\\)"):
+        topics.load(damaged, key=KEY)  # with a key, everything is checked first, as before
+    x_data = sample_model.doc_terms_.data.tobytes()
+    damaged.write_bytes(flipped(data, data.index(x_data) + len(x_data) // 2))
+    with pytest.raises(ModelFileError, match="damaged \\(checksum mismatch\\)"):
+        topics.load(damaged)
+    # an intact B, once checked, is copied by a save with its checksum, as the rest
+    model = topics.load(path)
+    model.similar(text="interest rates", k=5)
+    spy["hashed"].clear()
+    model.save(tmp_path / "again.joblib")
+    assert spy["hashed"] == []
+
+
 def test_files_saved_before_segments_are_checked_and_edited_as_before(tmp_path, sample_model, monkeypatch, spy):
     """Files of 64 MiB block checksums (here 16 kB) or of one whole-payload CRC-32 load, catch damage, and
     an edit of one copies its arrays, computing their checksums from the bytes."""
@@ -229,3 +260,20 @@ def test_files_saved_before_segments_are_checked_and_edited_as_before(tmp_path, 
     saved = model.save(tmp_path / "edited.joblib")
     assert split(saved.read_bytes())[0] == joblib_bytes(model)
     assert spy["copied"] and spy["hashed"]
+
+
+def test_the_search_matrix_is_left_for_later_only_where_nothing_else_refers_to_its_bytes(tmp_path):
+    """A pickle may name one array twice: B's bytes are checked at load when any other part of the payload
+    (L, say) holds the same array, since that part is used before B."""
+    path = tmp_path / "bytes"
+    path.write_bytes(bytes(range(256)) * 64)
+    whole = np.memmap(path, dtype=np.uint8, mode="r")
+    parts = [[1024, 0], [8192, 0], [7168, 0]]
+    data = whole[1024 : 1024 + 8192].view(np.float32)
+    payload = {"search": {"data": data, "indptr": np.zeros(3, np.int64)}, "search_fields": {"indptr": None}}
+    assert store._search_segments(whole, parts, payload) == [1]
+    for elsewhere in (data, whole[2048:2056], {"data": data}):
+        payload["search_fields"]["data"] = elsewhere
+        assert store._search_segments(whole, parts, payload) == []
+    payload["search_fields"] = payload["search"]  # the same mapping under another name
+    assert store._search_segments(whole, parts, payload) == []

@@ -109,7 +109,8 @@ class SimilarityIndex:
         self.doc_terms = doc_terms
         self.n_search_terms = doc_terms.shape[1] if n_search_terms is None else int(n_search_terms)
         self.postings = postings if postings is not None else sp.csc_matrix(doc_terms)
-        self.topic_units = unit_rows(doc_topics)
+        self._doc_topics = doc_topics
+        self._topic_units = None
         self.topic_weight = float(topic_weight)
         self._search = search
         self._search_idf = None
@@ -121,11 +122,31 @@ class SimilarityIndex:
         return self.doc_terms.shape[0]
 
     @property
+    def topic_units(self) -> np.ndarray:
+        """The articles' topic weights scaled to unit length, float32 (n_articles, k): made on first use, as a
+        process answering one query reads only the rows it scores (:meth:`unit_topics`)."""
+        if self._topic_units is None:
+            self._topic_units = unit_rows(self._doc_topics)
+        return self._topic_units
+
+    def unit_topics(self, rows) -> np.ndarray:
+        """``topic_units[rows]``, without making all of :attr:`topic_units` when it is not made yet (scaling
+        a row does not depend on the other rows: the same bits)."""
+        if self._topic_units is not None:
+            return self._topic_units[rows]
+        return unit_rows(np.asarray(self._doc_topics[rows], dtype=np.float32))
+
+    @property
     def search(self):
         """B (CSC, n_articles x V) or None; built on first use when the index was given a callable."""
         if callable(self._search):
             self._search = self._search()
         return self._search
+
+    def load_search(self) -> bool:
+        """Build B now, or check it (a model file's B is checked when first used, :mod:`topics.store`), so that
+        no query waits for it and a damaged one is refused here; whether the index has a B."""
+        return self.search is not None
 
     @property
     def search_idf(self) -> np.ndarray:
@@ -152,7 +173,7 @@ class SimilarityIndex:
     def article_query(self, row: int) -> Query:
         """The :class:`Query` of stored article ``row`` (search share 0)."""
         start, end = self.doc_terms.indptr[row], self.doc_terms.indptr[row + 1]
-        return Query(self.doc_terms.indices[start:end], self.doc_terms.data[start:end], self.topic_units[row])
+        return Query(self.doc_terms.indices[start:end], self.doc_terms.data[start:end], self.unit_topics([row])[0])
 
     def scores(self, query_terms, query_topics, unknown: float = 0.0) -> np.ndarray:
         """Scores of every article against one text query: float32 array of shape (n_articles,).
@@ -275,13 +296,14 @@ class SimilarityIndex:
         whether ``kernels`` (:mod:`topics.kernels` or None) compiles the loop or numpy runs it (see
         :func:`topics.kernels.topic_cosines`).
         """
-        units, topics = self.topic_units, _small(topics, np.float32)
+        topics = _small(topics, np.float32)
+        if rows is not None and kernels is None:
+            return _topic_sums(self.unit_topics(rows), topics)
+        units = self.topic_units
         if kernels is not None:
             if rows is None:
                 return kernels.all_topic_cosines(units, topics)
             return kernels.topic_cosines(units, topics, rows)
-        if rows is not None:
-            return _topic_sums(units[rows], topics)
         step = 1 << 16
         return np.concatenate(
             [_topic_sums(units[start : start + step], topics) for start in range(0, len(units), step)]

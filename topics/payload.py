@@ -14,13 +14,15 @@ budget, and then checks every array's dtype, shape and structure against the oth
   never split a UTF-8 character; the blob is valid UTF-8; ``id_order`` is a permutation of the n rows.
 - No object arrays, structured or non-native dtypes, or classes; ints of at most 64 bits.
 
-Every failure is a ValueError naming the part at fault; :mod:`topics.store` turns it into a one-line
+B is checked when first used (:func:`check_search`, ``check_payload(..., search_later=True)``): a query by
+id never reads it. Every failure is a ValueError naming the part at fault; :mod:`topics.store` turns it into a one-line
 ModelFileError. Checks are vectorised, one pass over each array: the checksum has read the file anyway.
 """
 
 from __future__ import annotations
 
 import codecs
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -96,8 +98,13 @@ def _check_dtype(dtype: np.dtype) -> None:
         raise ValueError(f"it holds an array of non-native byte order ({dtype})")
 
 
-def check_payload(payload, footer: dict) -> None:
-    """Raise ValueError unless ``payload`` is a well-formed topics model whose counts match ``footer``."""
+def check_payload(payload, footer: dict, *, search_later: bool = False) -> None:
+    """Raise ValueError unless ``payload`` is a well-formed topics model whose counts match ``footer``.
+
+    With ``search_later``, the search matrix B (used by short text queries only, and as large as X) is
+    left for :func:`check_search`, which the caller must pass before B is used: a query by id never
+    reads B, so its process never pays for checking it.
+    """
     if not isinstance(payload, dict) or payload.get("kind") != "topics-model":
         raise ValueError("not a topics model payload")
     check_plain(payload, budget=min(int(footer.get("payload_bytes") or 0) + 1024, MAX_VALUES))
@@ -108,30 +115,12 @@ def check_payload(payload, footer: dict) -> None:
     articles = payload["articles"]
     n = _string_column(articles.get("ids"), "articles.ids", None)
     _need(n >= 1 and k >= 1 and v >= 1, f"it holds {n} articles, {k} topics and {v} terms")
-    W = _array(payload.get("doc_topics"), "doc_topics", 2, "f")
-    _need(W.shape == (n, k), f"doc_topics has shape {W.shape}, not ({n}, {k})")
-    idf = _array(payload.get("idf"), "idf", 1, "f")
-    _need(idf.shape == (v,), f"idf has shape {idf.shape}, not ({v},)")
-    vocabulary = _array(payload.get("vocabulary"), "vocabulary", 1, "S")
-    _need(vocabulary.shape == (v,), f"vocabulary has {vocabulary.shape[0]} terms, not {v}")
-    _need(_valid_terms(vocabulary), "vocabulary is not valid UTF-8")
-    nnz = _sparse(payload["doc_terms"], "doc_terms", "csr", (n, v))
-    _need(_sparse(payload["postings"], "postings", "csc", (n, v)) == nnz, "doc_terms and postings differ in size")
-    b = v  # B's columns: the vocabulary, then the rare words of topics.state.SearchFields (format 5)
-    if payload.get("rare_words") is not None:
-        rare = _array(payload["rare_words"], "rare_words", 1, "S")
-        _need(_valid_terms(rare) and bool(np.all(rare[1:] > rare[:-1])), "rare_words are not sorted UTF-8 words")
-        b += rare.shape[0]
-    if payload.get("search") is not None:  # the BM25 matrix of topics.index; older files lack it
-        _need(isinstance(payload["search"], dict), "search is not a mapping")
-        _sparse(payload["search"], "search", "csc", (n, b))
-    if payload.get("search_fields") is not None:  # L of topics.state.SearchFields; older files lack it
-        _need(isinstance(payload["search_fields"], dict), "search_fields is not a mapping")
-        _sparse(payload["search_fields"], "search_fields", "csr", (n, b))
-    for name in ("titles", "snippets"):
-        _string_column(articles.get(name), f"articles.{name}", n)
-    if articles.get("sources") is not None:  # format 3: each article's source, when the archive names them
-        _string_column(articles.get("sources"), "articles.sources", n)
+    # The table's text is decoded (which holds the interpreter's lock) in a thread while numpy, which lets go
+    # of it, reads the arrays: the two overlap on two cores.
+    with ThreadPoolExecutor(1) as pool:
+        text = pool.submit(_check_text, articles, n)
+        _check_arrays(payload, n, k, v, search_later)
+        text.result()
     dates = _array(articles.get("dates"), "articles.dates", 1, "M")
     _need(dates.dtype == np.dtype("datetime64[D]") and dates.shape == (n,), "articles.dates are malformed")
     order = _array(articles.get("id_order"), "articles.id_order", 1, "i")
@@ -146,6 +135,52 @@ def check_payload(payload, footer: dict) -> None:
     _need(counts == (n, k, v), "footer and contents disagree")
 
 
+def search_columns(payload) -> int:
+    """B's number of columns: the vocabulary's V, then the R rare words of topics.state.SearchFields
+    (format 5)."""
+    v = _array(payload.get("components"), "components", 2, "f").shape[1]
+    if payload.get("rare_words") is None:
+        return v
+    return v + _array(payload["rare_words"], "rare_words", 1, "S").shape[0]
+
+
+def check_search(search, n: int, b: int) -> None:
+    """Raise ValueError unless ``search`` (a payload's ``search``: B, the BM25 matrix of topics.index, which
+    older files lack) is a well-formed CSC matrix of shape (n, b)."""
+    _need(isinstance(search, dict), "search is not a mapping")
+    _sparse(search, "search", "csc", (n, b))
+
+
+def _check_arrays(payload: dict, n: int, k: int, v: int, search_later: bool) -> None:
+    """Check W, idf, the vocabulary and the sparse matrices of a payload of n articles, k topics and v terms."""
+    W = _array(payload.get("doc_topics"), "doc_topics", 2, "f")
+    _need(W.shape == (n, k), f"doc_topics has shape {W.shape}, not ({n}, {k})")
+    idf = _array(payload.get("idf"), "idf", 1, "f")
+    _need(idf.shape == (v,), f"idf has shape {idf.shape}, not ({v},)")
+    vocabulary = _array(payload.get("vocabulary"), "vocabulary", 1, "S")
+    _need(vocabulary.shape == (v,), f"vocabulary has {vocabulary.shape[0]} terms, not {v}")
+    _need(_valid_terms(vocabulary), "vocabulary is not valid UTF-8")
+    nnz = _sparse(payload["doc_terms"], "doc_terms", "csr", (n, v))
+    _need(_sparse(payload["postings"], "postings", "csc", (n, v)) == nnz, "doc_terms and postings differ in size")
+    b = search_columns(payload)
+    if payload.get("rare_words") is not None:
+        rare = payload["rare_words"]
+        _need(_valid_terms(rare) and bool(np.all(rare[1:] > rare[:-1])), "rare_words are not sorted UTF-8 words")
+    if payload.get("search") is not None and not search_later:  # the BM25 matrix of topics.index
+        check_search(payload["search"], n, b)
+    if payload.get("search_fields") is not None:  # L of topics.state.SearchFields; older files lack it
+        _need(isinstance(payload["search_fields"], dict), "search_fields is not a mapping")
+        _sparse(payload["search_fields"], "search_fields", "csr", (n, b))
+
+
+def _check_text(articles: dict, n: int) -> None:
+    """Check the table's text columns other than the ids (:func:`_string_column`)."""
+    for name in ("titles", "snippets"):
+        _string_column(articles.get(name), f"articles.{name}", n)
+    if articles.get("sources") is not None:  # format 3: each article's source, when the archive names them
+        _string_column(articles.get("sources"), "articles.sources", n)
+
+
 def _need(condition, message: str) -> None:
     if not condition:
         raise ValueError(message)
@@ -155,8 +190,11 @@ def _array(value, name: str, ndim: int, kinds: str, finite: bool = True) -> np.n
     _need(isinstance(value, np.ndarray), f"{name} is not an array")
     _need(value.ndim == ndim, f"{name} has {value.ndim} dimensions, not {ndim}")
     _need(value.dtype.kind in kinds, f"{name} has dtype {value.dtype}")
-    if finite and value.dtype.kind == "f":  # NaN and inf carry into a float64 sum, which cannot overflow here
-        _need(bool(np.isfinite(np.sum(value, dtype=np.float64))), f"{name} holds NaN or infinite values")
+    # NaN and inf carry into a sum. Summed in the array's own type (float32 three times as fast as widened to
+    # float64): a model's weights are at most a few dozen, so only values near float32's largest, which no
+    # model holds, could overflow it, and such a file is refused as if it held infinite ones.
+    if finite and value.dtype.kind == "f":
+        _need(bool(np.isfinite(np.sum(value))), f"{name} holds NaN or infinite values")
     return value
 
 
@@ -174,8 +212,14 @@ def _sparse(d: dict, name: str, fmt: str, shape: tuple) -> int:
     _need(len(indices) == nnz, f"{name} has {len(indices)} indices for {nnz} values")
     _need(indptr[0] == 0 and indptr[-1] == nnz, f"{name}.indptr does not span its values")
     _need(bool(np.all(indptr[1:] >= indptr[:-1])), f"{name}.indptr decreases")
-    _need(nnz == 0 or (indices.min() >= 0 and indices.max() < minor), f"{name} has an index out of range")
+    _need(nnz == 0 or _below(indices, minor), f"{name} has an index out of range")
     return nnz
+
+
+def _below(indices: np.ndarray, bound: int) -> bool:
+    """Whether every index lies in [0, bound), in one pass: read as unsigned, a negative index is larger than
+    any bound."""
+    return int(indices.view(np.dtype(f"u{indices.dtype.itemsize}")).max()) < bound
 
 
 def _string_column(d, name: str, n: int | None) -> int:

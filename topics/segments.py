@@ -110,14 +110,16 @@ def well_formed(segments, payload_bytes: int) -> bool:
     )
 
 
-def segments_intact(payload, segments: list) -> bool:
+def segments_intact(payload, segments: list, which=None) -> bool:
     """Whether every segment of ``payload`` (a bytes-like object: a model file, mapped) matches its CRC-32,
     hashed in pieces of at most :data:`PIECE` bytes on every core. ``segments``: well formed
-    (:func:`well_formed`)."""
+    (:func:`well_formed`); ``which``: the indices of the segments to check (default: all)."""
     view = memoryview(payload).cast("B")
+    chosen = range(len(segments)) if which is None else set(which)
     pieces, offset = [], 0  # (segment index, start, length)
     for i, (length, _) in enumerate(segments):
-        pieces += [(i, offset + s, min(PIECE, length - s)) for s in range(0, length, PIECE)]
+        if i in chosen:
+            pieces += [(i, offset + s, min(PIECE, length - s)) for s in range(0, length, PIECE)]
         offset += length
     if len(view) < offset:  # shorter than the footer says
         return False
@@ -130,7 +132,16 @@ def segments_intact(payload, segments: list) -> bool:
     combined = [None] * len(segments)
     for (i, _, length), crc in zip(pieces, crcs, strict=True):
         combined[i] = crc if combined[i] is None else crc32_combine(combined[i], crc, length)
-    return all((c if c is not None else 0) == s[1] for c, s in zip(combined, segments, strict=True))
+    return all((combined[i] if combined[i] is not None else 0) == segments[i][1] for i in chosen)
+
+
+def segment_offsets(segments: list) -> list:
+    """The offset of each segment in the payload."""
+    offsets, offset = [], 0
+    for length, _ in segments:
+        offsets.append(offset)
+        offset += length
+    return offsets
 
 
 # What loading verified: for a file's stamp (device, inode, size, modification time), the CRC-32 of each
@@ -139,11 +150,13 @@ _VERIFIED: OrderedDict = OrderedDict()
 _VERIFIED_FILES = 8
 
 
-def remember(stamp, segments: list) -> None:
-    """Record that the file with ``stamp`` was checked against its footer's well-formed ``segments``."""
+def remember(stamp, segments: list, unchecked=()) -> None:
+    """Record that the file with ``stamp`` was checked against its footer's well-formed ``segments``, but
+    for those whose indices are ``unchecked`` (a later call records them once checked)."""
     known, offset = {}, 0
-    for length, crc in segments:
-        known[offset] = (length, crc)
+    for i, (length, crc) in enumerate(segments):
+        if i not in unchecked:
+            known[offset] = (length, crc)
         offset += length
     _VERIFIED[stamp] = known
     _VERIFIED.move_to_end(stamp)

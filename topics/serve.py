@@ -107,6 +107,8 @@ class Snapshot:
         swap)."""
         self.model.stub_rows()
         self.model.match_calibration()
+        # B (a file's search matrix, checked when first used): a damaged one fails this load, not a query
+        self.model.index_.load_search()
         forms = getattr(self.model.state_, "word_forms", None)
         if forms is not None:  # group the words by stem now, not in the first text query
             forms.of_words([])

@@ -19,7 +19,11 @@ saved with a key, an HMAC-SHA256 of the payload (``hmac_sha256``) and one of the
 (``footer_hmac_sha256``, so its history and creation time are signed too; files signed before it
 existed have only the first, and ``topics info`` says their footer is unsigned). :func:`load_state`
 reads the footer first and checks version, size, checksum and signature before joblib reads (and so
-unpickles) anything, then checks every array's structure (:mod:`topics.payload`) before using it.
+unpickles) anything, then checks every array's structure (:mod:`topics.payload`) before using it. Without
+a key (so without a signature to check), a file with segment checksums is unpickled first, by an
+unpickler that builds only arrays and plain values, to learn where the search matrix B lies: B's own
+segments and structure are checked when B is first used (a query by id never reads it), every other
+segment before anything uses the payload.
 Arrays are stored uncompressed so they load memory-mapped: a query process maps the file (once: the
 checksums are computed on that mapping and the arrays are views of it) instead of reading it.
 
@@ -48,6 +52,7 @@ import hashlib
 import hmac
 import json
 import logging
+import mmap
 import os
 import pickle
 import platform
@@ -66,7 +71,7 @@ from .analyzer import Analyzer
 from .errors import ModelFileError
 from .files import TargetExistsError, atomic_write, stat_or_none, target_of
 from .params import DEFAULT_TOPIC_WEIGHT, params_from_file, saved_params
-from .payload import FOOTER_ADD_FIELDS, check_payload
+from .payload import FOOTER_ADD_FIELDS, check_payload, check_search, search_columns
 from .state import NO_SEARCH, FittedState
 from .table import ArticleTable
 from .text import Vectorizer
@@ -255,8 +260,22 @@ def _mapped(f) -> np.memmap:
     """The whole of open file ``f``, mapped read-only (uint8), its pages read in at once where the system
     can (Linux's MADV_POPULATE_READ: one call instead of a fault per page)."""
     whole = np.memmap(f, dtype=np.uint8, mode="r")
+    return _populated(whole, [(0, len(whole))])
+
+
+def _populated(whole: np.memmap, ranges: list) -> np.memmap:
+    """``whole`` (a mapped file) once the pages of each ``(start, length)`` range are read in (see
+    :func:`_mapped`); ranges next to each other are read in one call."""
+    merged = []
+    for start, length in sorted(ranges):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], start + length)
+        elif length > 0:
+            merged.append([start, start + length])
     with contextlib.suppress(AttributeError, OSError, ValueError):  # older kernels, other systems
-        whole._mmap.madvise(_POPULATE_READ)
+        for start, end in merged:
+            aligned = start - start % mmap.PAGESIZE
+            whole._mmap.madvise(_POPULATE_READ, aligned, end - aligned)
     return whole
 
 
@@ -433,13 +452,102 @@ def _load(path: Path, key: bytes | None, mmap: bool, *, for_update: bool):
                 f"{path} is signed: give its key with --key-file (or TOPICS_MODEL_KEY) to "
                 f"change it; without the key it would be saved unsigned"
             )
-        whole = _mapped(f)  # checked here, and the arrays are views of it: each page is read in once
-        if _check_digest(path, whole, footer, key):
-            segments.remember(_stamp(stat_result), footer["crc32_segments"])
-        # The pickle stream and every array are read through this handle and its mapping, which were
-        # checked: a save that replaces the file meanwhile cannot mix another file into them.
-        payload = _unpickle(path, f, whole if mmap else None)
-        return (*_state_from_payload(payload, footer, path), _stamp(stat_result))
+        parts, stamp = footer.get("crc32_segments"), _stamp(stat_result)
+        # The pickle stream and every array are read through this handle and its mapping, which are the
+        # ones checked: a save that replaces the file meanwhile cannot mix another file into them.
+        if key is None and mmap and segments.well_formed(parts, footer["payload_bytes"]):
+            payload, check_later = _load_checking_search_later(path, f, footer, stamp)
+        else:
+            whole = _mapped(f)  # checked here, and the arrays are views of it: each page is read in once
+            if _check_digest(path, whole, footer, key):
+                segments.remember(stamp, parts)
+            payload, check_later = _unpickle(path, f, whole if mmap else None), None
+        return (*_state_from_payload(payload, footer, path, check_later), stamp)
+
+
+def _load_checking_search_later(path: Path, f, footer: dict, stamp):
+    """``(payload, check_later)`` of a model file with segment checksums, read without a key: every segment
+    is checked against its CRC-32 but the search matrix B's own (a query by id never reads B: at a million
+    articles it is a third of the file), which ``check_later()`` checks before B is first used.
+
+    The payload is unpickled first, to learn where B lies: the unpickler reads only the pickle's records and
+    builds only arrays and plain values (:class:`_PlainDataUnpickler`), the arrays views of the mapped file,
+    not read. Nothing uses the payload before its other segments are checked; a file that cannot be
+    unpickled is checked whole, so that a damaged one says so.
+    """
+    whole = np.memmap(f, dtype=np.uint8, mode="r")
+    try:
+        payload = _unpickle(path, f, whole)
+    except ModelFileError:
+        _check_digest(path, _populated(whole, [(0, len(whole))]), footer, None)
+        raise
+    parts = footer["crc32_segments"]
+    later = _search_segments(whole, parts, payload)
+    now = [i for i in range(len(parts)) if i not in later]
+    _check_segments(path, whole, parts, now)
+    segments.remember(stamp, parts, unchecked=later)
+    if not later:
+        return payload, None
+
+    def check_later():
+        _check_segments(path, whole, parts, later)
+        segments.remember(stamp, parts)
+
+    return payload, check_later
+
+
+def _check_segments(path: Path, whole, parts: list, which: list) -> None:
+    """Refuse the file unless the segments ``which`` (indices into the footer's well-formed ``parts``) of
+    ``whole`` (the file, mapped) match their CRC-32s; their pages are read in first, as :func:`_mapped` does."""
+    offsets = segments.segment_offsets(parts)
+    _populated(whole, [(offsets[i], parts[i][0]) for i in which])
+    if not segments.segments_intact(whole, parts, which):
+        raise ModelFileError(f"{path} is damaged (checksum mismatch); refit it or restore a copy")
+
+
+def _search_segments(whole, parts: list, payload) -> list:
+    """Indices of the segments that hold nothing but the bytes of one of B's arrays (each array of at least
+    :data:`topics.segments.SEGMENT_MIN` bytes is a segment of its own) and that no other array of the
+    payload shares (a pickle may name one array twice); B's arrays are views of ``whole``."""
+    search = payload.get("search") if isinstance(payload, dict) else None
+    if not isinstance(search, dict):
+        return []
+    where = {offset: i for i, offset in enumerate(segments.segment_offsets(parts))}
+    later = []
+    for a in search.values():
+        i = where.get(_offset_in(whole, a)) if isinstance(a, np.ndarray) else None
+        if i is not None and parts[i][0] == a.nbytes > 0 and a.flags.c_contiguous:
+            later.append(i)
+    # every array reached other than as a value of B's own mapping (one B refers to elsewhere too is found there)
+    others = _arrays_of([value for name, value in payload.items() if name != "search"])
+    offsets = segments.segment_offsets(parts)
+    return [
+        i for i in later if not any(_overlaps(_offset_in(whole, a), a.nbytes, offsets[i], parts[i][0]) for a in others)
+    ]
+
+
+def _offset_in(whole, array: np.ndarray):
+    """Where the bytes of ``array`` begin in the mapped file ``whole``, or None when they are not in it."""
+    offset = array.__array_interface__["data"][0] - whole.__array_interface__["data"][0]
+    return offset if 0 <= offset < len(whole) else None
+
+
+def _overlaps(start, length: int, segment_start: int, segment_length: int) -> bool:
+    """Whether bytes ``[start, start + length)`` (start None: not in the file) meet the segment's."""
+    return start is not None and start < segment_start + segment_length and segment_start < start + max(length, 1)
+
+
+def _arrays_of(value) -> list:
+    """Every array in a payload (plain data, walked once per container)."""
+    arrays, seen, stack = [], set(), [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, np.ndarray):
+            arrays.append(item)
+        elif isinstance(item, (dict, list, tuple)) and id(item) not in seen:
+            seen.add(id(item))
+            stack.extend(item.values() if isinstance(item, dict) else item)
+    return arrays
 
 
 def _check_digest(path: Path, whole, footer: dict, key: bytes | None) -> bool:
@@ -668,10 +776,12 @@ class _PlainDataUnpickler(pickle._Unpickler):
     dispatch[pickle.NEWOBJ_EX[0]] = load_newobj_ex
 
 
-def _state_from_payload(payload, footer: dict, path: Path) -> tuple[dict, FittedState]:
-    """``(params, state)`` of a checked payload, params as ``TopicModel`` keywords."""
+def _state_from_payload(payload, footer: dict, path: Path, check_later=None) -> tuple[dict, FittedState]:
+    """``(params, state)`` of a checked payload, params as ``TopicModel`` keywords; ``check_later``: checks
+    B's checksums (:func:`_load_checking_search_later`) before B is first used, or None."""
     try:
-        check_payload(payload, footer)  # every array's structure, before scipy or numpy index with it
+        # every array's structure, before scipy or numpy index with it (B's when a query first needs it)
+        check_payload(payload, footer, search_later=True)
         _name_maps_by_path(payload, os.path.abspath(path))
         params = params_from_file(payload["params"])
         analyzer = Analyzer(**payload["analyzer"])
@@ -684,7 +794,7 @@ def _state_from_payload(payload, footer: dict, path: Path) -> tuple[dict, Fitted
         vectorizer.n_documents_ = vector["n_documents"]
         H, W = payload["components"], payload["doc_topics"]
         X, postings = _sparse_from_dict(payload["doc_terms"]), _sparse_from_dict(payload["postings"])
-        search = _sparse_from_dict(payload["search"]) if payload.get("search") is not None else None
+        search = _search_on_use(payload, path, check_later) if payload.get("search") is not None else None
         fields = _sparse_from_dict(payload["search_fields"]) if payload.get("search_fields") is not None else None
         rare_words = payload.get("rare_words") if search is not None else None  # none before format 5
         articles = ArticleTable.from_dict(payload["articles"])
@@ -694,7 +804,6 @@ def _state_from_payload(payload, footer: dict, path: Path) -> tuple[dict, Fitted
             W.shape != (n, k)
             or X.shape != (n, v)
             or postings.shape != (n, v)
-            or (search is not None and search.shape != (n, b))
             or (fields is not None and fields.shape != (n, b))
             or vectorizer.idf_.shape != (v,)
             or len(vectorizer.vocabulary_) != v
@@ -724,6 +833,25 @@ def _state_from_payload(payload, footer: dict, path: Path) -> tuple[dict, Fitted
         rare_words=rare_words,
     )
     return params, state
+
+
+def _search_on_use(payload: dict, path: Path, check_later=None):
+    """B of a checked payload as :class:`topics.index.SimilarityIndex` takes it when it is built on first
+    use: a callable returning it, which checks its checksums (``check_later``, if any) and structure
+    (:func:`topics.payload.check_search`) first."""
+    search, n, b = payload["search"], len(payload["doc_topics"]), search_columns(payload)
+
+    def checked():
+        if check_later is not None:
+            check_later()
+        try:
+            check_search(search, n, b)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            reason = " ".join(str(exc).split())[:200]
+            raise ModelFileError(f"{path} is damaged or not a topics model ({reason})") from None
+        return _sparse_from_dict(search)
+
+    return checked
 
 
 def _sparse_from_dict(d: dict):
