@@ -230,12 +230,17 @@ def _same_arrays(a, b):
         assert x.dtype == y.dtype and np.array_equal(x, y), name
 
 
-def test_add_gives_the_postings_and_search_matrix_of_a_full_rebuild(model_file, newsgroup_records):
+def test_add_gives_the_postings_and_search_matrix_of_a_full_rebuild(model_file, newsgroup_records, monkeypatch):
     """add appends the new rows' postings and builds B in compiled loops; both are byte for byte what
     converting the grown X and the numpy build of B (term counts read back from X, plus L) give."""
+    from topics import state as state_module
     from topics.index import search_postings, term_counts
     from topics.state import build_search
 
+    monkeypatch.setattr(state_module, "COMPILED_SEARCH_ENTRIES", 0)  # the compiled build, on a small model too
+    builds = []
+    compiled = state_module.compiled_search_postings
+    monkeypatch.setattr(state_module, "compiled_search_postings", lambda *a: builds.append(1) or compiled(*a))
     model = topics.load(model_file)
     n_rare = model.state_.search_fields.n_rare
     model.add(_articles(newsgroup_records[:25], prefix="ng-"))
@@ -245,4 +250,5 @@ def test_add_gives_the_postings_and_search_matrix_of_a_full_rebuild(model_file, 
     fields = state.search_fields
     counts = term_counts(state.doc_terms, state.vectorizer.idf_, extra_columns=fields.n_rare) + fields.matrix()
     _same_arrays(state.index.search, search_postings(counts))
+    assert builds  # B came from the compiled loops
     _same_arrays(build_search(state.vectorizer, state.doc_terms, fields), state.index.search)  # numpy, from X
