@@ -45,6 +45,35 @@ def test_sigint_while_fit_reads_keeps_the_previous_model(tmp_path, lee_records, 
     assert temp_files(tmp_path) == []
 
 
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="reads thread signal masks from Linux's /proc")
+def test_only_the_main_thread_takes_ctrl_c(tmp_path, lee_records):
+    """A Ctrl-C the kernel hands to another thread (numpy's BLAS worker) would leave the main thread blocked in
+    its read of the pipe: every other thread of the process must block SIGINT and SIGTERM."""
+    fifo = tmp_path / "news.jsonl"
+    os.mkfifo(fifo)
+    process = start(tmp_path, "fit", "news.jsonl", "--model", "m.joblib", "--topics", "3")
+    try:
+        with open(fifo, "w", encoding="utf-8") as writer:  # blocks until the process opens the corpus
+            writer.write("".join(json.dumps(r) + "\n" for r in lee_records[:50]))
+            writer.flush()
+            tasks = sorted(int(t) for t in os.listdir(f"/proc/{process.pid}/task"))
+            blocked = {t: _blocked_signals(process.pid, t) for t in tasks if t != process.pid}
+            process.send_signal(signal.SIGINT)
+            result = finish(process, 60)
+    finally:
+        process.kill()
+    assert result == (130, "", INTERRUPTED)
+    if not blocked:
+        pytest.skip("the process has no other thread here (one core: numpy's BLAS starts none)")
+    assert all({signal.SIGINT, signal.SIGTERM} <= mask for mask in blocked.values()), blocked
+
+
+def _blocked_signals(pid: int, tid: int) -> set:
+    with open(f"/proc/{pid}/task/{tid}/status", encoding="ascii") as status:
+        mask = int(next(line for line in status if line.startswith("SigBlk:")).split()[1], 16)
+    return {s for s in signal.Signals if mask >> (s - 1) & 1}
+
+
 def test_sigint_while_saving_leaves_old_or_new_model_never_half(tmp_path, lee_records, previous_model):
     """SIGINT as soon as the temporary file appears. If the save already finished by then, the new model
     must be complete; otherwise the previous one must be byte-identical. Never a temporary file."""

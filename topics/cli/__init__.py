@@ -5,7 +5,20 @@ the only package that prints. Library errors become one line on stderr with exit
 """
 
 import importlib.util
+import signal
 import sys
+
+# Ctrl-C and SIGTERM must reach the main thread. A signal the kernel hands to another thread leaves the main
+# thread blocked in a read of a pipe (a corpus on stdin or in a FIFO) until more data comes. numpy's BLAS
+# starts its worker thread as numpy is imported, and a thread keeps the signal mask of the thread that made
+# it: with both signals blocked meanwhile, only the main thread takes them (one that came meanwhile is
+# delivered as the mask is restored).
+_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+try:
+    import numpy  # noqa: F401
+finally:
+    signal.pthread_sigmask(signal.SIG_SETMASK, _mask)
 
 
 def _deferred(name: str) -> None:
