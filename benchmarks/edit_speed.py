@@ -8,9 +8,11 @@ and trees are interleaved, so a busy spell slows both alike; medians of --runs a
 ratio of this tree to the baseline. Each tree's modules are compiled to bytecode first, as an installed
 package's are (otherwise every process compiles them again under PYTHONDONTWRITEBYTECODE). `label` is
 the cost of the locked write path alone (lock, load, change a name, save). `add` adds --add articles
-(`/work/shared/tools/make_corpus.py` text, with ids of their own; 0 leaves it out).
+(`/work/shared/tools/make_corpus.py` text, with ids of their own; 0 leaves it out); each tree runs it once
+untimed first, so numba compiles and caches its loops there, as it does once per installation.
+--only times only the commands named (their first word: add, label, merge, drop, reduce).
 
-usage: python benchmarks/edit_speed.py MODEL [--runs 3] [--baseline SRC] [--work DIR] [--add 10]
+usage: python benchmarks/edit_speed.py MODEL [--runs 3] [--baseline SRC] [--work DIR] [--add 10] [--only add ...]
 """
 
 import argparse
@@ -76,6 +78,7 @@ def main():
     ap.add_argument("--baseline", type=Path, help="another source tree (holding topics/) to time in the same run")
     ap.add_argument("--work", type=Path, help="where to put the copies (default: a new temporary folder)")
     ap.add_argument("--add", type=int, default=10, help="articles that `topics add` adds (0: no add)")
+    ap.add_argument("--only", nargs="+", help="time only these commands (first words: add, label, merge, ...)")
     args = ap.parse_args()
     trees = {"this tree": ROOT} if args.baseline is None else {"baseline": args.baseline, "this tree": ROOT}
     if args.work is not None:
@@ -86,6 +89,8 @@ def main():
         if args.add:
             new_articles(args.add, work / "new.jsonl")
             commands[f"{ADD} ({args.add} articles)"] = [ADD, str(work / "new.jsonl")]
+        if args.only:
+            commands = {c: argv for c, argv in commands.items() if c.split()[0] in args.only}
         models = {}
         for name, tree in trees.items():
             subprocess.run(
@@ -98,6 +103,9 @@ def main():
                 env={**os.environ, "PYTHONPATH": str(tree)},
                 cwd=tree,
             )
+        if args.add and any(c.startswith(ADD) for c in commands):
+            for name, tree in trees.items():  # numba compiles the loops of add once per tree
+                timed_on_copy(tree, models[name], [ADD, str(work / "new.jsonl")], work)
         times = {(c, t): [] for c in commands for t in trees}
         for _ in range(args.runs):  # interleaved, so a busy spell slows every command alike
             for command, argv in commands.items():

@@ -2,6 +2,7 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -30,7 +31,22 @@ def start_python(cwd, code: str, *args) -> subprocess.Popen:
 
 
 def popen(cwd, command) -> subprocess.Popen:
-    return subprocess.Popen(command, cwd=cwd, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Tests send Ctrl-C themselves. A shell starts a background job (`pytest ... &`) with SIGINT ignored, and
+    # a process that inherits an ignored SIGINT keeps ignoring it: give the child the default back then.
+    inherited_ignore = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    return subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_default_sigint if inherited_ignore else None,
+    )
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def finish(process, timeout=120):

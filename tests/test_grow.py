@@ -220,3 +220,35 @@ def test_add_keeps_the_saved_stub_rows_up_to_date(sample_model_file, tmp_path):
     assert saved["n_adds"] == 2 and saved["rows"] == stub_rows(X, vocabulary, loaded.min_words).tolist()
     assert {loaded.row_of("stub-new"), loaded.row_of(first)} <= set(saved["rows"])
     assert loaded.row_of("news-new") not in saved["rows"]
+
+
+def _same_arrays(a, b):
+    """Two sparse matrices hold the same bytes: shape, index types, indptr, indices and data."""
+    assert a.shape == b.shape
+    for name in ("indptr", "indices", "data"):
+        x, y = getattr(a, name), getattr(b, name)
+        assert x.dtype == y.dtype and np.array_equal(x, y), name
+
+
+def test_add_gives_the_postings_and_search_matrix_of_a_full_rebuild(model_file, newsgroup_records, monkeypatch):
+    """add appends the new rows' postings and builds B in compiled loops; both are byte for byte what
+    converting the grown X and the numpy build of B (term counts read back from X, plus L) give."""
+    from topics import state as state_module
+    from topics.index import search_postings, term_counts
+    from topics.state import build_search
+
+    monkeypatch.setattr(state_module, "COMPILED_SEARCH_ENTRIES", 0)  # the compiled build, on a small model too
+    builds = []
+    compiled = state_module.compiled_search_postings
+    monkeypatch.setattr(state_module, "compiled_search_postings", lambda *a: builds.append(1) or compiled(*a))
+    model = topics.load(model_file)
+    n_rare = model.state_.search_fields.n_rare
+    model.add(_articles(newsgroup_records[:25], prefix="ng-"))
+    state = model.state_
+    assert state.search_fields.n_rare > n_rare  # the posts bring new rare words: B gains columns
+    _same_arrays(state.index.postings, state.doc_terms.tocsc())
+    fields = state.search_fields
+    counts = term_counts(state.doc_terms, state.vectorizer.idf_, extra_columns=fields.n_rare) + fields.matrix()
+    _same_arrays(state.index.search, search_postings(counts))
+    assert builds  # B came from the compiled loops
+    _same_arrays(build_search(state.vectorizer, state.doc_terms, fields), state.index.search)  # numpy, from X

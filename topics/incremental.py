@@ -200,13 +200,39 @@ def add_articles(state: FittedState, corpus, params: dict, *, replace: bool = Fa
         topic_names=state.topic_names,
         topic_weight=params["topic_weight"],
         fit_info=fit_info,
-        postings=X.tocsc(),
+        postings=X.tocsc() if old_rows else _appended_postings(state.index.postings, X_new, X.indices.dtype),
         search_fields=fields,
     )
     logger.info(
         "added %d articles (%d replaced); error ratio %.2f", report.n_added, report.n_replaced, report.error_ratio
     )
     return grown, report
+
+
+def _appended_postings(postings, rows, index_type) -> sp.csc_matrix:
+    """X's postings (CSC, rows ascending in each column) with ``rows`` (CSR, the new articles) appended
+    below: the CSC form of the grown X, as ``tocsc`` gives it (indices of ``index_type``, the grown X's).
+    The old entries are copied in runs between the columns the new rows use, each followed by its new
+    entries, rather than converting the whole grown matrix."""
+    new = sp.csc_matrix(rows, dtype=postings.dtype)
+    new.sort_indices()
+    n_old, old_indptr = postings.shape[0], postings.indptr.astype(np.int64)
+    indices = np.empty(postings.nnz + new.nnz, dtype=index_type)
+    data = np.empty(postings.nnz + new.nnz, dtype=postings.dtype)
+    copied = 0  # old entries copied so far; the output is ahead of them by the new entries placed
+    for column in np.flatnonzero(np.diff(new.indptr)).tolist():
+        end, start, stop = int(old_indptr[column + 1]), int(new.indptr[column]), int(new.indptr[column + 1])
+        at = copied + start
+        indices[at : at + end - copied] = postings.indices[copied:end]
+        data[at : at + end - copied] = postings.data[copied:end]
+        at += end - copied
+        indices[at : at + stop - start] = new.indices[start:stop] + n_old
+        data[at : at + stop - start] = new.data[start:stop]
+        copied = end
+    indices[copied + new.nnz :] = postings.indices[copied:]
+    data[copied + new.nnz :] = postings.data[copied:]
+    indptr = (old_indptr + new.indptr).astype(index_type)
+    return sp.csc_matrix((data, indices, indptr), shape=(n_old + new.shape[0], postings.shape[1]), copy=False)
 
 
 def _grown_stubs(state: FittedState, min_words: int, keep, new_stubs: np.ndarray, n_kept: int) -> np.ndarray | None:

@@ -662,9 +662,7 @@ def search_postings(counts) -> sp.csc_matrix:
     """
     f = sp.csr_matrix(counts, dtype=np.float32)
     n_articles = f.shape[0]
-    lengths = _row_sums(f)
-    mean_length = lengths.mean() if n_articles and lengths.mean() > 0 else 1.0
-    norm = BM25_K1 * (1.0 - BM25_B + BM25_B * lengths / mean_length)
+    norm = _length_norms(_row_sums(f))
     b = sp.csc_matrix(f)
     del f
     b.sort_indices()
@@ -675,6 +673,42 @@ def search_postings(counts) -> sp.csc_matrix:
         columns = np.repeat(np.arange(start, stop), np.diff(b.indptr[start : stop + 1]))
         b.data[lo:hi] = idf[columns] * values * (BM25_K1 + 1.0) / (values + norm[b.indices[lo:hi]])
     return b
+
+
+def compiled_search_postings(postings, idf: np.ndarray, fields, kernels) -> sp.csc_matrix | None:
+    """B as :func:`search_postings` gives it for ``term_counts(X, idf, extra_columns=R) + L``, the same
+    bytes, built column by column in compiled loops (:mod:`topics.kernels`) from X's postings P (CSC,
+    n_articles x V) and L (``fields``, n_articles x (V + R)): no CSR-to-CSC pass over the counts. None
+    when P's rows are not ascending in each column (then use the numpy way)."""
+    n_articles = postings.shape[0]
+    if postings.nnz and not np.all(postings.data):
+        return None
+    fields = sp.csc_matrix(fields, dtype=np.float32)
+    fields.sort_indices()
+    term_idf = np.maximum(np.asarray(idf, dtype=np.float64), 1e-12)
+    smallest = kernels.smallest_ratios(postings.indptr, postings.indices, postings.data, term_idf, n_articles)
+    room = postings.nnz + fields.nnz
+    index_type = np.int32 if max(room, n_articles) < np.iinfo(np.int32).max else np.int64
+    indptr = np.empty(fields.shape[1] + 1, dtype=index_type)
+    indices, data = np.empty(room, dtype=index_type), np.empty(room, dtype=np.float32)
+    ok, lengths = kernels.search_counts(
+        postings.indptr, postings.indices, postings.data, term_idf, smallest,
+        fields.indptr, fields.indices, fields.data, indptr, indices, data,
+    )  # fmt: skip
+    if not ok:
+        return None
+    nnz = int(indptr[-1])  # less than the room by L's entries in articles' text: views, not copies
+    indices, data = indices[:nnz], data[:nnz]
+    kernels.bm25_weights(indptr, indices, data, bm25_idf(np.diff(indptr), n_articles), _length_norms(lengths), BM25_K1)
+    search = sp.csc_matrix((data, indices, indptr), shape=fields.shape, copy=False)
+    search.has_sorted_indices = True
+    return search
+
+
+def _length_norms(lengths: np.ndarray) -> np.ndarray:
+    """``k1 * (1 - b + b * len_d / mean_len)`` of each article (float64) from its length len_d."""
+    mean_length = lengths.mean() if lengths.size and lengths.mean() > 0 else 1.0
+    return BM25_K1 * (1.0 - BM25_B + BM25_B * lengths / mean_length)
 
 
 def _row_sums(f: sp.csr_matrix) -> np.ndarray:

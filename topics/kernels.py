@@ -467,3 +467,279 @@ def form_sums(indptr, indices, data, columns, tops, scratch):  # pragma: no cove
         sums[i] = scratch[rows[i]]
         scratch[rows[i]] = 0.0
     return rows[:count], sums
+
+
+# -- near-duplicate pairs (topics.duplicates) ----------------------------------------------------------
+@njit(**_JIT)
+def rank_order(indptr, indices, data, rank, bound):  # pragma: no cover - compiled
+    """Each row's entries in ``rank`` order (rarest column first) and where its *prefix* ends.
+
+    Returns ``order`` (int64, nnz: positions into ``indices``, row by row, each row's by rank), ``tails``
+    (float64, nnz: the squared norm of the row's entries from that one to its end, in rank order) and
+    ``lengths`` (int64, n_rows: the prefix's entries, the fewest leading ones after which the rest, the
+    suffix, has a norm below ``bound``).
+    """
+    n = indptr.size - 1
+    order = np.empty(indices.size, dtype=np.int64)
+    tails = np.empty(indices.size, dtype=np.float64)
+    lengths = np.zeros(n, dtype=np.int64)
+    limit = bound * bound
+    for row in range(n):
+        start, end = indptr[row], indptr[row + 1]
+        keys = np.empty(end - start, dtype=np.int64)
+        for p in range(start, end):
+            keys[p - start] = rank[indices[p]]
+        by_rank = np.argsort(keys)
+        tail = 0.0
+        length = 0
+        for q in range(end - start - 1, -1, -1):
+            p = start + by_rank[q]
+            order[start + q] = p
+            value = np.float64(data[p])
+            tail += value * value
+            tails[start + q] = tail
+            if length == 0 and tail >= limit:
+                length = q + 1
+        lengths[row] = length
+    return order, tails, lengths
+
+
+@njit(inline="always")
+def _tail(indptr, indices, order, tails, rank, row, cut):  # pragma: no cover - compiled
+    """The norm of ``row``'s entries whose column's rank is >= cut (binary search in its rank order)."""
+    lo, hi = indptr[row], indptr[row + 1]
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if rank[indices[order[mid]]] < cut:
+            lo = mid + 1
+        else:
+            hi = mid
+    return np.sqrt(tails[lo]) if lo < indptr[row + 1] else 0.0
+
+
+@njit(**_JIT)
+def prefix_postings(indptr, indices, data, order, lengths, rank):  # pragma: no cover - compiled
+    """The postings of the rows' prefixes (:func:`rank_order`): ``(starts, posted, values, first_suffix)``,
+    for column c the rows ``posted[starts[c]:starts[c + 1]]`` (ascending) holding it in their prefix and
+    their values (float64), and each row's first suffix rank (the number of columns when it has none)."""
+    n = indptr.size - 1
+    n_columns = rank.size
+    counts = np.zeros(n_columns + 1, dtype=np.int64)
+    for row in range(n):
+        for q in range(lengths[row]):
+            counts[indices[order[indptr[row] + q]] + 1] += 1
+    starts = np.cumsum(counts)
+    fill = starts[:-1].copy()
+    posted = np.empty(starts[-1], dtype=np.int64)
+    values = np.empty(starts[-1], dtype=np.float64)
+    for row in range(n):
+        for q in range(lengths[row]):
+            p = order[indptr[row] + q]
+            column = indices[p]
+            posted[fill[column]] = row
+            values[fill[column]] = data[p]
+            fill[column] += 1
+    first_suffix = np.empty(n, dtype=np.int64)
+    for row in range(n):
+        at = indptr[row] + lengths[row]
+        first_suffix[row] = rank[indices[order[at]]] if at < indptr[row + 1] else n_columns
+    return starts, posted, values, first_suffix
+
+
+@njit(**_JIT)
+def similar_pairs(
+    indptr,
+    indices,
+    data,
+    order,
+    tails,
+    lengths,
+    rank,
+    starts,
+    posted,
+    values,
+    first_suffix,
+    threshold,
+    floor,
+    longest,
+    first,
+    last,
+):  # pragma: no cover - compiled
+    """Pairs (i < j, j in ``first:last``) of rows of X (CSR, non-negative) whose cosine, summed in float32, is
+    >= ``threshold`` (float32): ``(rows_i, rows_j, cosines)``, in no order; ``longest``: the largest row norm.
+
+    ``order``, ``tails``, ``lengths``: :func:`rank_order`'s, cut so that a pair that reaches ``floor`` (a
+    little under the threshold, for rounding) shares a column in both prefixes (:mod:`topics.duplicates`);
+    ``starts``, ``posted``, ``values``, ``first_suffix``: :func:`prefix_postings`'. Rows meet in the
+    postings of their prefixes, which also sum A, their product over the columns where both prefixes hold
+    it. Every other column they share ranks at or after b, the earlier of their two suffixes' first ranks,
+    so the cosine is at most ``A + tail_i(b) tail_j(b)`` (Cauchy-Schwarz over those columns); pairs whose
+    bound is under ``floor`` are dropped. The rest are summed exactly: over row i's entries in storage
+    order against row j spread out densely, as scipy sums ``X[i] @ X.T`` (products of columns j lacks
+    are zeros), so the same bits. Calls on disjoint ranges of j share nothing they write (threads).
+    """
+    n = indptr.size - 1
+    seen = np.full(n, -1, dtype=np.int64)
+    shared = np.zeros(n, dtype=np.float64)
+    dense = np.zeros(rank.size, dtype=np.float32)
+    candidates = np.empty(n, dtype=np.int64)
+    size = 1024
+    out_i = np.empty(size, dtype=np.int64)
+    out_j = np.empty(size, dtype=np.int64)
+    out_c = np.empty(size, dtype=np.float32)
+    found = 0
+    for j in range(first, last):
+        start, end = indptr[j], indptr[j + 1]
+        m = 0
+        for q in range(lengths[j]):
+            p = order[start + q]
+            column = indices[p]
+            value = np.float64(data[p])
+            for k in range(starts[column], starts[column + 1]):
+                i = posted[k]
+                if i >= j:
+                    break
+                if seen[i] != j:
+                    seen[i] = j
+                    shared[i] = 0.0
+                    candidates[m] = i
+                    m += 1
+                shared[i] += value * values[k]
+        if m == 0:
+            continue
+        candidates[:m].sort()  # rows of X read in storage order: fewer cache misses than the sort costs
+        spread = False
+        suffix_j = np.sqrt(tails[start + lengths[j]]) if lengths[j] < end - start else 0.0
+        for c in range(m):
+            i = candidates[c]
+            # The columns left lie in the earlier-starting suffix, whose norm bounds their sum (the other
+            # row's norm being 1); only if that does not rule the pair out, the two tails from there.
+            if first_suffix[i] < first_suffix[j]:
+                at = indptr[i] + lengths[i]
+                b, rest = first_suffix[i], np.sqrt(tails[at]) if at < indptr[i + 1] else 0.0
+            else:
+                b, rest = first_suffix[j], suffix_j
+            if shared[i] + rest * longest < floor:
+                continue
+            rest = _tail(indptr, indices, order, tails, rank, i, b) * _tail(indptr, indices, order, tails, rank, j, b)
+            if shared[i] + rest < floor:
+                continue
+            if not spread:
+                for p in range(start, end):
+                    dense[indices[p]] = data[p]
+                spread = True
+            total = np.float32(0.0)
+            for p in range(indptr[i], indptr[i + 1]):
+                total += data[p] * dense[indices[p]]
+            if total >= threshold:
+                if found == size:
+                    size *= 2
+                    out_i, out_j, out_c = _grown(out_i, size), _grown(out_j, size), _grown(out_c, size)
+                out_i[found], out_j[found], out_c[found] = i, j, total
+                found += 1
+        if spread:
+            for p in range(start, end):
+                dense[indices[p]] = 0.0
+    return out_i[:found].copy(), out_j[:found].copy(), out_c[:found].copy()
+
+
+@njit(inline="always")
+def _grown(array, size):  # pragma: no cover - compiled
+    bigger = np.empty(size, dtype=array.dtype)
+    bigger[: array.size] = array
+    return bigger
+
+
+# -- the search matrix B (topics.index.search_postings, topics.state.build_search) -----------------------
+@njit(**_JIT)
+def smallest_ratios(indptr, indices, data, idf, n_rows):  # pragma: no cover - compiled
+    """Each row's smallest ``x / idf_t`` over its non-zero entries, read from X's postings (CSC), float64
+    (n_rows,), 0 for an empty row: the ratio of a term seen once, as :func:`topics.index.term_counts`
+    takes it (a minimum, so the order it is read in does not matter)."""
+    smallest = np.full(n_rows, np.inf)
+    for column in range(indptr.size - 1):
+        for p in range(indptr[column], indptr[column + 1]):
+            if data[p] != 0:
+                ratio = np.float64(data[p]) / idf[column]
+                if ratio < smallest[indices[p]]:
+                    smallest[indices[p]] = ratio
+    for row in range(n_rows):
+        if smallest[row] == np.inf:
+            smallest[row] = 0.0
+    return smallest
+
+
+@njit(inline="always")
+def _count(value, idf, smallest):  # pragma: no cover - compiled
+    """A term's count from its TF-IDF value, :func:`topics.index.term_counts`' ``rint(exp(ratio / smallest - 1))``.
+    exp rises, so a log count (>= 0) under 0.2 rounds to 1 (exp(0.2) = 1.22): most terms need no exp."""
+    log_count = np.float64(value) / idf / smallest - 1.0
+    return np.float32(1.0) if log_count < 0.2 else np.float32(np.rint(np.exp(log_count)))
+
+
+@njit(**_JIT)
+def search_counts(
+    p_indptr, p_indices, p_data, idf, smallest, l_indptr, l_indices, l_data, indptr, indices, data
+):  # pragma: no cover - compiled
+    """f of :func:`topics.index.search_postings` in CSC form, column by column, into ``indptr``,
+    ``indices``, ``data`` (room for every entry of both inputs): the text counts read back from X's
+    postings P (CSC, non-zero values, rows ascending in each column; :func:`topics.index.term_counts`'
+    counts) plus L (CSC, rows ascending; :class:`topics.state.SearchFields`), summed in float32 as scipy
+    adds the two CSR matrices. Returns ``(ok, lengths)``: ok is False when a column's rows were not
+    ascending (the arrays are then not f: go the numpy way); lengths, each row's sum (float64; the counts
+    are whole numbers, so any order gives the same sums)."""
+    n_rows = smallest.size
+    n_columns = l_indptr.size - 1
+    n_terms = p_indptr.size - 1
+    lengths = np.zeros(n_rows)
+    at = 0
+    indptr[0] = 0
+    for column in range(n_columns):
+        p, p_end = (p_indptr[column], p_indptr[column + 1]) if column < n_terms else (0, 0)
+        q, q_end = l_indptr[column], l_indptr[column + 1]
+        previous = -1
+        if q == q_end:  # most columns: the text's counts alone
+            weight = idf[column]
+            for k in range(p, p_end):
+                row = p_indices[k]
+                if row <= previous:
+                    return False, lengths
+                previous = row
+                value = _count(p_data[k], weight, smallest[row])
+                indices[at] = row
+                data[at] = value
+                lengths[row] += value
+                at += 1
+        else:
+            while p < p_end or q < q_end:
+                row_p = p_indices[p] if p < p_end else n_rows
+                row_q = l_indices[q] if q < q_end else n_rows
+                row = min(row_p, row_q)
+                if row <= previous:
+                    return False, lengths
+                previous = row
+                value = np.float32(0.0)
+                if row_p == row:
+                    value = _count(p_data[p], idf[column], smallest[row])
+                    p += 1
+                if row_q == row:
+                    value = value + l_data[q]
+                    q += 1
+                if value != 0:
+                    indices[at] = row
+                    data[at] = value
+                    lengths[row] += value
+                    at += 1
+        indptr[column + 1] = at
+    return True, lengths
+
+
+@njit(**_JIT)
+def bm25_weights(indptr, indices, data, idf, norm, k1):  # pragma: no cover - compiled
+    """B's values from the counts f (CSC, float32, in place): ``idf_t * f * (k1 + 1) / (f + norm_d)`` in
+    float64, the operations of :func:`topics.index.search_postings` in its order, so the same bits."""
+    for column in range(indptr.size - 1):
+        weight = idf[column]
+        for p in range(indptr[column], indptr[column + 1]):
+            value = np.float64(data[p])
+            data[p] = weight * value * (k1 + 1.0) / (value + norm[indices[p]])
