@@ -228,3 +228,79 @@ def test_distinct_rows_is_the_greedy_pass_over_the_ranking(seed, n, limit, thres
             kept.append(row)
     expected = kept if limit is None else kept[:limit]
     assert distinct_rows(ranking, X, threshold, query=query, limit=limit, block=7).tolist() == expected
+
+
+@settings(max_examples=150, deadline=None)
+@given(texts=st.lists(st.one_of(WORDISH, TEXT), max_size=6), ngram_max=st.sampled_from([1, 2]))
+def test_counting_words_and_pairs_by_id_counts_exactly_the_analysers_terms(texts, ngram_max):
+    """The fit's counting (word ids, pairs found by numpy) against counting each term `Analyzer.__call__`
+    returns: the same matrix and terms, to the byte."""
+    from topics.analyzer import Analyzer
+    from topics.text import _count_each_term, _count_words_and_pairs
+
+    analyzer = Analyzer(stop_words={"the", "of"}, ngram_max=ngram_max, clean=True)
+    assert_same_counts(_count_words_and_pairs(analyzer, texts), _count_each_term(analyzer, texts))
+
+
+def assert_same_counts(found, expected):
+    (counts, terms), (expected_counts, expected_terms) = found, expected
+    assert terms.dtype == expected_terms.dtype and terms.tobytes() == expected_terms.tobytes()
+    assert counts.shape == expected_counts.shape
+    for name in ("data", "indices", "indptr"):
+        a, b = getattr(counts, name), getattr(expected_counts, name)
+        assert a.dtype == b.dtype and a.tobytes() == b.tobytes(), name
+
+
+@pytest.mark.parametrize(
+    ("corpus", "languages"),
+    [
+        ("lee-background.jsonl.gz", ("en",)),
+        ("newsgroups-mini.jsonl.gz", ("en",)),
+        ("wikipedia-lists.jsonl.gz", ("en",)),
+        ("parlspeech-nl-600.jsonl.gz", ("nl",)),
+        ("tang-poems-300.jsonl.gz", ("en",)),
+    ],
+)
+def test_a_fit_counted_by_word_ids_has_the_vocabulary_and_X_of_counting_each_term(monkeypatch, corpus, languages):
+    """Vocabulary, idf and X of a fit on real corpora, to the byte, whichever way the chunks are counted."""
+    import gzip
+    from pathlib import Path
+
+    import topics.text
+    from topics.text import make_vectorizer
+
+    with gzip.open(Path(__file__).parent / "data" / corpus, "rt", encoding="utf-8") as f:
+        texts = [json.loads(line)["text"] for line in f]
+
+    def fit():
+        vectorizer = make_vectorizer(languages=languages)
+        X = vectorizer.fit_transform(texts, chunk_size=97)
+        return vectorizer, X
+
+    fast, X_fast = fit()
+    monkeypatch.setattr(topics.text, "_count_words_and_pairs", topics.text._count_each_term)
+    each, X_each = fit()
+    assert fast.vocabulary_.dtype == each.vocabulary_.dtype
+    assert fast.vocabulary_.tobytes() == each.vocabulary_.tobytes()
+    assert fast.idf_.tobytes() == each.idf_.tobytes()
+    assert_same_counts((X_fast, fast.vocabulary_), (X_each, each.vocabulary_))
+
+
+def test_the_analysers_memory_of_tokens_changes_no_terms(monkeypatch, lee_records):
+    """The same terms from an analyser that forgets its tokens every few, one pickled to a worker (which
+    leaves its memory behind) and a fresh one, and after its stop words are replaced."""
+    import pickle
+
+    import topics.analyzer
+    from topics.analyzer import Analyzer, english_stop_words
+
+    texts = [r["text"] for r in lee_records[:40]] + ["a''b x²y € don't o’brien’s — “quoted”"]
+    fresh = [Analyzer(english_stop_words(), clean=True)(t) for t in texts]
+    analyzer = Analyzer(english_stop_words(), clean=True)
+    analyzer(texts[0])
+    shipped = pickle.loads(pickle.dumps(analyzer))
+    assert not shipped._terms_of_tokens and [shipped(t) for t in texts] == fresh
+    monkeypatch.setattr(topics.analyzer, "_MAX_KNOWN_TOKENS", 5)
+    assert [analyzer(t) for t in texts] == fresh
+    analyzer.stop_words = frozenset({"the"})
+    assert analyzer(texts[-1]) == Analyzer({"the"}, clean=True)(texts[-1])

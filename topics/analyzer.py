@@ -62,6 +62,10 @@ _WORD_OR_BOUNDARY = re.compile("(" + _WORD.pattern + ")|" + _CLAUSE_SPLIT.patter
 _TO_TOKENS = bytes(
     1 if chr(b) in _CLAUSE_END_CHARS else b if chr(b).isalpha() or chr(b) == "'" else 32 for b in range(128)
 ) + bytes(range(128, 256))
+# Clause ends outside ASCII, common in news ("quotes", dashes): replaced by the marker before the split.
+_OTHER_CLAUSE_ENDS = tuple(c for c in _CLAUSE_END_CHARS + "–—" if not c.isascii())
+# Distinct tokens an analyser remembers (_TermsOfTokens); past this it starts afresh (about 40 MB).
+_MAX_KNOWN_TOKENS = 300_000
 _POSSESSIVE = re.compile(r"['’]s$")
 _CONTRACTION = re.compile(r"['’](?:t|ll|ve|re|d|m)$")
 _APOSTROPHE = re.compile(r"['’]")
@@ -175,6 +179,7 @@ class Analyzer:
         )
         self.segment = segment
         self.repaired_count = 0
+        self._terms_of_tokens = _TermsOfTokens(self.stop_words)
 
     def learn_spans(self, texts: Sequence[str]) -> None:
         """Cut out from now on the spans repeated across ``texts``, a sample of an archive (at most
@@ -254,24 +259,51 @@ class Analyzer:
         per second as one ``findall`` of the word pattern, ``benchmarks/analyser.py``).
 
         ASCII punctuation is mapped in one ``bytes.translate`` (clause ends to a marker, the rest to
-        spaces) and the text split on white space; only tokens that are not plain letters (apostrophes,
-        digits or symbols in other scripts, “quotes”) go through the word pattern, which decides them
-        exactly as :meth:`clauses` does (``tests/test_properties.py`` checks any text).
+        spaces), the clause ends of other scripts are replaced by the marker, and the text split on white
+        space; only tokens that are not plain letters (apostrophes, digits or symbols in other scripts) go
+        through the word pattern, which decides them exactly as :meth:`clauses` does
+        (``tests/test_properties.py`` checks any text). What each distinct token gives is remembered
+        (:class:`_TermsOfTokens`), so a token seen before costs one dict lookup in C.
         """
+        return self._terms_of(self._split(text))
+
+    def _split(self, text: str) -> list[str]:
+        """The tokens of :meth:`_tokens` before each is judged: white-space separated, with the clause-end
+        marker "\\x01" as a token of its own."""
         text = self._prepare(text)
         if "-" in text:  # a dash between spaces ends a clause; a hyphen inside a word does not
             text = _SPACED_DASH.sub(" . ", text)
-        tokens = (
-            text.encode("utf-8", "surrogatepass")
-            .translate(_TO_TOKENS)
-            .decode("utf-8", "surrogatepass")
-            .replace("\x01", " \x01 ")
-            .split()
-        )
-        if not text.isascii() or "'" in text:
-            tokens = _exact_tokens(tokens, self.stop_words)
-        stop = self.stop_words
-        return [w if 1 < len(w) <= MAX_TOKEN_CHARS and w not in stop else "" for w in tokens]
+        text = text.encode("utf-8", "surrogatepass").translate(_TO_TOKENS).decode("utf-8", "surrogatepass")
+        text = text.replace("\x01", " \x01 ")
+        if not text.isascii():
+            for mark in _OTHER_CLAUSE_ENDS:  # split off here, they would send most tokens to the word pattern
+                if mark in text:
+                    text = text.replace(mark, " \x01 ")
+        return text.split()
+
+    def _terms_of(self, tokens: list[str]) -> list[str]:
+        """What each of ``tokens`` (from :meth:`_split`) gives, in order: a word, "" or, rarely, several."""
+        terms = self._token_terms()
+        found = list(map(terms.__getitem__, tokens))
+        if terms.several and not terms.several.keys().isdisjoint(tokens):
+            found = [term for token in tokens for term in terms.several.get(token, (terms[token],))]
+        return found
+
+    def _token_terms(self) -> _TermsOfTokens:
+        """The memory of what each token gives, started afresh when full or when the stop words changed."""
+        terms = self._terms_of_tokens
+        if terms.stop_words is not self.stop_words or len(terms) > _MAX_KNOWN_TOKENS:
+            terms = self._terms_of_tokens = _TermsOfTokens(self.stop_words)
+        return terms
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state.pop("_terms_of_tokens", None)  # a cache: not shipped to worker processes
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._terms_of_tokens = _TermsOfTokens(self.stop_words)
 
 
 def _segment(text: str, code: str) -> str:
@@ -331,6 +363,32 @@ def _exact_tokens(tokens: list[str], stop: frozenset) -> list[str]:
             words = _WORD_OR_BOUNDARY.findall(token)
             exact.extend(_strip_apostrophe(w, stop) if ("'" in w or "’" in w) else w for w in words)
     return exact
+
+
+class _TermsOfTokens(dict):
+    """What :meth:`Analyzer._tokens` makes of each token of the split text: a cache from token to term
+    ("" for a stop word, a number, a one- or over-long token, or the clause-end marker), filled on first
+    sight, so each distinct token is judged once in Python and every later one by a lookup in C.
+
+    A token the word pattern cuts into no terms or several (rare: "a''b", "x²y", "€") maps to None and
+    its terms are in ``several``.
+    """
+
+    def __init__(self, stop_words: frozenset):
+        super().__init__()
+        self.stop_words = stop_words
+        self.several: dict[str, list[str]] = {}
+
+    def __missing__(self, token: str) -> str | None:
+        stop = self.stop_words
+        words = [token] if token.isalpha() or token == "\x01" else _exact_tokens([token], stop)
+        terms = [w if 1 < len(w) <= MAX_TOKEN_CHARS and w not in stop else "" for w in words]
+        if len(terms) != 1:
+            self.several[token] = terms
+            self[token] = None
+            return None
+        self[token] = terms[0]
+        return terms[0]
 
 
 def _strip_apostrophe(word: str, stop: frozenset) -> str:
