@@ -19,6 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import scipy.sparse as sp
 
+from .compiled import compiled_kernels
+
 DEFAULT_THRESHOLD = 0.8
 _CHUNK_CELLS = 2**24  # a chunk's product has at most this many entries (rows x articles)
 
@@ -43,7 +45,7 @@ def near_duplicate_pairs(doc_terms, threshold: float = DEFAULT_THRESHOLD, *, com
     (:func:`_product_pairs`, the reference). Both give the same pairs and cosines, in the same order.
     """
     X = sp.csr_matrix(doc_terms, dtype=np.float32)
-    kernels = _kernels() if compiled else None
+    kernels = compiled_kernels() if compiled else None
     cut = np.float32(threshold - 1e-6)
     rows, cols, values = _product_pairs(X, cut) if kernels is None else _prefix_pairs(X, cut, kernels)
     order = np.lexsort((cols, rows))
@@ -111,18 +113,6 @@ def _row_squares(X: sp.csr_matrix) -> np.ndarray:
     filled = np.diff(X.indptr) > 0
     sums[filled] = np.add.reduceat(squares, X.indptr[:-1][filled]) if squares.size else 0.0
     return sums
-
-
-def _kernels():
-    """:mod:`topics.kernels` when numba is installed and ``TOPICS_KERNELS`` is not "0", else None (as
-    :func:`topics.index._kernels`, which this module cannot import: index imports it)."""
-    if os.environ.get("TOPICS_KERNELS") == "0":
-        return None
-    try:
-        from . import kernels
-    except ImportError:
-        return None
-    return kernels
 
 
 def duplicate_groups(doc_terms, threshold: float = DEFAULT_THRESHOLD) -> list[np.ndarray]:

@@ -70,6 +70,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
+from .compiled import compiled_kernels
 from .duplicates import distinct_positions
 
 # The constants of the score (module docstring), chosen on benchmarks/search.py.
@@ -476,16 +477,7 @@ class Query(NamedTuple):
     forms: tuple = ()  # the query's word forms g: each the B columns (int64, ascending) of its words
 
 
-@functools.cache
-def _kernels():
-    """:mod:`topics.kernels` when numba is installed and ``TOPICS_KERNELS`` is not "0", else None."""
-    if os.environ.get("TOPICS_KERNELS") == "0":
-        return None
-    try:
-        from . import kernels
-    except ImportError:
-        return None
-    return kernels
+_kernels = functools.cache(compiled_kernels)  # looked up once per process
 
 
 _BINS = 4096  # histogram bins of the lexical cosine for the compiled prefix (a power of two)
