@@ -93,6 +93,10 @@ def setup_stop_words(d):
     (d / "stop.txt").write_text("The of and it.\n\nIt was said that they would.\nMr Smith said so on Monday.\n")
 
 
+def setup_copies(d):
+    (d / "copies.txt").write_text("Share this story on Facebook, Twitter and WhatsApp today.\n\n" * 6)
+
+
 def setup_bad_jsonl(d):
     (d / "bad.jsonl").write_text('{"id": "a", "text": "Rain in Sydney"}\n{"id": "b", "text": oops}\n')
 
@@ -139,6 +143,13 @@ FIT_CASES = {
         ParameterError,
         "no terms are left after min_df=2 and max_df=0.5 on 3 articles; the articles may be too "
         "few, too short or all stop words (try a lower --min-df)",
+    ),
+    "copies of one text": (
+        setup_copies,
+        ["copies.txt"],
+        ParameterError,
+        "no terms are left: every term in at least min_df=2 of the 6 articles is in more than max_df=0.5 of "
+        "them; are the articles copies of one text? (try a higher --max-df)",
     ),
     "malformed JSONL line": (
         setup_bad_jsonl,

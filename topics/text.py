@@ -194,6 +194,13 @@ class Vectorizer:
             self.source_terms_ = {terms[keep[i]].decode("utf-8"): source for i, source in found.items()}
             keep = np.delete(keep, sorted(found))
         if keep.size == 0:
+            frequent_enough = df >= _as_count(self.min_df, n_docs, "min_df")
+            if frequent_enough.any() and (too_common | ~frequent_enough).all():
+                raise ParameterError(
+                    f"no terms are left: every term in at least min_df={self.min_df!r} of the {n_docs} articles is "
+                    f"in more than max_df={self.max_df!r} of them; are the articles copies of one text? "
+                    "(try a higher --max-df)"
+                )
             raise ParameterError(
                 f"no terms are left after min_df={self.min_df!r} and max_df={self.max_df!r} on {n_docs} articles; "
                 "the articles may be too few, too short or all stop words (try a lower --min-df)"
